@@ -1,0 +1,17 @@
+//! The pure core: the contract's model, its rules and its errors. Nothing in
+//! here knows about sockets, SQL or Redis; a new rule (a limit, a permission,
+//! a conflict policy) goes here, with unit tests beside it.
+
+pub mod error;
+pub mod event;
+pub mod model;
+pub mod mutation;
+pub mod time;
+
+pub use error::{ApiError, ErrorCode};
+pub use event::{Event, EventBody, NoteDelta};
+pub use model::{Board, Color, FieldVersions, Limits, Note, NoteRecord, Role, User};
+pub use mutation::{
+    plan, Action, BoardState, Ctx, Effect, Mutation, NoteCreate, NoteDelete, NoteUpdate, Plan,
+};
+pub use time::{Clock, ManualClock, SystemClock, Timestamp};

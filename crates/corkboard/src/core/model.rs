@@ -1,0 +1,314 @@
+//! The nouns of the contract (protocol.md, "Model"): users, boards, roles,
+//! notes, and the validation rules each field carries.
+
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+use super::time::Timestamp;
+
+/// A person, as it appears everywhere on the wire: `{id, username}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable id.
+    pub id: String,
+    /// Lowercase, 3–32 chars of `[a-z0-9_.-]`.
+    pub username: String,
+}
+
+/// A member's right on a board. Ordered: viewer < editor < owner.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads everything, sends signals, mutates nothing.
+    Viewer,
+    /// Mutates notes and renames the board.
+    Editor,
+    /// Everything, including members, invites and deletion.
+    Owner,
+}
+
+impl Role {
+    /// The wire and storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Owner => "owner",
+        }
+    }
+    /// Parses the storage spelling.
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "viewer" => Some(Role::Viewer),
+            "editor" => Some(Role::Editor),
+            "owner" => Some(Role::Owner),
+            _ => None,
+        }
+    }
+    /// Whether this role may change notes and the board title.
+    pub fn can_edit(self) -> bool {
+        self >= Role::Editor
+    }
+}
+
+/// The six note colours of the contract.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Color {
+    /// The default.
+    #[default]
+    Yellow,
+    Pink,
+    Blue,
+    Green,
+    Purple,
+    Gray,
+}
+
+impl Color {
+    /// The wire and storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Color::Yellow => "yellow",
+            Color::Pink => "pink",
+            Color::Blue => "blue",
+            Color::Green => "green",
+            Color::Purple => "purple",
+            Color::Gray => "gray",
+        }
+    }
+    /// Parses the storage spelling.
+    pub fn parse(s: &str) -> Option<Color> {
+        serde_json::from_value(serde_json::Value::String(s.to_owned())).ok()
+    }
+}
+
+/// A board as a given caller sees it (`role` is the caller's).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Board {
+    pub id: String,
+    pub title: String,
+    pub owner: User,
+    pub role: Role,
+    pub seq: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A sticky note. `version` is the board seq of its last change.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Note {
+    pub id: String,
+    pub board: String,
+    pub text: String,
+    pub x: f64,
+    pub y: f64,
+    pub w: f64,
+    pub h: f64,
+    pub color: Color,
+    pub version: u64,
+    pub created_by: User,
+    pub updated_at: Timestamp,
+}
+
+/// The seq at which each field of a note last changed: the conflict rule
+/// compares these with an update's `base_version`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct FieldVersions {
+    pub text: u64,
+    pub x: u64,
+    pub y: u64,
+    pub w: u64,
+    pub h: u64,
+    pub color: u64,
+}
+
+impl FieldVersions {
+    /// All fields set at `seq` (a new note).
+    pub fn all(seq: u64) -> Self {
+        Self {
+            text: seq,
+            x: seq,
+            y: seq,
+            w: seq,
+            h: seq,
+            color: seq,
+        }
+    }
+}
+
+/// A note together with its per-field versions, as the store keeps it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoteRecord {
+    pub note: Note,
+    pub fields: FieldVersions,
+}
+
+/// The limits of the contract (protocol.md, "Limits"), all configurable.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Max characters of note text.
+    pub note_text_chars: usize,
+    /// Max notes on one board.
+    pub notes_per_board: usize,
+    /// Max bytes of an HTTP body.
+    pub http_body_bytes: usize,
+    /// Events a board's log keeps at least.
+    pub log_min_events: u64,
+    /// Age (ms) within which every event is kept.
+    pub log_min_age_ms: i64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            note_text_chars: 10_000,
+            notes_per_board: 5_000,
+            http_body_bytes: 1 << 20,
+            log_min_events: 10_000,
+            log_min_age_ms: 24 * 3600 * 1000,
+        }
+    }
+}
+
+/// Default note width.
+pub const DEFAULT_W: f64 = 200.0;
+/// Default note height.
+pub const DEFAULT_H: f64 = 140.0;
+
+/// Number of characters (Unicode scalar values), the contract's length unit.
+pub fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// Normalizes and checks a username: lowercased, 3–32 chars of `[a-z0-9_.-]`.
+///
+/// # Errors
+/// `bad_request` when the name does not fit the rule.
+pub fn normalize_username(raw: &str) -> Result<String, ApiError> {
+    let name = raw.to_lowercase();
+    let n = chars(&name);
+    if !(3..=32).contains(&n) {
+        return Err(ApiError::bad_request("username must be 3–32 characters")
+            .with_details(serde_json::json!({"field": "username"})));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-'))
+    {
+        return Err(
+            ApiError::bad_request("username may contain only a-z, 0-9, '_', '.' and '-'")
+                .with_details(serde_json::json!({"field": "username"})),
+        );
+    }
+    Ok(name)
+}
+
+/// Checks a password's length: 8–256 characters.
+///
+/// # Errors
+/// `bad_request` outside that range.
+pub fn check_password(p: &str) -> Result<(), ApiError> {
+    let n = chars(p);
+    if !(8..=256).contains(&n) {
+        return Err(ApiError::bad_request("password must be 8–256 characters")
+            .with_details(serde_json::json!({"field": "password"})));
+    }
+    Ok(())
+}
+
+/// Checks a board title: 1–200 characters, not only whitespace.
+///
+/// # Errors
+/// `bad_request` outside that range.
+pub fn check_title(t: &str) -> Result<(), ApiError> {
+    let n = chars(t);
+    if !(1..=200).contains(&n) || t.trim().is_empty() {
+        return Err(
+            ApiError::bad_request("title must be 1–200 characters and not blank")
+                .with_details(serde_json::json!({"field": "title"})),
+        );
+    }
+    Ok(())
+}
+
+/// Checks a client-chosen id (note id, op id, token name is separate):
+/// 1–64 chars of `[A-Za-z0-9_-]` (UUIDs fit).
+///
+/// # Errors
+/// `bad_request` naming `field`.
+pub fn check_client_id(field: &str, v: &str) -> Result<(), ApiError> {
+    let ok = !v.is_empty()
+        && v.len() <= 64
+        && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !ok {
+        return Err(ApiError::bad_request(format!(
+            "{field} must be 1–64 characters of A-Z, a-z, 0-9, '-' and '_'"
+        ))
+        .with_details(serde_json::json!({"field": field})));
+    }
+    Ok(())
+}
+
+/// Checks an API token name: 1–100 characters.
+///
+/// # Errors
+/// `bad_request` outside that range.
+pub fn check_token_name(name: &str) -> Result<(), ApiError> {
+    if !(1..=100).contains(&chars(name)) || name.trim().is_empty() {
+        return Err(ApiError::bad_request("name must be 1–100 characters")
+            .with_details(serde_json::json!({"field": "name"})));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_lowercased_and_checked() {
+        assert_eq!(normalize_username("Alice_1").unwrap(), "alice_1");
+        assert!(normalize_username("ab").is_err());
+        assert!(normalize_username(&"a".repeat(33)).is_err());
+        assert!(normalize_username("a b c").is_err());
+        assert!(normalize_username("émile").is_err());
+        assert!(normalize_username("a.b-c_d").is_ok());
+    }
+
+    #[test]
+    fn lengths_count_characters_not_bytes() {
+        // 8 characters, 16+ bytes.
+        assert!(check_password("éééééééé").is_ok());
+        assert!(check_password("ééééééé").is_err());
+        assert!(check_title(&"é".repeat(200)).is_ok());
+        assert!(check_title(&"é".repeat(201)).is_err());
+        assert!(check_title("   ").is_err());
+        assert!(check_title("").is_err());
+    }
+
+    #[test]
+    fn roles_are_ordered_and_parse() {
+        assert!(Role::Owner > Role::Editor && Role::Editor > Role::Viewer);
+        assert!(Role::Editor.can_edit() && !Role::Viewer.can_edit());
+        for r in [Role::Viewer, Role::Editor, Role::Owner] {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Role::parse("admin"), None);
+    }
+
+    #[test]
+    fn colors_parse_their_wire_names_only() {
+        assert_eq!(Color::parse("purple"), Some(Color::Purple));
+        assert_eq!(Color::parse("Purple"), None);
+        assert_eq!(Color::parse("orange"), None);
+    }
+
+    #[test]
+    fn client_ids_accept_uuids_only_shape() {
+        assert!(check_client_id("id", "7f0c9a52-3b7e-4c8f-9d0a-1b2c3d4e5f60").is_ok());
+        assert!(check_client_id("id", "").is_err());
+        assert!(check_client_id("id", "a/b").is_err());
+        assert!(check_client_id("id", &"a".repeat(65)).is_err());
+    }
+}

@@ -1,0 +1,472 @@
+//! The store contract suite: one set of checks every [`Store`] implementation
+//! must pass (SQLite here; PostgreSQL runs the same functions). Each check
+//! gets a fresh, empty store from the caller's factory.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use serde_json::json;
+
+use crate::core::{
+    Action, ErrorCode, Limits, Mutation, NoteCreate, NoteUpdate, Role, Timestamp, User,
+};
+use crate::store::{
+    CommittedEvent, CredentialKind, EventSink, EventsAfter, NewCredential, NewInvite, Store,
+    StoreError,
+};
+
+/// A sink that records every committed event, for assertions on fan-out order.
+#[derive(Default)]
+pub struct CaptureSink(pub Mutex<Vec<Arc<CommittedEvent>>>);
+
+impl EventSink for CaptureSink {
+    fn committed(&self, event: Arc<CommittedEvent>) {
+        self.0.lock().push(event);
+    }
+}
+
+impl CaptureSink {
+    /// `(board, seq)` of everything seen so far.
+    pub fn seqs(&self) -> Vec<(String, u64)> {
+        self.0
+            .lock()
+            .iter()
+            .map(|e| (e.event.board.clone(), e.event.seq))
+            .collect()
+    }
+}
+
+/// Runs every check against stores made by `make(sink, limits)`.
+pub async fn run_all<F, Fut>(make: F)
+where
+    F: Fn(Arc<CaptureSink>, Limits) -> Fut,
+    Fut: Future<Output = Arc<dyn Store>>,
+{
+    let fresh = |limits: Limits| {
+        let sink = Arc::new(CaptureSink::default());
+        let fut = make(sink.clone(), limits);
+        async move { (fut.await, sink) }
+    };
+    let (s, _) = fresh(Limits::default()).await;
+    users_and_credentials(&*s).await;
+    let (s, sink) = fresh(Limits::default()).await;
+    note_lifecycle_in_seq_order(&*s, &sink).await;
+    let (s, sink) = fresh(Limits::default()).await;
+    retries_apply_once(&*s, &sink).await;
+    let (s, _) = fresh(Limits::default()).await;
+    conflicts_by_field(&*s).await;
+    let (s, sink) = fresh(Limits::default()).await;
+    concurrent_writers_leave_no_gap(s.clone(), &sink).await;
+    let (s, _) = fresh(Limits {
+        log_min_events: 5,
+        log_min_age_ms: 1000,
+        ..Limits::default()
+    })
+    .await;
+    retention_and_positions(&*s).await;
+    let (s, sink) = fresh(Limits::default()).await;
+    members_and_invites(&*s, &sink).await;
+    let (s, _) = fresh(Limits {
+        notes_per_board: 3,
+        ..Limits::default()
+    })
+    .await;
+    note_limit(&*s).await;
+    let (s, sink) = fresh(Limits::default()).await;
+    board_deletion(&*s, &sink).await;
+}
+
+async fn user(s: &dyn Store, name: &str) -> User {
+    s.create_user(&format!("id-{name}"), name, "hash", Timestamp(1))
+        .await
+        .expect("create user")
+}
+
+fn m(board: &str, actor: &User, op: Option<&str>, action: Action) -> Mutation {
+    Mutation {
+        board: board.into(),
+        actor: actor.clone(),
+        op: op.map(Into::into),
+        action,
+    }
+}
+
+fn create(x: f64) -> Action {
+    Action::CreateNote(NoteCreate {
+        x,
+        y: 0.0,
+        ..Default::default()
+    })
+}
+
+fn code(r: Result<impl std::fmt::Debug, StoreError>) -> ErrorCode {
+    match r {
+        Err(StoreError::Rejected(e)) => e.code,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+/// Users are unique by name; credentials are found by hash until revoked.
+pub async fn users_and_credentials(s: &dyn Store) {
+    let ann = user(s, "ann").await;
+    assert_eq!(
+        code(s.create_user("other", "ann", "h", Timestamp(1)).await),
+        ErrorCode::Conflict
+    );
+    let (u, hash) = s.find_login("ann").await.unwrap().unwrap();
+    assert_eq!((u, hash.as_str()), (ann.clone(), "hash"));
+    assert!(s.find_login("bob").await.unwrap().is_none());
+    for (id, kind, name) in [
+        ("s1", CredentialKind::Session, None),
+        ("t1", CredentialKind::Token, Some("ci")),
+        ("t2", CredentialKind::Token, Some("laptop")),
+    ] {
+        s.create_credential(NewCredential {
+            id: id.into(),
+            user_id: ann.id.clone(),
+            kind,
+            name: name.map(Into::into),
+            secret_hash: format!("hash-{id}"),
+            created_at: Timestamp(5),
+        })
+        .await
+        .unwrap();
+    }
+    let c = s.find_credential("hash-t1").await.unwrap().unwrap();
+    assert_eq!((c.id.as_str(), c.kind, c.user), ("t1", CredentialKind::Token, ann.clone()));
+    let names: Vec<_> = s
+        .list_tokens(&ann.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert_eq!(names, vec!["ci", "laptop"]);
+    assert!(s
+        .revoke_credential(&ann.id, "t1", CredentialKind::Token)
+        .await
+        .unwrap());
+    assert!(!s
+        .revoke_credential(&ann.id, "t1", CredentialKind::Token)
+        .await
+        .unwrap());
+    // A session id is not revocable as a token.
+    assert!(!s
+        .revoke_credential(&ann.id, "s1", CredentialKind::Token)
+        .await
+        .unwrap());
+    assert!(s.find_credential("hash-t1").await.unwrap().is_none());
+    assert_eq!(s.list_tokens(&ann.id).await.unwrap().len(), 1);
+}
+
+/// Create, update, delete: seq 1, 2, 3, stored and fanned out in order.
+pub async fn note_lifecycle_in_seq_order(s: &dyn Store, sink: &CaptureSink) {
+    let ann = user(s, "ann").await;
+    let b = s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    assert_eq!((b.seq, b.role), (0, Role::Owner));
+    let a = s.mutate(m("b1", &ann, None, create(1.0))).await.unwrap();
+    assert_eq!((a.status, a.seq, a.replayed), (201, 1, false));
+    let id = a.body["note"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(a.body["note"]["version"], 1);
+    let upd = Action::UpdateNote {
+        id: id.clone(),
+        update: NoteUpdate {
+            text: Some("hello @bob".into()),
+            ..Default::default()
+        },
+    };
+    let a = s.mutate(m("b1", &ann, None, upd)).await.unwrap();
+    assert_eq!((a.status, a.seq), (200, 2));
+    assert_eq!(a.body["note"]["text"], "hello @bob");
+    let snap = s.snapshot("b1", &ann.id).await.unwrap().unwrap();
+    assert_eq!((snap.seq, snap.notes.len()), (2, 1));
+    assert_eq!(snap.notes[0].version, 2);
+    let a = s
+        .mutate(m("b1", &ann, None, Action::DeleteNote { id: id.clone() }))
+        .await
+        .unwrap();
+    assert_eq!((a.status, a.seq, a.body.clone()), (200, 3, json!({"seq": 3})));
+    let EventsAfter::Events { events, seq } = s.events_after("b1", 0, 100).await.unwrap() else {
+        panic!("events expected")
+    };
+    assert_eq!(seq, 3);
+    let kinds: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let v: serde_json::Value = serde_json::from_slice(e).unwrap();
+            format!("{}@{}", v["kind"].as_str().unwrap(), v["seq"])
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["note.created@1", "note.updated@2", "note.deleted@3"]
+    );
+    // The fanned-out bytes are the stored bytes.
+    let seen = sink.0.lock().clone();
+    assert_eq!(seen.len(), 3);
+    for (e, stored) in seen.iter().zip(&events) {
+        assert_eq!(&e.json, stored);
+    }
+    assert_eq!(
+        code(
+            s.mutate(m("b1", &ann, None, Action::DeleteNote { id }))
+                .await
+        ),
+        ErrorCode::NotFound
+    );
+    assert_eq!(s.board_for("b1", &ann.id).await.unwrap().unwrap().seq, 3);
+}
+
+/// A retried op or create id returns the original answer and applies nothing.
+pub async fn retries_apply_once(s: &dyn Store, sink: &CaptureSink) {
+    let ann = user(s, "ann").await;
+    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    let with_id = Action::CreateNote(NoteCreate {
+        id: Some("note-1".into()),
+        x: 3.0,
+        y: 4.0,
+        ..Default::default()
+    });
+    let first = s.mutate(m("b1", &ann, Some("op-1"), with_id.clone())).await.unwrap();
+    let again = s.mutate(m("b1", &ann, Some("op-1"), with_id.clone())).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!((again.status, &again.body, again.seq), (first.status, &first.body, first.seq));
+    // Same create id, no op: still the same note, applied once.
+    let by_id = s.mutate(m("b1", &ann, None, with_id)).await.unwrap();
+    assert!(by_id.replayed);
+    assert_eq!(by_id.body, first.body);
+    let upd = Action::UpdateNote {
+        id: "note-1".into(),
+        update: NoteUpdate {
+            x: Some(9.0),
+            ..Default::default()
+        },
+    };
+    let u1 = s.mutate(m("b1", &ann, Some("op-2"), upd.clone())).await.unwrap();
+    // Someone else moves it; the retry of op-2 must not move it back.
+    let other = Action::UpdateNote {
+        id: "note-1".into(),
+        update: NoteUpdate {
+            x: Some(50.0),
+            ..Default::default()
+        },
+    };
+    s.mutate(m("b1", &ann, Some("op-3"), other)).await.unwrap();
+    let u2 = s.mutate(m("b1", &ann, Some("op-2"), upd)).await.unwrap();
+    assert_eq!(u2.body, u1.body);
+    let snap = s.snapshot("b1", &ann.id).await.unwrap().unwrap();
+    assert_eq!(snap.notes[0].x, 50.0);
+    assert_eq!(snap.seq, 3);
+    assert_eq!(sink.seqs().len(), 3);
+    // A different note reusing a taken id is a conflict, not a replay.
+    let clash = Action::CreateNote(NoteCreate {
+        id: Some("note-1".into()),
+        x: 0.0,
+        y: 0.0,
+        ..Default::default()
+    });
+    s.create_board("b2", &ann, "Other", Timestamp(1)).await.unwrap();
+    assert_eq!(
+        code(s.mutate(m("b2", &ann, None, clash)).await),
+        ErrorCode::Conflict
+    );
+}
+
+/// `base_version` conflicts only on fields changed since; details carry the note.
+pub async fn conflicts_by_field(s: &dyn Store) {
+    let ann = user(s, "ann").await;
+    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    let c = s.mutate(m("b1", &ann, None, create(0.0))).await.unwrap();
+    let id = c.body["note"]["id"].as_str().unwrap().to_owned();
+    let upd = |f: fn(&mut NoteUpdate)| {
+        let mut u = NoteUpdate {
+            base_version: Some(1),
+            ..Default::default()
+        };
+        f(&mut u);
+        Action::UpdateNote {
+            id: id.clone(),
+            update: u,
+        }
+    };
+    s.mutate(m("b1", &ann, None, upd(|u| u.text = Some("a".into()))))
+        .await
+        .unwrap();
+    // Different field, same base: fine.
+    s.mutate(m("b1", &ann, None, upd(|u| u.color = Some(crate::core::Color::Blue))))
+        .await
+        .unwrap();
+    // Same field, stale base: conflict carrying the current note.
+    match s
+        .mutate(m("b1", &ann, None, upd(|u| u.text = Some("b".into()))))
+        .await
+    {
+        Err(StoreError::Rejected(e)) => {
+            assert_eq!(e.code, ErrorCode::Conflict);
+            let d = e.details.unwrap();
+            assert_eq!(d["note"]["text"], "a");
+            assert_eq!(d["note"]["color"], "blue");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(s.board_for("b1", &ann.id).await.unwrap().unwrap().seq, 3);
+}
+
+/// Many concurrent writers on one board: seq 1..=N, no gap, no duplicate.
+pub async fn concurrent_writers_leave_no_gap(s: Arc<dyn Store>, sink: &CaptureSink) {
+    let ann = user(&*s, "ann").await;
+    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    let mut tasks = Vec::new();
+    for w in 0..16 {
+        let s = s.clone();
+        let ann = ann.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut seqs = Vec::new();
+            for i in 0..25 {
+                let a = s
+                    .mutate(m("b1", &ann, Some(&format!("w{w}-{i}")), create(i as f64)))
+                    .await
+                    .unwrap();
+                seqs.push(a.seq);
+            }
+            seqs
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort_unstable();
+    assert_eq!(all, (1..=400).collect::<Vec<u64>>());
+    let fanned: Vec<u64> = sink.seqs().into_iter().map(|(_, s)| s).collect();
+    assert_eq!(fanned, (1..=400).collect::<Vec<u64>>(), "fan-out in commit order");
+    let EventsAfter::Events { events, .. } = s.events_after("b1", 390, 100).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(events.len(), 10);
+}
+
+/// Retention keeps the newest events; older and future positions are told apart.
+pub async fn retention_and_positions(s: &dyn Store) {
+    let ann = user(s, "ann").await;
+    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    for i in 0..12 {
+        s.mutate(m("b1", &ann, Some(&format!("op{i}")), create(i as f64)))
+            .await
+            .unwrap();
+    }
+    // Nothing is old enough yet.
+    let now = Timestamp(i64::MAX / 4);
+    let real_now = crate::core::SystemClock;
+    use crate::core::Clock;
+    assert_eq!(s.prune(real_now.now()).await.unwrap(), 0);
+    assert_eq!(s.prune(now).await.unwrap(), 7);
+    assert_eq!(
+        s.events_after("b1", 6, 100).await.unwrap(),
+        EventsAfter::TooOld { seq: 12 }
+    );
+    let EventsAfter::Events { events, seq } = s.events_after("b1", 7, 100).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!((events.len(), seq), (5, 12));
+    assert_eq!(
+        s.events_after("b1", 13, 100).await.unwrap(),
+        EventsAfter::Future { seq: 12 }
+    );
+    // Op ids of pruned events are forgotten with them; recent ones are kept.
+    let again = s
+        .mutate(m("b1", &ann, Some("op11"), create(0.0)))
+        .await
+        .unwrap();
+    assert!(again.replayed);
+}
+
+/// Invites, joins, role changes and removals are events too.
+pub async fn members_and_invites(s: &dyn Store, sink: &CaptureSink) {
+    let ann = user(s, "ann").await;
+    let bob = user(s, "bob").await;
+    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    assert!(s.board_for("b1", &bob.id).await.unwrap().is_none());
+    s.create_invite(NewInvite {
+        token: "inv-1".into(),
+        board: "b1".into(),
+        role: Role::Viewer,
+        created_by: ann.clone(),
+        notify: Some(bob.clone()),
+        created_at: Timestamp(2),
+    })
+    .await
+    .unwrap();
+    let (board, role) = s.find_invite("inv-1").await.unwrap().unwrap();
+    assert_eq!((board.as_str(), role), ("b1", Role::Viewer));
+    let j = s
+        .mutate(m("b1", &bob, None, Action::Join { role }))
+        .await
+        .unwrap();
+    assert_eq!(j.body["role"], "viewer");
+    assert_eq!(s.board_for("b1", &bob.id).await.unwrap().unwrap().role, Role::Viewer);
+    // Viewers cannot write.
+    assert_eq!(
+        code(s.mutate(m("b1", &bob, None, create(0.0))).await),
+        ErrorCode::Forbidden
+    );
+    let up = Action::SetRole {
+        user_id: bob.id.clone(),
+        role: Role::Editor,
+    };
+    let r = s.mutate(m("b1", &ann, None, up)).await.unwrap();
+    assert_eq!(r.body, json!({"user": bob, "role": "editor"}));
+    s.mutate(m("b1", &bob, None, create(0.0))).await.unwrap();
+    let members = s.members("b1").await.unwrap();
+    assert_eq!(
+        members,
+        vec![(ann.clone(), Role::Owner), (bob.clone(), Role::Editor)]
+    );
+    let left = Action::RemoveMember {
+        user_id: bob.id.clone(),
+    };
+    let r = s.mutate(m("b1", &bob, None, left)).await.unwrap();
+    assert_eq!(r.status, 204);
+    assert!(s.board_for("b1", &bob.id).await.unwrap().is_none());
+    assert_eq!(
+        code(s.mutate(m("b1", &bob, None, create(0.0))).await),
+        ErrorCode::NotFound
+    );
+    let kinds: Vec<String> = sink.0.lock().iter().map(|e| e.event.kind().to_owned()).collect();
+    assert_eq!(
+        kinds,
+        vec!["member.joined", "member.updated", "note.created", "member.left"]
+    );
+}
+
+/// The per-board note limit is enforced inside the transaction.
+pub async fn note_limit(s: &dyn Store) {
+    let ann = user(s, "ann").await;
+    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    for _ in 0..3 {
+        s.mutate(m("b1", &ann, None, create(0.0))).await.unwrap();
+    }
+    assert_eq!(
+        code(s.mutate(m("b1", &ann, None, create(0.0))).await),
+        ErrorCode::TooLarge
+    );
+}
+
+/// Deleting a board removes it for everyone and fans out `board.deleted`.
+pub async fn board_deletion(s: &dyn Store, sink: &CaptureSink) {
+    let ann = user(s, "ann").await;
+    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    s.mutate(m("b1", &ann, None, create(0.0))).await.unwrap();
+    let d = s.mutate(m("b1", &ann, None, Action::DeleteBoard)).await.unwrap();
+    assert_eq!((d.status, d.seq), (204, 2));
+    assert!(s.board_for("b1", &ann.id).await.unwrap().is_none());
+    assert!(s.list_boards(&ann.id).await.unwrap().is_empty());
+    assert_eq!(code(s.events_after("b1", 0, 10).await), ErrorCode::NotFound);
+    let last = sink.0.lock().last().cloned().unwrap();
+    assert_eq!((last.event.kind(), last.event.seq), ("board.deleted", 2));
+    assert_eq!(
+        code(s.mutate(m("b1", &ann, None, create(0.0))).await),
+        ErrorCode::NotFound
+    );
+}

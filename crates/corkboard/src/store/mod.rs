@@ -1,0 +1,225 @@
+//! Durable state behind one trait, so the embedded SQLite store and the
+//! cluster's PostgreSQL store are interchangeable.
+//!
+//! Every board mutation goes through [`Store::mutate`]: inside one
+//! transaction the implementation loads what [`crate::core::plan`] needs,
+//! applies the plan, bumps the board `seq`, appends the event and remembers
+//! the idempotency keys. After the commit it hands the event to its
+//! [`EventSink`] in commit order, so fan-out never reorders a board's events.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use serde_json::Value;
+
+use crate::core::{ApiError, Board, Event, Mutation, Note, Role, Timestamp, User};
+
+pub mod contract;
+pub mod sqlite;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A rejection the client caused (not found, conflict, forbidden…); nothing was written.
+    #[error(transparent)]
+    Rejected(#[from] ApiError),
+    /// The database failed; logged, shown to the client as `internal`.
+    #[error("database: {0}")]
+    Db(String),
+    /// The store is shutting down or unreachable; shown as `unavailable`.
+    #[error("store unavailable")]
+    Unavailable,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Db(e.to_string())
+    }
+}
+
+/// A committed event and its JSON, serialized once and shared by every subscriber.
+#[derive(Debug, Clone)]
+pub struct CommittedEvent {
+    /// The event itself (for filtering and routing).
+    pub event: Event,
+    /// `serde_json` of `event`, the exact bytes stored in the log.
+    pub json: Bytes,
+}
+
+/// Receives committed events, in commit order per board. The bus implements it.
+pub trait EventSink: Send + Sync + 'static {
+    /// Called once per committed event, after the commit is durable.
+    fn committed(&self, event: Arc<CommittedEvent>);
+}
+
+/// A sink that drops everything (tools and tests that need no fan-out).
+#[derive(Debug, Default)]
+pub struct NullSink;
+
+impl EventSink for NullSink {
+    fn committed(&self, _event: Arc<CommittedEvent>) {}
+}
+
+/// The answer to a mutation: the original status and body, replayed verbatim
+/// on an idempotent retry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// HTTP status of the original answer.
+    pub status: u16,
+    /// Body of the original answer (`Null` for 204).
+    pub body: Value,
+    /// The board seq after the mutation (the original one on replay).
+    pub seq: u64,
+    /// True when this was a retry of an already applied mutation.
+    pub replayed: bool,
+}
+
+/// Session cookie or API token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialKind {
+    Session,
+    Token,
+}
+
+impl CredentialKind {
+    /// Storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CredentialKind::Session => "session",
+            CredentialKind::Token => "token",
+        }
+    }
+}
+
+/// A credential to store. Only the hash of the secret is kept.
+#[derive(Debug, Clone)]
+pub struct NewCredential {
+    pub id: String,
+    pub user_id: String,
+    pub kind: CredentialKind,
+    pub name: Option<String>,
+    pub secret_hash: String,
+    pub created_at: Timestamp,
+}
+
+/// A live credential found by its secret's hash.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Credential {
+    pub id: String,
+    pub kind: CredentialKind,
+    pub user: User,
+}
+
+/// An API token as listed (never with its secret).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TokenInfo {
+    pub id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+/// A consistent view of a board: its notes and the seq they reflect.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Snapshot {
+    pub board: Board,
+    pub notes: Vec<Note>,
+    pub seq: u64,
+}
+
+/// Events after a position, or why there are none to give.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventsAfter {
+    /// The events after the position, in seq order (JSON as stored), and the board's seq.
+    Events { events: Vec<Bytes>, seq: u64 },
+    /// The position is older than the log keeps.
+    TooOld { seq: u64 },
+    /// The position is beyond the board's current seq.
+    Future { seq: u64 },
+}
+
+/// An invite link to create.
+#[derive(Debug, Clone)]
+pub struct NewInvite {
+    pub token: String,
+    pub board: String,
+    pub role: Role,
+    pub created_by: User,
+    /// A user named by the invite, who gets an `invited` notification.
+    pub notify: Option<User>,
+    pub created_at: Timestamp,
+}
+
+/// Durable state. Implementations: [`sqlite::SqliteStore`] (embedded default).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks that the database answers (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Creates a user; `conflict` if the (lowercased) name is taken.
+    async fn create_user(
+        &self,
+        id: &str,
+        username: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<User, StoreError>;
+    /// The user and password hash for a login, if the name exists.
+    async fn find_login(&self, username: &str) -> Result<Option<(User, String)>, StoreError>;
+    /// A user by name.
+    async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError>;
+
+    /// Stores a session or API token.
+    async fn create_credential(&self, c: NewCredential) -> Result<(), StoreError>;
+    /// The live (unrevoked) credential with this secret hash.
+    async fn find_credential(&self, secret_hash: &str) -> Result<Option<Credential>, StoreError>;
+    /// The user's live API tokens, oldest first.
+    async fn list_tokens(&self, user_id: &str) -> Result<Vec<TokenInfo>, StoreError>;
+    /// Revokes one of the user's credentials; `false` if there was no such live one.
+    async fn revoke_credential(
+        &self,
+        user_id: &str,
+        id: &str,
+        kind: CredentialKind,
+    ) -> Result<bool, StoreError>;
+
+    /// Creates a board owned by `owner` (seq 0, no event).
+    async fn create_board(
+        &self,
+        id: &str,
+        owner: &User,
+        title: &str,
+        now: Timestamp,
+    ) -> Result<Board, StoreError>;
+    /// Boards the user is a member of, newest first.
+    async fn list_boards(&self, user_id: &str) -> Result<Vec<Board>, StoreError>;
+    /// The board and the user's role, if the user is a member.
+    async fn board_for(&self, board: &str, user_id: &str) -> Result<Option<Board>, StoreError>;
+    /// A consistent snapshot, if the user is a member.
+    async fn snapshot(&self, board: &str, user_id: &str) -> Result<Option<Snapshot>, StoreError>;
+    /// Members and roles, owner first.
+    async fn members(&self, board: &str) -> Result<Vec<(User, Role)>, StoreError>;
+
+    /// Stores an invite link (and the `invited` notification when it names a user).
+    async fn create_invite(&self, invite: NewInvite) -> Result<(), StoreError>;
+    /// The board and role an invite token grants.
+    async fn find_invite(&self, token: &str) -> Result<Option<(String, Role)>, StoreError>;
+
+    /// Applies one mutation atomically (see the module docs).
+    async fn mutate(&self, m: Mutation) -> Result<Applied, StoreError>;
+
+    /// Events after `after`, at most `limit`.
+    async fn events_after(
+        &self,
+        board: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<EventsAfter, StoreError>;
+
+    /// Drops events (and op ids) that are both outside the newest
+    /// `log_min_events` and older than `log_min_age_ms`. Returns how many events went.
+    async fn prune(&self, now: Timestamp) -> Result<u64, StoreError>;
+
+    /// Finishes queued writes and closes. Later calls fail with `Unavailable`.
+    async fn close(&self);
+}

@@ -1,0 +1,106 @@
+//! Decoding rows into core types without panicking on bad data on disk.
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::Row;
+
+use crate::core::{
+    BoardState, Color, FieldVersions, Note, NoteRecord, Role, Timestamp, User,
+};
+use crate::store::StoreError;
+
+/// The note columns, joined with the creator's name; use with [`note`].
+pub const NOTE_SELECT: &str = "SELECT n.id, n.board_id, n.text, n.x, n.y, n.w, n.h, n.color, \
+    n.version, n.created_by, u.username AS created_by_name, n.updated_at, \
+    n.text_v, n.x_v, n.y_v, n.w_v, n.h_v, n.color_v \
+    FROM notes n JOIN users u ON u.id = n.created_by";
+
+/// The board columns, joined with the owner's name; use with [`board_state`].
+pub const BOARD_SELECT: &str = "SELECT b.id, b.title, b.owner_id, o.username AS owner_name, \
+    b.seq, b.log_floor, b.created_at, b.updated_at \
+    FROM boards b JOIN users o ON o.id = b.owner_id";
+
+fn col<'r, T>(row: &'r SqliteRow, name: &str) -> Result<T, StoreError>
+where
+    T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>,
+{
+    row.try_get(name)
+        .map_err(|e| StoreError::Db(format!("column {name}: {e}")))
+}
+
+fn u(row: &SqliteRow, name: &str) -> Result<u64, StoreError> {
+    let v: i64 = col(row, name)?;
+    u64::try_from(v).map_err(|_| StoreError::Db(format!("column {name}: negative")))
+}
+
+/// Parses a stored role.
+pub fn role(s: &str) -> Result<Role, StoreError> {
+    Role::parse(s).ok_or_else(|| StoreError::Db(format!("bad role {s:?}")))
+}
+
+/// A [`User`] from `id`/`name` columns.
+pub fn user(row: &SqliteRow, id: &str, name: &str) -> Result<User, StoreError> {
+    Ok(User {
+        id: col(row, id)?,
+        username: col(row, name)?,
+    })
+}
+
+/// A note row selected with [`NOTE_SELECT`].
+pub fn note(row: &SqliteRow) -> Result<NoteRecord, StoreError> {
+    let color: String = col(row, "color")?;
+    Ok(NoteRecord {
+        note: Note {
+            id: col(row, "id")?,
+            board: col(row, "board_id")?,
+            text: col(row, "text")?,
+            x: col(row, "x")?,
+            y: col(row, "y")?,
+            w: col(row, "w")?,
+            h: col(row, "h")?,
+            color: Color::parse(&color)
+                .ok_or_else(|| StoreError::Db(format!("bad color {color:?}")))?,
+            version: u(row, "version")?,
+            created_by: user(row, "created_by", "created_by_name")?,
+            updated_at: Timestamp(col(row, "updated_at")?),
+        },
+        fields: FieldVersions {
+            text: u(row, "text_v")?,
+            x: u(row, "x_v")?,
+            y: u(row, "y_v")?,
+            w: u(row, "w_v")?,
+            h: u(row, "h_v")?,
+            color: u(row, "color_v")?,
+        },
+    })
+}
+
+/// A board row selected with [`BOARD_SELECT`]; also returns `log_floor`.
+pub fn board_state(row: &SqliteRow, note_count: u64) -> Result<(BoardState, u64), StoreError> {
+    Ok((
+        BoardState {
+            id: col(row, "id")?,
+            title: col(row, "title")?,
+            owner: user(row, "owner_id", "owner_name")?,
+            seq: u(row, "seq")?,
+            note_count,
+            created_at: Timestamp(col(row, "created_at")?),
+            updated_at: Timestamp(col(row, "updated_at")?),
+        },
+        u(row, "log_floor")?,
+    ))
+}
+
+/// Reads column `name` as text.
+pub fn text(row: &SqliteRow, name: &str) -> Result<String, StoreError> {
+    col(row, name)
+}
+
+/// Reads column `name` as an integer.
+pub fn int(row: &SqliteRow, name: &str) -> Result<i64, StoreError> {
+    col(row, name)
+}
+
+/// Reads column `name` as a non-negative integer.
+pub fn uint(row: &SqliteRow, name: &str) -> Result<u64, StoreError> {
+    u(row, name)
+}
