@@ -1,1 +1,130 @@
-//! placeholder
+//! Command-line flags and `CORKBOARD_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+use crate::core::Limits;
+
+/// Log output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (for log shippers).
+    Json,
+}
+
+/// Corkboard: a real-time collaboration board server (sticky notes,
+/// presence, notifications). Every flag can also be set by the
+/// `CORKBOARD_*` environment variable shown beside it.
+#[derive(Clone, Debug, Parser)]
+#[command(name = "corkboard", version, about, long_about = None)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "CORKBOARD_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Data directory; the SQLite database (corkboard.db) is created there on first start.
+    #[arg(long, env = "CORKBOARD_DATA", default_value = "./data")]
+    pub data: PathBuf,
+
+    /// Extra origin allowed to make state-changing browser requests, e.g.
+    /// http://localhost:3000 (repeat the flag, or comma-separate in the
+    /// variable). The server's own origin is always allowed.
+    #[arg(long, env = "CORKBOARD_ALLOWED_ORIGIN", value_delimiter = ',')]
+    pub allowed_origin: Vec<String>,
+
+    /// Log format.
+    #[arg(long, env = "CORKBOARD_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Seconds to drain connections on SIGTERM/SIGINT before exiting anyway.
+    #[arg(long, env = "CORKBOARD_DRAIN_TIMEOUT", default_value_t = 10)]
+    pub drain_timeout: u64,
+
+    /// Mark session cookies `Secure` (set this when a TLS proxy fronts the server).
+    #[arg(long, env = "CORKBOARD_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Maximum HTTP request body, in bytes.
+    #[arg(long, env = "CORKBOARD_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    pub max_body_bytes: usize,
+
+    /// Maximum characters of note text.
+    #[arg(long, env = "CORKBOARD_MAX_NOTE_TEXT", default_value_t = 10_000)]
+    pub max_note_text: usize,
+
+    /// Maximum notes on one board.
+    #[arg(long, env = "CORKBOARD_MAX_NOTES_PER_BOARD", default_value_t = 5_000)]
+    pub max_notes_per_board: usize,
+
+    /// Signups allowed per client IP per minute.
+    #[arg(long, env = "CORKBOARD_SIGNUPS_PER_MINUTE", default_value_t = 30)]
+    pub signups_per_minute: u32,
+
+    /// Failed logins allowed per client IP per minute (then 429 until the minute ends).
+    #[arg(long, env = "CORKBOARD_FAILED_LOGINS_PER_MINUTE", default_value_t = 20)]
+    pub failed_logins_per_minute: u32,
+
+    /// Events each board's log keeps at least.
+    #[arg(long, env = "CORKBOARD_LOG_MIN_EVENTS", default_value_t = 10_000)]
+    pub log_min_events: u64,
+
+    /// Seconds within which every event is kept (default 24 h).
+    #[arg(long, env = "CORKBOARD_LOG_MIN_AGE", default_value_t = 86_400)]
+    pub log_min_age: u64,
+
+    /// Seconds between pruning passes over the event log.
+    #[arg(long, env = "CORKBOARD_PRUNE_INTERVAL", default_value_t = 600)]
+    pub prune_interval: u64,
+}
+
+impl Config {
+    /// The contract limits these flags configure.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            note_text_chars: self.max_note_text,
+            notes_per_board: self.max_notes_per_board,
+            http_body_bytes: self.max_body_bytes,
+            log_min_events: self.log_min_events,
+            log_min_age_ms: (self.log_min_age as i64).saturating_mul(1000),
+        }
+    }
+
+    /// Defaults with the given data directory and an ephemeral port (tests, tools).
+    pub fn for_tests(data: PathBuf) -> Self {
+        let mut c = Config::parse_from(["corkboard"]);
+        c.listen = "127.0.0.1:0".parse().expect("literal address");
+        c.data = data;
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent() {
+        Config::command().debug_assert();
+    }
+
+    #[test]
+    fn origins_split_on_commas() {
+        let c = Config::parse_from([
+            "corkboard",
+            "--allowed-origin",
+            "http://a:1,http://b:2",
+            "--allowed-origin",
+            "http://c:3",
+        ]);
+        assert_eq!(
+            c.allowed_origin,
+            vec!["http://a:1", "http://b:2", "http://c:3"]
+        );
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    }
+}

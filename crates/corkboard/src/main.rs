@@ -1,1 +1,63 @@
-fn main() {}
+//! The `corkboard` binary: parse flags, start logging, serve until SIGTERM or
+//! SIGINT, then shut down gracefully and exit 0.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use corkboard::config::{Config, LogFormat};
+use tracing_subscriber::EnvFilter;
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("CORKBOARD_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received; shutting down"),
+        _ = term => tracing::info!("SIGTERM received; shutting down"),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    init_logging(config.log_format);
+    let running = match corkboard::server::start(&config).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "could not start");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(
+        "corkboard {} listening on http://{} (data in {})",
+        env!("CARGO_PKG_VERSION"),
+        running.addr,
+        config.data.display()
+    );
+    wait_for_signal().await;
+    running.shutdown().await;
+    ExitCode::SUCCESS
+}

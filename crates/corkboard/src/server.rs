@@ -1,1 +1,143 @@
-//! placeholder
+//! Startup and graceful shutdown.
+//!
+//! [`start`] opens the store, binds the listener and serves in a task;
+//! [`Running::shutdown`] stops accepting, lets requests in flight finish
+//! (up to the drain deadline), then flushes and closes the store, so every
+//! acknowledged write is on disk before the process exits.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::bus::LocalBus;
+use crate::config::Config;
+use crate::core::{Clock, SystemClock};
+use crate::http::{self, HttpState};
+use crate::service::App;
+use crate::store::sqlite::SqliteStore;
+use crate::store::Store;
+
+/// A server that is serving; drop it only through [`Running::shutdown`].
+pub struct Running {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// Shared state (tests reach the store and clock through it).
+    pub state: Arc<HttpState>,
+    stop: watch::Sender<bool>,
+    serve: JoinHandle<()>,
+    background: Vec<JoinHandle<()>>,
+    drain: Duration,
+}
+
+/// Starts a server with the real clock.
+///
+/// # Errors
+/// When the store cannot be opened or the address cannot be bound.
+pub async fn start(config: &Config) -> anyhow::Result<Running> {
+    start_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// Starts a server with the given clock (tests inject a manual one).
+///
+/// # Errors
+/// When the store cannot be opened or the address cannot be bound.
+pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
+    let _ = http::metrics::recorder();
+    let limits = config.limits();
+    let bus = LocalBus::new();
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(
+            &config.data,
+            Arc::new(bus.clone()),
+            limits.clone(),
+            clock.clone(),
+        )
+        .await
+        .with_context(|| format!("opening the store in {}", config.data.display()))?,
+    );
+    let app = App::new(
+        store.clone(),
+        bus,
+        clock.clone(),
+        limits,
+        config.signups_per_minute,
+        config.failed_logins_per_minute,
+    );
+    let state = Arc::new(HttpState {
+        app,
+        allowed_origins: config.allowed_origin.clone(),
+        tls: config.secure_cookies,
+        draining: AtomicBool::new(false),
+    });
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let (stop, mut stopped) = watch::channel(false);
+    let router = http::router(state.clone());
+    let serve = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        if let Err(e) = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        {
+            tracing::error!(error = %e, "server error");
+        }
+    });
+    let prune = {
+        let store = store.clone();
+        let clock = clock.clone();
+        let every = Duration::from_secs(config.prune_interval.max(1));
+        let mut stopped = stop.subscribe();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = stopped.wait_for(|s| *s) => return,
+                }
+                match store.prune(clock.now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(events = n, "pruned the event log"),
+                    Err(e) => tracing::warn!(error = %e, "pruning failed"),
+                }
+            }
+        })
+    };
+    Ok(Running {
+        addr,
+        state,
+        stop,
+        serve,
+        background: vec![prune],
+        drain: Duration::from_secs(config.drain_timeout),
+    })
+}
+
+impl Running {
+    /// Stops accepting, drains requests in flight (up to the drain deadline),
+    /// then flushes and closes the store.
+    pub async fn shutdown(self) {
+        self.state.draining.store(true, Ordering::Relaxed);
+        let _ = self.stop.send(true);
+        let abort = self.serve.abort_handle();
+        if tokio::time::timeout(self.drain, self.serve).await.is_err() {
+            tracing::warn!(deadline = ?self.drain, "drain deadline passed; closing the remaining connections");
+            abort.abort();
+        }
+        for t in self.background {
+            t.abort();
+        }
+        self.state.app.store.close().await;
+        tracing::info!("shut down cleanly");
+    }
+}

@@ -167,6 +167,8 @@ mod tests {
             e.body(),
             serde_json::json!({"error": {"code": "conflict", "message": "x", "details": {"note": 1}}})
         );
-        assert!(ApiError::not_found("y").body()["error"].get("details").is_none());
+        assert!(ApiError::not_found("y").body()["error"]
+            .get("details")
+            .is_none());
     }
 }

@@ -240,7 +240,8 @@ pub fn check_title(t: &str) -> Result<(), ApiError> {
 pub fn check_client_id(field: &str, v: &str) -> Result<(), ApiError> {
     let ok = !v.is_empty()
         && v.len() <= 64
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if !ok {
         return Err(ApiError::bad_request(format!(
             "{field} must be 1–64 characters of A-Z, a-z, 0-9, '-' and '_'"

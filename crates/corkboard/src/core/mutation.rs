@@ -81,14 +81,28 @@ pub struct NoteDelete {
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     CreateNote(NoteCreate),
-    UpdateNote { id: String, update: NoteUpdate },
-    DeleteNote { id: String },
-    RenameBoard { title: String },
+    UpdateNote {
+        id: String,
+        update: NoteUpdate,
+    },
+    DeleteNote {
+        id: String,
+    },
+    RenameBoard {
+        title: String,
+    },
     DeleteBoard,
     /// An invite was accepted: join with `role` (the store resolved the token).
-    Join { role: Role },
-    SetRole { user_id: String, role: Role },
-    RemoveMember { user_id: String },
+    Join {
+        role: Role,
+    },
+    SetRole {
+        user_id: String,
+        role: Role,
+    },
+    RemoveMember {
+        user_id: String,
+    },
 }
 
 /// A change requested by `actor` on `board`, with its idempotency key.
@@ -500,7 +514,9 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 ));
             }
             if r != Role::Owner && user.id != m.actor.id {
-                return Err(ApiError::forbidden("removing a member needs the owner role"));
+                return Err(ApiError::forbidden(
+                    "removing a member needs the owner role",
+                ));
             }
             Ok(Plan {
                 effect: Effect::RemoveMember(user.id.clone()),
@@ -783,20 +799,36 @@ mod tests {
         let rm = |id: &str| Action::RemoveMember { user_id: id.into() };
         use crate::core::error::ErrorCode::*;
         // An editor leaves on their own.
-        assert!(mk("ed", Some(Role::Editor), Some((&ed, Role::Editor)), rm("u-ed")).is_ok());
+        assert!(mk(
+            "ed",
+            Some(Role::Editor),
+            Some((&ed, Role::Editor)),
+            rm("u-ed")
+        )
+        .is_ok());
         // An editor cannot remove someone else.
         let v = user("v");
         assert_eq!(
-            mk("ed", Some(Role::Editor), Some((&v, Role::Viewer)), rm("u-v"))
-                .unwrap_err()
-                .code,
+            mk(
+                "ed",
+                Some(Role::Editor),
+                Some((&v, Role::Viewer)),
+                rm("u-v")
+            )
+            .unwrap_err()
+            .code,
             Forbidden
         );
         // The owner cannot leave.
         assert_eq!(
-            mk("own", Some(Role::Owner), Some((&own, Role::Owner)), rm("u-own"))
-                .unwrap_err()
-                .code,
+            mk(
+                "own",
+                Some(Role::Owner),
+                Some((&own, Role::Owner)),
+                rm("u-own")
+            )
+            .unwrap_err()
+            .code,
             Forbidden
         );
         // The owner's role is fixed.
@@ -811,7 +843,13 @@ mod tests {
             Forbidden
         );
         // Joining twice changes nothing and keeps the existing role.
-        let p = mk("ed", Some(Role::Editor), None, Action::Join { role: Role::Viewer }).unwrap();
+        let p = mk(
+            "ed",
+            Some(Role::Editor),
+            None,
+            Action::Join { role: Role::Viewer },
+        )
+        .unwrap();
         assert!(p.event.is_none());
         assert_eq!(p.body["role"], "editor");
         let p = mk("new", None, None, Action::Join { role: Role::Viewer }).unwrap();

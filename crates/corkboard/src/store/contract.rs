@@ -134,7 +134,10 @@ pub async fn users_and_credentials(s: &dyn Store) {
         .unwrap();
     }
     let c = s.find_credential("hash-t1").await.unwrap().unwrap();
-    assert_eq!((c.id.as_str(), c.kind, c.user), ("t1", CredentialKind::Token, ann.clone()));
+    assert_eq!(
+        (c.id.as_str(), c.kind, c.user),
+        ("t1", CredentialKind::Token, ann.clone())
+    );
     let names: Vec<_> = s
         .list_tokens(&ann.id)
         .await
@@ -163,7 +166,10 @@ pub async fn users_and_credentials(s: &dyn Store) {
 /// Create, update, delete: seq 1, 2, 3, stored and fanned out in order.
 pub async fn note_lifecycle_in_seq_order(s: &dyn Store, sink: &CaptureSink) {
     let ann = user(s, "ann").await;
-    let b = s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    let b = s
+        .create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
     assert_eq!((b.seq, b.role), (0, Role::Owner));
     let a = s.mutate(m("b1", &ann, None, create(1.0))).await.unwrap();
     assert_eq!((a.status, a.seq, a.replayed), (201, 1, false));
@@ -186,7 +192,10 @@ pub async fn note_lifecycle_in_seq_order(s: &dyn Store, sink: &CaptureSink) {
         .mutate(m("b1", &ann, None, Action::DeleteNote { id: id.clone() }))
         .await
         .unwrap();
-    assert_eq!((a.status, a.seq, a.body.clone()), (200, 3, json!({"seq": 3})));
+    assert_eq!(
+        (a.status, a.seq, a.body.clone()),
+        (200, 3, json!({"seq": 3}))
+    );
     let EventsAfter::Events { events, seq } = s.events_after("b1", 0, 100).await.unwrap() else {
         panic!("events expected")
     };
@@ -221,17 +230,28 @@ pub async fn note_lifecycle_in_seq_order(s: &dyn Store, sink: &CaptureSink) {
 /// A retried op or create id returns the original answer and applies nothing.
 pub async fn retries_apply_once(s: &dyn Store, sink: &CaptureSink) {
     let ann = user(s, "ann").await;
-    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
     let with_id = Action::CreateNote(NoteCreate {
         id: Some("note-1".into()),
         x: 3.0,
         y: 4.0,
         ..Default::default()
     });
-    let first = s.mutate(m("b1", &ann, Some("op-1"), with_id.clone())).await.unwrap();
-    let again = s.mutate(m("b1", &ann, Some("op-1"), with_id.clone())).await.unwrap();
+    let first = s
+        .mutate(m("b1", &ann, Some("op-1"), with_id.clone()))
+        .await
+        .unwrap();
+    let again = s
+        .mutate(m("b1", &ann, Some("op-1"), with_id.clone()))
+        .await
+        .unwrap();
     assert!(again.replayed);
-    assert_eq!((again.status, &again.body, again.seq), (first.status, &first.body, first.seq));
+    assert_eq!(
+        (again.status, &again.body, again.seq),
+        (first.status, &first.body, first.seq)
+    );
     // Same create id, no op: still the same note, applied once.
     let by_id = s.mutate(m("b1", &ann, None, with_id)).await.unwrap();
     assert!(by_id.replayed);
@@ -243,7 +263,10 @@ pub async fn retries_apply_once(s: &dyn Store, sink: &CaptureSink) {
             ..Default::default()
         },
     };
-    let u1 = s.mutate(m("b1", &ann, Some("op-2"), upd.clone())).await.unwrap();
+    let u1 = s
+        .mutate(m("b1", &ann, Some("op-2"), upd.clone()))
+        .await
+        .unwrap();
     // Someone else moves it; the retry of op-2 must not move it back.
     let other = Action::UpdateNote {
         id: "note-1".into(),
@@ -266,7 +289,9 @@ pub async fn retries_apply_once(s: &dyn Store, sink: &CaptureSink) {
         y: 0.0,
         ..Default::default()
     });
-    s.create_board("b2", &ann, "Other", Timestamp(1)).await.unwrap();
+    s.create_board("b2", &ann, "Other", Timestamp(1))
+        .await
+        .unwrap();
     assert_eq!(
         code(s.mutate(m("b2", &ann, None, clash)).await),
         ErrorCode::Conflict
@@ -276,7 +301,9 @@ pub async fn retries_apply_once(s: &dyn Store, sink: &CaptureSink) {
 /// `base_version` conflicts only on fields changed since; details carry the note.
 pub async fn conflicts_by_field(s: &dyn Store) {
     let ann = user(s, "ann").await;
-    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
     let c = s.mutate(m("b1", &ann, None, create(0.0))).await.unwrap();
     let id = c.body["note"]["id"].as_str().unwrap().to_owned();
     let upd = |f: fn(&mut NoteUpdate)| {
@@ -294,9 +321,14 @@ pub async fn conflicts_by_field(s: &dyn Store) {
         .await
         .unwrap();
     // Different field, same base: fine.
-    s.mutate(m("b1", &ann, None, upd(|u| u.color = Some(crate::core::Color::Blue))))
-        .await
-        .unwrap();
+    s.mutate(m(
+        "b1",
+        &ann,
+        None,
+        upd(|u| u.color = Some(crate::core::Color::Blue)),
+    ))
+    .await
+    .unwrap();
     // Same field, stale base: conflict carrying the current note.
     match s
         .mutate(m("b1", &ann, None, upd(|u| u.text = Some("b".into()))))
@@ -316,7 +348,9 @@ pub async fn conflicts_by_field(s: &dyn Store) {
 /// Many concurrent writers on one board: seq 1..=N, no gap, no duplicate.
 pub async fn concurrent_writers_leave_no_gap(s: Arc<dyn Store>, sink: &CaptureSink) {
     let ann = user(&*s, "ann").await;
-    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for w in 0..16 {
         let s = s.clone();
@@ -340,7 +374,11 @@ pub async fn concurrent_writers_leave_no_gap(s: Arc<dyn Store>, sink: &CaptureSi
     all.sort_unstable();
     assert_eq!(all, (1..=400).collect::<Vec<u64>>());
     let fanned: Vec<u64> = sink.seqs().into_iter().map(|(_, s)| s).collect();
-    assert_eq!(fanned, (1..=400).collect::<Vec<u64>>(), "fan-out in commit order");
+    assert_eq!(
+        fanned,
+        (1..=400).collect::<Vec<u64>>(),
+        "fan-out in commit order"
+    );
     let EventsAfter::Events { events, .. } = s.events_after("b1", 390, 100).await.unwrap() else {
         panic!()
     };
@@ -350,7 +388,9 @@ pub async fn concurrent_writers_leave_no_gap(s: Arc<dyn Store>, sink: &CaptureSi
 /// Retention keeps the newest events; older and future positions are told apart.
 pub async fn retention_and_positions(s: &dyn Store) {
     let ann = user(s, "ann").await;
-    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
     for i in 0..12 {
         s.mutate(m("b1", &ann, Some(&format!("op{i}")), create(i as f64)))
             .await
@@ -386,7 +426,9 @@ pub async fn retention_and_positions(s: &dyn Store) {
 pub async fn members_and_invites(s: &dyn Store, sink: &CaptureSink) {
     let ann = user(s, "ann").await;
     let bob = user(s, "bob").await;
-    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
     assert!(s.board_for("b1", &bob.id).await.unwrap().is_none());
     s.create_invite(NewInvite {
         token: "inv-1".into(),
@@ -405,7 +447,10 @@ pub async fn members_and_invites(s: &dyn Store, sink: &CaptureSink) {
         .await
         .unwrap();
     assert_eq!(j.body["role"], "viewer");
-    assert_eq!(s.board_for("b1", &bob.id).await.unwrap().unwrap().role, Role::Viewer);
+    assert_eq!(
+        s.board_for("b1", &bob.id).await.unwrap().unwrap().role,
+        Role::Viewer
+    );
     // Viewers cannot write.
     assert_eq!(
         code(s.mutate(m("b1", &bob, None, create(0.0))).await),
@@ -433,17 +478,29 @@ pub async fn members_and_invites(s: &dyn Store, sink: &CaptureSink) {
         code(s.mutate(m("b1", &bob, None, create(0.0))).await),
         ErrorCode::NotFound
     );
-    let kinds: Vec<String> = sink.0.lock().iter().map(|e| e.event.kind().to_owned()).collect();
+    let kinds: Vec<String> = sink
+        .0
+        .lock()
+        .iter()
+        .map(|e| e.event.kind().to_owned())
+        .collect();
     assert_eq!(
         kinds,
-        vec!["member.joined", "member.updated", "note.created", "member.left"]
+        vec![
+            "member.joined",
+            "member.updated",
+            "note.created",
+            "member.left"
+        ]
     );
 }
 
 /// The per-board note limit is enforced inside the transaction.
 pub async fn note_limit(s: &dyn Store) {
     let ann = user(s, "ann").await;
-    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
     for _ in 0..3 {
         s.mutate(m("b1", &ann, None, create(0.0))).await.unwrap();
     }
@@ -456,9 +513,14 @@ pub async fn note_limit(s: &dyn Store) {
 /// Deleting a board removes it for everyone and fans out `board.deleted`.
 pub async fn board_deletion(s: &dyn Store, sink: &CaptureSink) {
     let ann = user(s, "ann").await;
-    s.create_board("b1", &ann, "Plan", Timestamp(1)).await.unwrap();
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
     s.mutate(m("b1", &ann, None, create(0.0))).await.unwrap();
-    let d = s.mutate(m("b1", &ann, None, Action::DeleteBoard)).await.unwrap();
+    let d = s
+        .mutate(m("b1", &ann, None, Action::DeleteBoard))
+        .await
+        .unwrap();
     assert_eq!((d.status, d.seq), (204, 2));
     assert!(s.board_for("b1", &ann.id).await.unwrap().is_none());
     assert!(s.list_boards(&ann.id).await.unwrap().is_empty());

@@ -129,8 +129,13 @@ impl Store for SqliteStore {
             .bind(username)
             .fetch_optional(&self.read)
             .await?;
-        row.map(|r| Ok((rows::user(&r, "id", "username")?, rows::text(&r, "password_hash")?)))
-            .transpose()
+        row.map(|r| {
+            Ok((
+                rows::user(&r, "id", "username")?,
+                rows::text(&r, "password_hash")?,
+            ))
+        })
+        .transpose()
     }
 
     async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError> {
@@ -386,7 +391,6 @@ impl Store for SqliteStore {
         self.read.close().await;
     }
 }
-
 
 #[cfg(test)]
 mod tests {

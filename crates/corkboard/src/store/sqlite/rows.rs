@@ -3,9 +3,7 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use crate::core::{
-    BoardState, Color, FieldVersions, Note, NoteRecord, Role, Timestamp, User,
-};
+use crate::core::{BoardState, Color, FieldVersions, Note, NoteRecord, Role, Timestamp, User};
 use crate::store::StoreError;
 
 /// The note columns, joined with the creator's name; use with [`note`].

@@ -636,7 +636,14 @@ impl Writer {
                 }
             }
             Effect::DeleteBoard => {
-                for table in ["notes", "events", "ops", "members", "invites", "notifications"] {
+                for table in [
+                    "notes",
+                    "events",
+                    "ops",
+                    "members",
+                    "invites",
+                    "notifications",
+                ] {
                     sqlx::query(&format!("DELETE FROM {table} WHERE board_id = ?"))
                         .bind(board)
                         .execute(&mut self.conn)
@@ -681,12 +688,11 @@ impl Writer {
     async fn prune(&mut self, now: Timestamp) -> Result<u64, StoreError> {
         let keep = self.limits.log_min_events as i64;
         let cutoff_at = now.0 - self.limits.log_min_age_ms;
-        let candidates = sqlx::query(
-            "SELECT id, seq, log_floor FROM boards WHERE seq - log_floor > ?",
-        )
-        .bind(keep)
-        .fetch_all(&mut self.conn)
-        .await?;
+        let candidates =
+            sqlx::query("SELECT id, seq, log_floor FROM boards WHERE seq - log_floor > ?")
+                .bind(keep)
+                .fetch_all(&mut self.conn)
+                .await?;
         let mut removed = 0u64;
         for row in candidates {
             let id = rows::text(&row, "id")?;

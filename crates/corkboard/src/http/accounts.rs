@@ -1,0 +1,111 @@
+//! Accounts: signup, login, logout, `me`, and API tokens.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::extract::{ClientIp, JsonBody, PathParams, SESSION_COOKIE};
+use super::HttpState;
+use crate::core::{ApiError, User};
+use crate::service::Principal;
+
+/// `{username, password}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    username: String,
+    password: String,
+}
+
+/// `{name}`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenName {
+    name: String,
+}
+
+/// Session lifetime in the browser (the cookie's Max-Age), 30 days.
+const SESSION_MAX_AGE: u64 = 30 * 24 * 3600;
+
+fn with_cookie(state: &HttpState, status: StatusCode, user: User, secret: &str) -> Response {
+    let secure = if state.tls { "; Secure" } else { "" };
+    let cookie = format!(
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_MAX_AGE}{secure}"
+    );
+    let mut res = (status, Json(json!({ "user": user }))).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+/// `POST /api/auth/signup` → 201 `{user}` + session cookie.
+pub async fn signup(
+    State(s): State<Arc<HttpState>>,
+    ClientIp(ip): ClientIp,
+    JsonBody(c): JsonBody<Credentials>,
+) -> Result<Response, ApiError> {
+    let (user, secret) = s.app.signup(&c.username, &c.password, ip).await?;
+    Ok(with_cookie(&s, StatusCode::CREATED, user, &secret))
+}
+
+/// `POST /api/auth/login` → 200 `{user}` + session cookie; 401 when wrong.
+pub async fn login(
+    State(s): State<Arc<HttpState>>,
+    ClientIp(ip): ClientIp,
+    JsonBody(c): JsonBody<Credentials>,
+) -> Result<Response, ApiError> {
+    let (user, secret) = s.app.login(&c.username, &c.password, ip).await?;
+    Ok(with_cookie(&s, StatusCode::OK, user, &secret))
+}
+
+/// `POST /api/auth/logout` → 204, revokes the session and clears the cookie.
+pub async fn logout(State(s): State<Arc<HttpState>>, p: Principal) -> Result<Response, ApiError> {
+    s.app.logout(&p).await?;
+    let secure = if s.tls { "; Secure" } else { "" };
+    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}");
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+/// `GET /api/me` → `{user}`.
+pub async fn me(p: Principal) -> Json<serde_json::Value> {
+    Json(json!({ "user": p.user }))
+}
+
+/// `POST /api/tokens` → 201 `{id, name, token, created_at}`.
+pub async fn create_token(
+    State(s): State<Arc<HttpState>>,
+    p: Principal,
+    JsonBody(b): JsonBody<TokenName>,
+) -> Result<Response, ApiError> {
+    let t = s.app.create_token(&p, &b.name).await?;
+    Ok((StatusCode::CREATED, Json(t)).into_response())
+}
+
+/// `GET /api/tokens` → `{tokens:[{id, name, created_at}]}`.
+pub async fn list_tokens(
+    State(s): State<Arc<HttpState>>,
+    p: Principal,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let tokens = s.app.list_tokens(&p).await?;
+    Ok(Json(json!({ "tokens": tokens })))
+}
+
+/// `DELETE /api/tokens/{id}` → 204.
+pub async fn revoke_token(
+    State(s): State<Arc<HttpState>>,
+    p: Principal,
+    PathParams(id): PathParams<String>,
+) -> Result<StatusCode, ApiError> {
+    s.app.revoke_token(&p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
