@@ -50,6 +50,12 @@ impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJ
 }
 
 fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body of the contract is an object; serde would also read a JSON
+    // array positionally into a struct, so refuse anything else up front.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    }
     serde_json::from_slice(bytes).map_err(|e| {
         let msg = match e.classify() {
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {

@@ -32,6 +32,51 @@ use crate::store::{
 pub const MAX_BATCH: usize = 512;
 /// Boards kept in the writer's cache before it is cleared.
 const CACHE_BOARDS: usize = 10_000;
+/// Keys per prefetch statement (two parameters each, well under SQLite's limit).
+const PREFETCH_CHUNK: usize = 256;
+
+/// A batch's view of the notes and op ids it touches, and the rows it has
+/// decided to write but not yet written. Lets a whole batch of mutations
+/// cost a handful of statements instead of several each: the SQLite driver
+/// pays a thread hand-off per statement.
+#[derive(Default)]
+struct Pending {
+    /// Notes as of this point in the batch (`None`: absent or deleted).
+    notes: HashMap<(String, String), Option<NoteRecord>>,
+    /// Remembered answers by (board, key), including this batch's.
+    ops: HashMap<(String, String), Applied>,
+    /// (board, note id) changed since the last flush.
+    touched: Vec<(String, String)>,
+    /// Event rows to insert: (board, seq, at, json).
+    events: Vec<(String, u64, i64, Arc<str>)>,
+    /// Op rows to insert: (board, key, seq, status, body).
+    new_ops: Vec<(String, String, u64, u16, Arc<str>)>,
+}
+
+/// Pads a key list to the next power of two by repeating its last item, so
+/// prefetch statements come in a few shapes the statement cache keeps.
+fn pad<T: Clone>(items: &[T]) -> Vec<T> {
+    let mut v = items.to_vec();
+    if let Some(last) = items.last() {
+        v.resize(items.len().next_power_of_two(), last.clone());
+    }
+    v
+}
+
+/// Splits rows into chunks whose sizes are powers of two (at most 128), so
+/// multi-row statements come in a few cached shapes.
+fn pow2_chunks<T>(items: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = items;
+    while !rest.is_empty() {
+        let n = rest.len().min(128);
+        let size = 1usize << (usize::BITS - 1 - n.leading_zeros());
+        let (a, b) = rest.split_at(size);
+        out.push(a);
+        rest = b;
+    }
+    out
+}
 
 /// A write the writer task performs.
 #[derive(Debug)]
@@ -204,9 +249,19 @@ impl Writer {
         sqlx::query("BEGIN IMMEDIATE")
             .execute(&mut self.conn)
             .await?;
+        let mut pending = Pending::default();
+        self.prefetch(batch, &mut pending).await?;
         let mut results = Vec::with_capacity(batch.len());
         for (job, _) in batch {
-            match self.exec(job).await {
+            let r = match job {
+                Job::Mutate(m) => self.mutate(m, &mut pending).await,
+                other => {
+                    // Rare jobs write directly: flush first so statements stay in order.
+                    self.flush(&mut pending).await?;
+                    self.exec(other).await
+                }
+            };
+            match r {
                 Ok((out, events)) => results.push((Ok(out), events)),
                 Err(ExecError::Rejected(a)) => {
                     results.push((Err(StoreError::Rejected(a)), Vec::new()))
@@ -214,12 +269,178 @@ impl Writer {
                 Err(ExecError::Db(e)) => return Err(e),
             }
         }
+        self.flush(&mut pending).await?;
         self.flush_boards().await?;
         sqlx::query("COMMIT").execute(&mut self.conn).await?;
         if self.cache.len() > CACHE_BOARDS {
             self.cache.clear();
         }
         Ok(results)
+    }
+
+    /// Loads, in a few statements, every op key and note the batch's mutations name.
+    async fn prefetch(
+        &mut self,
+        batch: &[(Job, oneshot::Sender<Result<Output, StoreError>>)],
+        pending: &mut Pending,
+    ) -> Result<(), StoreError> {
+        let mut keys: Vec<(String, String)> = Vec::new();
+        let mut notes: Vec<(String, String)> = Vec::new();
+        for (job, _) in batch {
+            let Job::Mutate(m) = job else { continue };
+            for k in m.idempotency_keys() {
+                keys.push((m.board.clone(), k));
+            }
+            match &m.action {
+                Action::UpdateNote { id, .. } | Action::DeleteNote { id } => {
+                    notes.push((m.board.clone(), id.clone()))
+                }
+                Action::CreateNote(c) => notes.extend(c.id.clone().map(|id| (m.board.clone(), id))),
+                _ => {}
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        notes.sort();
+        notes.dedup();
+        for chunk in keys.chunks(PREFETCH_CHUNK) {
+            let padded = pad(chunk);
+            let sql = format!(
+                "SELECT board_id, key, seq, status, body FROM ops WHERE {}",
+                vec!["(board_id = ? AND key = ?)"; padded.len()].join(" OR ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (b, k) in &padded {
+                q = q.bind(b).bind(k);
+            }
+            for row in q.fetch_all(&mut self.conn).await? {
+                let body: Value = serde_json::from_str(&rows::text(&row, "body")?)
+                    .map_err(|e| StoreError::Db(format!("ops body: {e}")))?;
+                pending.ops.insert(
+                    (rows::text(&row, "board_id")?, rows::text(&row, "key")?),
+                    Applied {
+                        status: rows::int(&row, "status")? as u16,
+                        body,
+                        seq: rows::uint(&row, "seq")?,
+                        replayed: true,
+                    },
+                );
+            }
+        }
+        for chunk in notes.chunks(PREFETCH_CHUNK) {
+            let padded = pad(chunk);
+            let sql = format!(
+                "{} WHERE {}",
+                rows::NOTE_SELECT,
+                vec!["(n.board_id = ? AND n.id = ?)"; padded.len()].join(" OR ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (b, id) in &padded {
+                q = q.bind(b).bind(id);
+            }
+            for row in q.fetch_all(&mut self.conn).await? {
+                let rec = rows::note(&row)?;
+                pending
+                    .notes
+                    .insert((rec.note.board.clone(), rec.note.id.clone()), Some(rec));
+            }
+            for key in chunk {
+                pending.notes.entry(key.clone()).or_insert(None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes everything the batch's mutations decided so far, a few statements per table.
+    async fn flush(&mut self, pending: &mut Pending) -> Result<(), StoreError> {
+        let mut upserts = Vec::new();
+        let mut deletes = Vec::new();
+        for key in pending.touched.drain(..) {
+            match pending.notes.get(&key) {
+                Some(Some(rec)) => upserts.push(rec.clone()),
+                _ => deletes.push(key),
+            }
+        }
+        upserts.sort_by(|a, b| (&a.note.board, &a.note.id).cmp(&(&b.note.board, &b.note.id)));
+        upserts.dedup_by(|a, b| a.note.board == b.note.board && a.note.id == b.note.id);
+        deletes.sort();
+        deletes.dedup();
+        for chunk in pow2_chunks(&upserts) {
+            let sql = format!(
+                "INSERT INTO notes (id, board_id, created_by, text, x, y, w, h, color, version, \
+                 updated_at, text_v, x_v, y_v, w_v, h_v, color_v) VALUES {} \
+                 ON CONFLICT (board_id, id) DO UPDATE SET text = excluded.text, x = excluded.x, \
+                 y = excluded.y, w = excluded.w, h = excluded.h, color = excluded.color, \
+                 version = excluded.version, updated_at = excluded.updated_at, \
+                 text_v = excluded.text_v, x_v = excluded.x_v, y_v = excluded.y_v, \
+                 w_v = excluded.w_v, h_v = excluded.h_v, color_v = excluded.color_v",
+                vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                let (n, f) = (&r.note, &r.fields);
+                q = q
+                    .bind(&n.id)
+                    .bind(&n.board)
+                    .bind(&n.created_by.id)
+                    .bind(&n.text)
+                    .bind(n.x)
+                    .bind(n.y)
+                    .bind(n.w)
+                    .bind(n.h)
+                    .bind(n.color.as_str())
+                    .bind(n.version as i64)
+                    .bind(n.updated_at.0)
+                    .bind(f.text as i64)
+                    .bind(f.x as i64)
+                    .bind(f.y as i64)
+                    .bind(f.w as i64)
+                    .bind(f.h as i64)
+                    .bind(f.color as i64);
+            }
+            q.execute(&mut self.conn).await?;
+        }
+        for chunk in pow2_chunks(&deletes) {
+            let sql = format!(
+                "DELETE FROM notes WHERE {}",
+                vec!["(board_id = ? AND id = ?)"; chunk.len()].join(" OR ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (b, id) in chunk {
+                q = q.bind(b).bind(id);
+            }
+            q.execute(&mut self.conn).await?;
+        }
+        let events = std::mem::take(&mut pending.events);
+        for chunk in pow2_chunks(&events) {
+            let sql = format!(
+                "INSERT INTO events (board_id, seq, at, body) VALUES {}",
+                vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (b, seq, at, body) in chunk {
+                q = q.bind(b).bind(*seq as i64).bind(*at).bind(body.as_ref());
+            }
+            q.execute(&mut self.conn).await?;
+        }
+        let ops = std::mem::take(&mut pending.new_ops);
+        for chunk in pow2_chunks(&ops) {
+            let sql = format!(
+                "INSERT INTO ops (board_id, key, seq, status, body) VALUES {}",
+                vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (b, k, seq, status, body) in chunk {
+                q = q
+                    .bind(b)
+                    .bind(k)
+                    .bind(*seq as i64)
+                    .bind(*status as i64)
+                    .bind(body.as_ref());
+            }
+            q.execute(&mut self.conn).await?;
+        }
+        Ok(())
     }
 
     /// Writes the seq, title and `updated_at` of every board changed in this batch.
@@ -238,21 +459,30 @@ impl Writer {
                 )
             })
             .collect();
-        for (id, seq, title, updated) in dirty {
-            sqlx::query("UPDATE boards SET seq = ?, title = ?, updated_at = ? WHERE id = ?")
-                .bind(seq as i64)
-                .bind(title)
-                .bind(updated)
-                .bind(id)
-                .execute(&mut self.conn)
-                .await?;
+        for chunk in pow2_chunks(&dirty) {
+            let sql = format!(
+                "WITH v(id, seq, title, updated_at) AS (VALUES {}) \
+                 UPDATE boards SET seq = v.seq, title = v.title, updated_at = v.updated_at \
+                 FROM v WHERE boards.id = v.id",
+                vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, seq, title, updated) in chunk {
+                q = q.bind(id).bind(*seq as i64).bind(title).bind(*updated);
+            }
+            q.execute(&mut self.conn).await?;
         }
         Ok(())
     }
 
     async fn exec(&mut self, job: &Job) -> Result<(Output, Vec<Arc<CommittedEvent>>), ExecError> {
         match job {
-            Job::Mutate(m) => self.mutate(m).await,
+            Job::Mutate(m) => {
+                let mut pending = Pending::default();
+                let r = self.mutate(m, &mut pending).await;
+                self.flush(&mut pending).await?;
+                r
+            }
             Job::CreateUser {
                 id,
                 username,
@@ -430,17 +660,34 @@ impl Writer {
         Ok(self.cache.get_mut(id))
     }
 
-    async fn load_note(&mut self, id: &str) -> Result<Option<NoteRecord>, StoreError> {
-        let row = sqlx::query(&format!("{} WHERE n.id = ?", rows::NOTE_SELECT))
-            .bind(id)
-            .fetch_optional(&mut self.conn)
-            .await?;
-        row.map(|r| rows::note(&r)).transpose()
+    /// The note as this batch sees it (prefetched, or changed earlier in the batch).
+    async fn note_in_batch(
+        &mut self,
+        board: &str,
+        id: &str,
+        pending: &mut Pending,
+    ) -> Result<Option<NoteRecord>, StoreError> {
+        let key = (board.to_owned(), id.to_owned());
+        if let Some(n) = pending.notes.get(&key) {
+            return Ok(n.clone());
+        }
+        let row = sqlx::query(&format!(
+            "{} WHERE n.board_id = ? AND n.id = ?",
+            rows::NOTE_SELECT
+        ))
+        .bind(board)
+        .bind(id)
+        .fetch_optional(&mut self.conn)
+        .await?;
+        let n = row.map(|r| rows::note(&r)).transpose()?;
+        pending.notes.insert(key, n.clone());
+        Ok(n)
     }
 
     async fn mutate(
         &mut self,
         m: &Mutation,
+        pending: &mut Pending,
     ) -> Result<(Output, Vec<Arc<CommittedEvent>>), ExecError> {
         let now = self.clock.now();
         let limits = self.limits.clone();
@@ -454,30 +701,16 @@ impl Writer {
         }
         // Idempotent retry: answer with what the first attempt answered.
         for key in m.idempotency_keys() {
-            if let Some(row) =
-                sqlx::query("SELECT seq, status, body FROM ops WHERE board_id = ? AND key = ?")
-                    .bind(&m.board)
-                    .bind(&key)
-                    .fetch_optional(&mut self.conn)
-                    .await?
-            {
-                let body: Value = serde_json::from_str(&rows::text(&row, "body")?)
-                    .map_err(|e| StoreError::Db(format!("ops body: {e}")))?;
-                return Ok((
-                    Output::Applied(Applied {
-                        status: rows::int(&row, "status")? as u16,
-                        body,
-                        seq: rows::uint(&row, "seq")?,
-                        replayed: true,
-                    }),
-                    vec![],
-                ));
+            if let Some(a) = pending.ops.get(&(m.board.clone(), key)) {
+                return Ok((Output::Applied(a.clone()), vec![]));
             }
         }
         let note = match &m.action {
-            Action::UpdateNote { id, .. } | Action::DeleteNote { id } => self.load_note(id).await?,
+            Action::UpdateNote { id, .. } | Action::DeleteNote { id } => {
+                self.note_in_batch(&m.board, id, pending).await?
+            }
             Action::CreateNote(c) => match &c.id {
-                Some(id) => self.load_note(id).await?,
+                Some(id) => self.note_in_batch(&m.board, id, pending).await?,
                 None => None,
             },
             _ => None,
@@ -524,32 +757,28 @@ impl Writer {
             ));
         };
         let seq = event.seq;
-        self.apply_effect(&m.board, &p.effect, now).await?;
-        let json = serde_json::to_string(&event)
-            .map_err(|e| StoreError::Db(format!("event encode: {e}")))?;
+        let json: Arc<str> = serde_json::to_string(&event)
+            .map_err(|e| StoreError::Db(format!("event encode: {e}")))?
+            .into();
+        self.apply_effect(&m.board, &p.effect, now, pending).await?;
         if !matches!(p.effect, Effect::DeleteBoard) {
-            sqlx::query("INSERT INTO events (board_id, seq, at, body) VALUES (?, ?, ?, ?)")
-                .bind(&m.board)
-                .bind(seq as i64)
-                .bind(now.0)
-                .bind(&json)
-                .execute(&mut self.conn)
-                .await?;
-            let keys = m.idempotency_keys();
-            if !keys.is_empty() {
-                let body = p.body.to_string();
-                for key in keys {
-                    sqlx::query(
-                        "INSERT INTO ops (board_id, key, seq, status, body) VALUES (?, ?, ?, ?, ?)",
-                    )
-                    .bind(&m.board)
-                    .bind(key)
-                    .bind(seq as i64)
-                    .bind(p.status as i64)
-                    .bind(&body)
-                    .execute(&mut self.conn)
-                    .await?;
-                }
+            pending
+                .events
+                .push((m.board.clone(), seq, now.0, json.clone()));
+            let body: Arc<str> = p.body.to_string().into();
+            for key in m.idempotency_keys() {
+                pending
+                    .new_ops
+                    .push((m.board.clone(), key.clone(), seq, p.status, body.clone()));
+                pending.ops.insert(
+                    (m.board.clone(), key),
+                    Applied {
+                        status: p.status,
+                        body: p.body.clone(),
+                        seq,
+                        replayed: true,
+                    },
+                );
             }
             if let Some(c) = self.cache.get_mut(&m.board) {
                 c.state.seq = seq;
@@ -559,7 +788,7 @@ impl Writer {
         }
         let committed = Arc::new(CommittedEvent {
             event,
-            json: Bytes::from(json),
+            json: Bytes::copy_from_slice(json.as_bytes()),
         });
         Ok((
             Output::Applied(Applied {
@@ -577,55 +806,24 @@ impl Writer {
         board: &str,
         effect: &Effect,
         now: Timestamp,
+        pending: &mut Pending,
     ) -> Result<(), StoreError> {
         match effect {
             Effect::None => {}
             Effect::InsertNote(r) | Effect::UpdateNote(r) => {
-                let n = &r.note;
-                let f = &r.fields;
-                let insert = matches!(effect, Effect::InsertNote(_));
-                let sql = if insert {
-                    "INSERT INTO notes (text, x, y, w, h, color, version, updated_at, \
-                     text_v, x_v, y_v, w_v, h_v, color_v, id, board_id, created_by) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                } else {
-                    "UPDATE notes SET text = ?, x = ?, y = ?, w = ?, h = ?, color = ?, version = ?, \
-                     updated_at = ?, text_v = ?, x_v = ?, y_v = ?, w_v = ?, h_v = ?, color_v = ? \
-                     WHERE id = ? AND board_id = ?"
-                };
-                let mut q = sqlx::query(sql)
-                    .bind(&n.text)
-                    .bind(n.x)
-                    .bind(n.y)
-                    .bind(n.w)
-                    .bind(n.h)
-                    .bind(n.color.as_str())
-                    .bind(n.version as i64)
-                    .bind(n.updated_at.0)
-                    .bind(f.text as i64)
-                    .bind(f.x as i64)
-                    .bind(f.y as i64)
-                    .bind(f.w as i64)
-                    .bind(f.h as i64)
-                    .bind(f.color as i64)
-                    .bind(&n.id)
-                    .bind(board);
-                if insert {
-                    q = q.bind(&n.created_by.id);
-                }
-                q.execute(&mut self.conn).await?;
-                if insert {
+                if matches!(effect, Effect::InsertNote(_)) {
                     if let Some(c) = self.cache.get_mut(board) {
                         c.state.note_count += 1;
                     }
                 }
+                let key = (board.to_owned(), r.note.id.clone());
+                pending.notes.insert(key.clone(), Some(r.clone()));
+                pending.touched.push(key);
             }
             Effect::DeleteNote(id) => {
-                sqlx::query("DELETE FROM notes WHERE id = ? AND board_id = ?")
-                    .bind(id)
-                    .bind(board)
-                    .execute(&mut self.conn)
-                    .await?;
+                let key = (board.to_owned(), id.clone());
+                pending.notes.insert(key.clone(), None);
+                pending.touched.push(key);
                 if let Some(c) = self.cache.get_mut(board) {
                     c.state.note_count = c.state.note_count.saturating_sub(1);
                 }
@@ -636,6 +834,7 @@ impl Writer {
                 }
             }
             Effect::DeleteBoard => {
+                self.flush(pending).await?;
                 for table in [
                     "notes",
                     "events",
@@ -654,6 +853,8 @@ impl Writer {
                     .execute(&mut self.conn)
                     .await?;
                 self.cache.remove(board);
+                pending.notes.retain(|(b, _), _| b != board);
+                pending.ops.retain(|(b, _), _| b != board);
             }
             Effect::PutMember(user, role) => {
                 sqlx::query(
@@ -727,5 +928,23 @@ impl Writer {
                 .await?;
         }
         Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_powers_of_two_and_cover_everything() {
+        let v: Vec<u32> = (0..300).collect();
+        let chunks = pow2_chunks(&v);
+        assert_eq!(
+            chunks.iter().map(|c| c.len()).collect::<Vec<_>>(),
+            vec![128, 128, 32, 8, 4]
+        );
+        assert_eq!(chunks.concat(), v);
+        assert!(pow2_chunks::<u32>(&[]).is_empty());
+        assert_eq!(pad(&[1, 2, 3]), vec![1, 2, 3, 3]);
     }
 }
