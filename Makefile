@@ -1,0 +1,30 @@
+# Corkboard: `make run` starts the server, `make test` runs every test and lint.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: run build test lint fmt bench clean
+
+## Build everything needed and start the server on the embedded default (SQLite in ./data).
+run: build
+	./target/release/corkboard $(ARGS)
+
+build:
+	$(CARGO) build --release --locked --bin corkboard
+
+## Every test the project has, lints included.
+test: lint
+	$(CARGO) test --workspace --locked
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Benchmarks (bounded in time, loopback only); writes docs/benchmarks.md.
+bench:
+	scripts/bench.sh
+
+clean:
+	$(CARGO) clean
