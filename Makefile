@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run build test lint fmt bench clean
+.PHONY: run build test lint fmt bench conformance clean
 
 ## Build everything needed and start the server on the embedded default (SQLite in ./data).
 run: build
@@ -25,6 +25,10 @@ fmt:
 ## Benchmarks (bounded in time, loopback only); writes docs/benchmarks.md.
 bench:
 	scripts/bench.sh
+
+## WebSocket conformance (Autobahn|Testsuite against --ws-echo); writes docs/conformance.md.
+conformance:
+	scripts/conformance.sh
 
 clean:
 	$(CARGO) clean

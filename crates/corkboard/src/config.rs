@@ -79,6 +79,39 @@ pub struct Config {
     /// Seconds between pruning passes over the event log.
     #[arg(long, env = "CORKBOARD_PRUNE_INTERVAL", default_value_t = 600)]
     pub prune_interval: u64,
+
+    /// WebSocket heartbeat: a Ping every N ms; 2 × N of silence closes with 4000.
+    #[arg(long, env = "CORKBOARD_HEARTBEAT_MS", default_value_t = 25_000)]
+    pub heartbeat_ms: u64,
+
+    /// Largest WebSocket message (and frame), in bytes; bigger closes with 1009.
+    #[arg(long, env = "CORKBOARD_MAX_WS_MESSAGE", default_value_t = 64 << 10)]
+    pub max_ws_message: usize,
+
+    /// RPCs per second per WebSocket connection (burst 2×); subscribe,
+    /// unsubscribe and ping count too.
+    #[arg(long, env = "CORKBOARD_RPC_RATE", default_value_t = 100)]
+    pub rpc_rate: u32,
+
+    /// Signals per second per WebSocket connection (burst 2×).
+    #[arg(long, env = "CORKBOARD_SIGNAL_RATE", default_value_t = 50)]
+    pub signal_rate: u32,
+
+    /// Outbound queue per connection, in bytes; a reader this far behind is cut off (1013).
+    #[arg(long, env = "CORKBOARD_OUTBOX_BYTES", default_value_t = 1 << 20)]
+    pub outbox_bytes: usize,
+
+    /// Open connections (WebSocket and SSE together) per user; beyond: 429.
+    #[arg(
+        long,
+        env = "CORKBOARD_MAX_CONNECTIONS_PER_USER",
+        default_value_t = 100
+    )]
+    pub max_connections_per_user: u32,
+
+    /// Serve a WebSocket echo endpoint at /ws-echo (for `make conformance` only).
+    #[arg(long, env = "CORKBOARD_WS_ECHO")]
+    pub ws_echo: bool,
 }
 
 impl Config {
@@ -90,6 +123,17 @@ impl Config {
             http_body_bytes: self.max_body_bytes,
             log_min_events: self.log_min_events,
             log_min_age_ms: (self.log_min_age as i64).saturating_mul(1000),
+        }
+    }
+
+    /// The WebSocket settings these flags configure.
+    pub fn ws(&self) -> crate::ws::WsSettings {
+        crate::ws::WsSettings {
+            heartbeat: std::time::Duration::from_millis(self.heartbeat_ms.max(10)),
+            max_message: self.max_ws_message,
+            rpc_rate: self.rpc_rate,
+            signal_rate: self.signal_rate,
+            ..Default::default()
         }
     }
 

@@ -16,6 +16,9 @@
 //! - [`auth`]: password hashing, secrets, and the credential cache.
 //! - [`service`]: the operations (sign up, create a board, mutate a note…).
 //! - [`http`]: the REST door (axum), with the Origin check, metrics and errors.
+//! - [`realtime`]: the hub of subscriptions and presence, per-connection
+//!   outboxes, frames encoded once per message; shared by every transport.
+//! - [`ws`]: the WebSocket door (`/ws`): subscriptions, RPC, signals, heartbeats.
 //! - [`server`] and [`config`]: startup, graceful shutdown and flags.
 
 pub mod auth;
@@ -23,6 +26,8 @@ pub mod bus;
 pub mod config;
 pub mod core;
 pub mod http;
+pub mod realtime;
 pub mod server;
 pub mod service;
 pub mod store;
+pub mod ws;

@@ -18,9 +18,12 @@ use crate::bus::LocalBus;
 use crate::config::Config;
 use crate::core::{Clock, SystemClock};
 use crate::http::{self, HttpState};
+use crate::realtime::Hub;
 use crate::service::App;
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// A server that is serving; drop it only through [`Running::shutdown`].
 pub struct Running {
@@ -60,11 +63,18 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         .await
         .with_context(|| format!("opening the store in {}", config.data.display()))?,
     );
+    let hub = Arc::new(Hub::new(
+        clock.clone(),
+        config.max_connections_per_user,
+        config.outbox_bytes,
+    ));
+    let pump = tokio::spawn(crate::realtime::hub::pump(hub.clone(), bus.subscribe()));
     let app = App::new(
         store.clone(),
         bus,
         clock.clone(),
         limits,
+        hub,
         config.signups_per_minute,
         config.failed_logins_per_minute,
     );
@@ -73,6 +83,10 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         allowed_origins: config.allowed_origin.clone(),
         tls: config.secure_cookies,
         draining: AtomicBool::new(false),
+        ws: config.ws(),
+        tracker: TaskTracker::new(),
+        shutdown: CancellationToken::new(),
+        ws_echo: config.ws_echo,
     });
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -118,21 +132,35 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         state,
         stop,
         serve,
-        background: vec![prune],
+        background: vec![prune, pump],
         drain: Duration::from_secs(config.drain_timeout),
     })
 }
 
 impl Running {
-    /// Stops accepting, drains requests in flight (up to the drain deadline),
-    /// then flushes and closes the store.
+    /// Stops accepting, answers what is in flight (HTTP requests and
+    /// WebSocket RPCs), closes every WebSocket with 1001, all within the
+    /// drain deadline, then flushes and closes the store.
     pub async fn shutdown(self) {
+        let deadline = tokio::time::Instant::now() + self.drain;
         self.state.draining.store(true, Ordering::Relaxed);
         let _ = self.stop.send(true);
+        self.state.shutdown.cancel();
+        self.state.tracker.close();
         let abort = self.serve.abort_handle();
-        if tokio::time::timeout(self.drain, self.serve).await.is_err() {
+        if tokio::time::timeout_at(deadline, self.serve).await.is_err() {
             tracing::warn!(deadline = ?self.drain, "drain deadline passed; closing the remaining connections");
             abort.abort();
+        }
+        if tokio::time::timeout_at(deadline, self.state.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still open at the drain deadline");
+            self.state
+                .app
+                .hub
+                .close_all(crate::realtime::CloseReason::Shutdown);
         }
         for t in self.background {
             t.abort();

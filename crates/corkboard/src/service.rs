@@ -14,6 +14,7 @@ use crate::bus::LocalBus;
 use crate::core::{
     model, Action, ApiError, Board, Clock, ErrorCode, Limits, Mutation, Role, Timestamp, User,
 };
+use crate::realtime::Hub;
 use crate::store::{
     Applied, CredentialKind, EventsAfter, NewCredential, NewInvite, Snapshot, Store, StoreError,
     TokenInfo,
@@ -42,6 +43,8 @@ pub struct App {
     pub bus: LocalBus,
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
+    /// This node's subscriptions and presence (revocations close connections here).
+    pub hub: Arc<Hub>,
     creds: CredentialCache,
     signups: IpCounter,
     failed_logins: IpCounter,
@@ -66,6 +69,7 @@ impl App {
         bus: LocalBus,
         clock: Arc<dyn Clock>,
         limits: Limits,
+        hub: Arc<Hub>,
         signups_per_minute: u32,
         failed_logins_per_minute: u32,
     ) -> Self {
@@ -74,6 +78,7 @@ impl App {
             bus,
             clock,
             limits,
+            hub,
             creds: CredentialCache::default(),
             signups: IpCounter::new(signups_per_minute),
             failed_logins: IpCounter::new(failed_logins_per_minute),
@@ -219,6 +224,7 @@ impl App {
                 .await
                 .map_err(store_error)?;
             self.creds.forget(&p.credential_id);
+            self.hub.kick_credential(&p.credential_id);
         }
         Ok(())
     }
@@ -275,6 +281,7 @@ impl App {
             return Err(ApiError::not_found("token not found"));
         }
         self.creds.forget(id);
+        self.hub.kick_credential(id);
         Ok(())
     }
 

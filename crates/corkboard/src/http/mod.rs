@@ -16,7 +16,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{any, get, patch, post};
 use axum::{middleware, Json, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
@@ -34,6 +34,14 @@ pub struct HttpState {
     pub tls: bool,
     /// Set once shutdown starts (`/readyz` turns 503).
     pub draining: AtomicBool,
+    /// WebSocket settings.
+    pub ws: crate::ws::WsSettings,
+    /// Tracks WebSocket and stream tasks so shutdown can wait for them.
+    pub tracker: tokio_util::task::TaskTracker,
+    /// Cancelled when shutdown starts: connections answer what is in flight and close.
+    pub shutdown: tokio_util::sync::CancellationToken,
+    /// Serve `/ws-echo` (conformance testing only).
+    pub ws_echo: bool,
 }
 
 /// Turns a mutation's answer into a response with its original status.
@@ -86,11 +94,16 @@ pub fn router(state: Arc<HttpState>) -> Router {
             "/api/boards/{b}/notes/{n}",
             patch(notes::update).delete(notes::delete),
         );
-    Router::new()
+    let mut router = Router::new()
+        .route("/ws", any(crate::ws::upgrade))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(metrics::render))
-        .merge(api)
+        .merge(api);
+    if state.ws_echo {
+        router = router.route("/ws-echo", any(crate::ws::echo::echo));
+    }
+    router
         .fallback(error::no_route)
         .method_not_allowed_fallback(error::no_method)
         .layer(DefaultBodyLimit::max(body_limit))

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod ws;
+
 use std::sync::Arc;
 
 use corkboard::config::Config;

@@ -1,0 +1,144 @@
+//! Starting a subscription, shared by WebSocket and SSE: register with the
+//! hub first, replay the log (or send a snapshot), then go live. The hub
+//! drops live events the replay already covered, so there is no gap and no
+//! duplicate however busy the writers are.
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::frames::{self, Transport};
+use super::hub::{ConnId, Hub};
+use super::outbox::Outbox;
+use crate::core::ApiError;
+use crate::service::{App, Principal};
+use crate::store::EventsAfter;
+
+/// Events read from the store per page during a replay.
+const PAGE: usize = 1000;
+
+/// How a subscription started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Started {
+    /// Replayed `count` events after the requested position, up to `seq`.
+    Replayed { count: u64, seq: u64 },
+    /// Sent a snapshot at `seq` (no position, or one the log cannot continue from).
+    Snapshot { seq: u64 },
+    /// The connection closed (or the subscription was revoked) meanwhile.
+    Gone,
+}
+
+#[derive(Deserialize)]
+struct KindSeq {
+    kind: String,
+    seq: u64,
+}
+
+fn replay_frame(transport: Transport, json: &[u8]) -> Option<axum::extract::ws::Utf8Bytes> {
+    match transport {
+        Transport::WebSocket => Some(frames::ws_event(json)),
+        Transport::Sse => {
+            let ks: KindSeq = serde_json::from_slice(json).ok()?;
+            Some(frames::sse_event(&ks.kind, ks.seq, json))
+        }
+    }
+}
+
+/// The connection a subscription is for.
+pub struct Subscriber<'a> {
+    pub conn: ConnId,
+    pub outbox: &'a Outbox,
+    pub transport: Transport,
+}
+
+/// Subscribes `sub` to `board` from `since` and leaves it live.
+///
+/// On WebSocket this sends the replayed events then `subscribed` (or
+/// `subscribed` with a snapshot); on SSE the replayed events or an
+/// `event: snapshot`. The caller sends nothing for this board meanwhile.
+///
+/// # Errors
+/// `not_found` when the caller is not a member of the board.
+pub async fn subscribe(
+    app: &App,
+    principal: &Principal,
+    sub: &Subscriber<'_>,
+    board: &str,
+    since: Option<u64>,
+) -> Result<Started, ApiError> {
+    let (hub, conn, outbox, transport): (&Hub, _, _, _) =
+        (&app.hub, sub.conn, sub.outbox, sub.transport);
+    app.board(principal, board).await?;
+    hub.begin(conn, board);
+    let result = replay(app, principal, outbox, transport, board, since).await;
+    let started = match result {
+        Ok(s) => s,
+        Err(e) => {
+            hub.unsubscribe(conn, board);
+            return Err(e);
+        }
+    };
+    let last = match started {
+        Started::Replayed { seq, .. } | Started::Snapshot { seq } => seq,
+        Started::Gone => return Ok(Started::Gone),
+    };
+    if !hub.go_live(conn, board, last) {
+        return Ok(Started::Gone);
+    }
+    Ok(started)
+}
+
+async fn replay(
+    app: &App,
+    principal: &Principal,
+    outbox: &Outbox,
+    transport: Transport,
+    board: &str,
+    since: Option<u64>,
+) -> Result<Started, ApiError> {
+    if let Some(mut pos) = since {
+        let mut count = 0u64;
+        while let EventsAfter::Events { events, .. } =
+            app.events_after(principal, board, pos, PAGE).await?
+        {
+            let n = events.len();
+            for json in events {
+                let Some(frame) = replay_frame(transport, &json) else {
+                    continue;
+                };
+                if !outbox.push_wait(frame).await {
+                    return Ok(Started::Gone);
+                }
+                pos += 1;
+                count += 1;
+            }
+            if n < PAGE {
+                if transport == Transport::WebSocket {
+                    let msg = json!({"type": "subscribed", "board": board, "seq": pos, "replayed": count});
+                    if !outbox.push_wait(msg.to_string().into()).await {
+                        return Ok(Started::Gone);
+                    }
+                }
+                return Ok(Started::Replayed { count, seq: pos });
+            }
+        }
+    }
+    let snap = app.snapshot(principal, board).await?;
+    let seq = snap.seq;
+    let frame = match transport {
+        Transport::WebSocket => json!({
+            "type": "subscribed",
+            "board": board,
+            "seq": seq,
+            "snapshot": {"board": snap.board, "notes": snap.notes},
+        })
+        .to_string(),
+        Transport::Sse => format!(
+            "event: snapshot\nid: {seq}\ndata: {}\n\n",
+            json!({"board": snap.board, "notes": snap.notes, "seq": seq})
+        ),
+    };
+    if !outbox.push_wait(frame.into()).await {
+        return Ok(Started::Gone);
+    }
+    Ok(Started::Snapshot { seq })
+}

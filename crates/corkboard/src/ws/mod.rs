@@ -1,0 +1,555 @@
+//! The WebSocket door, `GET /ws`: a thin adapter that decodes client
+//! messages, calls the shared service and hub, and writes the hub's frames.
+//!
+//! Each connection is a reader (this task) and a writer (a spawned task)
+//! joined by the connection's [`Outbox`]. Authentication, the Origin check
+//! and the per-user connection limit all answer before the upgrade.
+
+pub mod echo;
+pub mod limits;
+pub mod rpc;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{
+    rejection::WebSocketUpgradeRejection, CloseFrame, Message, Utf8Bytes, WebSocket,
+    WebSocketUpgrade,
+};
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use parking_lot::Mutex;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::core::{ApiError, ErrorCode};
+use crate::http::HttpState;
+use crate::realtime::hub::ConnId;
+use crate::realtime::outbox::Drained;
+use crate::realtime::subscribe::{subscribe, Started, Subscriber};
+use crate::realtime::{CloseReason, Hub, Outbox, Transport};
+use crate::service::Principal;
+use limits::{BadMessages, Heartbeat, TokenBucket};
+
+/// The subprotocol the server selects when a client offers it.
+pub const SUBPROTOCOL: &str = "corkboard.v1";
+
+/// WebSocket settings (from flags).
+#[derive(Clone, Debug)]
+pub struct WsSettings {
+    /// Interval of server Pings; silence for twice this closes with 4000.
+    pub heartbeat: Duration,
+    /// Largest message and frame accepted (bytes).
+    pub max_message: usize,
+    /// RPCs (and subscribe/unsubscribe/ping) per second per connection; burst 2×.
+    pub rpc_rate: u32,
+    /// Signals per second per connection; burst 2×.
+    pub signal_rate: u32,
+    /// RPCs one connection may have in flight at once.
+    pub max_inflight: usize,
+}
+
+impl Default for WsSettings {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_secs(25),
+            max_message: 64 << 10,
+            rpc_rate: 100,
+            signal_rate: 50,
+            max_inflight: 64,
+        }
+    }
+}
+
+/// Applies the shared WebSocket configuration (limits and small buffers:
+/// 4 KiB read buffer, no write buffer, 64 KiB max message and frame).
+pub fn configure(ws: WebSocketUpgrade, settings: &WsSettings) -> WebSocketUpgrade {
+    ws.read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(settings.max_message)
+        .max_frame_size(settings.max_message)
+}
+
+/// Unregisters a connection from the hub when dropped (also when the upgrade fails).
+struct Registration {
+    hub: Arc<Hub>,
+    id: ConnId,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.hub.unregister(self.id);
+    }
+}
+
+/// `GET /ws`: 401 without credentials and 429 over the per-user connection
+/// limit, both before the upgrade (the Origin check ran earlier).
+pub async fn upgrade(
+    State(s): State<Arc<HttpState>>,
+    p: Principal,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    let ws = match ws {
+        Ok(ws) => ws,
+        Err(e) => {
+            return ApiError::bad_request(format!(
+                "expected a WebSocket upgrade: {}",
+                e.body_text()
+            ))
+            .into_response()
+        }
+    };
+    let hub = s.app.hub.clone();
+    let outbox = Arc::new(Outbox::new(hub.outbox_bytes()));
+    let id = match hub.register(
+        &p.user,
+        &p.credential_id,
+        Transport::WebSocket,
+        outbox.clone(),
+    ) {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
+    };
+    let reg = Registration { hub, id };
+    let ws = configure(ws, &s.ws).protocols([SUBPROTOCOL]);
+    let tracker = s.tracker.clone();
+    ws.on_upgrade(move |socket| {
+        tracker.track_future(async move {
+            let _reg = reg;
+            Connection::new(s, p, id, outbox).run(socket).await;
+        })
+    })
+}
+
+/// Everything one connection's reader needs.
+struct Connection {
+    s: Arc<HttpState>,
+    p: Principal,
+    id: ConnId,
+    outbox: Arc<Outbox>,
+    last_heard: Arc<Mutex<Instant>>,
+    rpc_bucket: TokenBucket,
+    signal_bucket: TokenBucket,
+    bad: BadMessages,
+    /// Serializes subscribe/unsubscribe of this connection.
+    subs_lock: Arc<tokio::sync::Mutex<()>>,
+    slots: Arc<Semaphore>,
+}
+
+/// `{"type":"error","id":…,"board"?:…,"error":{…}}`.
+fn error_frame(id: Option<&Value>, board: Option<&str>, e: &ApiError) -> Utf8Bytes {
+    let mut v = json!({"type": "error", "id": id.cloned().unwrap_or(Value::Null)});
+    if let Some(b) = board {
+        v["board"] = json!(b);
+    }
+    v["error"] = e.body()["error"].clone();
+    Utf8Bytes::from(v.to_string())
+}
+
+#[derive(Deserialize)]
+struct SubscribeMsg {
+    board: String,
+    #[serde(default)]
+    since: Option<u64>,
+    #[serde(default)]
+    id: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct BoardMsg {
+    board: String,
+}
+
+#[derive(Deserialize)]
+struct RpcMsg {
+    id: Value,
+    method: String,
+    #[serde(default)]
+    params: Value,
+}
+
+#[derive(Deserialize)]
+struct SignalMsg {
+    board: String,
+    name: String,
+    #[serde(default)]
+    data: Value,
+}
+
+/// Maps a read error to the close code the contract names.
+fn read_error_close(e: axum::Error) -> CloseReason {
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+    match e.into_inner().downcast::<WsError>() {
+        Ok(err) => match *err {
+            WsError::Utf8(_) => CloseReason::Code(1007, "invalid UTF-8".into()),
+            WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
+                CloseReason::Code(1009, "message too big".into())
+            }
+            WsError::Capacity(_) => CloseReason::Code(1009, "message too big".into()),
+            WsError::Protocol(p) => CloseReason::Code(1002, p.to_string()),
+            other => CloseReason::Code(1011, other.to_string()),
+        },
+        Err(other) => CloseReason::Code(1011, other.to_string()),
+    }
+}
+
+impl Connection {
+    fn new(s: Arc<HttpState>, p: Principal, id: ConnId, outbox: Arc<Outbox>) -> Self {
+        let now = Instant::now();
+        let rpc = s.ws.rpc_rate;
+        let sig = s.ws.signal_rate;
+        let slots = Arc::new(Semaphore::new(s.ws.max_inflight));
+        Self {
+            s,
+            p,
+            id,
+            outbox,
+            last_heard: Arc::new(Mutex::new(now)),
+            rpc_bucket: TokenBucket::new(rpc, rpc * 2, now),
+            signal_bucket: TokenBucket::new(sig, sig * 2, now),
+            bad: BadMessages::new(50, Duration::from_secs(10)),
+            subs_lock: Arc::new(tokio::sync::Mutex::new(())),
+            slots,
+        }
+    }
+
+    async fn run(mut self, socket: WebSocket) {
+        metrics::counter!("corkboard_ws_connections_total").increment(1);
+        let (sink, mut stream) = socket.split();
+        let welcome = json!({
+            "type": "welcome",
+            "session": self.id.to_string(),
+            "user": self.p.user,
+            "heartbeat_ms": self.s.ws.heartbeat.as_millis() as u64,
+            "server": concat!("corkboard/", env!("CARGO_PKG_VERSION")),
+        });
+        self.outbox.push(welcome.to_string().into());
+        let mut writer = tokio::spawn(write_loop(
+            sink,
+            self.outbox.clone(),
+            self.last_heard.clone(),
+            self.s.ws.heartbeat,
+        ));
+        let mut inflight: JoinSet<()> = JoinSet::new();
+        let shutdown = self.s.shutdown.clone();
+        let mut shutting_down = false;
+        loop {
+            tokio::select! {
+                msg = stream.next() => match msg {
+                    None => break,
+                    Some(Err(e)) => {
+                        self.outbox.close(read_error_close(e));
+                        break;
+                    }
+                    Some(Ok(m)) => {
+                        *self.last_heard.lock() = Instant::now();
+                        match m {
+                            Message::Text(t) => self.on_text(t, &mut inflight).await,
+                            Message::Binary(_) => {
+                                self.outbox.close(CloseReason::Code(1003, "binary frames are not accepted".into()));
+                            }
+                            Message::Ping(_) | Message::Pong(_) => {}
+                            Message::Close(_) => {
+                                self.outbox.close(CloseReason::Code(1000, String::new()));
+                                break;
+                            }
+                        }
+                    }
+                },
+                _ = shutdown.cancelled(), if !shutting_down => {
+                    shutting_down = true;
+                    break;
+                }
+                _ = &mut writer => {
+                    // The writer ended (close sent, or the socket failed).
+                    inflight.abort_all();
+                    return;
+                }
+                Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
+            }
+        }
+        if shutting_down || shutdown.is_cancelled() {
+            // Answer the RPCs in flight, then close with 1001.
+            while inflight.join_next().await.is_some() {}
+            self.outbox.close(CloseReason::Shutdown);
+        } else {
+            inflight.abort_all();
+            self.outbox.close(CloseReason::Code(1000, String::new()));
+        }
+        // Let the writer send the close frame, then drain the peer's reply briefly.
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer).await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), async {
+            while let Some(Ok(m)) = stream.next().await {
+                if matches!(m, Message::Close(_)) {
+                    break;
+                }
+            }
+        })
+        .await;
+        writer.abort();
+    }
+
+    async fn reply(&self, frame: Utf8Bytes) {
+        self.outbox.push_wait(frame).await;
+    }
+
+    async fn bad_message(&mut self, id: Option<&Value>, e: ApiError) {
+        self.reply(error_frame(id, None, &e)).await;
+        if self.bad.record(Instant::now()) {
+            self.outbox
+                .close(CloseReason::Policy("too many invalid messages".into()));
+        }
+    }
+
+    async fn on_text(&mut self, text: Utf8Bytes, inflight: &mut JoinSet<()>) {
+        let v: Value = match serde_json::from_str(text.as_str()) {
+            Ok(v @ Value::Object(_)) => v,
+            Ok(_) => {
+                return self
+                    .bad_message(
+                        None,
+                        ApiError::new(ErrorCode::InvalidMessage, "a message must be a JSON object"),
+                    )
+                    .await
+            }
+            Err(e) => {
+                return self
+                    .bad_message(
+                        None,
+                        ApiError::new(ErrorCode::InvalidMessage, format!("invalid JSON: {e}")),
+                    )
+                    .await
+            }
+        };
+        drop(text);
+        let id = v.get("id").cloned();
+        let Some(ty) = v.get("type").and_then(Value::as_str).map(str::to_owned) else {
+            return self
+                .bad_message(
+                    id.as_ref(),
+                    ApiError::new(
+                        ErrorCode::InvalidMessage,
+                        "a message needs a string \"type\"",
+                    ),
+                )
+                .await;
+        };
+        let now = Instant::now();
+        let limited = |bucket: &mut TokenBucket| -> Option<bool> {
+            if bucket.take(now) {
+                None
+            } else {
+                Some(bucket.abusive())
+            }
+        };
+        let over = match ty.as_str() {
+            "signal" => limited(&mut self.signal_bucket),
+            "ping" | "subscribe" | "unsubscribe" | "rpc" => limited(&mut self.rpc_bucket),
+            _ => None,
+        };
+        if let Some(abusive) = over {
+            metrics::counter!("corkboard_ws_rate_limited_total").increment(1);
+            if abusive {
+                self.outbox.close(CloseReason::Policy(
+                    "rate limit exceeded persistently".into(),
+                ));
+            } else if ty != "signal" {
+                let e = ApiError::new(ErrorCode::RateLimited, format!("too many {ty} messages"));
+                self.reply(error_frame(id.as_ref(), None, &e)).await;
+            } else {
+                let e = ApiError::new(ErrorCode::RateLimited, "too many signals");
+                self.outbox.push_droppable(error_frame(None, None, &e));
+            }
+            return;
+        }
+        match ty.as_str() {
+            "ping" => {
+                let mut pong = json!({"type": "pong"});
+                if let Some(t) = v.get("t") {
+                    pong["t"] = t.clone();
+                }
+                self.reply(pong.to_string().into()).await;
+            }
+            "subscribe" => match serde_json::from_value::<SubscribeMsg>(v) {
+                Ok(m) => self.spawn_subscribe(m, inflight),
+                Err(e) => {
+                    self.bad_message(
+                        id.as_ref(),
+                        ApiError::bad_request(format!("invalid subscribe: {e}")),
+                    )
+                    .await
+                }
+            },
+            "unsubscribe" => match serde_json::from_value::<BoardMsg>(v) {
+                Ok(m) => {
+                    let _g = self.subs_lock.lock().await;
+                    self.s.app.hub.unsubscribe(self.id, &m.board);
+                    let frame = crate::realtime::frames::unsubscribed(&m.board, None);
+                    self.reply(frame).await;
+                }
+                Err(e) => {
+                    self.bad_message(
+                        id.as_ref(),
+                        ApiError::bad_request(format!("invalid unsubscribe: {e}")),
+                    )
+                    .await
+                }
+            },
+            "rpc" => match serde_json::from_value::<RpcMsg>(v) {
+                Ok(m) => self.spawn_rpc(m, inflight).await,
+                Err(e) => {
+                    self.bad_message(
+                        id.as_ref(),
+                        ApiError::bad_request(format!("invalid rpc: {e}")),
+                    )
+                    .await
+                }
+            },
+            "signal" => match serde_json::from_value::<SignalMsg>(v) {
+                Ok(m) => self.on_signal(m).await,
+                Err(e) => {
+                    self.bad_message(None, ApiError::bad_request(format!("invalid signal: {e}")))
+                        .await
+                }
+            },
+            other => {
+                let e = ApiError::new(
+                    ErrorCode::UnknownType,
+                    format!("unknown message type {other:?}"),
+                );
+                self.bad_message(id.as_ref(), e).await
+            }
+        }
+    }
+
+    fn spawn_subscribe(&self, m: SubscribeMsg, inflight: &mut JoinSet<()>) {
+        let s = self.s.clone();
+        let p = self.p.clone();
+        let conn = self.id;
+        let outbox = self.outbox.clone();
+        let lock = self.subs_lock.clone();
+        inflight.spawn(async move {
+            let _g = lock.lock().await;
+            let sub = Subscriber {
+                conn,
+                outbox: &outbox,
+                transport: Transport::WebSocket,
+            };
+            let r = subscribe(&s.app, &p, &sub, &m.board, m.since).await;
+            match r {
+                Ok(Started::Gone) | Ok(_) => {}
+                Err(e) => {
+                    outbox
+                        .push_wait(error_frame(m.id.as_ref(), Some(&m.board), &e))
+                        .await;
+                }
+            }
+        });
+    }
+
+    async fn spawn_rpc(&self, m: RpcMsg, inflight: &mut JoinSet<()>) {
+        let Ok(permit) = self.slots.clone().acquire_owned().await else {
+            return;
+        };
+        let s = self.s.clone();
+        let p = self.p.clone();
+        let outbox = self.outbox.clone();
+        inflight.spawn(async move {
+            let started = std::time::Instant::now();
+            let frame = match rpc::call(&s.app, &p, &m.method, m.params).await {
+                Ok(result) => Utf8Bytes::from(
+                    json!({"type": "result", "id": m.id, "result": result}).to_string(),
+                ),
+                Err(e) => error_frame(Some(&m.id), None, &e),
+            };
+            metrics::histogram!("corkboard_rpc_seconds").record(started.elapsed());
+            outbox.push_wait(frame).await;
+            drop(permit);
+        });
+    }
+
+    async fn on_signal(&mut self, m: SignalMsg) {
+        if !matches!(m.name.as_str(), "typing" | "cursor" | "selection") {
+            let e = ApiError::bad_request("signal name must be typing, cursor or selection");
+            return self.reply(error_frame(None, Some(&m.board), &e)).await;
+        }
+        let data = m.data.to_string();
+        if data.len() > 1024 {
+            let e = ApiError::too_large("signal data is over 1 KiB");
+            return self.reply(error_frame(None, Some(&m.board), &e)).await;
+        }
+        let hub = &self.s.app.hub;
+        if !hub.is_subscribed(self.id, &m.board) {
+            let e = ApiError::not_found("subscribe to the board before sending signals");
+            return self.reply(error_frame(None, Some(&m.board), &e)).await;
+        }
+        let frame = json!({
+            "type": "signal",
+            "board": m.board,
+            "from": self.p.user,
+            "name": m.name,
+            "data": m.data,
+        });
+        hub.signal(
+            self.id,
+            &m.board,
+            m.name == "cursor",
+            Utf8Bytes::from(frame.to_string()),
+        );
+    }
+}
+
+/// The writer: sends queued frames (several per flush when more than one is
+/// queued), Pings on the heartbeat, and the close frame at the end.
+async fn write_loop(
+    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+    outbox: Arc<Outbox>,
+    last_heard: Arc<Mutex<Instant>>,
+    heartbeat: Duration,
+) {
+    let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
+    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut buf = Vec::new();
+    loop {
+        tokio::select! {
+            drained = outbox.drain(&mut buf) => {
+                for frame in buf.drain(..) {
+                    if sink.feed(Message::Text(frame)).await.is_err() {
+                        return;
+                    }
+                }
+                match drained {
+                    Drained::Frames => {
+                        if sink.flush().await.is_err() {
+                            return;
+                        }
+                    }
+                    Drained::Close(reason) => {
+                        // After the peer's close this only flushes tungstenite's reply.
+                        let code = reason.ws_code();
+                        metrics::counter!("corkboard_ws_closes_total", "code" => code.to_string()).increment(1);
+                        let frame = CloseFrame { code, reason: reason.text().into() };
+                        let _ = sink.send(Message::Close(Some(frame))).await;
+                        let _ = sink.flush().await;
+                        return;
+                    }
+                }
+            }
+            _ = ping.tick() => {
+                let heard = *last_heard.lock();
+                match limits::heartbeat(heard, Instant::now(), heartbeat) {
+                    Heartbeat::Ping => {
+                        if sink.send(Message::Ping(bytes::Bytes::new())).await.is_err() {
+                            return;
+                        }
+                    }
+                    Heartbeat::TimedOut => outbox.close(CloseReason::HeartbeatTimeout),
+                }
+            }
+        }
+    }
+}
