@@ -109,6 +109,14 @@ pub struct Config {
     )]
     pub max_connections_per_user: u32,
 
+    /// Interval of `: keep-alive` comments on SSE streams, in ms.
+    #[arg(long, env = "CORKBOARD_SSE_KEEPALIVE_MS", default_value_t = 15_000)]
+    pub sse_keepalive_ms: u64,
+
+    /// The `retry:` hint sent to SSE clients, in ms.
+    #[arg(long, env = "CORKBOARD_SSE_RETRY_MS", default_value_t = 2_000)]
+    pub sse_retry_ms: u64,
+
     /// Serve a WebSocket echo endpoint at /ws-echo (for `make conformance` only).
     #[arg(long, env = "CORKBOARD_WS_ECHO")]
     pub ws_echo: bool,
@@ -134,6 +142,14 @@ impl Config {
             rpc_rate: self.rpc_rate,
             signal_rate: self.signal_rate,
             ..Default::default()
+        }
+    }
+
+    /// The SSE settings these flags configure.
+    pub fn sse(&self) -> crate::sse::SseSettings {
+        crate::sse::SseSettings {
+            keepalive: std::time::Duration::from_millis(self.sse_keepalive_ms.max(10)),
+            retry_ms: self.sse_retry_ms,
         }
     }
 

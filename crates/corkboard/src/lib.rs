@@ -18,6 +18,7 @@
 //! - [`http`]: the REST door (axum), with the Origin check, metrics and errors.
 //! - [`realtime`]: the hub of subscriptions and presence, per-connection
 //!   outboxes, frames encoded once per message; shared by every transport.
+//! - [`sse`]: Server-Sent Events (board and notification streams); [`longpoll`]: the fallback.
 //! - [`ws`]: the WebSocket door (`/ws`): subscriptions, RPC, signals, heartbeats.
 //! - [`server`] and [`config`]: startup, graceful shutdown and flags.
 
@@ -26,8 +27,10 @@ pub mod bus;
 pub mod config;
 pub mod core;
 pub mod http;
+pub mod longpoll;
 pub mod realtime;
 pub mod server;
 pub mod service;
+pub mod sse;
 pub mod store;
 pub mod ws;

@@ -87,7 +87,12 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         tracker: TaskTracker::new(),
         shutdown: CancellationToken::new(),
         ws_echo: config.ws_echo,
+        sse: config.sse(),
     });
+    let notifier = tokio::spawn(crate::realtime::notifier::run(
+        state.clone(),
+        state.app.bus.subscribe(),
+    ));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
@@ -132,7 +137,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         state,
         stop,
         serve,
-        background: vec![prune, pump],
+        background: vec![prune, pump, notifier],
         drain: Duration::from_secs(config.drain_timeout),
     })
 }

@@ -14,7 +14,7 @@ use crate::bus::LocalBus;
 use crate::core::{
     model, Action, ApiError, Board, Clock, ErrorCode, Limits, Mutation, Role, Timestamp, User,
 };
-use crate::realtime::Hub;
+use crate::realtime::{Hub, NotifyHub};
 use crate::store::{
     Applied, CredentialKind, EventsAfter, NewCredential, NewInvite, Snapshot, Store, StoreError,
     TokenInfo,
@@ -45,6 +45,8 @@ pub struct App {
     pub limits: Limits,
     /// This node's subscriptions and presence (revocations close connections here).
     pub hub: Arc<Hub>,
+    /// This node's notification streams.
+    pub notify: Arc<NotifyHub>,
     creds: CredentialCache,
     signups: IpCounter,
     failed_logins: IpCounter,
@@ -79,6 +81,7 @@ impl App {
             clock,
             limits,
             hub,
+            notify: Arc::new(NotifyHub::default()),
             creds: CredentialCache::default(),
             signups: IpCounter::new(signups_per_minute),
             failed_logins: IpCounter::new(failed_logins_per_minute),
@@ -396,7 +399,9 @@ impl App {
             None => None,
         };
         let token = auth::new_secret("cbi_");
-        self.store
+        let notify_id = notify.as_ref().map(|u| u.id.clone());
+        let notified = self
+            .store
             .create_invite(NewInvite {
                 token: token.clone(),
                 board: board.to_owned(),
@@ -407,6 +412,10 @@ impl App {
             })
             .await
             .map_err(store_error)?;
+        if let (Some(user_id), Some(n)) = (notify_id, notified) {
+            self.notify.publish(&user_id, &n);
+            crate::realtime::notifier::push_unread(self, &user_id).await;
+        }
         Ok(token)
     }
 
@@ -423,6 +432,43 @@ impl App {
             .ok_or_else(|| ApiError::not_found("invite not found"))?;
         let a = self.mutate(p, &board, None, Action::Join { role }).await?;
         Ok(a.body)
+    }
+
+    /// The caller's notifications with id > `after`, newest first (at most
+    /// 100), and the unread count.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub async fn notifications(
+        &self,
+        p: &Principal,
+        after: u64,
+    ) -> Result<(Vec<crate::core::Notification>, u64), ApiError> {
+        let list = self
+            .store
+            .notifications(&p.user.id, after, 100, false)
+            .await
+            .map_err(store_error)?;
+        let unread = self
+            .store
+            .unread_count(&p.user.id)
+            .await
+            .map_err(store_error)?;
+        Ok((list, unread))
+    }
+
+    /// Marks the caller's notifications up to `up_to` read and pushes the new count.
+    ///
+    /// # Errors
+    /// Store failures only.
+    pub async fn mark_read(&self, p: &Principal, up_to: u64) -> Result<(), ApiError> {
+        let unread = self
+            .store
+            .mark_read(&p.user.id, up_to)
+            .await
+            .map_err(store_error)?;
+        self.notify.unread(&p.user.id, unread);
+        Ok(())
     }
 
     /// Events after `after` for a member (long poll and resume use this).

@@ -6,6 +6,7 @@ pub mod error;
 pub mod event;
 pub mod model;
 pub mod mutation;
+pub mod notification;
 pub mod time;
 
 pub use error::{ApiError, ErrorCode};
@@ -14,4 +15,5 @@ pub use model::{Board, Color, FieldVersions, Limits, Note, NoteRecord, Role, Use
 pub use mutation::{
     plan, Action, BoardState, Ctx, Effect, Mutation, NoteCreate, NoteDelete, NoteUpdate, Plan,
 };
+pub use notification::{NewNotification, Notification};
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -279,6 +279,9 @@ pub struct Plan {
     pub status: u16,
     /// Body of the original answer; `Null` for 204.
     pub body: Value,
+    /// Usernames this change newly mentions in a note's text (the store
+    /// notifies those who are members of the board).
+    pub mentions: Vec<String>,
 }
 
 /// Decides what `m` does given `ctx`. Pure: no I/O, no clock, no randomness
@@ -339,7 +342,9 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 updated_at: now,
             };
             let body = json!({"note": note, "seq": seq});
+            let mentions = crate::core::notification::new_mentions("", &note.text);
             Ok(Plan {
+                mentions,
                 effect: Effect::InsertNote(NoteRecord {
                     note: note.clone(),
                     fields: FieldVersions::all(seq),
@@ -414,7 +419,12 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
             next.note.version = seq;
             next.note.updated_at = now;
             let body = json!({"note": next.note, "seq": seq});
+            let mentions = match &u.text {
+                Some(t) => crate::core::notification::new_mentions(&rec.note.text, t),
+                None => Vec::new(),
+            };
             Ok(Plan {
+                mentions,
                 effect: Effect::UpdateNote(next),
                 event: Some(event(EventBody::NoteUpdated {
                     id: id.clone(),
@@ -435,6 +445,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 event: Some(event(EventBody::NoteDeleted { id: id.clone() })),
                 status: 200,
                 body: json!({"seq": seq}),
+                mentions: Vec::new(),
             })
         }
         Action::RenameBoard { title } => {
@@ -450,6 +461,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 })),
                 status: 200,
                 body: serde_json::to_value(after.view(r)).unwrap_or(Value::Null),
+                mentions: Vec::new(),
             })
         }
         Action::DeleteBoard => {
@@ -459,6 +471,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 event: Some(event(EventBody::BoardDeleted {})),
                 status: 204,
                 body: Value::Null,
+                mentions: Vec::new(),
             })
         }
         Action::Join { role } => {
@@ -468,6 +481,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                     event: None,
                     status: 200,
                     body: serde_json::to_value(board.view(existing)).unwrap_or(Value::Null),
+                    mentions: Vec::new(),
                 });
             }
             let mut after = board.clone();
@@ -481,6 +495,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 })),
                 status: 200,
                 body: serde_json::to_value(after.view(*role)).unwrap_or(Value::Null),
+                mentions: Vec::new(),
             })
         }
         Action::SetRole { user_id, role: new } => {
@@ -500,6 +515,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 })),
                 status: 200,
                 body: json!({"user": user, "role": new}),
+                mentions: Vec::new(),
             })
         }
         Action::RemoveMember { user_id } => {
@@ -526,6 +542,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 })),
                 status: 204,
                 body: Value::Null,
+                mentions: Vec::new(),
             })
         }
     }

@@ -162,3 +162,13 @@ pub async fn remove_member(
         .await?;
     Ok(applied(a))
 }
+
+/// `GET /api/boards/{b}/presence` → `{members:[Presence]}` (this node's view).
+pub async fn presence(
+    State(s): State<Arc<HttpState>>,
+    p: Principal,
+    PathParams(b): PathParams<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    s.app.board(&p, &b).await?;
+    Ok(Json(json!({ "members": s.app.hub.presence(&b) })))
+}

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extract;
 pub mod metrics;
 mod notes;
+mod notifications;
 mod ops;
 pub mod origin;
 
@@ -42,6 +43,8 @@ pub struct HttpState {
     pub shutdown: tokio_util::sync::CancellationToken,
     /// Serve `/ws-echo` (conformance testing only).
     pub ws_echo: bool,
+    /// Server-Sent Events settings.
+    pub sse: crate::sse::SseSettings,
 }
 
 /// Turns a mutation's answer into a response with its original status.
@@ -90,6 +93,15 @@ pub fn router(state: Arc<HttpState>) -> Router {
             patch(boards::set_role).delete(boards::remove_member),
         )
         .route("/api/boards/{b}/notes", post(notes::create))
+        .route("/api/boards/{b}/stream", get(crate::sse::board_stream))
+        .route("/api/boards/{b}/events", get(crate::longpoll::poll))
+        .route("/api/boards/{b}/presence", get(boards::presence))
+        .route("/api/notifications", get(notifications::list))
+        .route("/api/notifications/read", post(notifications::read))
+        .route(
+            "/api/notifications/stream",
+            get(crate::sse::notification_stream),
+        )
         .route(
             "/api/boards/{b}/notes/{n}",
             patch(notes::update).delete(notes::delete),

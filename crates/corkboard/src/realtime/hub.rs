@@ -290,6 +290,15 @@ impl Hub {
             .is_some_and(|c| c.subs.contains_key(board))
     }
 
+    /// Whether the user is present on the board (holds a live subscription on this node).
+    pub fn is_present(&self, board: &str, user_id: &str) -> bool {
+        self.inner
+            .lock()
+            .presence
+            .get(board)
+            .is_some_and(|u| u.contains_key(user_id))
+    }
+
     /// Who is present on a board.
     pub fn presence(&self, board: &str) -> Vec<Presence> {
         Self::members(&self.inner.lock(), board)
@@ -598,7 +607,11 @@ mod tests {
             body,
         };
         let json = Bytes::from(serde_json::to_vec(&event).unwrap());
-        Arc::new(CommittedEvent { event, json })
+        Arc::new(CommittedEvent {
+            event,
+            json,
+            notifications: vec![],
+        })
     }
 
     fn deleted(id: &str) -> EventBody {

@@ -5,9 +5,12 @@
 
 pub mod frames;
 pub mod hub;
+pub mod notifier;
+pub mod notify;
 pub mod outbox;
 pub mod subscribe;
 
 pub use frames::{Presence, Transport};
 pub use hub::{ConnId, Hub};
+pub use notify::NotifyHub;
 pub use outbox::{CloseReason, Outbox};

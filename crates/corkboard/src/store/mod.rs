@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use serde_json::Value;
 
-use crate::core::{ApiError, Board, Event, Mutation, Note, Role, Timestamp, User};
+use crate::core::{
+    ApiError, Board, Event, Mutation, NewNotification, Note, Notification, Role, Timestamp, User,
+};
 
 pub mod contract;
 pub mod sqlite;
@@ -45,6 +47,8 @@ pub struct CommittedEvent {
     pub event: Event,
     /// `serde_json` of `event`, the exact bytes stored in the log.
     pub json: Bytes,
+    /// Notifications committed with the event (mentions), by recipient user id.
+    pub notifications: Vec<(String, Notification)>,
 }
 
 /// Receives committed events, in commit order per board. The bus implements it.
@@ -200,8 +204,9 @@ pub trait Store: Send + Sync + 'static {
     /// Members and roles, owner first.
     async fn members(&self, board: &str) -> Result<Vec<(User, Role)>, StoreError>;
 
-    /// Stores an invite link (and the `invited` notification when it names a user).
-    async fn create_invite(&self, invite: NewInvite) -> Result<(), StoreError>;
+    /// Stores an invite link, and the `invited` notification when it names a
+    /// user (returned, to be pushed to that user's streams).
+    async fn create_invite(&self, invite: NewInvite) -> Result<Option<Notification>, StoreError>;
     /// The board and role an invite token grants.
     async fn find_invite(&self, token: &str) -> Result<Option<(String, Role)>, StoreError>;
 
@@ -219,6 +224,25 @@ pub trait Store: Send + Sync + 'static {
     /// Drops events (and op ids) that are both outside the newest
     /// `log_min_events` and older than `log_min_age_ms`. Returns how many events went.
     async fn prune(&self, now: Timestamp) -> Result<u64, StoreError>;
+
+    /// Stores a notification; the id is the user's next one.
+    async fn add_notification(&self, n: NewNotification) -> Result<Notification, StoreError>;
+
+    /// The user's notifications with id > `after`: newest first (at most
+    /// `limit`) or, with `ascending`, oldest first (for resuming a stream).
+    async fn notifications(
+        &self,
+        user_id: &str,
+        after: u64,
+        limit: usize,
+        ascending: bool,
+    ) -> Result<Vec<Notification>, StoreError>;
+
+    /// How many of the user's notifications are unread.
+    async fn unread_count(&self, user_id: &str) -> Result<u64, StoreError>;
+
+    /// Marks the user's notifications with id ≤ `up_to` read; returns the new unread count.
+    async fn mark_read(&self, user_id: &str, up_to: u64) -> Result<u64, StoreError>;
 
     /// Finishes queued writes and closes. Later calls fail with `Unavailable`.
     async fn close(&self);

@@ -29,6 +29,17 @@ pub struct Ws {
     pub pending: std::collections::VecDeque<Value>,
 }
 
+/// What the next read produced (see [`Ws::next_within`]).
+#[derive(Debug, PartialEq)]
+pub enum Next {
+    /// A JSON text message.
+    Msg(Value),
+    /// The connection ended.
+    Closed(Closed),
+    /// Nothing within the time given.
+    Timeout,
+}
+
 /// How a connection ended.
 #[derive(Debug, PartialEq)]
 pub enum Closed {
@@ -229,6 +240,105 @@ impl Ws {
         }
     }
 
+    /// Connects as `client` with these extra headers (no subprotocol unless given).
+    pub async fn connect_with(client: &Client, headers: &[(&str, &str)]) -> Ws {
+        try_connect(client, headers)
+            .await
+            .expect("websocket upgrade")
+    }
+
+    /// The next message (queued ones first), or how the connection ended, or
+    /// `Timeout` after `d`. Never panics on a close; Pings are answered and skipped.
+    pub async fn next_within(&mut self, d: Duration) -> Next {
+        if let Some(v) = self.pending.pop_front() {
+            return Next::Msg(v);
+        }
+        let deadline = tokio::time::Instant::now() + d;
+        loop {
+            match tokio::time::timeout_at(deadline, self.inner.next()).await {
+                Err(_) => return Next::Timeout,
+                Ok(None) | Ok(Some(Err(_))) => return Next::Closed(Closed::Eof),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return Next::Msg(serde_json::from_str(t.as_str()).expect("json"))
+                }
+                Ok(Some(Ok(Message::Close(Some(CloseFrame { code, .. }))))) => {
+                    return Next::Closed(Closed::Code(u16::from(code)))
+                }
+                Ok(Some(Ok(Message::Close(None)))) => return Next::Closed(Closed::Code(1005)),
+                Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
+                Ok(Some(Ok(other))) => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+
+    /// Every message until the connection ends, and how it ended (panics after `d`).
+    pub async fn until_closed(&mut self, d: Duration) -> (Vec<Value>, Closed) {
+        let deadline = tokio::time::Instant::now() + d;
+        let mut out = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            match self.next_within(left).await {
+                Next::Msg(v) => out.push(v),
+                Next::Closed(c) => return (out, c),
+                Next::Timeout => panic!("not closed within {d:?}; got {} messages", out.len()),
+            }
+        }
+    }
+
+    /// Sends `{"type":"ping","t":…}` with a fresh token and returns every message
+    /// that arrived before its `pong` (a barrier: whatever the server queued for
+    /// this connection before reading the ping comes first).
+    pub async fn sync(&mut self) -> Vec<Value> {
+        let t = format!("sync-{}", self.next_id);
+        self.next_id += 1;
+        self.send(json!({"type": "ping", "t": t})).await;
+        let mut out = self
+            .recv_until(|v| v["type"] == "pong" && v["t"] == json!(t))
+            .await;
+        out.pop();
+        out
+    }
+
+    /// Sends an RPC without waiting; returns its id.
+    pub async fn send_rpc(&mut self, method: &str, params: Value) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"type": "rpc", "id": id, "method": method, "params": params}))
+            .await;
+        id
+    }
+
+    /// Drops the connection without a close frame (the TCP stream just ends).
+    pub fn kill(self) {
+        drop(self);
+    }
+
+    /// Without reading through the WebSocket (so no Pong is ever sent), peeks
+    /// at the socket until a close frame from the server is there; returns its
+    /// code, or None if none arrived within `d`.
+    pub async fn peek_close_without_reading(&self, d: Duration) -> Option<u16> {
+        let MaybeTlsStream::Plain(tcp) = self.inner.get_ref() else {
+            panic!("plain TCP expected");
+        };
+        let deadline = tokio::time::Instant::now() + d;
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            let n = match tokio::time::timeout(left, tcp.peek(&mut buf)).await {
+                Err(_) => return None,
+                Ok(Err(_)) => return None,
+                Ok(Ok(n)) => n,
+            };
+            if let Some(code) = find_close(&buf[..n]) {
+                return Some(code);
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Closes politely.
     pub async fn close(mut self) {
         let _ = self
@@ -238,5 +348,106 @@ impl Ws {
                 reason: "".into(),
             }))
             .await;
+    }
+}
+
+/// Scans unmasked server frames for a close frame; returns its code.
+fn find_close(mut b: &[u8]) -> Option<u16> {
+    while b.len() >= 2 {
+        let opcode = b[0] & 0x0f;
+        let (len, head) = match b[1] & 0x7f {
+            126 if b.len() >= 4 => (u16::from_be_bytes([b[2], b[3]]) as usize, 4),
+            127 if b.len() >= 10 => (u64::from_be_bytes(b[2..10].try_into().ok()?) as usize, 10),
+            126 | 127 => return None,
+            l => (l as usize, 2),
+        };
+        if opcode == 8 {
+            return (len >= 2 && b.len() >= head + 2)
+                .then(|| u16::from_be_bytes([b[head], b[head + 1]]))
+                .or(Some(1005));
+        }
+        b = b.get(head + len..)?;
+    }
+    None
+}
+
+/// A board as a client sees it: built from a snapshot (or empty at seq 0),
+/// then moved forward one event at a time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoardState {
+    pub title: String,
+    pub notes: std::collections::BTreeMap<String, Value>,
+    pub seq: u64,
+}
+
+impl BoardState {
+    /// An empty board at seq 0.
+    pub fn empty(title: &str) -> Self {
+        Self {
+            title: title.to_owned(),
+            notes: Default::default(),
+            seq: 0,
+        }
+    }
+
+    /// From `board` and `notes` JSON at `seq` (a REST snapshot or a `subscribed.snapshot`).
+    pub fn from_parts(board: &Value, notes: &Value, seq: u64) -> Self {
+        let notes = notes
+            .as_array()
+            .expect("notes array")
+            .iter()
+            .map(|n| (n["id"].as_str().expect("note id").to_owned(), n.clone()))
+            .collect();
+        Self {
+            title: board["title"].as_str().expect("title").to_owned(),
+            notes,
+            seq,
+        }
+    }
+
+    /// From `GET /api/boards/{b}`'s body.
+    pub fn from_rest(body: &Value) -> Self {
+        Self::from_parts(
+            &body["board"],
+            &body["notes"],
+            body["seq"].as_u64().expect("seq"),
+        )
+    }
+
+    /// Applies the next event (its seq must be `self.seq + 1`).
+    pub fn apply(&mut self, ev: &Value) {
+        let seq = ev["seq"].as_u64().expect("event seq");
+        assert_eq!(seq, self.seq + 1, "events must come in seq order: {ev}");
+        self.seq = seq;
+        match ev["kind"].as_str().expect("kind") {
+            "note.created" => {
+                let id = ev["note"]["id"].as_str().expect("id").to_owned();
+                assert!(
+                    self.notes.insert(id, ev["note"].clone()).is_none(),
+                    "created twice: {ev}"
+                );
+            }
+            "note.updated" => {
+                let id = ev["id"].as_str().expect("id");
+                let note = self
+                    .notes
+                    .get_mut(id)
+                    .unwrap_or_else(|| panic!("update of an unknown note: {ev}"));
+                for (k, v) in ev["delta"].as_object().expect("delta") {
+                    note[k.as_str()] = v.clone();
+                }
+                note["version"] = ev["version"].clone();
+                note["updated_at"] = ev["at"].clone();
+            }
+            "note.deleted" => {
+                let id = ev["id"].as_str().expect("id");
+                assert!(
+                    self.notes.remove(id).is_some(),
+                    "delete of an unknown note: {ev}"
+                );
+            }
+            "board.updated" => self.title = ev["title"].as_str().expect("title").to_owned(),
+            _ => {}
+        }
     }
 }

@@ -20,7 +20,9 @@ use sqlx::ConnectOptions;
 use tokio::sync::{mpsc, oneshot, Mutex};
 use tokio::task::JoinHandle;
 
-use crate::core::{Board, Clock, Limits, Mutation, Role, Timestamp, User};
+use crate::core::{
+    Board, Clock, Limits, Mutation, NewNotification, Notification, Role, Timestamp, User,
+};
 use crate::store::{
     Applied, Credential, CredentialKind, EventSink, EventsAfter, NewCredential, NewInvite,
     Snapshot, Store, StoreError, TokenInfo,
@@ -321,8 +323,60 @@ impl Store for SqliteStore {
             .collect()
     }
 
-    async fn create_invite(&self, invite: NewInvite) -> Result<(), StoreError> {
-        self.write(Job::CreateInvite(invite)).await.map(|_| ())
+    async fn create_invite(&self, invite: NewInvite) -> Result<Option<Notification>, StoreError> {
+        match self.write(Job::CreateInvite(invite)).await? {
+            Output::Notification(n) => Ok(n),
+            o => Err(unexpected(o)),
+        }
+    }
+
+    async fn add_notification(&self, n: NewNotification) -> Result<Notification, StoreError> {
+        match self.write(Job::AddNotification(n)).await? {
+            Output::Notification(Some(n)) => Ok(n),
+            o => Err(unexpected(o)),
+        }
+    }
+
+    async fn notifications(
+        &self,
+        user_id: &str,
+        after: u64,
+        limit: usize,
+        ascending: bool,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let order = if ascending { "ASC" } else { "DESC" };
+        let list = sqlx::query(&format!(
+            "{} WHERE n.user_id = ? AND n.id > ? ORDER BY n.id {order} LIMIT ?",
+            rows::NOTIFICATION_SELECT
+        ))
+        .bind(user_id)
+        .bind(after as i64)
+        .bind(limit as i64)
+        .fetch_all(&self.read)
+        .await?;
+        list.iter().map(rows::notification).collect()
+    }
+
+    async fn unread_count(&self, user_id: &str) -> Result<u64, StoreError> {
+        let n: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0")
+                .bind(user_id)
+                .fetch_one(&self.read)
+                .await?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn mark_read(&self, user_id: &str, up_to: u64) -> Result<u64, StoreError> {
+        match self
+            .write(Job::MarkRead {
+                user_id: user_id.into(),
+                up_to,
+            })
+            .await?
+        {
+            Output::Count(n) => Ok(n),
+            o => Err(unexpected(o)),
+        }
     }
 
     async fn find_invite(&self, token: &str) -> Result<Option<(String, Role)>, StoreError> {

@@ -3,7 +3,9 @@
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
-use crate::core::{BoardState, Color, FieldVersions, Note, NoteRecord, Role, Timestamp, User};
+use crate::core::{
+    BoardState, Color, FieldVersions, Note, NoteRecord, Notification, Role, Timestamp, User,
+};
 use crate::store::StoreError;
 
 /// The note columns, joined with the creator's name; use with [`note`].
@@ -101,4 +103,22 @@ pub fn int(row: &SqliteRow, name: &str) -> Result<i64, StoreError> {
 /// Reads column `name` as a non-negative integer.
 pub fn uint(row: &SqliteRow, name: &str) -> Result<u64, StoreError> {
     u(row, name)
+}
+
+/// The notification columns, joined with the actor's name; use with [`notification`].
+pub const NOTIFICATION_SELECT: &str = "SELECT n.id, n.kind, n.board_id, n.note_id, n.by_id, \
+    u.username AS by_name, n.at, n.text, n.read FROM notifications n JOIN users u ON u.id = n.by_id";
+
+/// A notification row selected with [`NOTIFICATION_SELECT`].
+pub fn notification(row: &SqliteRow) -> Result<Notification, StoreError> {
+    Ok(Notification {
+        id: u(row, "id")?,
+        kind: col(row, "kind")?,
+        board: col(row, "board_id")?,
+        note: col(row, "note_id")?,
+        by: user(row, "by_id", "by_name")?,
+        at: Timestamp(col(row, "at")?),
+        text: col(row, "text")?,
+        read: col::<i64>(row, "read")? != 0,
+    })
 }

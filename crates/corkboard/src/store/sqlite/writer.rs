@@ -21,8 +21,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::rows;
 use crate::core::{
-    plan, Action, ApiError, Board, BoardState, Clock, Ctx, Effect, Limits, Mutation, NoteRecord,
-    Role, Timestamp, User,
+    plan, Action, ApiError, Board, BoardState, Clock, Ctx, Effect, Limits, Mutation,
+    NewNotification, NoteRecord, Notification, Role, Timestamp, User,
 };
 use crate::store::{
     Applied, CommittedEvent, CredentialKind, EventSink, NewCredential, NewInvite, StoreError,
@@ -101,6 +101,11 @@ pub enum Job {
         now: Timestamp,
     },
     CreateInvite(NewInvite),
+    AddNotification(NewNotification),
+    MarkRead {
+        user_id: String,
+        up_to: u64,
+    },
     Prune {
         now: Timestamp,
     },
@@ -110,6 +115,7 @@ pub enum Job {
 #[derive(Debug)]
 pub enum Output {
     Applied(Applied),
+    Notification(Option<Notification>),
     User(User),
     Unit,
     Bool(bool),
@@ -601,25 +607,121 @@ impl Writer {
                 .bind(inv.created_at.0)
                 .execute(&mut self.conn)
                 .await?;
-                if let Some(to) = &inv.notify {
-                    sqlx::query(
-                        "INSERT INTO notifications (user_id, id, kind, board_id, note_id, by_id, at, text) \
-                         VALUES (?, (SELECT COALESCE(MAX(id), 0) + 1 FROM notifications WHERE user_id = ?), \
-                                 'invited', ?, NULL, ?, ?, ?)",
-                    )
-                    .bind(&to.id)
-                    .bind(&to.id)
-                    .bind(&inv.board)
-                    .bind(&inv.created_by.id)
-                    .bind(inv.created_at.0)
-                    .bind(&inv.token)
-                    .execute(&mut self.conn)
-                    .await?;
-                }
-                Ok((Output::Unit, vec![]))
+                let notified = match &inv.notify {
+                    Some(to) => Some(
+                        self.insert_notification(&NewNotification {
+                            user_id: to.id.clone(),
+                            kind: "invited",
+                            board: Some(inv.board.clone()),
+                            note: None,
+                            by: inv.created_by.clone(),
+                            at: inv.created_at,
+                            text: inv.token.clone(),
+                        })
+                        .await?,
+                    ),
+                    None => None,
+                };
+                Ok((Output::Notification(notified), vec![]))
+            }
+            Job::AddNotification(n) => Ok((
+                Output::Notification(Some(self.insert_notification(n).await?)),
+                vec![],
+            )),
+            Job::MarkRead { user_id, up_to } => {
+                sqlx::query(
+                    "UPDATE notifications SET read = 1 WHERE user_id = ? AND id <= ? AND read = 0",
+                )
+                .bind(user_id)
+                .bind(*up_to as i64)
+                .execute(&mut self.conn)
+                .await?;
+                let unread: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0",
+                )
+                .bind(user_id)
+                .fetch_one(&mut self.conn)
+                .await?;
+                Ok((Output::Count(unread.max(0) as u64), vec![]))
             }
             Job::Prune { now } => Ok((Output::Count(self.prune(*now).await?), vec![])),
         }
+    }
+
+    /// Inserts a notification with the user's next id.
+    async fn insert_notification(
+        &mut self,
+        n: &NewNotification,
+    ) -> Result<Notification, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO notifications (user_id, id, kind, board_id, note_id, by_id, at, text) \
+             VALUES (?, (SELECT COALESCE(MAX(id), 0) + 1 FROM notifications WHERE user_id = ?), \
+                     ?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(&n.user_id)
+        .bind(&n.user_id)
+        .bind(n.kind)
+        .bind(&n.board)
+        .bind(&n.note)
+        .bind(&n.by.id)
+        .bind(n.at.0)
+        .bind(&n.text)
+        .fetch_one(&mut self.conn)
+        .await?;
+        Ok(Notification {
+            id: id.max(0) as u64,
+            kind: n.kind.to_owned(),
+            board: n.board.clone(),
+            note: n.note.clone(),
+            by: n.by.clone(),
+            at: n.at,
+            text: n.text.clone(),
+            read: false,
+        })
+    }
+
+    /// Notifies the board members among `names` (not the actor) of a mention.
+    async fn notify_mentions(
+        &mut self,
+        m: &Mutation,
+        names: &[String],
+        note: Option<&NoteRecord>,
+        at: Timestamp,
+    ) -> Result<Vec<(String, Notification)>, StoreError> {
+        let Some(rec) = note else {
+            return Ok(Vec::new());
+        };
+        let sql = format!(
+            "SELECT u.id, u.username FROM users u JOIN members m ON m.user_id = u.id \
+             WHERE m.board_id = ? AND u.username IN ({})",
+            vec!["?"; names.len()].join(", ")
+        );
+        let mut q = sqlx::query(&sql).bind(&m.board);
+        for n in names {
+            q = q.bind(n);
+        }
+        let targets = q.fetch_all(&mut self.conn).await?;
+        let text: String = rec.note.text.chars().take(280).collect();
+        let mut out = Vec::new();
+        for row in targets {
+            let u = rows::user(&row, "id", "username")?;
+            if u.id == m.actor.id {
+                continue;
+            }
+            let n = self
+                .insert_notification(&NewNotification {
+                    user_id: u.id.clone(),
+                    kind: "mention",
+                    board: Some(m.board.clone()),
+                    note: Some(rec.note.id.clone()),
+                    by: m.actor.clone(),
+                    at,
+                    text: text.clone(),
+                })
+                .await?;
+            out.push((u.id, n));
+        }
+        Ok(out)
     }
 
     /// Loads a board into the cache (if it exists) and returns it.
@@ -761,6 +863,15 @@ impl Writer {
             .map_err(|e| StoreError::Db(format!("event encode: {e}")))?
             .into();
         self.apply_effect(&m.board, &p.effect, now, pending).await?;
+        let notifications = if p.mentions.is_empty() {
+            Vec::new()
+        } else {
+            let rec = match &p.effect {
+                Effect::InsertNote(r) | Effect::UpdateNote(r) => Some(r),
+                _ => None,
+            };
+            self.notify_mentions(m, &p.mentions, rec, now).await?
+        };
         if !matches!(p.effect, Effect::DeleteBoard) {
             pending
                 .events
@@ -789,6 +900,7 @@ impl Writer {
         let committed = Arc::new(CommittedEvent {
             event,
             json: Bytes::copy_from_slice(json.as_bytes()),
+            notifications,
         });
         Ok((
             Output::Applied(Applied {

@@ -1,0 +1,144 @@
+//! Turns committed events into notifications and pushes them to the
+//! recipients' streams: mentions (committed with their event by the store),
+//! and `board.activity` for members who are not on the board, coalesced to
+//! at most one per board per user per minute.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::broadcast;
+
+use crate::core::{EventBody, NewNotification, Timestamp, User};
+use crate::service::App;
+use crate::store::CommittedEvent;
+
+/// Activity on one board notifies a given user at most this often.
+pub const ACTIVITY_WINDOW_MS: i64 = 60_000;
+
+struct BoardInfo {
+    title: String,
+    members: Vec<User>,
+}
+
+/// Runs until the bus closes.
+pub async fn run(
+    state: Arc<crate::http::HttpState>,
+    mut rx: broadcast::Receiver<Arc<CommittedEvent>>,
+) {
+    let app = &state.app;
+    let mut boards: HashMap<String, BoardInfo> = HashMap::new();
+    let mut last_activity: HashMap<(String, String), Timestamp> = HashMap::new();
+    loop {
+        let ev = match rx.recv().await {
+            Ok(ev) => ev,
+            Err(broadcast::error::RecvError::Lagged(n)) => {
+                tracing::warn!(
+                    missed = n,
+                    "notifier lagged; some activity notifications were skipped"
+                );
+                continue;
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        };
+        for (user_id, n) in &ev.notifications {
+            app.notify.publish(user_id, n);
+            push_unread(app, user_id).await;
+        }
+        let e = &ev.event;
+        match &e.body {
+            EventBody::MemberJoined { .. }
+            | EventBody::MemberUpdated { .. }
+            | EventBody::MemberLeft { .. }
+            | EventBody::BoardDeleted {} => {
+                boards.remove(&e.board);
+                if matches!(e.body, EventBody::BoardDeleted {}) {
+                    last_activity.retain(|(_, b), _| b != &e.board);
+                }
+                continue;
+            }
+            EventBody::BoardUpdated { title } => {
+                if let Some(info) = boards.get_mut(&e.board) {
+                    info.title = title.clone();
+                }
+            }
+            _ => {}
+        }
+        if !boards.contains_key(&e.board) {
+            let Ok(members) = app.store.members(&e.board).await else {
+                continue;
+            };
+            let title = match members.first() {
+                Some((u, _)) => match app.store.board_for(&e.board, &u.id).await {
+                    Ok(Some(b)) => b.title,
+                    _ => continue,
+                },
+                None => continue,
+            };
+            boards.insert(
+                e.board.clone(),
+                BoardInfo {
+                    title,
+                    members: members.into_iter().map(|(u, _)| u).collect(),
+                },
+            );
+            if boards.len() > 10_000 {
+                boards.clear();
+                continue;
+            }
+        }
+        let Some(info) = boards.get(&e.board) else {
+            continue;
+        };
+        let now = app.clock.now();
+        let text = format!("{} changed “{}”", e.by.username, info.title);
+        let due: Vec<User> = info
+            .members
+            .iter()
+            .filter(|m| m.id != e.by.id && !app.hub.is_present(&e.board, &m.id))
+            .filter(|m| {
+                last_activity
+                    .get(&(m.id.clone(), e.board.clone()))
+                    .is_none_or(|t| now.0 - t.0 >= ACTIVITY_WINDOW_MS)
+            })
+            .cloned()
+            .collect();
+        for m in due {
+            last_activity.insert((m.id.clone(), e.board.clone()), now);
+            let created = app
+                .store
+                .add_notification(NewNotification {
+                    user_id: m.id.clone(),
+                    kind: "board.activity",
+                    board: Some(e.board.clone()),
+                    note: None,
+                    by: e.by.clone(),
+                    at: now,
+                    text: text.clone(),
+                })
+                .await;
+            match created {
+                Ok(n) => {
+                    app.notify.publish(&m.id, &n);
+                    push_unread(app, &m.id).await;
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not store an activity notification")
+                }
+            }
+        }
+        if last_activity.len() > 100_000 {
+            last_activity.retain(|_, t| now.0 - t.0 < ACTIVITY_WINDOW_MS);
+        }
+    }
+}
+
+/// Sends the user's current unread count to their streams (if any are open).
+pub async fn push_unread(app: &App, user_id: &str) {
+    if !app.notify.has_streams(user_id) {
+        return;
+    }
+    match app.store.unread_count(user_id).await {
+        Ok(c) => app.notify.unread(user_id, c),
+        Err(e) => tracing::warn!(error = %e, "could not count unread notifications"),
+    }
+}

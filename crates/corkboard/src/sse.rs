@@ -1,0 +1,359 @@
+//! The Server-Sent Events door: `GET /api/boards/{b}/stream` and
+//! `GET /api/notifications/stream`. Thin adapters over the hub: a stream is a
+//! connection with an outbox whose frames are `event:`/`id:`/`data:` blocks,
+//! encoded once per event and shared by every SSE subscriber.
+//!
+//! A stream starts with a `retry:` line, carries a `: keep-alive` comment at
+//! least every 15 s, resumes from `Last-Event-ID` (or `?since=`), and ends
+//! with `event: shutdown` when the server stops. A stream whose outbox
+//! overflows ends; the client reconnects and resumes.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::Stream;
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::core::ApiError;
+use crate::http::extract::PathParams;
+use crate::http::HttpState;
+use crate::realtime::hub::ConnId;
+use crate::realtime::outbox::Drained;
+use crate::realtime::subscribe::{subscribe, Subscriber};
+use crate::realtime::{CloseReason, Hub, Outbox, Transport};
+use crate::service::Principal;
+
+/// SSE settings (from flags).
+#[derive(Clone, Debug)]
+pub struct SseSettings {
+    /// Interval of `: keep-alive` comments.
+    pub keepalive: Duration,
+    /// The `retry:` hint, in ms, sent first and with `event: shutdown`.
+    pub retry_ms: u64,
+}
+
+impl Default for SseSettings {
+    fn default() -> Self {
+        Self {
+            keepalive: Duration::from_secs(15),
+            retry_ms: 2000,
+        }
+    }
+}
+
+/// `?since=` on stream routes.
+#[derive(Deserialize)]
+pub struct SinceQuery {
+    since: Option<String>,
+}
+
+/// The resume position: `Last-Event-ID` first, then `?since=`.
+///
+/// # Errors
+/// `bad_request` when the value is not a decimal number.
+pub fn resume_position(headers: &HeaderMap, since: Option<&str>) -> Result<Option<u64>, ApiError> {
+    let raw = headers
+        .get("last-event-id")
+        .map(|v| v.to_str().unwrap_or("\u{0}").trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .or_else(|| since.map(|s| s.trim().to_owned()));
+    match raw {
+        None => Ok(None),
+        Some(s) => s.parse::<u64>().map(Some).map_err(|_| {
+            ApiError::bad_request(format!(
+                "Last-Event-ID / since must be a decimal event id, got {s:?}"
+            ))
+        }),
+    }
+}
+
+/// Unregisters the stream (and closes its outbox) when the response body is dropped.
+struct StreamGuard {
+    hub: Arc<Hub>,
+    id: ConnId,
+    outbox: Arc<Outbox>,
+    on_drop: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.outbox.close(CloseReason::Code(1000, String::new()));
+        self.hub.unregister(self.id);
+        if let Some(f) = self.on_drop.take() {
+            f();
+        }
+    }
+}
+
+struct BodyState {
+    outbox: Arc<Outbox>,
+    keepalive: tokio::time::Interval,
+    shutdown: CancellationToken,
+    retry_ms: u64,
+    first: bool,
+    done: bool,
+    buf: Vec<axum::extract::ws::Utf8Bytes>,
+    _guard: Option<StreamGuard>,
+}
+
+/// The body of an SSE response: `retry:` first, then the outbox's frames as
+/// they come (several per chunk when more than one is queued), keep-alive
+/// comments, and `event: shutdown` at the end.
+pub fn sse_body(
+    outbox: Arc<Outbox>,
+    settings: &SseSettings,
+    shutdown: CancellationToken,
+) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
+    body_with_guard(outbox, settings, shutdown, None)
+}
+
+fn body_with_guard(
+    outbox: Arc<Outbox>,
+    settings: &SseSettings,
+    shutdown: CancellationToken,
+    guard: Option<StreamGuard>,
+) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
+    let start = tokio::time::Instant::now() + settings.keepalive;
+    let st = BodyState {
+        outbox,
+        keepalive: tokio::time::interval_at(start, settings.keepalive),
+        shutdown,
+        retry_ms: settings.retry_ms,
+        first: true,
+        done: false,
+        buf: Vec::new(),
+        _guard: guard,
+    };
+    futures_util::stream::unfold(st, |mut st| async move {
+        if st.done {
+            return None;
+        }
+        if st.first {
+            st.first = false;
+            let hello = format!("retry: {}\n\n", st.retry_ms);
+            return Some((Ok(Bytes::from(hello)), st));
+        }
+        let shutdown_block =
+            |retry: u64| Bytes::from(format!("event: shutdown\nretry: {retry}\ndata: {{}}\n\n"));
+        tokio::select! {
+            drained = st.outbox.drain(&mut st.buf) => {
+                let mut chunk = String::new();
+                for f in st.buf.drain(..) {
+                    chunk.push_str(f.as_str());
+                }
+                match drained {
+                    Drained::Frames => {}
+                    Drained::Close(CloseReason::Shutdown) => {
+                        st.done = true;
+                        chunk.push_str(&format!("event: shutdown\nretry: {}\ndata: {{}}\n\n", st.retry_ms));
+                    }
+                    Drained::Close(_) => st.done = true,
+                }
+                if chunk.is_empty() {
+                    if st.done {
+                        return None;
+                    }
+                    chunk.push_str(": \n\n");
+                }
+                metrics::counter!("corkboard_sse_bytes_total").increment(chunk.len() as u64);
+                Some((Ok(Bytes::from(chunk)), st))
+            }
+            _ = st.keepalive.tick() => Some((Ok(Bytes::from_static(b": keep-alive\n\n")), st)),
+            _ = st.shutdown.cancelled() => {
+                st.done = true;
+                let retry = st.retry_ms;
+                Some((Ok(shutdown_block(retry)), st))
+            }
+        }
+    })
+}
+
+fn sse_response(body: Body) -> Response {
+    let mut res = (StatusCode::OK, body).into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    res
+}
+
+/// `GET /api/boards/{b}/stream`: the board's events (resumable), presence,
+/// and the end of the stream when access is lost.
+pub async fn board_stream(
+    State(s): State<Arc<HttpState>>,
+    p: Principal,
+    PathParams(board): PathParams<String>,
+    headers: HeaderMap,
+    Query(q): Query<SinceQuery>,
+) -> Result<Response, ApiError> {
+    let since = resume_position(&headers, q.since.as_deref())?;
+    s.app.board(&p, &board).await?;
+    let hub = s.app.hub.clone();
+    let outbox = Arc::new(Outbox::new(hub.outbox_bytes()));
+    let id = hub.register(&p.user, &p.credential_id, Transport::Sse, outbox.clone())?;
+    let guard = StreamGuard {
+        hub: hub.clone(),
+        id,
+        outbox: outbox.clone(),
+        on_drop: None,
+    };
+    metrics::counter!("corkboard_sse_streams_total", "kind" => "board").increment(1);
+    let task_outbox = outbox.clone();
+    let state = s.clone();
+    s.tracker.spawn(async move {
+        let sub = Subscriber {
+            conn: id,
+            outbox: &task_outbox,
+            transport: Transport::Sse,
+        };
+        if let Err(e) = subscribe(&state.app, &p, &sub, &board, since).await {
+            tracing::debug!(error = %e, "board stream subscription ended");
+            task_outbox.close(CloseReason::Policy("subscription failed".into()));
+        }
+    });
+    let body = body_with_guard(outbox, &s.sse, s.shutdown.clone(), Some(guard));
+    Ok(sse_response(Body::from_stream(body)))
+}
+
+/// `GET /api/notifications/stream`: the caller's notifications (resumable
+/// by `Last-Event-ID`) and `unread` counts. Without a position it starts
+/// with what arrives from now on (the list is at `GET /api/notifications`).
+pub async fn notification_stream(
+    State(s): State<Arc<HttpState>>,
+    p: Principal,
+    headers: HeaderMap,
+    Query(q): Query<SinceQuery>,
+) -> Result<Response, ApiError> {
+    let since = resume_position(&headers, q.since.as_deref())?;
+    let hub = s.app.hub.clone();
+    let outbox = Arc::new(Outbox::new(hub.outbox_bytes()));
+    let id = hub.register(&p.user, &p.credential_id, Transport::Sse, outbox.clone())?;
+    let notify = s.app.notify.clone();
+    let user_id = p.user.id.clone();
+    notify.begin(&user_id, id, outbox.clone());
+    let guard = StreamGuard {
+        hub,
+        id,
+        outbox: outbox.clone(),
+        on_drop: Some(Box::new({
+            let notify = notify.clone();
+            let user_id = user_id.clone();
+            move || notify.remove(&user_id, id)
+        })),
+    };
+    metrics::counter!("corkboard_sse_streams_total", "kind" => "notifications").increment(1);
+    let state = s.clone();
+    let task_outbox = outbox.clone();
+    s.tracker.spawn(async move {
+        let app = &state.app;
+        let mut last = match since {
+            Some(n) => n,
+            None => app
+                .store
+                .notifications(&user_id, 0, 1, false)
+                .await
+                .ok()
+                .and_then(|l| l.first().map(|n| n.id))
+                .unwrap_or(0),
+        };
+        if since.is_some() {
+            loop {
+                let page = match app.store.notifications(&user_id, last, 500, true).await {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "notification replay failed");
+                        task_outbox.close(CloseReason::Policy("replay failed".into()));
+                        return;
+                    }
+                };
+                let n = page.len();
+                for item in page {
+                    last = item.id;
+                    if !task_outbox
+                        .push_wait(crate::realtime::notify::notification_frame(&item))
+                        .await
+                    {
+                        return;
+                    }
+                }
+                if n < 500 {
+                    break;
+                }
+            }
+        }
+        app.notify.go_live(&user_id, id, last);
+        if let Ok(c) = app.store.unread_count(&user_id).await {
+            task_outbox.push(crate::realtime::notify::unread_frame(c));
+        }
+    });
+    let body = body_with_guard(outbox, &s.sse, s.shutdown.clone(), Some(guard));
+    Ok(sse_response(Body::from_stream(body)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+
+    async fn next(s: &mut (impl Stream<Item = Result<Bytes, Infallible>> + Unpin)) -> String {
+        let b = s.next().await.unwrap().unwrap();
+        String::from_utf8(b.to_vec()).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_first_then_keepalive_every_interval() {
+        let outbox = Arc::new(Outbox::new(1 << 16));
+        let settings = SseSettings::default();
+        let mut body = Box::pin(sse_body(
+            outbox.clone(),
+            &settings,
+            CancellationToken::new(),
+        ));
+        assert_eq!(next(&mut body).await, "retry: 2000\n\n");
+        // Nothing queued: after 15 s of (virtual) time, a keep-alive comment.
+        let t0 = tokio::time::Instant::now();
+        assert_eq!(next(&mut body).await, ": keep-alive\n\n");
+        assert_eq!(t0.elapsed(), Duration::from_secs(15));
+        outbox.push("event: x\nid: 1\ndata: {}\n\n".into());
+        outbox.push("event: y\nid: 2\ndata: {}\n\n".into());
+        assert_eq!(
+            next(&mut body).await,
+            "event: x\nid: 1\ndata: {}\n\nevent: y\nid: 2\ndata: {}\n\n"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_sends_a_shutdown_event_with_retry_and_ends() {
+        let outbox = Arc::new(Outbox::new(1 << 16));
+        let stop = CancellationToken::new();
+        let mut body = Box::pin(sse_body(outbox, &SseSettings::default(), stop.clone()));
+        next(&mut body).await;
+        stop.cancel();
+        assert_eq!(
+            next(&mut body).await,
+            "event: shutdown\nretry: 2000\ndata: {}\n\n"
+        );
+        assert!(body.next().await.is_none());
+    }
+
+    #[test]
+    fn resume_position_rules() {
+        let mut h = HeaderMap::new();
+        assert_eq!(resume_position(&h, None).unwrap(), None);
+        assert_eq!(resume_position(&h, Some("7")).unwrap(), Some(7));
+        h.insert("last-event-id", HeaderValue::from_static(" 12 "));
+        assert_eq!(resume_position(&h, Some("7")).unwrap(), Some(12));
+        h.insert("last-event-id", HeaderValue::from_static("abc"));
+        assert!(resume_position(&h, None).is_err());
+        assert!(resume_position(&HeaderMap::new(), Some("-1")).is_err());
+    }
+}
