@@ -4,12 +4,38 @@
 //! protocol on top (`make conformance`).
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 
 use crate::http::HttpState;
+
+/// Reads (and discards) until the peer's close or the end of the stream, so
+/// the closing handshake completes. If the stream has already failed (a
+/// frame over the limit leaves unread bytes in the socket), lingers instead:
+/// closing a socket with unread data sends a reset, which can destroy our
+/// close frame before the peer reads it.
+pub async fn finish_close(socket: &mut WebSocket, after_error: bool) {
+    let linger = Duration::from_secs(1);
+    let started = tokio::time::Instant::now();
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        loop {
+            match socket.recv().await {
+                Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+                None | Some(Err(_)) => {
+                    if after_error {
+                        tokio::time::sleep_until(started + linger).await;
+                    }
+                    return;
+                }
+            }
+        }
+    })
+    .await;
+}
 
 /// Upgrades and echoes; no authentication (enable it only for testing).
 pub async fn echo(State(s): State<Arc<HttpState>>, ws: WebSocketUpgrade) -> Response {
@@ -21,7 +47,11 @@ pub async fn echo(State(s): State<Arc<HttpState>>, ws: WebSocketUpgrade) -> Resp
                         return;
                     }
                 }
-                Ok(Message::Close(_)) => return,
+                Ok(Message::Close(_)) => {
+                    // tungstenite queued the close reply; receiving flushes it.
+                    finish_close(&mut socket, false).await;
+                    return;
+                }
                 Ok(_) => {}
                 Err(e) => {
                     let reason = super::read_error_close(e);
@@ -31,6 +61,7 @@ pub async fn echo(State(s): State<Arc<HttpState>>, ws: WebSocketUpgrade) -> Resp
                             reason: reason.text().into(),
                         })))
                         .await;
+                    finish_close(&mut socket, true).await;
                     return;
                 }
             }

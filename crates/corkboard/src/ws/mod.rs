@@ -237,12 +237,14 @@ impl Connection {
         let mut inflight: JoinSet<()> = JoinSet::new();
         let shutdown = self.s.shutdown.clone();
         let mut shutting_down = false;
+        let mut read_failed = false;
         loop {
             tokio::select! {
                 msg = stream.next() => match msg {
                     None => break,
                     Some(Err(e)) => {
                         self.outbox.close(read_error_close(e));
+                        read_failed = true;
                         break;
                     }
                     Some(Ok(m)) => {
@@ -282,11 +284,17 @@ impl Connection {
         }
         // Let the writer send the close frame, then drain the peer's reply briefly.
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer).await;
+        let started = Instant::now();
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             while let Some(Ok(m)) = stream.next().await {
                 if matches!(m, Message::Close(_)) {
-                    break;
+                    return;
                 }
+            }
+            if read_failed {
+                // Unread bytes make the kernel reset the connection on close,
+                // which can destroy our close frame: linger so the peer reads it.
+                tokio::time::sleep_until(started + Duration::from_secs(1)).await;
             }
         })
         .await;

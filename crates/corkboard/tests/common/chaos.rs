@@ -133,7 +133,7 @@ pub fn mutation(rng: &mut StdRng, known: &Mutex<Vec<String>>) -> Mutation {
 /// How a writer reaches the server.
 pub enum Door {
     Rest(Client),
-    Rpc(Ws),
+    Rpc(Box<Ws>),
 }
 
 /// Applies `m` to `board`; returns the committed seq and the created note's
