@@ -44,7 +44,20 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_DRAIN_TIMEOUT", default_value_t = 10)]
     pub drain_timeout: u64,
 
-    /// Mark session cookies `Secure` (set this when a TLS proxy fronts the server).
+    /// PEM certificate chain: serve HTTPS and WSS (HTTP/2 via ALPN). Needs --tls-key.
+    #[arg(long, env = "CORKBOARD_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key for --tls-cert.
+    #[arg(long, env = "CORKBOARD_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Serve HTTPS with a freshly generated self-signed certificate (local use).
+    #[arg(long, env = "CORKBOARD_TLS_SELF_SIGNED", conflicts_with = "tls_cert")]
+    pub tls_self_signed: bool,
+
+    /// Mark session cookies `Secure` (set this when a TLS proxy fronts the
+    /// server; implied when the server itself serves TLS).
     #[arg(long, env = "CORKBOARD_SECURE_COOKIES")]
     pub secure_cookies: bool,
 
@@ -142,6 +155,18 @@ impl Config {
             rpc_rate: self.rpc_rate,
             signal_rate: self.signal_rate,
             ..Default::default()
+        }
+    }
+
+    /// The TLS configuration, if TLS is on.
+    ///
+    /// # Errors
+    /// When the certificate or key cannot be loaded.
+    pub fn tls(&self) -> anyhow::Result<Option<rustls::ServerConfig>> {
+        match (&self.tls_cert, &self.tls_key, self.tls_self_signed) {
+            (Some(c), Some(k), _) => crate::tls::from_pem_files(c, k).map(Some),
+            (_, _, true) => crate::tls::self_signed().map(Some),
+            _ => Ok(None),
         }
     }
 

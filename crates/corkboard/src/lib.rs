@@ -33,4 +33,5 @@ pub mod server;
 pub mod service;
 pub mod sse;
 pub mod store;
+pub mod tls;
 pub mod ws;

@@ -51,8 +51,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let scheme = if config.tls_cert.is_some() || config.tls_self_signed {
+        "https"
+    } else {
+        "http"
+    };
     tracing::info!(
-        "corkboard {} listening on http://{} (data in {})",
+        "corkboard {} listening on {scheme}://{} (data in {})",
         env!("CARGO_PKG_VERSION"),
         running.addr,
         config.data.display()

@@ -31,6 +31,7 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Shared state (tests reach the store and clock through it).
     pub state: Arc<HttpState>,
+    tls_handle: Option<axum_server::Handle<SocketAddr>>,
     stop: watch::Sender<bool>,
     serve: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
@@ -78,10 +79,11 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         config.signups_per_minute,
         config.failed_logins_per_minute,
     );
+    let tls = config.tls()?;
     let state = Arc::new(HttpState {
         app,
         allowed_origins: config.allowed_origin.clone(),
-        tls: config.secure_cookies,
+        tls: config.secure_cookies || tls.is_some(),
         draining: AtomicBool::new(false),
         ws: config.ws(),
         tracker: TaskTracker::new(),
@@ -93,26 +95,54 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         state.clone(),
         state.app.bus.subscribe(),
     ));
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("binding {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    let (stop, mut stopped) = watch::channel(false);
     let router = http::router(state.clone());
-    let serve = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stopped.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await
-        {
-            tracing::error!(error = %e, "server error");
+    let make = router.into_make_service_with_connect_info::<SocketAddr>();
+    let (stop, mut stopped) = watch::channel(false);
+    let (addr, serve, tls_handle) = match tls {
+        None => {
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("binding {}", config.listen))?;
+            let addr = listener.local_addr()?;
+            let serve = tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                };
+                if let Err(e) = axum::serve(listener, make)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::error!(error = %e, "server error");
+                }
+            });
+            (addr, serve, None)
         }
-    });
+        Some(tls) => {
+            let listener = std::net::TcpListener::bind(config.listen)
+                .with_context(|| format!("binding {}", config.listen))?;
+            listener.set_nonblocking(true)?;
+            let addr = listener.local_addr()?;
+            let handle = axum_server::Handle::new();
+            let mut server = axum_server::from_tcp_rustls(
+                listener,
+                axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
+            )?
+            .handle(handle.clone());
+            // WebSocket over HTTP/2 (RFC 8441) needs the extended CONNECT protocol.
+            server.http_builder().http2().enable_connect_protocol();
+            let serve = tokio::spawn(async move {
+                if let Err(e) = server.serve(make).await {
+                    tracing::error!(error = %e, "server error");
+                }
+            });
+            let h = handle.clone();
+            tokio::spawn(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+                h.graceful_shutdown(None);
+            });
+            (addr, serve, Some(handle))
+        }
+    };
     let prune = {
         let store = store.clone();
         let clock = clock.clone();
@@ -134,6 +164,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     };
     Ok(Running {
         addr,
+        tls_handle,
         state,
         stop,
         serve,
@@ -143,6 +174,11 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
 }
 
 impl Running {
+    /// Open TCP connections when serving TLS (None for plain HTTP).
+    pub fn tls_connections(&self) -> Option<usize> {
+        self.tls_handle.as_ref().map(|h| h.connection_count())
+    }
+
     /// Stops accepting, answers what is in flight (HTTP requests and
     /// WebSocket RPCs), closes every WebSocket with 1001, all within the
     /// drain deadline, then flushes and closes the store.

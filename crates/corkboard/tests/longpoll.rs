@@ -42,7 +42,9 @@ async fn answers_at_once_when_events_exist() {
     let b = ann.board("Sprint").await;
     notes(&ann, &b, 3).await;
     let t0 = Instant::now();
-    let r = ann.get(&format!("/api/boards/{b}/events?after=0&wait=20")).await;
+    let r = ann
+        .get(&format!("/api/boards/{b}/events?after=0&wait=20"))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(seqs(&r), [1, 2, 3]);
     assert_eq!(r.body["seq"], 3);
@@ -126,7 +128,10 @@ async fn times_out_with_an_empty_list() {
     let took = t0.elapsed();
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body, json!({"events": [], "seq": 1}));
-    assert!(took >= Duration::from_millis(750), "answered after {took:?}");
+    assert!(
+        took >= Duration::from_millis(750),
+        "answered after {took:?}"
+    );
     assert!(took < Duration::from_secs(5), "answered after {took:?}");
     s.stop().await;
 }
@@ -197,7 +202,9 @@ async fn non_member_404_anonymous_401() {
     let ann = s.user("ann").await;
     let eve = s.user("eve").await;
     let b = ann.board("Sprint").await;
-    let r = eve.get(&format!("/api/boards/{b}/events?after=0&wait=5")).await;
+    let r = eve
+        .get(&format!("/api/boards/{b}/events?after=0&wait=5"))
+        .await;
     assert_error(&r, 404, "not_found");
     let r = ann.get("/api/boards/nope/events?after=0").await;
     assert_error(&r, 404, "not_found");

@@ -127,12 +127,17 @@ fn notification(b: &Block) -> Value {
         v["id"].as_str(),
         "the SSE id is the notification id"
     );
-    assert_eq!(b.raw, format!("event: notification\nid: {}\ndata: {}", b.id_u64(), b.data));
+    assert_eq!(
+        b.raw,
+        format!("event: notification\nid: {}\ndata: {}", b.id_u64(), b.data)
+    );
     v
 }
 
 fn id_of(n: &Value) -> u64 {
-    let s = n["id"].as_str().unwrap_or_else(|| panic!("id is a string: {n}"));
+    let s = n["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("id is a string: {n}"));
     assert!(s.bytes().all(|c| c.is_ascii_digit()), "{n}");
     s.parse().unwrap()
 }
@@ -148,7 +153,9 @@ async fn mentions_notify_members_once_per_new_mention() {
     let b = ann.board("Sprint").await;
     ann.add_member(&b, &bob, "editor").await;
 
-    let n1 = ann.note(&b, json!({"x": 0, "y": 0, "text": "hi @bob"})).await;
+    let n1 = ann
+        .note(&b, json!({"x": 0, "y": 0, "text": "hi @bob"}))
+        .await;
     let n1 = n1["id"].as_str().unwrap().to_owned();
     let m = of_kind(&bob, "mention").await;
     assert_eq!(m.len(), 1, "{m:?}");
@@ -166,7 +173,8 @@ async fn mentions_notify_members_once_per_new_mention() {
     assert_eq!(of_kind(&bob, "mention").await.len(), 1);
 
     // A non-member and oneself: nothing.
-    ann.note(&b, json!({"x": 0, "y": 0, "text": "@carol look"})).await;
+    ann.note(&b, json!({"x": 0, "y": 0, "text": "@carol look"}))
+        .await;
     ann.note(&b, json!({"x": 0, "y": 0, "text": "note to @ann self"}))
         .await;
     assert!(of_kind(&carol, "mention").await.is_empty());
@@ -183,7 +191,8 @@ async fn mentions_notify_members_once_per_new_mention() {
     assert!(id_of(&m[0]) > id_of(&m[1]));
 
     // Bob mentioning himself: nothing.
-    bob.note(&b, json!({"x": 0, "y": 0, "text": "@bob me"})).await;
+    bob.note(&b, json!({"x": 0, "y": 0, "text": "@bob me"}))
+        .await;
     assert_eq!(of_kind(&bob, "mention").await.len(), 2);
     // Carol, not a member, got nothing at all (no activity either).
     notifier_barrier(&ann, &bob).await;
@@ -230,7 +239,10 @@ async fn invite_naming_a_user_notifies_them() {
     assert_eq!(r.body["role"], "editor");
     // An invite naming nobody notifies nobody; an unknown name is 404.
     let r = ann
-        .post(&format!("/api/boards/{b}/invites"), json!({"role": "viewer"}))
+        .post(
+            &format!("/api/boards/{b}/invites"),
+            json!({"role": "viewer"}),
+        )
         .await;
     assert_eq!(r.status, 201);
     let r = ann
@@ -275,7 +287,9 @@ async fn board_activity_is_coalesced_to_one_a_minute() {
 
     // A minute after the first: another.
     clock.advance(31_000);
-    let r = ann.patch(&format!("/api/boards/{b}"), json!({"title": "Renamed"})).await;
+    let r = ann
+        .patch(&format!("/api/boards/{b}"), json!({"title": "Renamed"}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let all = wait_until(&bob, "second activity", |all| {
         activity_on(all, &b).len() == 2
@@ -360,7 +374,9 @@ async fn list_after_unread_and_mark_read() {
     let ids: Vec<u64> = page.iter().map(id_of).collect();
     assert_eq!(ids, (6..=105).rev().collect::<Vec<_>>(), "newest first");
     assert_eq!(page[0]["text"], "@bob n104");
-    assert!(page.iter().all(|n| n["kind"] == "mention" && n["read"] == false));
+    assert!(page
+        .iter()
+        .all(|n| n["kind"] == "mention" && n["read"] == false));
 
     let r = list(&bob, Some("100")).await;
     let ids: Vec<u64> = r.body["notifications"]
@@ -418,7 +434,10 @@ async fn list_after_unread_and_mark_read() {
         assert_error(&r, 400, "bad_request");
     }
     // Others' notifications are their own: ann has none.
-    assert_eq!(list(&ann, None).await.body, json!({"notifications": [], "unread": 0}));
+    assert_eq!(
+        list(&ann, None).await.body,
+        json!({"notifications": [], "unread": 0})
+    );
     s.stop().await;
 }
 
@@ -433,11 +452,14 @@ async fn stream_delivers_notifications_and_unread_counts() {
     let b = ann.board("Sprint").await;
     ann.add_member(&b, &bob, "editor").await;
     let _ws = be_present(&bob, &b).await;
-    ann.note(&b, json!({"x": 0, "y": 0, "text": "before @bob"})).await;
+    ann.note(&b, json!({"x": 0, "y": 0, "text": "before @bob"}))
+        .await;
     let (mut st, unread) = notif_stream(&bob, &[]).await;
     assert_eq!(unread, 1, "the count on connect");
 
-    let note = ann.note(&b, json!({"x": 0, "y": 0, "text": "@bob look"})).await;
+    let note = ann
+        .note(&b, json!({"x": 0, "y": 0, "text": "@bob look"}))
+        .await;
     let n = notification(&st.next_event().await);
     assert_eq!(n["id"], "2");
     assert_eq!(n["kind"], "mention");
@@ -449,19 +471,28 @@ async fn stream_delivers_notifications_and_unread_counts() {
     assert_eq!(unread_count(&st.next_event().await), 2);
     assert_eq!(list(&bob, None).await.body["notifications"][0], n);
 
-    let r = bob.post("/api/notifications/read", json!({"up_to": "1"})).await;
+    let r = bob
+        .post("/api/notifications/read", json!({"up_to": "1"}))
+        .await;
     assert_eq!(r.status, 204);
     assert_eq!(unread_count(&st.next_event().await), 1);
-    let r = bob.post("/api/notifications/read", json!({"up_to": "2"})).await;
+    let r = bob
+        .post("/api/notifications/read", json!({"up_to": "2"}))
+        .await;
     assert_eq!(r.status, 204);
     assert_eq!(unread_count(&st.next_event().await), 0);
 
     // Another user's notifications do not show up here.
-    bob.note(&b, json!({"x": 0, "y": 0, "text": "@ann hi"})).await;
+    bob.note(&b, json!({"x": 0, "y": 0, "text": "@ann hi"}))
+        .await;
     assert_eq!(of_kind(&ann, "mention").await.len(), 1);
-    ann.note(&b, json!({"x": 0, "y": 0, "text": "@bob again"})).await;
+    ann.note(&b, json!({"x": 0, "y": 0, "text": "@bob again"}))
+        .await;
     let n = notification(&st.next_event().await);
-    assert_eq!((n["id"].as_str(), n["text"].as_str()), (Some("3"), Some("@bob again")));
+    assert_eq!(
+        (n["id"].as_str(), n["text"].as_str()),
+        (Some("3"), Some("@bob again"))
+    );
     assert_eq!(unread_count(&st.next_event().await), 1);
     s.stop().await;
 }
@@ -509,7 +540,8 @@ async fn stream_resume_replays_exactly_the_missed_ones() {
         ]
     );
     assert_eq!(unread_count(unread), 5);
-    ann.note(&b, json!({"x": 0, "y": 0, "text": "@bob 6"})).await;
+    ann.note(&b, json!({"x": 0, "y": 0, "text": "@bob 6"}))
+        .await;
     assert_eq!(notification(&st.next_event().await)["id"], "6");
     assert_eq!(unread_count(&st.next_event().await), 6);
 
@@ -526,7 +558,8 @@ async fn stream_resume_replays_exactly_the_missed_ones() {
     none.next_block().await;
     assert_eq!(unread_count(&none.next_event().await), 6);
     // All three are live now: the next one arrives once on each.
-    ann.note(&b, json!({"x": 0, "y": 0, "text": "@bob 7"})).await;
+    ann.note(&b, json!({"x": 0, "y": 0, "text": "@bob 7"}))
+        .await;
     for stream in [&mut st, &mut all, &mut none] {
         let blocks = stream.events_until(|b| b.kind() == "unread").await;
         let ids: Vec<u64> = blocks[..blocks.len() - 1]
@@ -556,8 +589,11 @@ async fn ids_are_decimal_strings_increasing_per_user() {
     for _ in 0..3 {
         ann.note(&b, json!({"x": 0, "y": 0, "text": "@bob"})).await;
     }
-    carol.note(&b, json!({"x": 0, "y": 0, "text": "@bob @ann"})).await;
-    ann.note(&b, json!({"x": 0, "y": 0, "text": "@carol"})).await;
+    carol
+        .note(&b, json!({"x": 0, "y": 0, "text": "@bob @ann"}))
+        .await;
+    ann.note(&b, json!({"x": 0, "y": 0, "text": "@carol"}))
+        .await;
     let ids = |v: &Value| -> Vec<Value> {
         v["notifications"]
             .as_array()
@@ -566,7 +602,10 @@ async fn ids_are_decimal_strings_increasing_per_user() {
             .map(|n| n["id"].clone())
             .collect()
     };
-    assert_eq!(ids(&list(&bob, None).await.body), json!(["4", "3", "2", "1"]).as_array().unwrap().clone());
+    assert_eq!(
+        ids(&list(&bob, None).await.body),
+        json!(["4", "3", "2", "1"]).as_array().unwrap().clone()
+    );
     assert_eq!(ids(&list(&ann, None).await.body), [json!("1")]);
     assert_eq!(ids(&list(&carol, None).await.body), [json!("1")]);
     s.stop().await;

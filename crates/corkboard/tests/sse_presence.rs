@@ -135,7 +135,10 @@ async fn websocket_and_stream_count_as_two_connections() {
     drop(st);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while online(&ann, &b).await != [("ann".to_owned(), 1), ("bob".to_owned(), 1)] {
-        assert!(tokio::time::Instant::now() < deadline, "stream not noticed closed");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "stream not noticed closed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let quiet = watcher.sync().await;
@@ -149,7 +152,10 @@ async fn websocket_and_stream_count_as_two_connections() {
     tab.close().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while online(&ann, &b).await != [("ann".to_owned(), 1), ("bob".to_owned(), 1)] {
-        assert!(tokio::time::Instant::now() < deadline, "tab not noticed closed");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "tab not noticed closed"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let quiet = watcher.sync().await;

@@ -21,7 +21,10 @@ fn stream_path(b: &str) -> String {
 /// subscription is live. Returns the blocks between the two.
 async fn opening(st: &mut sse::Sse) -> Vec<Block> {
     let first = st.next_block().await;
-    assert!(first.retry.is_some(), "first block must be retry: {first:?}");
+    assert!(
+        first.retry.is_some(),
+        "first block must be retry: {first:?}"
+    );
     let mut out = st.events_until(|b| b.kind() == "presence").await;
     let members = out.pop().unwrap();
     assert!(members.id.is_none(), "presence has no id: {members:?}");
@@ -118,10 +121,16 @@ async fn events_carry_kind_seq_and_event_json() {
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].kind(), "snapshot");
     assert_eq!(open[0].id.as_deref(), Some("0"));
-    assert_eq!(open[0].json(), json!({"board": open[0].json()["board"], "notes": [], "seq": 0}));
+    assert_eq!(
+        open[0].json(),
+        json!({"board": open[0].json()["board"], "notes": [], "seq": 0})
+    );
 
     let note = ann
-        .note(&b, json!({"x": 1, "y": 2, "text": "hello \"sse\"\nline two"}))
+        .note(
+            &b,
+            json!({"x": 1, "y": 2, "text": "hello \"sse\"\nline two"}),
+        )
         .await;
     let id = note["id"].as_str().unwrap();
     let r = ann
@@ -131,12 +140,19 @@ async fn events_carry_kind_seq_and_event_json() {
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    let r = ann.patch(&format!("/api/boards/{b}"), json!({"title": "Renamed"})).await;
+    let r = ann
+        .patch(&format!("/api/boards/{b}"), json!({"title": "Renamed"}))
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let r = ann.delete(&format!("/api/boards/{b}/notes/{id}")).await;
     assert_eq!(r.status, 200, "{}", r.text);
 
-    let kinds = ["note.created", "note.updated", "board.updated", "note.deleted"];
+    let kinds = [
+        "note.created",
+        "note.updated",
+        "board.updated",
+        "note.deleted",
+    ];
     let mut got = Vec::new();
     for (i, kind) in kinds.iter().enumerate() {
         let ev = st.next_event().await;
@@ -277,12 +293,21 @@ async fn non_member_404_anonymous_401() {
     let ann = s.user("ann").await;
     let eve = s.user("eve").await;
     let b = ann.board("Sprint").await;
-    let r = sse::try_open(&eve, &stream_path(&b), &[]).await.err().unwrap();
+    let r = sse::try_open(&eve, &stream_path(&b), &[])
+        .await
+        .err()
+        .unwrap();
     assert_error(&r, 404, "not_found");
-    let r = sse::try_open(&ann, &stream_path("nope"), &[]).await.err().unwrap();
+    let r = sse::try_open(&ann, &stream_path("nope"), &[])
+        .await
+        .err()
+        .unwrap();
     assert_error(&r, 404, "not_found");
     let anon = s.anon();
-    let r = sse::try_open(&anon, &stream_path(&b), &[]).await.err().unwrap();
+    let r = sse::try_open(&anon, &stream_path(&b), &[])
+        .await
+        .err()
+        .unwrap();
     assert_error(&r, 401, "unauthorized");
     let r = sse::try_open(&anon, "/api/notifications/stream", &[])
         .await
@@ -307,7 +332,10 @@ async fn connection_limit_per_user_is_429() {
     ann.add_member(&b, &bob, "viewer").await;
     let one = sse::open(&ann, &stream_path(&b), &[]).await;
     let _two = sse::open(&ann, "/api/notifications/stream", &[]).await;
-    let r = sse::try_open(&ann, &stream_path(&b), &[]).await.err().unwrap();
+    let r = sse::try_open(&ann, &stream_path(&b), &[])
+        .await
+        .err()
+        .unwrap();
     assert_error(&r, 429, "rate_limited");
     let r = sse::try_open(&ann, "/api/notifications/stream", &[])
         .await
@@ -367,7 +395,10 @@ async fn removed_member_gets_member_left_then_the_stream_ends() {
     let ev = anns.events_until(|b| b.kind() == "member.left").await;
     assert_eq!(ev.last().unwrap().id, left.id);
     for h in [&[][..], &[("last-event-id", "1")][..]] {
-        let r = sse::try_open(&bob, &stream_path(&b), h).await.err().unwrap();
+        let r = sse::try_open(&bob, &stream_path(&b), h)
+            .await
+            .err()
+            .unwrap();
         assert_error(&r, 404, "not_found");
     }
     s.stop().await;
@@ -425,7 +456,10 @@ async fn revoked_token_and_logout_end_streams() {
     assert_eq!(r.status, 204, "{}", r.text);
     by_token.until_end(Duration::from_secs(5)).await;
     by_token_n.until_end(Duration::from_secs(5)).await;
-    let r = sse::try_open(&bearer, &stream_path(&b), &[]).await.err().unwrap();
+    let r = sse::try_open(&bearer, &stream_path(&b), &[])
+        .await
+        .err()
+        .unwrap();
     assert_error(&r, 401, "unauthorized");
     // The cookie's stream is untouched.
     notes(&ann, &b, 1).await;
@@ -474,7 +508,10 @@ async fn websocket_writes_reach_the_stream() {
     opening(&mut st).await;
     let mut ws = Ws::connect(&ann).await;
     let r = ws
-        .rpc("note.create", json!({"board": b, "x": 0, "y": 0, "text": "ws"}))
+        .rpc(
+            "note.create",
+            json!({"board": b, "x": 0, "y": 0, "text": "ws"}),
+        )
         .await;
     assert_eq!(r["result"]["seq"], 1, "{r}");
     let ev = st.next_event().await;

@@ -516,6 +516,8 @@ async fn shutdown_answers_rpcs_in_flight_then_1001() {
     });
     let (msgs, closed) = ws.until_closed(Duration::from_secs(15)).await;
     assert_eq!(closed, Closed::Code(1001), "{msgs:?}");
+    let n_early = early.iter().filter(|v| v["type"] == "result").count();
+    println!("{n_early} results before the stop, the rest after it");
     let answered: Vec<u64> = early
         .iter()
         .chain(&msgs)
