@@ -7,9 +7,13 @@
 //! board before the per-board note limit. The run stops by itself after
 //! `--duration`; the result is one JSON line on stdout.
 
+mod procstat;
+mod realtime;
+mod session;
+
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
@@ -48,80 +52,50 @@ enum Cmd {
         #[arg(long)]
         server_pid: Option<u32>,
     },
-}
-
-struct Session {
-    url: String,
-    token: String,
-}
-
-impl Session {
-    async fn new(url: &str) -> Result<Self> {
-        let http = reqwest::Client::new();
-        let name = format!("bench_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-        let r = http
-            .post(format!("{url}/api/auth/signup"))
-            .body(json!({"username": name, "password": "bench-password"}).to_string())
-            .send()
-            .await
-            .context("signup")?;
-        if r.status().as_u16() != 201 {
-            bail!(
-                "signup: {} {}",
-                r.status(),
-                r.text().await.unwrap_or_default()
-            );
-        }
-        let cookie = r
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.split(';').next())
-            .context("no session cookie")?
-            .to_owned();
-        let t: Value = http
-            .post(format!("{url}/api/tokens"))
-            .header("cookie", cookie)
-            .body(r#"{"name":"bench"}"#)
-            .send()
-            .await?
-            .json()
-            .await?;
-        let token = t["token"].as_str().context("no token")?.to_owned();
-        Ok(Self {
-            url: url.to_owned(),
-            token,
-        })
-    }
-
-    async fn board(&self, client: &reqwest::Client) -> Result<String> {
-        let b: Value = client
-            .post(format!("{}/api/boards", self.url))
-            .bearer_auth(&self.token)
-            .body(r#"{"title":"bench"}"#)
-            .send()
-            .await?
-            .json()
-            .await?;
-        Ok(b["id"].as_str().context("no board id")?.to_owned())
-    }
-}
-
-/// CPU seconds (user+system) and RSS bytes of a process, from /proc.
-fn proc_stats(pid: u32) -> Option<(f64, u64)> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after = stat.rsplit_once(')')?.1;
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kb: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()?;
-    Some((ticks / 100.0, rss_kb * 1024))
+    /// Idle subscribed connections: server RSS per connection.
+    Idle {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, value_enum, default_value = "ws")]
+        transport: realtime::Transport,
+        #[arg(long, default_value_t = 1000)]
+        connections: usize,
+        /// Connections opened per second.
+        #[arg(long, default_value_t = 2000)]
+        rate: u64,
+        #[arg(long)]
+        server_pid: u32,
+    },
+    /// Event fan-out latency: N subscribers, one writer at R updates/s.
+    Fanout {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, value_enum, default_value = "ws")]
+        transport: realtime::Transport,
+        #[arg(long, default_value_t = 1000)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 200)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
+    /// Signal fan-out: N subscribers, S senders, R signals/s offered in total.
+    Signals {
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        #[arg(long, default_value_t = 1000)]
+        subscribers: usize,
+        #[arg(long, default_value_t = 10)]
+        senders: usize,
+        #[arg(long, default_value_t = 100)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
 }
 
 async fn writes(
@@ -133,10 +107,10 @@ async fn writes(
     boards: usize,
     server_pid: Option<u32>,
 ) -> Result<Value> {
-    let session = std::sync::Arc::new(Session::new(&url).await?);
+    let session = std::sync::Arc::new(session::Session::new(&url).await?);
     let mut shared = Vec::new();
     for _ in 0..boards {
-        shared.push(session.board(&reqwest::Client::new()).await?);
+        shared.push(session.board_with(&reqwest::Client::new()).await?);
     }
     let shared = std::sync::Arc::new(shared);
     let start = Instant::now();
@@ -155,7 +129,7 @@ async fn writes(
             let fixed = (!shared.is_empty()).then(|| shared[w % shared.len()].clone());
             let mut board = match &fixed {
                 Some(b) => b.clone(),
-                None => session.board(&client).await?,
+                None => session.board_with(&client).await?,
             };
             let mut on_board = 0u64;
             let mut i = 0u64;
@@ -165,7 +139,7 @@ async fn writes(
                     break;
                 }
                 if fixed.is_none() && on_board >= notes_per_board {
-                    board = session.board(&client).await?;
+                    board = session.board_with(&client).await?;
                     on_board = 0;
                 }
                 i += 1;
@@ -201,7 +175,7 @@ async fn writes(
             anyhow::Ok((hist, ok, errors))
         }));
     }
-    let cpu_before = server_pid.and_then(proc_stats);
+    let cpu_before = server_pid.and_then(procstat::stats);
     let mut total = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
     let (mut ok, mut errors) = (0u64, 0u64);
     for t in tasks {
@@ -210,7 +184,7 @@ async fn writes(
         ok += o;
         errors += e;
     }
-    let cpu_after = server_pid.and_then(proc_stats);
+    let cpu_after = server_pid.and_then(procstat::stats);
     let secs = duration as f64;
     let ms = |q: f64| total.value_at_quantile(q) as f64 / 1000.0;
     let mut out = json!({
@@ -256,7 +230,31 @@ async fn main() -> Result<()> {
             )
             .await?
         }
+        Cmd::Idle {
+            url,
+            transport,
+            connections,
+            rate,
+            server_pid,
+        } => realtime::idle(&url, transport, connections, server_pid, rate).await?,
+        Cmd::Fanout {
+            url,
+            transport,
+            subscribers,
+            rate,
+            duration,
+            server_pid,
+        } => realtime::fanout(&url, transport, subscribers, rate, duration, server_pid).await?,
+        Cmd::Signals {
+            url,
+            subscribers,
+            senders,
+            rate,
+            duration,
+            server_pid,
+        } => realtime::signals(&url, subscribers, senders, rate, duration, server_pid).await?,
     };
     println!("{out}");
-    Ok(())
+    // Exit at once: thousands of open connections need no orderly teardown.
+    std::process::exit(0)
 }
