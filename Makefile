@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run build test lint fmt bench conformance clean
+.PHONY: run build test test-deps lint fmt bench conformance clean
 
 ## Build everything needed and start the server on the embedded default (SQLite in ./data).
 run: build
@@ -12,8 +12,12 @@ build:
 	$(CARGO) build --release --locked --bin corkboard
 
 ## Every test the project has, lints included.
-test: lint
+test: lint test-deps
 	$(CARGO) test --workspace --locked
+
+## npm packages the tests drive (the independent EventSource client of tests/sse_eventsource.rs).
+test-deps:
+	npm ci --prefix crates/corkboard/tests/sse-client --no-audit --no-fund
 
 lint:
 	$(CARGO) fmt --all -- --check

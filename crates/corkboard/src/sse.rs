@@ -255,16 +255,17 @@ pub async fn notification_stream(
     let task_outbox = outbox.clone();
     s.tracker.spawn(async move {
         let app = &state.app;
-        let mut last = match since {
-            Some(n) => n,
-            None => app
-                .store
-                .notifications(&user_id, 0, 1, false)
-                .await
-                .ok()
-                .and_then(|l| l.first().map(|n| n.id))
-                .unwrap_or(0),
-        };
+        let newest = app
+            .store
+            .notifications(&user_id, 0, 1, false)
+            .await
+            .ok()
+            .and_then(|l| l.first().map(|n| n.id))
+            .unwrap_or(0);
+        // A position beyond the newest notification cannot be continued
+        // from: treat it as no position (start with what arrives next).
+        let since = since.filter(|n| *n <= newest);
+        let mut last = since.unwrap_or(newest);
         if since.is_some() {
             loop {
                 let page = match app.store.notifications(&user_id, last, 500, true).await {

@@ -212,3 +212,27 @@ async fn non_member_404_anonymous_401() {
     assert_error(&r, 401, "unauthorized");
     s.stop().await;
 }
+
+/// A poll waiting when the server shuts down answers at once (empty), not
+/// at the end of `wait` or the drain deadline.
+#[tokio::test]
+async fn shutdown_answers_a_waiting_poll() {
+    let mut s = TestServer::start().await;
+    let ann = s.user("ann").await;
+    let b = ann.board("Sprint").await;
+    notes(&ann, &b, 1).await;
+    let poller = ann.clone();
+    let path = format!("/api/boards/{b}/events?after=1&wait=25");
+    let poll = tokio::spawn(async move { poller.get(&path).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!poll.is_finished(), "the poll must be waiting");
+    let t0 = Instant::now();
+    s.stop().await;
+    let r = tokio::time::timeout(Duration::from_secs(5), poll)
+        .await
+        .expect("the poll answers during shutdown")
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body, json!({"events": [], "seq": 1}));
+    assert!(t0.elapsed() < Duration::from_secs(5), "{:?}", t0.elapsed());
+}

@@ -308,7 +308,7 @@ async fn board_activity_is_coalesced_to_one_a_minute() {
 /// notifications; one who leaves the board's page gets one again.
 #[tokio::test]
 async fn present_members_get_no_activity() {
-    let mut s = TestServer::start_with(|c| c.sse_keepalive_ms = 50).await;
+    let mut s = TestServer::start().await;
     let ann = s.user("ann").await;
     let bob = s.user("bob").await;
     let carol = s.user("carol").await;
@@ -608,5 +608,30 @@ async fn ids_are_decimal_strings_increasing_per_user() {
     );
     assert_eq!(ids(&list(&ann, None).await.body), [json!("1")]);
     assert_eq!(ids(&list(&carol, None).await.body), [json!("1")]);
+    s.stop().await;
+}
+
+/// A `Last-Event-ID` beyond the user's newest notification cannot be
+/// continued from; the stream must still deliver the notifications that
+/// come next (as a board stream answers a future position with a snapshot).
+#[tokio::test]
+async fn stream_resumed_from_a_future_id_still_delivers_new_notifications() {
+    let mut s = TestServer::start().await;
+    let ann = s.user("ann").await;
+    let bob = s.user("bob").await;
+    let b = ann.board("Sprint").await;
+    ann.add_member(&b, &bob, "editor").await;
+    let _ws = be_present(&bob, &b).await;
+    ann.note(&b, json!({"x": 0, "y": 0, "text": "@bob one"}))
+        .await;
+    let mut st = sse::open(&bob, STREAM, &[("last-event-id", "50")]).await;
+    assert!(st.next_block().await.retry.is_some());
+    assert_eq!(unread_count(&st.next_event().await), 1);
+    ann.note(&b, json!({"x": 0, "y": 0, "text": "@bob two"}))
+        .await;
+    assert_eq!(list(&bob, None).await.body["notifications"][0]["id"], "2");
+    let n = notification(&st.next_event().await);
+    assert_eq!(n["id"], "2", "the new notification reaches the stream");
+    assert_eq!(unread_count(&st.next_event().await), 2);
     s.stop().await;
 }

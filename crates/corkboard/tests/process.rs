@@ -1,6 +1,8 @@
 //! Tests that run the real `corkboard` binary as a separate process:
 //! `kill -9` in the middle of acknowledged writes, and graceful SIGTERM.
 
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -29,7 +31,7 @@ async fn spawn(data: &std::path::Path, port: u16) -> Proc {
         .spawn()
         .expect("spawn corkboard");
     let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
@@ -44,7 +46,7 @@ async fn spawn(data: &std::path::Path, port: u16) -> Proc {
 }
 
 async fn setup(base: &str) -> (String, String) {
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let r = http
         .post(format!("{base}/api/auth/signup"))
         .body(json!({"username": "ann", "password": "password123"}).to_string())
@@ -106,7 +108,7 @@ async fn kill_dash_nine_loses_no_acknowledged_write() {
             board.clone(),
         );
         writers.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = common::http_client();
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) && i < 100_000 {
                 let id = format!("w{w}-n{i}");
@@ -143,7 +145,7 @@ async fn kill_dash_nine_loses_no_acknowledged_write() {
     );
 
     let mut p = spawn(dir.path(), free_port()).await;
-    let http = reqwest::Client::new();
+    let http = common::http_client();
     let snap: Value = http
         .get(format!("{}/api/boards/{board}", p.base))
         .bearer_auth(&token)
@@ -197,7 +199,7 @@ async fn sigterm_exits_zero_and_keeps_data() {
     assert!(code.success(), "exit status {code:?}");
     assert!(started.elapsed() < Duration::from_secs(10));
     let mut p = spawn(dir.path(), free_port()).await;
-    let r = reqwest::Client::new()
+    let r = common::http_client()
         .get(format!("{}/api/boards/{board}", p.base))
         .bearer_auth(&token)
         .send()

@@ -1,6 +1,7 @@
 //! Presence across transports: an SSE board stream makes its user present
 //! exactly like a WebSocket subscription, and presence travels on the stream
-//! as `event: presence` without an id.
+//! as `event: presence` without an id. The servers run with the default
+//! 15 s keep-alive: a closed stream must be noticed without waiting for a write.
 
 mod common;
 
@@ -10,11 +11,6 @@ use common::sse::{self, Block};
 use common::ws::Ws;
 use common::*;
 use serde_json::{json, Value};
-
-/// A short keep-alive, so the server notices a closed stream at its next write.
-fn quick(c: &mut corkboard::config::Config) {
-    c.sse_keepalive_ms = 50;
-}
 
 fn stream_path(b: &str) -> String {
     format!("/api/boards/{b}/stream")
@@ -72,7 +68,7 @@ fn names(list: &Value) -> Vec<&str> {
 /// `joined`, the presence endpoint lists them; closing it → `left`.
 #[tokio::test]
 async fn sse_stream_makes_the_user_present() {
-    let mut s = TestServer::start_with(quick).await;
+    let mut s = TestServer::start().await;
     let ann = s.user("ann").await;
     let bob = s.user("bob").await;
     let b = ann.board("Sprint").await;
@@ -104,7 +100,7 @@ async fn sse_stream_makes_the_user_present() {
 /// `left` only when both are gone.
 #[tokio::test]
 async fn websocket_and_stream_count_as_two_connections() {
-    let mut s = TestServer::start_with(quick).await;
+    let mut s = TestServer::start().await;
     let ann = s.user("ann").await;
     let bob = s.user("bob").await;
     let b = ann.board("Sprint").await;
@@ -171,7 +167,7 @@ async fn websocket_and_stream_count_as_two_connections() {
 /// `left` when another member comes and goes, as the WebSocket message.
 #[tokio::test]
 async fn stream_receives_joined_and_left() {
-    let mut s = TestServer::start_with(quick).await;
+    let mut s = TestServer::start().await;
     let ann = s.user("ann").await;
     let bob = s.user("bob").await;
     let carol = s.user("carol").await;

@@ -321,11 +321,7 @@ async fn non_member_404_anonymous_401() {
 /// it is 429; closing one frees a place; other users are not affected.
 #[tokio::test]
 async fn connection_limit_per_user_is_429() {
-    let mut s = TestServer::start_with(|c| {
-        c.max_connections_per_user = 2;
-        c.sse_keepalive_ms = 50;
-    })
-    .await;
+    let mut s = TestServer::start_with(|c| c.max_connections_per_user = 2).await;
     let ann = s.user("ann").await;
     let bob = s.user("bob").await;
     let b = ann.board("Sprint").await;

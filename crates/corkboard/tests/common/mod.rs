@@ -54,7 +54,7 @@ impl TestServer {
     pub fn anon(&self) -> Client {
         Client {
             base: self.base.clone(),
-            http: reqwest::Client::new(),
+            http: http_client(),
             auth: Auth::None,
             user: Value::Null,
         }
@@ -83,6 +83,13 @@ impl TestServer {
             r.shutdown().await;
         }
     }
+}
+
+/// A reqwest client. reqwest is built with `rustls-no-provider` (for the TLS
+/// tests), so the process-wide rustls provider must be installed first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
 
 /// How a client authenticates.
