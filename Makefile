@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run build test test-deps lint fmt bench conformance clean
+.PHONY: run build test test-deps lint fmt bench conformance clean spec-check
 
 ## Build everything needed and start the server on the embedded default (SQLite in ./data).
 run: build
@@ -12,7 +12,7 @@ build:
 	$(CARGO) build --release --locked --bin corkboard
 
 ## Every test the project has, lints included.
-test: lint test-deps
+test: lint test-deps spec-check
 	$(CARGO) test --workspace --locked
 
 ## npm packages the tests drive (the independent EventSource client of tests/sse_eventsource.rs).
@@ -36,3 +36,12 @@ conformance:
 
 clean:
 	$(CARGO) clean
+
+## Validates docs/asyncapi.yaml (AsyncAPI 3.0) and docs/openapi.yaml (OpenAPI 3.1);
+## installs the pinned validators first when node_modules is missing or older than the lockfile.
+spec-check:
+	@if [ ! -d tools/spec-check/node_modules ] || [ tools/spec-check/package-lock.json -nt tools/spec-check/node_modules ]; then \
+		echo "npm ci --prefix tools/spec-check --no-audit --no-fund"; \
+		npm ci --prefix tools/spec-check --no-audit --no-fund && touch tools/spec-check/node_modules; \
+	fi
+	node tools/spec-check/check.mjs

@@ -592,8 +592,7 @@ async fn unknown_routes_are_not_found() {
     let b = &w.board;
     let cases = vec![
         (Method::GET, "/api/nope".to_owned()),
-        (Method::GET, "/nope".to_owned()),
-        (Method::GET, "/".to_owned()),
+        (Method::POST, "/nope".to_owned()),
         (Method::POST, "/api/boards/x/y/z".to_owned()),
         (Method::GET, format!("/api/boards/{b}/nope")),
         (Method::PUT, format!("/api/boards/{b}")),
@@ -610,6 +609,17 @@ async fn unknown_routes_are_not_found() {
             assert_eq!(w.state().await, before);
         }
     }
+}
+
+/// Outside `/api`, GET is the web UI's: an unknown page is a 404 (the UI's
+/// own page when the UI is built in), never a 200.
+#[tokio::test]
+async fn unknown_pages_are_not_found() {
+    let w = World::new().await;
+    let r = w.s.anon().get("/no/such/page").await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let r = w.s.anon().get("/").await;
+    assert_eq!(r.status, 200, "{}", r.text);
 }
 
 /// A foreign Origin on POST/PATCH/DELETE is 403 forbidden whatever the credentials, and nothing changes.

@@ -207,10 +207,16 @@ async fn stalled_connection_leaves_after_the_heartbeat() {
     // The watcher, reading all along, is still open.
     watcher.send(json!({"type": "ping", "t": 1})).await;
     assert_eq!(watcher.recv().await["type"], "pong");
-    assert_eq!(
-        stalled.closed().await,
-        common::ws::Closed::Code(4000),
-        "the stalled one was closed by the heartbeat"
+    // The exact 4000 frame is checked in ws_close.rs with a raw reader; here
+    // the client's own pending pong replies may hit the closed socket first
+    // (tungstenite flushes them while reading), which reads as EOF.
+    let closed = stalled.closed().await;
+    assert!(
+        matches!(
+            closed,
+            common::ws::Closed::Code(4000) | common::ws::Closed::Eof
+        ),
+        "the stalled one was closed by the heartbeat: {closed:?}"
     );
     s.stop().await;
 }

@@ -53,11 +53,6 @@ impl From<BytesRejection> for ApiError {
     }
 }
 
-/// Answer for paths that match no route.
-pub async fn no_route() -> ApiError {
-    ApiError::not_found("no such route")
-}
-
 /// Answer for a known path with a method it does not support.
 pub async fn no_method() -> ApiError {
     ApiError::not_found("no such route for this method")

@@ -22,11 +22,23 @@ pub const SESSION_COOKIE: &str = "corkboard_session";
 /// bodies over the limit are `too_large`.
 pub struct JsonBody<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+/// Reads the body, mapping an over-limit body to `too_large` with the limit.
+async fn body_bytes(req: Request, state: &Arc<HttpState>) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|r| {
+        let e = ApiError::from(r);
+        if e.code == crate::core::ErrorCode::TooLarge {
+            e.with_details(serde_json::json!({"limit": state.app.limits.http_body_bytes}))
+        } else {
+            e
+        }
+    })
+}
+
+impl<T: DeserializeOwned> FromRequest<Arc<HttpState>> for JsonBody<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await?;
+    async fn from_request(req: Request, state: &Arc<HttpState>) -> Result<Self, ApiError> {
+        let bytes = body_bytes(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::bad_request("a JSON body is required"));
         }
@@ -37,11 +49,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 /// A JSON body that may be absent (empty body → `T::default()`).
 pub struct OptionalJson<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned + Default> FromRequest<S> for OptionalJson<T> {
+impl<T: DeserializeOwned + Default> FromRequest<Arc<HttpState>> for OptionalJson<T> {
     type Rejection = ApiError;
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await?;
+    async fn from_request(req: Request, state: &Arc<HttpState>) -> Result<Self, ApiError> {
+        let bytes = body_bytes(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }

@@ -10,6 +10,7 @@ mod notes;
 mod notifications;
 mod ops;
 pub mod origin;
+mod web;
 
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
@@ -116,7 +117,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
         router = router.route("/ws-echo", any(crate::ws::echo::echo));
     }
     router
-        .fallback(error::no_route)
+        .fallback(web::fallback)
         .method_not_allowed_fallback(error::no_method)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(

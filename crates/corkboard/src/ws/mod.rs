@@ -338,7 +338,8 @@ impl Connection {
         let Some(ty) = v.get("type").and_then(Value::as_str).map(str::to_owned) else {
             return self
                 .bad_message(
-                    id.as_ref(),
+                    // The contract answers a message without `type` with `"id": null`.
+                    None,
                     ApiError::new(
                         ErrorCode::InvalidMessage,
                         "a message needs a string \"type\"",

@@ -25,12 +25,8 @@ fn decode<T: DeserializeOwned>(obj: Map<String, Value>) -> Result<T, ApiError> {
         .map_err(|e| ApiError::bad_request(format!("invalid params: {e}")))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeleteParams {
-    #[serde(default)]
-    op: Option<String>,
-}
+/// `{op?}` for `note.delete`, with the same rules as the REST body (`null` is refused).
+type DeleteParams = crate::core::NoteDelete;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
