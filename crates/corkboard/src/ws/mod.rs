@@ -65,10 +65,12 @@ impl Default for WsSettings {
     }
 }
 
-/// Applies the shared WebSocket configuration (limits and small buffers:
-/// 4 KiB read buffer, no write buffer, 64 KiB max message and frame).
+/// Applies the shared WebSocket configuration: limits and small buffers.
+/// A 2 KiB read buffer (client messages are small RPCs and signals; a big one
+/// is read in several calls), no write buffer, 64 KiB max message and frame.
+/// Together with mimalloc this keeps an idle subscribed connection near 7 KiB.
 pub fn configure(ws: WebSocketUpgrade, settings: &WsSettings) -> WebSocketUpgrade {
-    ws.read_buffer_size(4096)
+    ws.read_buffer_size(2048)
         .write_buffer_size(0)
         .max_message_size(settings.max_message)
         .max_frame_size(settings.max_message)
@@ -250,7 +252,9 @@ impl Connection {
                     Some(Ok(m)) => {
                         *self.last_heard.lock() = Instant::now();
                         match m {
-                            Message::Text(t) => self.on_text(t, &mut inflight).await,
+                            // Boxed: the handler's state lives only while a message is
+                            // handled, so an idle connection's future stays small.
+                            Message::Text(t) => Box::pin(self.on_text(t, &mut inflight)).await,
                             Message::Binary(_) => {
                                 self.outbox.close(CloseReason::Code(1003, "binary frames are not accepted".into()));
                             }
