@@ -22,7 +22,7 @@ use tokio_tungstenite::tungstenite::Message;
 use crate::procstat;
 use crate::session::Session;
 
-/// A tiny mutex-wrapped histogram (no extra dependency).
+/// A mutex-wrapped histogram the per-task histograms are merged into at the end.
 mod parking_lot_free {
     use hdrhistogram::Histogram;
     use std::sync::Mutex;
@@ -34,11 +34,6 @@ mod parking_lot_free {
             Self(Mutex::new(
                 Histogram::new_with_bounds(1, 60_000_000, 3).expect("histogram bounds"),
             ))
-        }
-        pub fn record(&self, us: u64) {
-            if let Ok(mut h) = self.0.lock() {
-                let _ = h.record(us.max(1));
-            }
         }
     }
 }
@@ -222,16 +217,26 @@ pub async fn fanout(
             Transport::Ws => {
                 let mut ws = ws_subscribe(&s, &board).await?;
                 tasks.push(tokio::spawn(async move {
+                    // A histogram per subscriber, merged at the end: no shared lock
+                    // on the hot path of the load generator.
+                    let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
+                    let mut n = 0u64;
                     while !stop.load(Ordering::Relaxed) {
                         let m = tokio::time::timeout(Duration::from_millis(500), ws.next()).await;
                         let Ok(Some(Ok(m))) = m else { continue };
                         if let Message::Text(t) = m {
                             if let Some(sent) = stamp(t.as_bytes()).filter(|t| *t > 0) {
                                 let now = base.elapsed().as_micros() as u64;
-                                hist.record(now.saturating_sub(sent));
-                                delivered.fetch_add(1, Ordering::Relaxed);
+                                if let Some(h) = local.as_mut() {
+                                    let _ = h.record(now.saturating_sub(sent).max(1));
+                                }
+                                n += 1;
                             }
                         }
+                    }
+                    delivered.fetch_add(n, Ordering::Relaxed);
+                    if let (Some(h), Ok(mut g)) = (local, hist.0.lock()) {
+                        let _ = g.add(h);
                     }
                 }));
             }
@@ -337,6 +342,8 @@ pub async fn signals(
         }
         let (hist, delivered, stop) = (hist.clone(), delivered.clone(), stop.clone());
         readers.push(tokio::spawn(async move {
+            let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
+            let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let m = tokio::time::timeout(Duration::from_millis(500), stream.next()).await;
                 let Ok(Some(Ok(Message::Text(t)))) = m else {
@@ -344,9 +351,15 @@ pub async fn signals(
                 };
                 if let Some(sent) = stamp(t.as_bytes()) {
                     let now = base.elapsed().as_micros() as u64;
-                    hist.record(now.saturating_sub(sent));
-                    delivered.fetch_add(1, Ordering::Relaxed);
+                    if let Some(h) = local.as_mut() {
+                        let _ = h.record(now.saturating_sub(sent).max(1));
+                    }
+                    n += 1;
                 }
+            }
+            delivered.fetch_add(n, Ordering::Relaxed);
+            if let (Some(h), Ok(mut g)) = (local, hist.0.lock()) {
+                let _ = g.add(h);
             }
         }));
     }
