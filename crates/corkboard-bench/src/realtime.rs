@@ -246,6 +246,8 @@ pub async fn fanout(
                     .build()?;
                 let mut r = sse_subscribe(&s, &c, &board).await?;
                 tasks.push(tokio::spawn(async move {
+                    let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
+                    let mut n = 0u64;
                     while !stop.load(Ordering::Relaxed) {
                         let m = tokio::time::timeout(Duration::from_millis(500), r.chunk()).await;
                         let Ok(Ok(Some(chunk))) = m else { continue };
@@ -256,10 +258,16 @@ pub async fn fanout(
                             .filter(|l| l.starts_with(b"data:"))
                         {
                             if let Some(sent) = stamp(part).filter(|t| *t > 0) {
-                                hist.record(now.saturating_sub(sent));
-                                delivered.fetch_add(1, Ordering::Relaxed);
+                                if let Some(h) = local.as_mut() {
+                                    let _ = h.record(now.saturating_sub(sent).max(1));
+                                }
+                                n += 1;
                             }
                         }
+                    }
+                    delivered.fetch_add(n, Ordering::Relaxed);
+                    if let (Some(h), Ok(mut g)) = (local, hist.0.lock()) {
+                        let _ = g.add(h);
                     }
                 }));
             }
