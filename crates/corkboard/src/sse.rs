@@ -143,6 +143,12 @@ fn body_with_guard(
             |retry: u64| Bytes::from(format!("event: shutdown\nretry: {retry}\ndata: {{}}\n\n"));
         tokio::select! {
             drained = st.outbox.drain(&mut st.buf) => {
+                // One shared frame goes out as is (no copy per subscriber).
+                if st.buf.len() == 1 && matches!(drained, Drained::Frames) {
+                    let frame = Bytes::from(st.buf.pop().unwrap_or_default());
+                    metrics::counter!("corkboard_sse_bytes_total").increment(frame.len() as u64);
+                    return Some((Ok(frame), st));
+                }
                 let mut chunk = String::new();
                 for f in st.buf.drain(..) {
                     chunk.push_str(f.as_str());
