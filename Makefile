@@ -2,17 +2,17 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run build test test-deps lint fmt bench conformance clean spec-check
+.PHONY: run build test test-deps lint fmt bench conformance clean web web-test spec-check
 
 ## Build everything needed and start the server on the embedded default (SQLite in ./data).
 run: build
 	./target/release/corkboard $(ARGS)
 
-build:
+build: web
 	$(CARGO) build --release --locked --bin corkboard
 
 ## Every test the project has, lints included.
-test: lint test-deps spec-check
+test: lint test-deps spec-check web-test
 	$(CARGO) test --workspace --locked
 
 ## npm packages the tests drive (the independent EventSource client of tests/sse_eventsource.rs).
@@ -33,6 +33,22 @@ bench:
 ## WebSocket conformance (Autobahn|Testsuite against --ws-echo); writes docs/conformance.md.
 conformance:
 	scripts/conformance.sh
+
+## The web UI (Next.js static export into web/out, which the binary serves).
+web: web/node_modules/.package-lock.json
+	cd web && npm run build
+
+## The web UI's checks: types, lint (clean), Vitest.
+web-test: web/node_modules/.package-lock.json
+	cd web && npm run typecheck && npm run lint && npm test
+
+# npm writes node_modules/.package-lock.json on install: reinstall when package-lock.json is newer.
+# The registry mirror here lacks the non-Linux optional binaries (@next/swc-darwin-*, …), so the
+# lock file has no entries for them and `npm ci` calls it out of sync; `npm install --no-save`
+# then installs exactly the locked versions without rewriting the lock file.
+web/node_modules/.package-lock.json: web/package-lock.json web/package.json
+	cd web && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund --no-save)
+	@touch $@
 
 clean:
 	$(CARGO) clean

@@ -61,7 +61,7 @@ for transport in ws sse; do
 done
 
 # (4) Signals: SUBS subscribers, 10 senders, increasing offered load.
-for rate in 20 50 100 200 400; do
+for rate in 50 200 400 800 1600; do
   start_server
   $BENCH signals --url "$URL" --subscribers "$SUBS" --senders 10 --rate "$rate" \
     --duration "$SECS" --server-pid "$SERVER" | tee -a "$RESULTS"

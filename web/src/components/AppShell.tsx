@@ -1,0 +1,108 @@
+"use client";
+import Link from "next/link";
+import { useEffect } from "react";
+import { shutdownRealtime, useConnectionState } from "@/hooks/realtime";
+import { api } from "@/lib/api";
+import type { User } from "@/realtime/protocol";
+import { ConnectionStatus } from "./ConnectionStatus";
+import { NotificationsButton } from "./Notifications";
+import { SessionProvider, useSession } from "./session";
+import { ToastProvider } from "./toasts";
+import { Avatar, Logo, Spinner } from "./ui";
+
+function goToLogin() {
+  const here = window.location.pathname + window.location.search;
+  window.location.replace(`/login/?next=${encodeURIComponent(here)}`);
+}
+
+function Header({ user, children }: { user: User; children?: React.ReactNode }) {
+  const { conn } = useConnectionState();
+  useEffect(() => {
+    if (conn.status === "unauthorized") {
+      shutdownRealtime();
+      goToLogin();
+    }
+  }, [conn.status]);
+
+  const signOut = async () => {
+    try {
+      await api.logout();
+    } finally {
+      shutdownRealtime();
+      window.location.replace("/login/");
+    }
+  };
+
+  return (
+    <header className="sticky top-0 z-30 border-b border-stone-200/80 bg-white/85 backdrop-blur dark:border-stone-800 dark:bg-stone-950/85">
+      <div className="mx-auto flex h-14 max-w-[100rem] items-center gap-3 px-3 sm:px-5">
+        <Link href="/boards/" className="shrink-0 text-stone-900 dark:text-stone-100" aria-label="Corkboard, all boards">
+          <Logo />
+        </Link>
+        <div className="flex min-w-0 flex-1 items-center gap-3">{children}</div>
+        <ConnectionStatus />
+        <NotificationsButton />
+        <details className="relative">
+          <summary className="list-none cursor-pointer rounded-full [&::-webkit-details-marker]:hidden" aria-label="Account">
+            <Avatar id={user.id} name={user.username} />
+          </summary>
+          <div className="absolute right-0 top-11 z-40 w-48 rounded-xl border border-stone-200 bg-white p-1 text-sm shadow-xl dark:border-stone-800 dark:bg-stone-900">
+            <p className="truncate px-3 py-2 text-stone-500">
+              Signed in as <strong className="text-stone-900 dark:text-stone-100">{user.username}</strong>
+            </p>
+            <button
+              type="button"
+              onClick={signOut}
+              className="w-full rounded-lg px-3 py-2 text-left hover:bg-stone-100 dark:hover:bg-stone-800"
+            >
+              Sign out
+            </button>
+          </div>
+        </details>
+      </div>
+    </header>
+  );
+}
+
+function Guard({
+  children,
+  header,
+}: {
+  children: (user: User) => React.ReactNode;
+  header?: React.ReactNode;
+}) {
+  const { session } = useSession();
+  useEffect(() => {
+    if (session.status === "anonymous") goToLogin();
+  }, [session.status]);
+  if (session.status !== "signed-in") {
+    return (
+      <div className="flex h-dvh items-center justify-center text-stone-500">
+        <Spinner className="mr-2" /> Loading…
+      </div>
+    );
+  }
+  return (
+    <div className="flex h-dvh flex-col">
+      <Header user={session.user}>{header}</Header>
+      {children(session.user)}
+    </div>
+  );
+}
+
+/** The signed-in frame: session check, header (status, notifications, account), toasts. */
+export function AppShell({
+  children,
+  header,
+}: {
+  children: (user: User) => React.ReactNode;
+  header?: React.ReactNode;
+}) {
+  return (
+    <SessionProvider>
+      <ToastProvider>
+        <Guard header={header}>{children}</Guard>
+      </ToastProvider>
+    </SessionProvider>
+  );
+}

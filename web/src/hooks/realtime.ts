@@ -1,0 +1,108 @@
+"use client";
+/**
+ * The tab's real-time singletons (one Connection, one notifications stream)
+ * and the React hooks over them. Created lazily in the browser only.
+ */
+import { useEffect, useState, useSyncExternalStore } from "react";
+import ReconnectingEventSource from "reconnecting-eventsource";
+import { api, NOTIFICATIONS_STREAM } from "@/lib/api";
+import { wsUrl } from "@/lib/config";
+import { BoardClient, type BoardMeta } from "@/realtime/board";
+import { Connection, type ConnectionState } from "@/realtime/connection";
+import { NotificationsClient, type EventSourceLike, type NotificationsState } from "@/realtime/notifications";
+import type { BoardView } from "@/realtime/store";
+
+let connection: Connection | null = null;
+let notifications: NotificationsClient | null = null;
+
+export function getConnection(): Connection {
+  if (!connection) {
+    connection = new Connection({ url: wsUrl });
+    connection.start();
+  }
+  return connection;
+}
+
+export function getNotifications(): NotificationsClient {
+  if (!notifications) {
+    notifications = new NotificationsClient({
+      streamUrl: NOTIFICATIONS_STREAM,
+      openStream: (url) =>
+        new ReconnectingEventSource(url, { withCredentials: true, max_retry_time: 30_000 }) as unknown as EventSourceLike,
+      fetchList: () => api.notifications(),
+      markRead: (upTo) => api.markRead(upTo),
+    });
+    void notifications.start();
+  }
+  return notifications;
+}
+
+/** Closes everything (sign-out). */
+export function shutdownRealtime(): void {
+  connection?.stop();
+  connection = null;
+  notifications?.stop();
+  notifications = null;
+}
+
+const idleState: ConnectionState = { conn: { status: "idle" }, pending: 0 };
+const emptyNotifications: NotificationsState = { items: [], unread: 0, connected: false, loaded: false };
+
+// Subscribing (after mount) creates the singletons; before that the snapshots are the idle ones.
+const subscribeConnection = (cb: () => void) => getConnection().state.on(cb);
+const connectionSnapshot = () => (connection ? connection.getState() : idleState);
+const subscribeNotifications = (cb: () => void) => getNotifications().changes.on(cb);
+const notificationsSnapshot = () => (notifications ? notifications.getState() : emptyNotifications);
+
+/** The tab connection's status and outbox size. */
+export function useConnectionState(): ConnectionState {
+  return useSyncExternalStore(subscribeConnection, connectionSnapshot, () => idleState);
+}
+
+/** Notifications list and unread count, live. */
+export function useNotifications(): { state: NotificationsState; client: NotificationsClient | null } {
+  const state = useSyncExternalStore(subscribeNotifications, notificationsSnapshot, () => emptyNotifications);
+  return { state, client: notifications };
+}
+
+const emptyMeta: BoardMeta = { status: "loading", presence: [], cursors: [], typing: [], notices: [] };
+
+/**
+ * Opens a board on the tab's connection for as long as the component is
+ * mounted. Returns the optimistic view, the ephemeral meta and the client.
+ */
+export function useBoard(boardId: string | null): {
+  client: BoardClient | null;
+  view: BoardView | null;
+  meta: BoardMeta;
+} {
+  const [client, setClient] = useState<BoardClient | null>(null);
+
+  useEffect(() => {
+    if (!boardId) return;
+    let cancelled = false;
+    const c = new BoardClient(getConnection(), boardId);
+    c.start();
+    // Publish after mount (and not at all if already unmounted, as in Strict Mode's double effects).
+    queueMicrotask(() => {
+      if (!cancelled) setClient(c);
+    });
+    return () => {
+      cancelled = true;
+      c.stop();
+      setClient((cur) => (cur === c ? null : cur));
+    };
+  }, [boardId]);
+
+  const view = useSyncExternalStore(
+    (cb) => (client ? client.store.changes.on(cb) : () => undefined),
+    () => (client ? client.store.getView() : null),
+    () => null,
+  );
+  const meta = useSyncExternalStore(
+    (cb) => (client ? client.meta.on(cb) : () => undefined),
+    () => (client ? client.getMeta() : emptyMeta),
+    () => emptyMeta,
+  );
+  return { client, view, meta };
+}

@@ -1,0 +1,80 @@
+import { RpcError } from "@/realtime/errors";
+import type {
+  Board,
+  ErrorBody,
+  InviteRole,
+  Member,
+  NotificationList,
+  Role,
+  User,
+} from "@/realtime/protocol";
+import { API_BASE } from "./config";
+
+/** An HTTP error with the server's error body. */
+export class ApiError extends RpcError {}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch(`${API_BASE}${path}`, {
+      method,
+      credentials: "same-origin",
+      headers: body === undefined ? undefined : { "content-type": "application/json" },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError({ code: "unavailable", message: "The server can't be reached. Check your connection." });
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let json: unknown = undefined;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    /* not JSON */
+  }
+  if (!res.ok) {
+    const err = (json as ErrorBody | undefined)?.error;
+    throw new ApiError(
+      err ?? { code: res.status >= 500 ? "internal" : "bad_request", message: `HTTP ${res.status}` },
+      res.status,
+    );
+  }
+  return json as T;
+}
+
+export const api = {
+  me: () => request<{ user: User }>("GET", "/api/me"),
+  signup: (username: string, password: string) =>
+    request<{ user: User }>("POST", "/api/auth/signup", { username, password }),
+  login: (username: string, password: string) =>
+    request<{ user: User }>("POST", "/api/auth/login", { username, password }),
+  logout: () => request<void>("POST", "/api/auth/logout"),
+
+  boards: () => request<{ boards: Board[] }>("GET", "/api/boards"),
+  createBoard: (title: string) => request<Board>("POST", "/api/boards", { title }),
+  renameBoard: (id: string, title: string) =>
+    request<Board>("PATCH", `/api/boards/${encodeURIComponent(id)}`, { title }),
+  deleteBoard: (id: string) => request<void>("DELETE", `/api/boards/${encodeURIComponent(id)}`),
+  invite: (id: string, role: InviteRole, username?: string) =>
+    request<{ token: string }>(
+      "POST",
+      `/api/boards/${encodeURIComponent(id)}/invites`,
+      username ? { role, username } : { role },
+    ),
+  acceptInvite: (token: string) => request<Board>("POST", `/api/invites/${encodeURIComponent(token)}/accept`),
+  members: (id: string) => request<{ members: Member[] }>("GET", `/api/boards/${encodeURIComponent(id)}/members`),
+  setRole: (id: string, userId: string, role: Role) =>
+    request<Member>("PATCH", `/api/boards/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`, { role }),
+
+  notifications: () => request<NotificationList>("GET", "/api/notifications"),
+  markRead: (upTo: string) => request<void>("POST", "/api/notifications/read", { up_to: upTo }),
+};
+
+export const NOTIFICATIONS_STREAM = `${API_BASE}/api/notifications/stream`;
+
+/** The page that accepts an invite token (a query parameter: ids are unknown at build time). */
+export function inviteLink(token: string): string {
+  const origin = typeof window === "undefined" ? "" : window.location.origin;
+  return `${origin}/invite?token=${encodeURIComponent(token)}`;
+}

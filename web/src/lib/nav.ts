@@ -1,0 +1,17 @@
+/**
+ * Board pages are one exported shell (/boards/_/) that the server answers for
+ * every /boards/{id}; there is no per-board route payload for client-side
+ * navigation, so boards are opened with a full page load.
+ */
+export function boardPath(id: string): string {
+  return `/boards/${encodeURIComponent(id)}/`;
+}
+
+export function openBoard(id: string): void {
+  window.location.assign(boardPath(id));
+}
+
+/** A full load of any path on this site (after sign-in/out, so the app starts clean). */
+export function reloadTo(path: string): void {
+  window.location.replace(path);
+}

@@ -1,0 +1,239 @@
+/**
+ * The optimistic board store: confirmed state (built only from server events,
+ * applied strictly in seq order) plus pending local mutations re-applied on
+ * top of it after every change (a rebase, as in tldraw's TLSyncClient).
+ *
+ * - an event with seq ≤ the confirmed seq is a duplicate: ignored;
+ * - an event beyond seq + 1 is held back and reported as a gap (the caller
+ *   resubscribes with `since`); held events are applied once the gap fills;
+ * - a pending mutation is dropped when its own event (same `op`) is applied,
+ *   or when its result arrives and the confirmed seq has reached the result's seq;
+ * - a rejected mutation is removed, which rolls its effect back.
+ */
+import { Emitter } from "./emitter";
+import type { Board, BoardEvent, Id, Note, NoteDelta, Snapshot } from "./protocol";
+
+export type PendingMutation =
+  | { op: string; kind: "create"; note: Note }
+  | { op: string; kind: "update"; id: Id; delta: NoteDelta }
+  | { op: string; kind: "delete"; id: Id }
+  | { op: string; kind: "rename"; title: string };
+
+type Pending = PendingMutation & { ackSeq?: number };
+
+export type ApplyOutcome = "applied" | "duplicate" | "gap";
+
+export interface BoardView {
+  board: Board | null;
+  /** In stacking order (oldest first). */
+  notes: Note[];
+  byId: ReadonlyMap<Id, Note>;
+  /** The confirmed seq. */
+  seq: number;
+  /** Ids of notes with unconfirmed local changes. */
+  dirty: ReadonlySet<Id>;
+  pending: number;
+  /** True once a snapshot (or a replay on top of one) has been applied. */
+  ready: boolean;
+  /** The board was deleted (a `board.deleted` event). */
+  deleted: boolean;
+}
+
+/** Upper bound of events held back while a gap is being filled. */
+const MAX_HELD = 5_000;
+
+export class BoardStore {
+  readonly changes = new Emitter<BoardView>();
+
+  private board: Board | null = null;
+  private notes = new Map<Id, Note>();
+  private seq = 0;
+  private ready = false;
+  private deleted = false;
+  private pending: Pending[] = [];
+  private held = new Map<number, BoardEvent>();
+  private view: BoardView;
+
+  constructor(readonly boardId: Id) {
+    this.view = this.computeView();
+  }
+
+  // ------------------------------------------------------------ reading
+
+  getView(): BoardView {
+    return this.view;
+  }
+
+  /** The confirmed seq (the resume position). */
+  get confirmedSeq(): number {
+    return this.seq;
+  }
+
+  get isReady(): boolean {
+    return this.ready;
+  }
+
+  /** The confirmed (server) version of a note, without local changes. */
+  confirmedNote(id: Id): Note | undefined {
+    return this.notes.get(id);
+  }
+
+  pendingMutations(): readonly PendingMutation[] {
+    return this.pending;
+  }
+
+  // ------------------------------------------------------------ confirmed state
+
+  /** Replaces the confirmed state (a `subscribed` snapshot or `board.get`). Pending mutations stay on top. */
+  loadSnapshot(snapshot: Snapshot, seq: number): void {
+    this.board = snapshot.board;
+    this.notes = new Map(snapshot.notes.map((n) => [n.id, n]));
+    this.seq = seq;
+    this.ready = true;
+    this.deleted = false;
+    for (const s of [...this.held.keys()]) if (s <= seq) this.held.delete(s);
+    this.dropAcknowledged();
+    this.drainHeld();
+    this.refresh();
+  }
+
+  /** Marks the state as complete after a replay (`subscribed` without snapshot). */
+  markReady(): void {
+    if (!this.ready) {
+      this.ready = true;
+      this.refresh();
+    }
+  }
+
+  /** Applies one event in seq order. */
+  applyEvent(ev: BoardEvent): ApplyOutcome {
+    if (ev.seq <= this.seq) return "duplicate";
+    if (ev.seq > this.seq + 1) {
+      if (this.held.size < MAX_HELD) this.held.set(ev.seq, ev);
+      return "gap";
+    }
+    this.applyConfirmed(ev);
+    this.drainHeld();
+    this.refresh();
+    return "applied";
+  }
+
+  /** Events received beyond a gap and waiting for it to fill. */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  private drainHeld(): void {
+    for (;;) {
+      const next = this.held.get(this.seq + 1);
+      if (!next) break;
+      this.held.delete(next.seq);
+      this.applyConfirmed(next);
+    }
+    for (const s of [...this.held.keys()]) if (s <= this.seq) this.held.delete(s);
+  }
+
+  private applyConfirmed(ev: BoardEvent): void {
+    this.seq = ev.seq;
+    switch (ev.kind) {
+      case "note.created":
+        this.notes.set(ev.note.id, ev.note);
+        break;
+      case "note.updated": {
+        const n = this.notes.get(ev.id);
+        if (n) this.notes.set(ev.id, { ...n, ...ev.delta, version: ev.version, updated_at: ev.at });
+        break;
+      }
+      case "note.deleted":
+        this.notes.delete(ev.id);
+        break;
+      case "board.updated":
+        if (this.board) this.board = { ...this.board, title: ev.title, seq: ev.seq, updated_at: ev.at };
+        break;
+      case "board.deleted":
+        this.deleted = true;
+        break;
+      default:
+        break;
+    }
+    if (this.board) this.board = { ...this.board, seq: ev.seq };
+    if (ev.op) this.pending = this.pending.filter((p) => p.op !== ev.op);
+    this.dropAcknowledged();
+  }
+
+  private dropAcknowledged(): void {
+    this.pending = this.pending.filter((p) => p.ackSeq === undefined || p.ackSeq > this.seq);
+  }
+
+  // ------------------------------------------------------------ pending mutations
+
+  add(m: PendingMutation): void {
+    this.pending.push({ ...m });
+    this.refresh();
+  }
+
+  /** The server answered `op` with success at `seq`. */
+  acknowledge(op: string, seq: number): void {
+    const p = this.pending.find((x) => x.op === op);
+    if (!p) return;
+    p.ackSeq = seq;
+    const before = this.pending.length;
+    this.dropAcknowledged();
+    if (this.pending.length !== before) this.refresh();
+  }
+
+  /** The server rejected `op`: remove it (its effect is rolled back). Returns what was removed. */
+  reject(op: string): PendingMutation | undefined {
+    const i = this.pending.findIndex((x) => x.op === op);
+    if (i < 0) return undefined;
+    const [removed] = this.pending.splice(i, 1);
+    this.refresh();
+    return removed;
+  }
+
+  // ------------------------------------------------------------ view
+
+  private refresh(): void {
+    this.view = this.computeView();
+    this.changes.emit(this.view);
+  }
+
+  /** confirmed ⊕ pending, in order. */
+  private computeView(): BoardView {
+    const notes = new Map(this.notes);
+    let board = this.board;
+    const dirty = new Set<Id>();
+    for (const p of this.pending) {
+      switch (p.kind) {
+        case "create":
+          if (!notes.has(p.note.id)) notes.set(p.note.id, p.note);
+          dirty.add(p.note.id);
+          break;
+        case "update": {
+          const n = notes.get(p.id);
+          if (n) {
+            notes.set(p.id, { ...n, ...p.delta });
+            dirty.add(p.id);
+          }
+          break;
+        }
+        case "delete":
+          notes.delete(p.id);
+          break;
+        case "rename":
+          if (board) board = { ...board, title: p.title };
+          break;
+      }
+    }
+    return {
+      board,
+      notes: [...notes.values()],
+      byId: notes,
+      seq: this.seq,
+      dirty,
+      pending: this.pending.length,
+      ready: this.ready,
+      deleted: this.deleted,
+    };
+  }
+}
