@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run build test test-deps lint fmt bench conformance clean web web-test spec-check
+.PHONY: run build test test-deps services lint fmt bench conformance clean web web-test spec-check e2e
 
 ## Build everything needed and start the server on the embedded default (SQLite in ./data).
 run: build
@@ -11,9 +11,14 @@ run: build
 build: web
 	$(CARGO) build --release --locked --bin corkboard
 
-## Every test the project has, lints included.
-test: lint test-deps spec-check web-test
+## Every test the project has, lints included (PostgreSQL is started first if it is down).
+test: lint test-deps spec-check web-test services
 	$(CARGO) test --workspace --locked
+	scripts/e2e.sh
+
+## Services the tests use on this machine: PostgreSQL (started if not accepting connections).
+services:
+	scripts/ensure-services.sh
 
 ## npm packages the tests drive (the independent EventSource client of tests/sse_eventsource.rs).
 test-deps:
@@ -52,6 +57,11 @@ web/node_modules/.package-lock.json: web/package-lock.json web/package.json
 
 clean:
 	$(CARGO) clean
+
+## End-to-end browser tests of the web UI (playwright-core + Debian's chromium) against the
+## real binary on a free loopback port; refreshes docs/screenshots/*.png. See scripts/e2e.sh.
+e2e:
+	scripts/e2e.sh
 
 ## Validates docs/asyncapi.yaml (AsyncAPI 3.0) and docs/openapi.yaml (OpenAPI 3.1);
 ## installs the pinned validators first when node_modules is missing or older than the lockfile.

@@ -26,9 +26,21 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
-    /// Data directory; the SQLite database (corkboard.db) is created there on first start.
+    /// Data directory; the SQLite database (corkboard.db) is created there on
+    /// first start. Unused when --database-url names a PostgreSQL database.
     #[arg(long, env = "CORKBOARD_DATA", default_value = "./data")]
     pub data: PathBuf,
+
+    /// PostgreSQL database to use instead of the embedded SQLite file, e.g.
+    /// postgres://corkboard:secret@db:5432/corkboard (cluster mode: every node
+    /// given the same URL shares boards and event logs). Must start with
+    /// postgres:// or postgresql://; migrations run at start.
+    #[arg(long, env = "CORKBOARD_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Connections in this node's PostgreSQL pool (with --database-url).
+    #[arg(long, env = "CORKBOARD_DATABASE_POOL_SIZE", default_value_t = crate::store::postgres::DEFAULT_POOL_SIZE)]
+    pub database_pool_size: u32,
 
     /// Extra origin allowed to make state-changing browser requests, e.g.
     /// http://localhost:3000 (repeat the flag, or comma-separate in the
@@ -178,6 +190,21 @@ impl Config {
         }
     }
 
+    /// The PostgreSQL URL to use, if any.
+    ///
+    /// # Errors
+    /// When `--database-url` is set to something that is not a PostgreSQL URL.
+    pub fn postgres_url(&self) -> anyhow::Result<Option<&str>> {
+        match self.database_url.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(u) if crate::store::postgres::is_postgres_url(u) => Ok(Some(u)),
+            Some(_) => anyhow::bail!(
+                "--database-url must start with postgres:// or postgresql:// \
+                 (leave it unset to use the SQLite database in --data)"
+            ),
+        }
+    }
+
     /// Defaults with the given data directory and an ephemeral port (tests, tools).
     pub fn for_tests(data: PathBuf) -> Self {
         let mut c = Config::parse_from(["corkboard"]);
@@ -211,5 +238,18 @@ mod tests {
             vec!["http://a:1", "http://b:2", "http://c:3"]
         );
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn database_url_selects_postgres() {
+        let c = Config::parse_from(["corkboard"]);
+        assert_eq!(c.postgres_url().unwrap(), None);
+        assert_eq!(c.database_pool_size, 16);
+        for url in ["postgres://u@h/db", "postgresql://h:5432/db"] {
+            let c = Config::parse_from(["corkboard", "--database-url", url]);
+            assert_eq!(c.postgres_url().unwrap(), Some(url));
+        }
+        let c = Config::parse_from(["corkboard", "--database-url", "mysql://h/db"]);
+        assert!(c.postgres_url().is_err());
     }
 }

@@ -34,4 +34,5 @@ pub mod service;
 pub mod sse;
 pub mod store;
 pub mod tls;
+pub mod ts_bindings;
 pub mod ws;

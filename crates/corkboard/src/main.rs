@@ -61,11 +61,17 @@ async fn main() -> ExitCode {
     } else {
         "http"
     };
+    let data = match config.postgres_url() {
+        Ok(Some(url)) => format!(
+            "PostgreSQL at {}",
+            corkboard::store::postgres::redact_url(url)
+        ),
+        _ => format!("data in {}", config.data.display()),
+    };
     tracing::info!(
-        "corkboard {} listening on {scheme}://{} (data in {})",
+        "corkboard {} listening on {scheme}://{} ({data})",
         env!("CARGO_PKG_VERSION"),
         running.addr,
-        config.data.display()
     );
     wait_for_signal().await;
     running.shutdown().await;

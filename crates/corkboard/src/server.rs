@@ -4,6 +4,9 @@
 //! [`Running::shutdown`] stops accepting, lets requests in flight finish
 //! (up to the drain deadline), then flushes and closes the store, so every
 //! acknowledged write is on disk before the process exits.
+//!
+//! The store is PostgreSQL when `--database-url` names one, else the SQLite
+//! file in `--data`.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,6 +23,7 @@ use crate::core::{Clock, SystemClock};
 use crate::http::{self, HttpState};
 use crate::realtime::Hub;
 use crate::service::App;
+use crate::store::postgres::{redact_url, PgStore};
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 use tokio_util::sync::CancellationToken;
@@ -54,16 +58,29 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     let _ = http::metrics::recorder();
     let limits = config.limits();
     let bus = LocalBus::new();
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(
-            &config.data,
-            Arc::new(bus.clone()),
-            limits.clone(),
-            clock.clone(),
-        )
-        .await
-        .with_context(|| format!("opening the store in {}", config.data.display()))?,
-    );
+    let store: Arc<dyn Store> = match config.postgres_url()? {
+        Some(url) => Arc::new(
+            PgStore::open(
+                url,
+                config.database_pool_size,
+                Arc::new(bus.clone()),
+                limits.clone(),
+                clock.clone(),
+            )
+            .await
+            .with_context(|| format!("opening the PostgreSQL store at {}", redact_url(url)))?,
+        ),
+        None => Arc::new(
+            SqliteStore::open(
+                &config.data,
+                Arc::new(bus.clone()),
+                limits.clone(),
+                clock.clone(),
+            )
+            .await
+            .with_context(|| format!("opening the store in {}", config.data.display()))?,
+        ),
+    };
     let hub = Arc::new(Hub::new(
         clock.clone(),
         config.max_connections_per_user,

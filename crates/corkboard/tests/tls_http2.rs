@@ -70,16 +70,29 @@ async fn twenty_streams_share_one_connection() {
         assert!(first.starts_with(b"retry:"));
     }
     assert_eq!(running.tls_connections(), Some(1));
-    let presence: Value = http
-        .get(format!("{base}/api/boards/{board}/presence"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(presence["members"][0]["connections"], 20);
+    // Each stream counts once its subscription is live (just after its
+    // snapshot is queued): poll until all twenty are.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let presence: Value = http
+            .get(format!("{base}/api/boards/{board}/presence"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if presence["members"][0]["connections"] == 20 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "presence never reached 20: {presence}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(running.tls_connections(), Some(1));
     drop(streams);
     running.shutdown().await;
 }

@@ -2,9 +2,11 @@
  * Corkboard wire contract, version 1 (shared/design/protocol.md, revised
  * 2026-11-23), as TypeScript types.
  *
- * Hand-written for now and kept in this one file on purpose: it is meant to be
- * replaced by a file generated from the Rust types (ts-rs or equivalent), so
- * nothing else in the client declares wire shapes.
+ * Kept in this one file on purpose, so nothing else in the client declares
+ * wire shapes. The model, event, presence, notification and error types are
+ * checked at compile time against `generated.ts`, which ts-rs generates from
+ * the Rust server's types (see `wire-check.ts`): if the server changes, the
+ * typecheck fails until this file follows.
  */
 
 export const SUBPROTOCOL = "corkboard.v1";

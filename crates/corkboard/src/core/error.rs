@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// The contract's error codes (protocol.md, "Error codes").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,

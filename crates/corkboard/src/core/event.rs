@@ -7,13 +7,16 @@ use super::model::{Color, Note, Role, User};
 use super::time::Timestamp;
 
 /// One committed change to a board, carrying the board's next `seq`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[ts(rename = "BoardEvent")]
 pub struct Event {
     pub board: String,
     pub seq: u64,
     pub by: User,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub op: Option<String>,
+    #[ts(type = "string")]
     pub at: Timestamp,
     #[serde(flatten)]
     pub body: EventBody,
@@ -27,7 +30,7 @@ impl Event {
 }
 
 /// The kind-specific part of an event.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 #[serde(tag = "kind")]
 pub enum EventBody {
     /// Full data: the whole new note.
@@ -71,19 +74,25 @@ impl EventBody {
 }
 
 /// The fields a `note.updated` changed, with their new values.
-#[derive(Clone, Debug, PartialEq, Default, Serialize)]
+#[derive(Clone, Debug, PartialEq, Default, Serialize, ts_rs::TS)]
 pub struct NoteDelta {
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub text: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub x: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub y: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub w: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub h: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub color: Option<Color>,
 }
 

@@ -7,7 +7,7 @@ use super::error::ApiError;
 use super::time::Timestamp;
 
 /// A person, as it appears everywhere on the wire: `{id, username}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 pub struct User {
     /// Stable id.
     pub id: String,
@@ -16,7 +16,9 @@ pub struct User {
 }
 
 /// A member's right on a board. Ordered: viewer < editor < owner.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ts_rs::TS,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Reads everything, sends signals, mutates nothing.
@@ -52,7 +54,7 @@ impl Role {
 }
 
 /// The six note colours of the contract.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default, ts_rs::TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Color {
     /// The default.
@@ -84,19 +86,21 @@ impl Color {
 }
 
 /// A board as a given caller sees it (`role` is the caller's).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 pub struct Board {
     pub id: String,
     pub title: String,
     pub owner: User,
     pub role: Role,
     pub seq: u64,
+    #[ts(type = "string")]
     pub created_at: Timestamp,
+    #[ts(type = "string")]
     pub updated_at: Timestamp,
 }
 
 /// A sticky note. `version` is the board seq of its last change.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 pub struct Note {
     pub id: String,
     pub board: String,
@@ -108,6 +112,7 @@ pub struct Note {
     pub color: Color,
     pub version: u64,
     pub created_by: User,
+    #[ts(type = "string")]
     pub updated_at: Timestamp,
 }
 

@@ -10,22 +10,41 @@ use super::time::Timestamp;
 
 /// A notification (`{id, kind, board, note?, by, at, text, read}`); ids are
 /// decimal strings increasing per user.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, ts_rs::TS)]
 pub struct Notification {
-    #[serde(serialize_with = "as_decimal")]
+    /// Increasing per user; sent as a decimal string.
+    #[ts(type = "string")]
     pub id: u64,
+    #[ts(type = "\"mention\" | \"invited\" | \"board.activity\"")]
     pub kind: String,
+    #[ts(type = "string")]
     pub board: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
     pub note: Option<String>,
     pub by: User,
+    #[ts(type = "string")]
     pub at: Timestamp,
     pub text: String,
     pub read: bool,
 }
 
-fn as_decimal<S: serde::Serializer>(id: &u64, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&id.to_string())
+impl Serialize for Notification {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Notification", 8)?;
+        st.serialize_field("id", &self.id.to_string())?;
+        st.serialize_field("kind", &self.kind)?;
+        st.serialize_field("board", &self.board)?;
+        match &self.note {
+            Some(n) => st.serialize_field("note", n)?,
+            None => st.skip_field("note")?,
+        }
+        st.serialize_field("by", &self.by)?;
+        st.serialize_field("at", &self.at)?;
+        st.serialize_field("text", &self.text)?;
+        st.serialize_field("read", &self.read)?;
+        st.end()
+    }
 }
 
 /// A notification to create for `user_id` (the store assigns the id).

@@ -82,10 +82,11 @@ pub fn sse_unnumbered(kind: &str, data: &str) -> Utf8Bytes {
 }
 
 /// One person's presence on a board: `{user, connections, since}`.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
 pub struct Presence {
     pub user: User,
     pub connections: u32,
+    #[ts(type = "string")]
     pub since: Timestamp,
 }
 

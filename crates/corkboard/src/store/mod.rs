@@ -18,6 +18,7 @@ use crate::core::{
 };
 
 pub mod contract;
+pub mod postgres;
 pub mod sqlite;
 
 /// Why a store call failed.
@@ -36,7 +37,14 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Db(e.to_string())
+        match e {
+            // The pool is closed, exhausted or cannot reach the server: shown as `unavailable`.
+            sqlx::Error::PoolClosed | sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) => {
+                tracing::warn!(error = %e, "store unreachable");
+                StoreError::Unavailable
+            }
+            e => StoreError::Db(e.to_string()),
+        }
     }
 }
 
@@ -154,7 +162,8 @@ pub struct NewInvite {
     pub created_at: Timestamp,
 }
 
-/// Durable state. Implementations: [`sqlite::SqliteStore`] (embedded default).
+/// Durable state. Implementations: [`sqlite::SqliteStore`] (embedded default)
+/// and [`postgres::PgStore`] (cluster mode).
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Checks that the database answers (for `/readyz`).
