@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run build test test-deps services lint fmt bench conformance clean web web-test spec-check e2e
+.PHONY: run build test test-deps services lint fmt bench bench-web conformance clean web web-test spec-check e2e
 
 ## Build everything needed and start the server on the embedded default (SQLite in ./data).
 run: build
@@ -34,6 +34,11 @@ fmt:
 ## Benchmarks (bounded in time, loopback only); writes docs/benchmarks.md.
 bench:
 	scripts/bench.sh
+
+## Web UI numbers (first-load JS, remote change → note shown and drag frame times with
+## 500 notes) in chromium against the real binary; prints a JSON line. See scripts/bench-web.sh.
+bench-web:
+	scripts/bench-web.sh
 
 ## WebSocket conformance (Autobahn|Testsuite against --ws-echo); writes docs/conformance.md.
 conformance:
