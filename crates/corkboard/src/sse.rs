@@ -139,8 +139,6 @@ fn body_with_guard(
             let hello = format!("retry: {}\n\n", st.retry_ms);
             return Some((Ok(Bytes::from(hello)), st));
         }
-        let shutdown_block =
-            |retry: u64| Bytes::from(format!("event: shutdown\nretry: {retry}\ndata: {{}}\n\n"));
         tokio::select! {
             drained = st.outbox.drain(&mut st.buf) => {
                 // One shared frame goes out as is (no copy per subscriber).
@@ -157,7 +155,7 @@ fn body_with_guard(
                     Drained::Frames => {}
                     Drained::Close(CloseReason::Shutdown) => {
                         st.done = true;
-                        chunk.push_str(&format!("event: shutdown\nretry: {}\ndata: {{}}\n\n", st.retry_ms));
+                        chunk.push_str(&shutdown_block(st.retry_ms));
                     }
                     Drained::Close(_) => st.done = true,
                 }
@@ -173,11 +171,16 @@ fn body_with_guard(
             _ = st.keepalive.tick() => Some((Ok(Bytes::from_static(b": keep-alive\n\n")), st)),
             _ = st.shutdown.cancelled() => {
                 st.done = true;
-                let retry = st.retry_ms;
-                Some((Ok(shutdown_block(retry)), st))
+                let block = shutdown_block(st.retry_ms);
+                Some((Ok(Bytes::from(block)), st))
             }
         }
     })
+}
+
+/// `event: shutdown` with the `retry:` hint (and empty data, so EventSource dispatches it).
+fn shutdown_block(retry_ms: u64) -> String {
+    format!("event: shutdown\nretry: {retry_ms}\ndata: {{}}\n\n")
 }
 
 fn sse_response(body: Body) -> Response {

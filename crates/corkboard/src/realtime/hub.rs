@@ -52,6 +52,19 @@ struct Conn {
     subs: HashMap<String, Sub>,
 }
 
+impl Conn {
+    /// Whether this connection's subscription to `board` is live (not replaying).
+    fn is_live(&self, board: &str) -> bool {
+        matches!(
+            self.subs.get(board),
+            Some(Sub {
+                mode: Mode::Live { .. },
+                ..
+            })
+        )
+    }
+}
+
 struct PresenceEntry {
     user: User,
     connections: u32,
@@ -223,15 +236,7 @@ impl Hub {
         sub.mode = Mode::Live { last };
         if let Some(reason) = revoke {
             // Access was lost while the replay ran: the event said so; end it now.
-            let present = sub.present;
-            conn.subs.remove(board);
-            match transport {
-                Transport::WebSocket => {
-                    outbox.push(frames::unsubscribed(board, Some(reason)));
-                }
-                Transport::Sse => outbox.close(CloseReason::Policy(reason.into())),
-            }
-            Self::detach(&mut g, id, board, &user, present, now);
+            Self::revoke(&mut g, id, board, reason, now);
             return false;
         }
         let newly_present = !sub.present;
@@ -321,13 +326,7 @@ impl Hub {
             if conn.transport != Transport::WebSocket {
                 continue;
             }
-            if !matches!(
-                conn.subs.get(board),
-                Some(Sub {
-                    mode: Mode::Live { .. },
-                    ..
-                })
-            ) {
+            if !conn.is_live(board) {
                 continue;
             }
             let queued = if is_cursor {
@@ -391,21 +390,33 @@ impl Hub {
         metrics::counter!("corkboard_deliveries_total").increment(delivered);
         let now = self.clock.now();
         for (cid, reason) in revoked {
-            let Some(conn) = g.conns.get_mut(&cid) else {
-                continue;
-            };
-            let user = conn.user.clone();
-            let Some(sub) = conn.subs.remove(&board) else {
-                continue;
-            };
-            match conn.transport {
-                Transport::WebSocket => {
-                    conn.outbox.push(frames::unsubscribed(&board, Some(reason)));
-                }
-                Transport::Sse => conn.outbox.close(CloseReason::Policy(reason.into())),
-            }
-            Self::detach(&mut g, cid, &board, &user, sub.present, now);
+            Self::revoke(&mut g, cid, &board, reason, now);
         }
+    }
+
+    /// Ends a subscription whose access was lost (after the event saying so):
+    /// `unsubscribed` with the reason on WebSocket, the end of the stream on SSE.
+    fn revoke(
+        g: &mut Inner,
+        id: ConnId,
+        board: &str,
+        reason: &'static str,
+        now: crate::core::Timestamp,
+    ) {
+        let Some(conn) = g.conns.get_mut(&id) else {
+            return;
+        };
+        let Some(sub) = conn.subs.remove(board) else {
+            return;
+        };
+        let user = conn.user.clone();
+        match conn.transport {
+            Transport::WebSocket => {
+                conn.outbox.push(frames::unsubscribed(board, Some(reason)));
+            }
+            Transport::Sse => conn.outbox.close(CloseReason::Policy(reason.into())),
+        }
+        Self::detach(g, id, board, &user, sub.present, now);
     }
 
     /// Closes every connection opened with this credential (WebSocket 4001; SSE ends).
@@ -524,13 +535,7 @@ impl Hub {
             let Some(conn) = g.conns.get(cid) else {
                 continue;
             };
-            if !matches!(
-                conn.subs.get(board),
-                Some(Sub {
-                    mode: Mode::Live { .. },
-                    ..
-                })
-            ) {
+            if !conn.is_live(board) {
                 continue;
             }
             let frame = match conn.transport {

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::frames::{self, Transport};
-use super::hub::{ConnId, Hub};
+use super::hub::ConnId;
 use super::outbox::Outbox;
 use crate::core::ApiError;
 use crate::service::{App, Principal};
@@ -65,8 +65,7 @@ pub async fn subscribe(
     board: &str,
     since: Option<u64>,
 ) -> Result<Started, ApiError> {
-    let (hub, conn, outbox, transport): (&Hub, _, _, _) =
-        (&app.hub, sub.conn, sub.outbox, sub.transport);
+    let (hub, conn, outbox, transport) = (&app.hub, sub.conn, sub.outbox, sub.transport);
     app.board(principal, board).await?;
     hub.begin(conn, board);
     let result = replay(app, principal, outbox, transport, board, since).await;

@@ -30,7 +30,7 @@ use crate::core::{ApiError, ErrorCode};
 use crate::http::HttpState;
 use crate::realtime::hub::ConnId;
 use crate::realtime::outbox::Drained;
-use crate::realtime::subscribe::{subscribe, Started, Subscriber};
+use crate::realtime::subscribe::{subscribe, Subscriber};
 use crate::realtime::{CloseReason, Hub, Outbox, Transport};
 use crate::service::Principal;
 use limits::{BadMessages, Heartbeat, TokenBucket};
@@ -453,13 +453,10 @@ impl Connection {
                 transport: Transport::WebSocket,
             };
             let r = subscribe(&s.app, &p, &sub, &m.board, m.since).await;
-            match r {
-                Ok(Started::Gone) | Ok(_) => {}
-                Err(e) => {
-                    outbox
-                        .push_wait(error_frame(m.id.as_ref(), Some(&m.board), &e))
-                        .await;
-                }
+            if let Err(e) = r {
+                outbox
+                    .push_wait(error_frame(m.id.as_ref(), Some(&m.board), &e))
+                    .await;
             }
         });
     }
