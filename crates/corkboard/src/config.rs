@@ -42,6 +42,24 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_DATABASE_POOL_SIZE", default_value_t = crate::store::postgres::DEFAULT_POOL_SIZE)]
     pub database_pool_size: u32,
 
+    /// Redis for cluster mode: redis://host:port[/db]. Events, signals,
+    /// notifications and presence then reach every node; needs --database-url.
+    #[arg(long, env = "CORKBOARD_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Namespace of this cluster's Redis keys and channel (several clusters can share one Redis).
+    #[arg(long, env = "CORKBOARD_REDIS_PREFIX", default_value = "corkboard")]
+    pub redis_prefix: String,
+
+    /// This node's name in the cluster (logs, presence). Default: a random id.
+    #[arg(long, env = "CORKBOARD_NODE_ID")]
+    pub node_id: Option<String>,
+
+    /// Seconds a node's presence outlives its last refresh in Redis: the
+    /// users of a node that dies leave within about this long.
+    #[arg(long, env = "CORKBOARD_PRESENCE_TTL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub presence_ttl: u64,
+
     /// Extra origin allowed to make state-changing browser requests, e.g.
     /// http://localhost:3000 (repeat the flag, or comma-separate in the
     /// variable). The server's own origin is always allowed.
@@ -205,6 +223,35 @@ impl Config {
         }
     }
 
+    /// The cluster bus settings, when `--redis-url` is set.
+    ///
+    /// # Errors
+    /// When the URL is not a Redis URL, or PostgreSQL is not configured.
+    pub fn redis(&self) -> anyhow::Result<Option<crate::bus::redis::RedisSettings>> {
+        let url = match self.redis_url.as_deref().map(str::trim) {
+            None | Some("") => return Ok(None),
+            Some(u) => u,
+        };
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            anyhow::bail!("--redis-url must start with redis:// or rediss://");
+        }
+        if self.postgres_url()?.is_none() {
+            anyhow::bail!(
+                "--redis-url (cluster mode) needs --database-url: every node must share one PostgreSQL store"
+            );
+        }
+        let node = match self.node_id.as_deref().map(str::trim) {
+            Some(n) if !n.is_empty() => n.to_owned(),
+            _ => format!("node-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]),
+        };
+        Ok(Some(crate::bus::redis::RedisSettings {
+            url: url.to_owned(),
+            prefix: self.redis_prefix.clone(),
+            node,
+            presence_ttl: std::time::Duration::from_secs(self.presence_ttl),
+        }))
+    }
+
     /// Defaults with the given data directory and an ephemeral port (tests, tools).
     pub fn for_tests(data: PathBuf) -> Self {
         let mut c = Config::parse_from(["corkboard"]);
@@ -251,5 +298,33 @@ mod tests {
         }
         let c = Config::parse_from(["corkboard", "--database-url", "mysql://h/db"]);
         assert!(c.postgres_url().is_err());
+    }
+
+    #[test]
+    fn redis_url_needs_postgres() {
+        let c = Config::parse_from(["corkboard"]);
+        assert!(c.redis().unwrap().is_none());
+        let c = Config::parse_from(["corkboard", "--redis-url", "redis://h:6379"]);
+        assert!(c.redis().is_err(), "cluster mode without PostgreSQL");
+        let c = Config::parse_from([
+            "corkboard",
+            "--redis-url",
+            "http://h",
+            "--database-url",
+            "postgres://h/db",
+        ]);
+        assert!(c.redis().is_err());
+        let c = Config::parse_from([
+            "corkboard",
+            "--redis-url",
+            "redis://h:6379",
+            "--database-url",
+            "postgres://h/db",
+            "--node-id",
+            "n1",
+        ]);
+        let r = c.redis().unwrap().unwrap();
+        assert_eq!((r.node.as_str(), r.prefix.as_str()), ("n1", "corkboard"));
+        assert_eq!(r.presence_ttl, std::time::Duration::from_secs(10));
     }
 }

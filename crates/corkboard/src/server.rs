@@ -6,7 +6,9 @@
 //! acknowledged write is on disk before the process exits.
 //!
 //! The store is PostgreSQL when `--database-url` names one, else the SQLite
-//! file in `--data`.
+//! file in `--data`. With `--redis-url` the node joins a cluster: commits
+//! are published on Redis and what other nodes publish reaches this node's
+//! hubs (see [`crate::bus::redis`]).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +19,8 @@ use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::bus::LocalBus;
+use crate::bus::redis::{RedisBus, RemoteHandler};
+use crate::bus::{BusMessage, LocalBus};
 use crate::config::Config;
 use crate::core::{Clock, SystemClock};
 use crate::http::{self, HttpState};
@@ -25,6 +28,7 @@ use crate::realtime::Hub;
 use crate::service::App;
 use crate::store::postgres::{redact_url, PgStore};
 use crate::store::sqlite::SqliteStore;
+use crate::store::EventSink;
 use crate::store::Store;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -58,12 +62,25 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     let _ = http::metrics::recorder();
     let limits = config.limits();
     let bus = LocalBus::new();
+    let cluster = match config.redis()? {
+        Some(settings) => {
+            tracing::info!(node = %settings.node, prefix = %settings.prefix, "cluster mode: Redis bus");
+            Some(RedisBus::new(settings, bus.clone()).context("configuring the Redis bus")?)
+        }
+        None => None,
+    };
+    // Commits go to the Redis bus in cluster mode (it feeds the local bus in
+    // seq order), straight to the local bus otherwise.
+    let sink: Arc<dyn EventSink> = match &cluster {
+        Some(c) => c.clone(),
+        None => Arc::new(bus.clone()),
+    };
     let store: Arc<dyn Store> = match config.postgres_url()? {
         Some(url) => Arc::new(
             PgStore::open(
                 url,
                 config.database_pool_size,
-                Arc::new(bus.clone()),
+                sink.clone(),
                 limits.clone(),
                 clock.clone(),
             )
@@ -71,14 +88,9 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
             .with_context(|| format!("opening the PostgreSQL store at {}", redact_url(url)))?,
         ),
         None => Arc::new(
-            SqliteStore::open(
-                &config.data,
-                Arc::new(bus.clone()),
-                limits.clone(),
-                clock.clone(),
-            )
-            .await
-            .with_context(|| format!("opening the store in {}", config.data.display()))?,
+            SqliteStore::open(&config.data, sink.clone(), limits.clone(), clock.clone())
+                .await
+                .with_context(|| format!("opening the store in {}", config.data.display()))?,
         ),
     };
     let hub = Arc::new(Hub::new(
@@ -87,15 +99,18 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         config.outbox_bytes,
     ));
     let pump = tokio::spawn(crate::realtime::hub::pump(hub.clone(), bus.subscribe()));
-    let app = App::new(
+    let mut app = App::new(
         store.clone(),
         bus,
         clock.clone(),
         limits,
-        hub,
+        hub.clone(),
         config.signups_per_minute,
         config.failed_logins_per_minute,
     );
+    if let Some(c) = &cluster {
+        app = app.with_cluster(c.clone());
+    }
     let tls = config.tls()?;
     let state = Arc::new(HttpState {
         app,
@@ -112,6 +127,18 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         state.clone(),
         state.app.bus.subscribe(),
     ));
+    let mut background = Vec::new();
+    if let Some(c) = &cluster {
+        background.extend(c.start(
+            store.clone(),
+            hub,
+            clock.clone(),
+            Arc::new(Relay(state.clone())),
+            // Stopped by abort at the end of shutdown, after the drain, so
+            // what commits while draining is still published.
+            CancellationToken::new(),
+        ));
+    }
     let router = http::router(state.clone());
     let make = router.into_make_service_with_connect_info::<SocketAddr>();
     let (stop, mut stopped) = watch::channel(false);
@@ -185,7 +212,10 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         state,
         stop,
         serve,
-        background: vec![prune, pump, notifier],
+        background: {
+            background.extend([prune, pump, notifier]);
+            background
+        },
         drain: Duration::from_secs(config.drain_timeout),
     })
 }
@@ -225,5 +255,32 @@ impl Running {
         }
         self.state.app.store.close().await;
         tracing::info!("shut down cleanly");
+    }
+}
+
+/// Applies what other nodes send to this node's hubs and caches.
+struct Relay(Arc<HttpState>);
+
+impl RemoteHandler for Relay {
+    fn handle(&self, _node: &str, msg: BusMessage) {
+        let app = &self.0.app;
+        match msg {
+            BusMessage::Signal {
+                board,
+                from,
+                cursor,
+                frame,
+            } => app.hub.remote_signal(from, &board, cursor, frame),
+            BusMessage::Notification { user, notification } => {
+                app.notify.publish_local(&user, &notification);
+            }
+            BusMessage::Unread { user, count } => app.notify.unread_local(&user, count),
+            BusMessage::Kick { credential } => {
+                app.forget_credential(&credential);
+                app.hub.kick_local(&credential);
+            }
+            // The bus applies presence itself (it knows the TTL).
+            BusMessage::Presence { .. } => {}
+        }
     }
 }

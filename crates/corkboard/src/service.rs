@@ -47,6 +47,8 @@ pub struct App {
     pub hub: Arc<Hub>,
     /// This node's notification streams.
     pub notify: Arc<NotifyHub>,
+    /// The Redis bus, in cluster mode.
+    pub cluster: Option<Arc<crate::bus::redis::RedisBus>>,
     creds: CredentialCache,
     signups: IpCounter,
     failed_logins: IpCounter,
@@ -82,10 +84,24 @@ impl App {
             limits,
             hub,
             notify: Arc::new(NotifyHub::default()),
+            cluster: None,
             creds: CredentialCache::default(),
             signups: IpCounter::new(signups_per_minute),
             failed_logins: IpCounter::new(failed_logins_per_minute),
         }
+    }
+
+    /// Joins a cluster: the hubs relay through `bus` from now on.
+    pub fn with_cluster(mut self, bus: Arc<crate::bus::redis::RedisBus>) -> Self {
+        self.hub.set_cluster(bus.clone());
+        self.notify.set_cluster(bus.clone());
+        self.cluster = Some(bus);
+        self
+    }
+
+    /// Drops a revoked credential from this node's cache (another node revoked it).
+    pub fn forget_credential(&self, id: &str) {
+        self.creds.forget(id);
     }
 
     fn rate_limited(&self, what: &str) -> ApiError {

@@ -1,13 +1,13 @@
 //! Board events (protocol.md, "Events"): what a committed change looks like
 //! to every subscriber, whatever transport carries it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::{Color, Note, Role, User};
 use super::time::Timestamp;
 
 /// One committed change to a board, carrying the board's next `seq`.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[ts(rename = "BoardEvent")]
 pub struct Event {
     pub board: String,
@@ -30,7 +30,7 @@ impl Event {
 }
 
 /// The kind-specific part of an event.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(tag = "kind")]
 pub enum EventBody {
     /// Full data: the whole new note.
@@ -74,7 +74,7 @@ impl EventBody {
 }
 
 /// The fields a `note.updated` changed, with their new values.
-#[derive(Clone, Debug, PartialEq, Default, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize, ts_rs::TS)]
 pub struct NoteDelta {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[ts(optional)]

@@ -100,7 +100,7 @@ pub struct Board {
 }
 
 /// A sticky note. `version` is the board seq of its last change.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Note {
     pub id: String,
     pub board: String,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::User;
 use super::time::Timestamp;
@@ -44,6 +44,37 @@ impl Serialize for Notification {
         st.serialize_field("text", &self.text)?;
         st.serialize_field("read", &self.read)?;
         st.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Notification {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// The wire shape, with the id as the decimal string it is sent as.
+        #[derive(Deserialize)]
+        struct Wire {
+            id: String,
+            kind: String,
+            board: Option<String>,
+            note: Option<String>,
+            by: User,
+            at: Timestamp,
+            text: String,
+            read: bool,
+        }
+        let w = Wire::deserialize(d)?;
+        let id =
+            w.id.parse()
+                .map_err(|_| serde::de::Error::custom("notification id is not a decimal number"))?;
+        Ok(Notification {
+            id,
+            kind: w.kind,
+            board: w.board,
+            note: w.note,
+            by: w.by,
+            at: w.at,
+            text: w.text,
+            read: w.read,
+        })
     }
 }
 

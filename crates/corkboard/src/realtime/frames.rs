@@ -82,7 +82,7 @@ pub fn sse_unnumbered(kind: &str, data: &str) -> Utf8Bytes {
 }
 
 /// One person's presence on a board: `{user, connections, since}`.
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
 pub struct Presence {
     pub user: User,
     pub connections: u32,

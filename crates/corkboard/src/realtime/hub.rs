@@ -10,11 +10,14 @@
 //!
 //! Presence is one model for both transports: a user is present on a board
 //! while they hold at least one live subscription to it, counted per
-//! connection, so the third tab closing does not make them leave.
+//! connection, so the third tab closing does not make them leave. In cluster
+//! mode the hub also holds what the other nodes report (their present users
+//! per board, each view with a deadline), and what subscribers see is the
+//! merge: `joined` when a user becomes present anywhere, `left` when nowhere.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
@@ -22,7 +25,8 @@ use tokio::sync::broadcast;
 
 use super::frames::{self, HubEvent, Presence, PresenceKind, Transport};
 use super::outbox::{CloseReason, CursorKey, Outbox};
-use crate::core::{ApiError, Clock, ErrorCode, EventBody, User};
+use crate::bus::{BusMessage, ClusterLink};
+use crate::core::{ApiError, Clock, ErrorCode, EventBody, Timestamp, User};
 use crate::store::CommittedEvent;
 
 /// Identifies a connection (WebSocket or SSE stream) on this node.
@@ -71,6 +75,12 @@ struct PresenceEntry {
     since: crate::core::Timestamp,
 }
 
+/// The users another node reports present on a board, valid until `expires`.
+struct RemoteView {
+    users: Vec<Presence>,
+    expires: Timestamp,
+}
+
 #[derive(Default)]
 struct Inner {
     conns: HashMap<ConnId, Conn>,
@@ -80,6 +90,8 @@ struct Inner {
     presence: HashMap<String, HashMap<String, PresenceEntry>>,
     /// user id → open connections (WebSocket and SSE).
     per_user: HashMap<String, u32>,
+    /// board → node id → what that node reports (cluster mode).
+    remote: HashMap<String, HashMap<String, RemoteView>>,
 }
 
 /// Per-node registry of connections, subscriptions and presence.
@@ -89,6 +101,7 @@ pub struct Hub {
     clock: Arc<dyn Clock>,
     max_conns_per_user: u32,
     outbox_bytes: usize,
+    cluster: OnceLock<Arc<dyn ClusterLink>>,
 }
 
 impl Hub {
@@ -101,6 +114,22 @@ impl Hub {
             clock,
             max_conns_per_user,
             outbox_bytes,
+            cluster: OnceLock::new(),
+        }
+    }
+
+    /// Connects the hub to the other nodes (cluster mode; set once at start).
+    pub fn set_cluster(&self, link: Arc<dyn ClusterLink>) {
+        let _ = self.cluster.set(link);
+    }
+
+    /// Tells the other nodes who is present on `board` through this node.
+    fn announce(&self, g: &Inner, board: &str) {
+        if let Some(link) = self.cluster.get() {
+            link.send(BusMessage::Presence {
+                board: board.to_owned(),
+                users: Self::local_members(g, board),
+            });
         }
     }
 
@@ -163,14 +192,10 @@ impl Hub {
             }
         }
         for (board, sub) in conn.subs {
-            Self::detach(
-                &mut g,
-                id,
-                &board,
-                &conn.user,
-                sub.present,
-                self.clock.now(),
-            );
+            Self::detach(&mut g, id, &board, &conn.user, sub.present);
+            if sub.present {
+                self.announce(&g, &board);
+            }
         }
     }
 
@@ -236,12 +261,15 @@ impl Hub {
         sub.mode = Mode::Live { last };
         if let Some(reason) = revoke {
             // Access was lost while the replay ran: the event said so; end it now.
-            Self::revoke(&mut g, id, board, reason, now);
+            if Self::revoke(&mut g, id, board, reason) {
+                self.announce(&g, board);
+            }
             return false;
         }
         let newly_present = !sub.present;
         sub.present = true;
         if newly_present {
+            let was_present = Self::present_users(&g, board).contains(&user.id);
             let entry = g
                 .presence
                 .entry(board.to_owned())
@@ -253,7 +281,7 @@ impl Hub {
                     since: now,
                 });
             entry.connections += 1;
-            if entry.connections == 1 {
+            if !was_present {
                 let p = Presence {
                     user: user.clone(),
                     connections: 1,
@@ -261,6 +289,7 @@ impl Hub {
                 };
                 Self::broadcast_presence(&g, board, Some(id), PresenceKind::Joined, &[p]);
             }
+            self.announce(&g, board);
         }
         let members = Self::members(&g, board);
         outbox.push(frames::presence(
@@ -282,7 +311,10 @@ impl Hub {
         let Some(sub) = conn.subs.remove(board) else {
             return false;
         };
-        Self::detach(&mut g, id, board, &user, sub.present, self.clock.now());
+        Self::detach(&mut g, id, board, &user, sub.present);
+        if sub.present {
+            self.announce(&g, board);
+        }
         true
     }
 
@@ -295,13 +327,9 @@ impl Hub {
             .is_some_and(|c| c.subs.contains_key(board))
     }
 
-    /// Whether the user is present on the board (holds a live subscription on this node).
+    /// Whether the user is present on the board (on any node, in cluster mode).
     pub fn is_present(&self, board: &str, user_id: &str) -> bool {
-        self.inner
-            .lock()
-            .presence
-            .get(board)
-            .is_some_and(|u| u.contains_key(user_id))
+        Self::present_users(&self.inner.lock(), board).contains(user_id)
     }
 
     /// Who is present on a board.
@@ -309,15 +337,149 @@ impl Hub {
         Self::members(&self.inner.lock(), board)
     }
 
+    /// Replaces what `node` reports present on `board` (valid until
+    /// `expires`), sending `joined`/`left` for the users the merged view
+    /// gains or loses.
+    pub fn set_remote_presence(
+        &self,
+        board: &str,
+        node: &str,
+        users: Vec<Presence>,
+        expires: Timestamp,
+    ) {
+        let mut g = self.inner.lock();
+        let before = Self::members(&g, board);
+        let nodes = g.remote.entry(board.to_owned()).or_default();
+        if users.is_empty() {
+            nodes.remove(node);
+        } else {
+            nodes.insert(node.to_owned(), RemoteView { users, expires });
+        }
+        if nodes.is_empty() {
+            g.remote.remove(board);
+        }
+        Self::broadcast_changes(&g, board, &before);
+    }
+
+    /// Drops the views of nodes that stopped refreshing them (a node that
+    /// died takes its users' presence with it), sending `left`.
+    pub fn expire_remote_presence(&self, now: Timestamp) {
+        let mut g = self.inner.lock();
+        let stale: Vec<String> = g
+            .remote
+            .iter()
+            .filter(|(_, nodes)| nodes.values().any(|v| v.expires < now))
+            .map(|(b, _)| b.clone())
+            .collect();
+        for board in stale {
+            let before = Self::members(&g, &board);
+            if let Some(nodes) = g.remote.get_mut(&board) {
+                nodes.retain(|_, v| v.expires >= now);
+                if nodes.is_empty() {
+                    g.remote.remove(&board);
+                }
+            }
+            Self::broadcast_changes(&g, &board, &before);
+        }
+    }
+
+    /// This node's present users, per board (what it refreshes in Redis).
+    pub fn local_presence(&self) -> Vec<(String, Vec<Presence>)> {
+        let g = self.inner.lock();
+        g.presence
+            .keys()
+            .map(|b| (b.clone(), Self::local_members(&g, b)))
+            .collect()
+    }
+
+    /// Boards with subscribers on this node, each with the lowest seq its
+    /// live subscribers have (None while they are all still replaying).
+    pub fn positions(&self) -> Vec<(String, Option<u64>)> {
+        let g = self.inner.lock();
+        g.boards
+            .keys()
+            .map(|b| (b.clone(), Self::position_in(&g, b)))
+            .collect()
+    }
+
+    /// The lowest seq this node's live subscribers of `board` have.
+    pub fn position(&self, board: &str) -> Option<u64> {
+        Self::position_in(&self.inner.lock(), board)
+    }
+
+    fn position_in(g: &Inner, board: &str) -> Option<u64> {
+        g.boards
+            .get(board)?
+            .iter()
+            .filter_map(|cid| match g.conns.get(cid)?.subs.get(board)?.mode {
+                Mode::Live { last } => Some(last),
+                Mode::Buffering { .. } => None,
+            })
+            .min()
+    }
+
+    /// Sends `joined`/`left` for the difference between `before` and the merged view now.
+    fn broadcast_changes(g: &Inner, board: &str, before: &[Presence]) {
+        let after = Self::members(g, board);
+        let joined: Vec<Presence> = after
+            .iter()
+            .filter(|p| !before.iter().any(|q| q.user.id == p.user.id))
+            .cloned()
+            .collect();
+        let left: Vec<Presence> = before
+            .iter()
+            .filter(|p| !after.iter().any(|q| q.user.id == p.user.id))
+            .map(|p| Presence {
+                connections: 0,
+                ..p.clone()
+            })
+            .collect();
+        if !joined.is_empty() {
+            Self::broadcast_presence(g, board, None, PresenceKind::Joined, &joined);
+        }
+        if !left.is_empty() {
+            Self::broadcast_presence(g, board, None, PresenceKind::Left, &left);
+        }
+    }
+
     /// Sends a signal frame to the board's other live WebSocket subscribers.
     /// Cursors are coalesced per sender; other signals are dropped under pressure.
     pub fn signal(&self, from: ConnId, board: &str, is_cursor: bool, frame: Utf8Bytes) {
+        let key = match self.cluster.get() {
+            Some(link) => {
+                let key = link.global_conn(from);
+                link.send(BusMessage::Signal {
+                    board: board.to_owned(),
+                    from: key,
+                    cursor: is_cursor,
+                    frame: frame.clone(),
+                });
+                key
+            }
+            None => from,
+        };
+        self.deliver_signal(Some(from), key, board, is_cursor, frame);
+    }
+
+    /// Delivers a signal another node relayed (`from` is its cluster-wide connection key).
+    pub fn remote_signal(&self, from: u64, board: &str, is_cursor: bool, frame: Utf8Bytes) {
+        self.deliver_signal(None, from, board, is_cursor, frame);
+    }
+
+    fn deliver_signal(
+        &self,
+        except: Option<ConnId>,
+        key: u64,
+        board: &str,
+        is_cursor: bool,
+        frame: Utf8Bytes,
+    ) {
         let g = self.inner.lock();
         let Some(ids) = g.boards.get(board) else {
             return;
         };
         for cid in ids {
-            if *cid == from {
+            if Some(*cid) == except {
                 continue;
             }
             let Some(conn) = g.conns.get(cid) else {
@@ -330,7 +492,7 @@ impl Hub {
                 continue;
             }
             let queued = if is_cursor {
-                let key: CursorKey = (board.to_owned(), from);
+                let key: CursorKey = (board.to_owned(), key);
                 conn.outbox.push_cursor(key, frame.clone())
             } else {
                 conn.outbox.push_droppable(frame.clone())
@@ -388,26 +550,22 @@ impl Hub {
             }
         }
         metrics::counter!("corkboard_deliveries_total").increment(delivered);
-        let now = self.clock.now();
         for (cid, reason) in revoked {
-            Self::revoke(&mut g, cid, &board, reason, now);
+            if Self::revoke(&mut g, cid, &board, reason) {
+                self.announce(&g, &board);
+            }
         }
     }
 
     /// Ends a subscription whose access was lost (after the event saying so):
     /// `unsubscribed` with the reason on WebSocket, the end of the stream on SSE.
-    fn revoke(
-        g: &mut Inner,
-        id: ConnId,
-        board: &str,
-        reason: &'static str,
-        now: crate::core::Timestamp,
-    ) {
+    /// Returns whether the user was counted present through it.
+    fn revoke(g: &mut Inner, id: ConnId, board: &str, reason: &'static str) -> bool {
         let Some(conn) = g.conns.get_mut(&id) else {
-            return;
+            return false;
         };
         let Some(sub) = conn.subs.remove(board) else {
-            return;
+            return false;
         };
         let user = conn.user.clone();
         match conn.transport {
@@ -416,11 +574,23 @@ impl Hub {
             }
             Transport::Sse => conn.outbox.close(CloseReason::Policy(reason.into())),
         }
-        Self::detach(g, id, board, &user, sub.present, now);
+        Self::detach(g, id, board, &user, sub.present);
+        sub.present
     }
 
-    /// Closes every connection opened with this credential (WebSocket 4001; SSE ends).
+    /// Closes every connection opened with this credential (WebSocket 4001;
+    /// SSE ends), on every node.
     pub fn kick_credential(&self, credential_id: &str) {
+        if let Some(link) = self.cluster.get() {
+            link.send(BusMessage::Kick {
+                credential: credential_id.to_owned(),
+            });
+        }
+        self.kick_local(credential_id);
+    }
+
+    /// Closes this node's connections opened with this credential.
+    pub fn kick_local(&self, credential_id: &str) {
         let g = self.inner.lock();
         for conn in g.conns.values() {
             if conn.credential_id == credential_id {
@@ -453,14 +623,7 @@ impl Hub {
         self.inner.lock().conns.len()
     }
 
-    fn detach(
-        g: &mut Inner,
-        id: ConnId,
-        board: &str,
-        user: &User,
-        present: bool,
-        _now: crate::core::Timestamp,
-    ) {
+    fn detach(g: &mut Inner, id: ConnId, board: &str, user: &User, present: bool) {
         if let Some(ids) = g.boards.get_mut(board) {
             ids.retain(|c| *c != id);
             metrics::gauge!("corkboard_subscriptions").decrement(1.0);
@@ -483,7 +646,7 @@ impl Hub {
                 g.presence.remove(board);
             }
         }
-        if let Some(entry) = left {
+        if let Some(entry) = left.filter(|e| !Self::remote_has(g, board, &e.user.id)) {
             let p = Presence {
                 user: entry.user,
                 connections: 0,
@@ -493,9 +656,9 @@ impl Hub {
         }
     }
 
-    fn members(g: &Inner, board: &str) -> Vec<Presence> {
-        let mut list: Vec<Presence> = g
-            .presence
+    /// Who is present on the board through this node only.
+    fn local_members(g: &Inner, board: &str) -> Vec<Presence> {
+        g.presence
             .get(board)
             .map(|users| {
                 users
@@ -507,7 +670,48 @@ impl Hub {
                     })
                     .collect()
             })
+            .unwrap_or_default()
+    }
+
+    /// Whether another node reports the user present on the board.
+    fn remote_has(g: &Inner, board: &str, user_id: &str) -> bool {
+        g.remote.get(board).is_some_and(|nodes| {
+            nodes
+                .values()
+                .any(|v| v.users.iter().any(|p| p.user.id == user_id))
+        })
+    }
+
+    /// Ids of the users present on the board through any node.
+    fn present_users(g: &Inner, board: &str) -> HashSet<String> {
+        let mut ids: HashSet<String> = g
+            .presence
+            .get(board)
+            .map(|u| u.keys().cloned().collect())
             .unwrap_or_default();
+        if let Some(nodes) = g.remote.get(board) {
+            for v in nodes.values() {
+                ids.extend(v.users.iter().map(|p| p.user.id.clone()));
+            }
+        }
+        ids
+    }
+
+    /// Everyone present on the board, merged across nodes: connections add
+    /// up and `since` is the earliest.
+    fn members(g: &Inner, board: &str) -> Vec<Presence> {
+        let mut list = Self::local_members(g, board);
+        if let Some(nodes) = g.remote.get(board) {
+            for p in nodes.values().flat_map(|v| v.users.iter()) {
+                match list.iter_mut().find(|q| q.user.id == p.user.id) {
+                    Some(q) => {
+                        q.connections += p.connections;
+                        q.since = q.since.min(p.since);
+                    }
+                    None => list.push(p.clone()),
+                }
+            }
+        }
         list.sort_by(|a, b| {
             a.since
                 .cmp(&b.since)
@@ -616,6 +820,7 @@ mod tests {
             event,
             json,
             notifications: vec![],
+            remote: false,
         })
     }
 

@@ -40,9 +40,14 @@ pub async fn run(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
+        // Every node receives the event, so each serves its own streams.
         for (user_id, n) in &ev.notifications {
-            app.notify.publish(user_id, n);
-            push_unread(app, user_id).await;
+            app.notify.publish_local(user_id, n);
+            push_unread_local(app, user_id).await;
+        }
+        if ev.remote {
+            // Activity notifications are made once, by the node that committed.
+            continue;
         }
         let e = &ev.event;
         match &e.body {
@@ -132,13 +137,24 @@ pub async fn run(
     }
 }
 
-/// Sends the user's current unread count to their streams (if any are open).
+/// Sends the user's current unread count to their streams on every node.
 pub async fn push_unread(app: &App, user_id: &str) {
-    if !app.notify.has_streams(user_id) {
+    if app.cluster.is_none() && !app.notify.has_streams(user_id) {
         return;
     }
     match app.store.unread_count(user_id).await {
         Ok(c) => app.notify.unread(user_id, c),
+        Err(e) => tracing::warn!(error = %e, "could not count unread notifications"),
+    }
+}
+
+/// Sends the user's current unread count to their streams on this node (if any are open).
+pub async fn push_unread_local(app: &App, user_id: &str) {
+    if !app.notify.has_streams(user_id) {
+        return;
+    }
+    match app.store.unread_count(user_id).await {
+        Ok(c) => app.notify.unread_local(user_id, c),
         Err(e) => tracing::warn!(error = %e, "could not count unread notifications"),
     }
 }

@@ -4,7 +4,7 @@
 //! held with a newer id and switches to live.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
@@ -12,6 +12,7 @@ use parking_lot::Mutex;
 use super::frames;
 use super::hub::ConnId;
 use super::outbox::Outbox;
+use crate::bus::{BusMessage, ClusterLink};
 use crate::core::Notification;
 
 enum Mode {
@@ -40,9 +41,15 @@ pub fn unread_frame(count: u64) -> Utf8Bytes {
 #[derive(Default)]
 pub struct NotifyHub {
     users: Mutex<HashMap<String, Vec<Stream>>>,
+    cluster: OnceLock<Arc<dyn ClusterLink>>,
 }
 
 impl NotifyHub {
+    /// Connects to the other nodes (cluster mode; set once at start).
+    pub fn set_cluster(&self, link: Arc<dyn ClusterLink>) {
+        let _ = self.cluster.set(link);
+    }
+
     /// Registers a stream in buffering mode.
     pub fn begin(&self, user_id: &str, conn: ConnId, outbox: Arc<Outbox>) {
         self.users
@@ -88,8 +95,19 @@ impl NotifyHub {
         }
     }
 
-    /// Delivers a new notification to the user's streams.
+    /// Delivers a new notification to the user's streams on every node.
     pub fn publish(&self, user_id: &str, n: &Notification) {
+        if let Some(link) = self.cluster.get() {
+            link.send(BusMessage::Notification {
+                user: user_id.to_owned(),
+                notification: n.clone(),
+            });
+        }
+        self.publish_local(user_id, n);
+    }
+
+    /// Delivers a notification to the user's streams on this node.
+    pub fn publish_local(&self, user_id: &str, n: &Notification) {
         let mut g = self.users.lock();
         let Some(streams) = g.get_mut(user_id) else {
             return;
@@ -109,8 +127,19 @@ impl NotifyHub {
         }
     }
 
-    /// Sends the unread count to the user's live streams.
+    /// Sends the unread count to the user's live streams on every node.
     pub fn unread(&self, user_id: &str, count: u64) {
+        if let Some(link) = self.cluster.get() {
+            link.send(BusMessage::Unread {
+                user: user_id.to_owned(),
+                count,
+            });
+        }
+        self.unread_local(user_id, count);
+    }
+
+    /// Sends the unread count to the user's live streams on this node.
+    pub fn unread_local(&self, user_id: &str, count: u64) {
         let g = self.users.lock();
         if let Some(streams) = g.get(user_id) {
             let f = unread_frame(count);

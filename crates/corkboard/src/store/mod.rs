@@ -57,6 +57,9 @@ pub struct CommittedEvent {
     pub json: Bytes,
     /// Notifications committed with the event (mentions), by recipient user id.
     pub notifications: Vec<(String, Notification)>,
+    /// True when another node committed it (cluster mode): work done once per
+    /// commit cluster-wide, such as `board.activity` notifications, is left to that node.
+    pub remote: bool,
 }
 
 /// Receives committed events, in commit order per board. The bus implements it.

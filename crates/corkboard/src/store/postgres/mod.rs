@@ -374,6 +374,7 @@ impl PgStore {
             event,
             json: Bytes::from(json),
             notifications,
+            remote: false,
         });
         Ok(Outcome::Commit(
             Applied {

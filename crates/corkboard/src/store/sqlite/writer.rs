@@ -901,6 +901,7 @@ impl Writer {
             event,
             json: Bytes::copy_from_slice(json.as_bytes()),
             notifications,
+            remote: false,
         });
         Ok((
             Output::Applied(Applied {
