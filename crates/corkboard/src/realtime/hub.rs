@@ -510,13 +510,16 @@ impl Hub {
         let e = &ev.committed.event;
         let board = e.board.clone();
         let mut g = self.inner.lock();
-        let Some(ids) = g.boards.get(&board).cloned() else {
+        // Disjoint borrows: the board's subscriber list is read while the
+        // connections are updated, without copying the list per event.
+        let Inner { conns, boards, .. } = &mut *g;
+        let Some(ids) = boards.get(&board) else {
             return;
         };
         let mut revoked: Vec<(ConnId, &'static str)> = Vec::new();
         let mut delivered = 0u64;
-        for cid in &ids {
-            let Some(conn) = g.conns.get_mut(cid) else {
+        for cid in ids {
+            let Some(conn) = conns.get_mut(cid) else {
                 continue;
             };
             let Some(sub) = conn.subs.get_mut(&board) else {
