@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run build test test-deps services lint fmt bench bench-web conformance clean web web-test spec-check e2e
+.PHONY: run build test test-deps services lint fmt bench bench-web conformance clean web web-test spec-check e2e cluster
 
 ## Build everything needed and start the server on the embedded default (SQLite in ./data).
 run: build
@@ -11,14 +11,21 @@ run: build
 build: web
 	$(CARGO) build --release --locked --bin corkboard
 
-## Every test the project has, lints included (PostgreSQL is started first if it is down).
+## Every test the project has, lints included (PostgreSQL and Redis are started first if
+## they are down, nginx installed if missing: the cluster tests use all three).
 test: lint test-deps spec-check web-test services
 	$(CARGO) test --workspace --locked
 	scripts/e2e.sh
 
-## Services the tests use on this machine: PostgreSQL (started if not accepting connections).
+## Services the tests use on this machine: PostgreSQL and Redis (started if down), nginx
+## (installed from Debian's packages if missing).
 services:
 	scripts/ensure-services.sh
+
+## A 3-node cluster on this machine (PostgreSQL + Redis + nginx on 127.0.0.1:8080); see
+## scripts/cluster --help and docs/operations.md. Ctrl-C stops it.
+cluster:
+	scripts/cluster
 
 ## npm packages the tests drive (the independent EventSource client of tests/sse_eventsource.rs).
 test-deps:

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Makes sure the services the tests use are running on this machine:
-# PostgreSQL at CORKBOARD_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres).
-# Starts the local Debian cluster when it is not accepting connections;
-# exits non-zero, saying why, when it cannot.
+# Makes sure the services the tests and the local cluster use are here:
+# - PostgreSQL at CORKBOARD_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/postgres):
+#   starts the local Debian cluster when it is not accepting connections;
+# - Redis at CORKBOARD_TEST_REDIS_URL (default redis://127.0.0.1:6379): starts
+#   redis-server when nothing answers there;
+# - nginx (the cluster's load balancer): installs Debian's package when missing.
+# Exits non-zero, saying why, when it cannot.
 set -euo pipefail
 
 PG_URL="${CORKBOARD_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
@@ -22,6 +25,60 @@ pg_ready() {
 
 command -v pg_isready >/dev/null 2>&1 \
     || fail "pg_isready not found; install PostgreSQL (apt-get install postgresql) or point CORKBOARD_TEST_PG_URL at a running server"
+
+ensure_redis() {
+    local url="${CORKBOARD_TEST_REDIS_URL:-redis://127.0.0.1:6379}"
+    command -v redis-cli >/dev/null 2>&1 \
+        || fail "redis-cli not found; install Redis (apt-get install redis-server) or point CORKBOARD_TEST_REDIS_URL at a running server"
+    if [ "$(redis-cli -u "$url" ping 2>/dev/null)" = PONG ]; then
+        echo "ensure-services: Redis answers at $url"
+        return 0
+    fi
+    local hostport="${url#redis://}"
+    hostport="${hostport%%/*}"
+    local host="${hostport%%:*}" port="${hostport##*:}"
+    [ "$port" = "$hostport" ] && port=6379
+    case "$host" in
+        127.*|localhost) ;;
+        *) fail "Redis does not answer at $url and it is not local; start it yourself" ;;
+    esac
+    command -v redis-server >/dev/null 2>&1 \
+        || fail "Redis does not answer at $url and redis-server is not installed (apt-get install redis-server)"
+    echo "ensure-services: Redis does not answer at $url; starting redis-server"
+    redis-server --bind "$host" --port "$port" --daemonize yes --save '' --appendonly no \
+        || fail "redis-server did not start"
+    for _ in $(seq 1 30); do
+        if [ "$(redis-cli -u "$url" ping 2>/dev/null)" = PONG ]; then
+            echo "ensure-services: Redis started"
+            return 0
+        fi
+        sleep 0.2
+    done
+    fail "redis-server was started but does not answer at $url"
+}
+
+ensure_nginx() {
+    if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
+        echo "ensure-services: nginx is installed"
+        return 0
+    fi
+    echo "ensure-services: installing nginx (Debian package nginx-light)"
+    [ "$(id -u)" = 0 ] || fail "nginx is missing and installing it needs root: apt-get install nginx-light"
+    # Install without starting the system service (we run our own instances).
+    local policy=/usr/sbin/policy-rc.d created=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod +x "$policy" && created=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx-light >/dev/null \
+        || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nginx-light >/dev/null; } \
+        || { [ "$created" = 1 ] && rm -f "$policy"; fail "apt-get install nginx-light failed"; }
+    [ "$created" = 1 ] && rm -f "$policy"
+    [ -x /usr/sbin/nginx ] || fail "nginx-light installed but /usr/sbin/nginx is missing"
+    echo "ensure-services: nginx installed"
+}
+
+ensure_redis
+ensure_nginx
 
 if pg_ready; then
     echo "ensure-services: PostgreSQL is accepting connections at $(redacted)"

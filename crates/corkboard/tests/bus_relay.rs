@@ -9,46 +9,19 @@
 //! starts them. When either is unreachable the test fails if `CI` is set,
 //! else warns loudly and returns.
 
+#[path = "common/cluster.rs"]
+mod cluster;
 mod common;
 
 use std::time::Duration;
 
+use cluster::{redis_url, services_available};
 use common::sse;
 use common::ws::{Closed, Ws};
 use common::*;
-use corkboard::store::postgres::testing::{available, TestDatabase};
+use corkboard::store::postgres::testing::TestDatabase;
 use reqwest::Method;
 use serde_json::{json, Value};
-
-fn redis_url() -> String {
-    std::env::var("CORKBOARD_TEST_REDIS_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| "redis://127.0.0.1:6379".into())
-}
-
-async fn redis_available() -> bool {
-    let ok = async {
-        let c = redis::Client::open(redis_url().as_str()).ok()?;
-        let mut conn =
-            tokio::time::timeout(Duration::from_secs(3), c.get_multiplexed_async_connection())
-                .await
-                .ok()?
-                .ok()?;
-        redis::cmd("PING")
-            .query_async::<String>(&mut conn)
-            .await
-            .ok()
-    }
-    .await
-    .is_some();
-    if !ok {
-        let msg = format!("Redis is not reachable at {}", redis_url());
-        assert!(std::env::var_os("CI").is_none(), "bus_relay: {msg}");
-        eprintln!("WARNING: bus_relay did not run: {msg}");
-    }
-    ok
-}
 
 async fn node(db: &TestDatabase, prefix: &str, i: usize) -> TestServer {
     let (url, prefix) = (db.url.clone(), prefix.to_owned());
@@ -94,7 +67,7 @@ async fn next_of(ws: &mut Ws, kind: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn presence_signals_notifications_and_revocations_cross_nodes() {
-    if !available("bus_relay").await || !redis_available().await {
+    if !services_available("bus_relay", false).await {
         return;
     }
     let db = TestDatabase::create().await;

@@ -24,32 +24,6 @@ async fn pg_server(db: &TestDatabase) -> TestServer {
     .await
 }
 
-/// Every event of board `b` through `GET /api/boards/{b}/events?after=…`, page by page.
-async fn all_seqs(c: &Client, b: &str) -> (Vec<u64>, u64) {
-    let mut seqs = Vec::new();
-    let mut after = 0;
-    loop {
-        let r = c
-            .get(&format!("/api/boards/{b}/events?after={after}"))
-            .await;
-        assert_eq!(r.status, 200, "{}", r.text);
-        let page: Vec<u64> = r.body["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["seq"].as_u64().unwrap())
-            .collect();
-        let head = r.body["seq"].as_u64().unwrap();
-        match page.last() {
-            Some(&last) => {
-                seqs.extend(page);
-                after = last;
-            }
-            None => return (seqs, head),
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rest_flow_on_postgres() {
     if !available("rest_flow_on_postgres").await {
@@ -124,7 +98,7 @@ async fn rest_flow_on_postgres() {
     assert_eq!(snap.body["notes"].as_array().unwrap().len(), 1);
     assert_eq!(snap.body["notes"][0]["text"], "bob");
     assert_eq!(snap.body["notes"][0]["color"], "blue");
-    let (seqs, head) = all_seqs(&ann, &b).await;
+    let (seqs, head) = ann.all_seqs(&b).await;
     assert_eq!(seqs, (1..=head).collect::<Vec<u64>>());
     assert_eq!(snap.body["seq"].as_u64(), Some(head));
 
@@ -205,7 +179,7 @@ async fn concurrent_writers_through_two_nodes() {
     let n = (WRITERS * EACH) as u64;
     assert_eq!(acked, (1..=n).collect::<Vec<u64>>(), "acknowledged seqs");
     for c in &clients {
-        let (seqs, head) = all_seqs(c, &b).await;
+        let (seqs, head) = c.all_seqs(&b).await;
         assert_eq!(head, n);
         assert_eq!(
             seqs,

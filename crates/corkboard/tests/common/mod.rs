@@ -52,8 +52,13 @@ impl TestServer {
 
     /// A client with no credentials.
     pub fn anon(&self) -> Client {
+        Self::anon_at(&self.base)
+    }
+
+    /// A client with no credentials for the server at `base`.
+    pub fn anon_at(base: &str) -> Client {
         Client {
-            base: self.base.clone(),
+            base: base.to_owned(),
             http: http_client(),
             auth: Auth::None,
             user: Value::Null,
@@ -62,7 +67,19 @@ impl TestServer {
 
     /// Signs up `name` (password `password123`) and returns a client holding the session cookie.
     pub async fn user(&self, name: &str) -> Client {
-        let mut c = self.anon();
+        self.anon().signup(name).await
+    }
+}
+
+impl Client {
+    /// Signs up `name` (password `password123`) through this client's
+    /// server; returns a client holding the session cookie.
+    pub async fn signup(&self, name: &str) -> Client {
+        let mut c = Client {
+            auth: Auth::None,
+            user: Value::Null,
+            ..self.clone()
+        };
         let r = c
             .call(
                 Method::POST,
@@ -76,7 +93,9 @@ impl TestServer {
         c.user = r.body["user"].clone();
         c
     }
+}
 
+impl TestServer {
     /// Shuts the server down gracefully.
     pub async fn stop(&mut self) {
         if let Some(r) = self.running.take() {
@@ -124,6 +143,32 @@ pub struct Client {
 }
 
 impl Client {
+    /// Every event of board `b` through `GET /api/boards/{b}/events?after=…`, page by page.
+    pub async fn all_seqs(&self, b: &str) -> (Vec<u64>, u64) {
+        let mut seqs = Vec::new();
+        let mut after = 0;
+        loop {
+            let r = self
+                .get(&format!("/api/boards/{b}/events?after={after}"))
+                .await;
+            assert_eq!(r.status, 200, "{}", r.text);
+            let page: Vec<u64> = r.body["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["seq"].as_u64().unwrap())
+                .collect();
+            let head = r.body["seq"].as_u64().unwrap();
+            match page.last() {
+                Some(&last) => {
+                    seqs.extend(page);
+                    after = last;
+                }
+                None => return (seqs, head),
+            }
+        }
+    }
+
     /// The user's id.
     pub fn id(&self) -> String {
         self.user["id"].as_str().unwrap_or_default().to_owned()
@@ -166,13 +211,34 @@ impl Client {
         self.send(req).await
     }
 
-    async fn send(&self, mut req: reqwest::RequestBuilder) -> Resp {
+    async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
+        self.try_send(req).await.expect("request")
+    }
+
+    /// Like [`Client::call`], but a network failure (a node that is down)
+    /// is an `Err` instead of a panic.
+    pub async fn try_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Resp, String> {
+        let mut req = self.http.request(method, format!("{}{}", self.base, path));
+        if let Some(b) = body {
+            req = req
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        self.try_send(req).await.map_err(|e| e.to_string())
+    }
+
+    async fn try_send(&self, mut req: reqwest::RequestBuilder) -> Result<Resp, reqwest::Error> {
         match &self.auth {
             Auth::None => {}
             Auth::Cookie(c) => req = req.header("cookie", format!("corkboard_session={c}")),
             Auth::Bearer(t) => req = req.header("authorization", format!("Bearer {t}")),
         }
-        let res = req.send().await.expect("request");
+        let res = req.send().await?;
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let set_cookie = headers
@@ -188,14 +254,14 @@ impl Client {
         });
         let text = res.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp {
+        Ok(Resp {
             status,
             body,
             text,
             headers,
             cookie,
             set_cookie,
-        }
+        })
     }
 
     pub async fn get(&self, path: &str) -> Resp {

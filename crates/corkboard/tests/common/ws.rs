@@ -78,6 +78,18 @@ pub fn request(
 
 /// Tries to connect; on an HTTP refusal returns its status and body.
 pub async fn try_connect(client: &Client, headers: &[(&str, &str)]) -> Result<Ws, (u16, String)> {
+    match connect_or_io_error(client, headers).await {
+        Ok(r) => r,
+        Err(e) => panic!("connect failed: {e}"),
+    }
+}
+
+/// Connects with the `corkboard.v1` subprotocol; a network failure (a node
+/// that is down, a proxy that cut the upgrade) is an `Err` instead of a panic.
+pub async fn connect_or_io_error(
+    client: &Client,
+    headers: &[(&str, &str)],
+) -> Result<Result<Ws, (u16, String)>, String> {
     let mut cfg = WebSocketConfig::default();
     cfg.read_buffer_size = 4096;
     cfg.max_message_size = Some(64 << 20);
@@ -102,9 +114,11 @@ pub async fn try_connect(client: &Client, headers: &[(&str, &str)]) -> Result<Ws
                 next_id: 1,
                 pending: Default::default(),
             };
-            ws.welcome = ws.recv().await;
-            assert_eq!(ws.welcome["type"], "welcome", "{}", ws.welcome);
-            Ok(ws)
+            match ws.recv_raw_within(Duration::from_secs(5)).await {
+                Some(w) if w["type"] == "welcome" => ws.welcome = w,
+                other => return Err(format!("no welcome: {other:?}")),
+            }
+            Ok(Ok(ws))
         }
         Err(tungstenite::Error::Http(resp)) => {
             let status = resp.status().as_u16();
@@ -113,9 +127,9 @@ pub async fn try_connect(client: &Client, headers: &[(&str, &str)]) -> Result<Ws
                 .as_ref()
                 .map(|b| String::from_utf8_lossy(b).into_owned())
                 .unwrap_or_default();
-            Err((status, body))
+            Ok(Err((status, body)))
         }
-        Err(e) => panic!("connect failed: {e}"),
+        Err(e) => Err(e.to_string()),
     }
 }
 
