@@ -3,13 +3,16 @@
 # does, runs one corkboard-bench workload against it, and prints the bench's
 # JSON line plus server syscall / context-switch counts (perf stat on the
 # server pid) and the load generator's own CPU time. Bounded: the workload
-# stops by itself after --duration seconds.
+# stops by itself after --duration seconds. Needs `perf` and a release build:
+# cargo build --release --locked --bin corkboard --bin corkboard-bench
 #
 #   docs/profiling/run.sh fanout --transport ws --subscribers 1000 --rate 200 --duration 10
 #   docs/profiling/run.sh signals --subscribers 1000 --senders 10 --rate 400 --duration 10
 #
 #   SERVER_CPUS / BENCH_CPUS  taskset CPU lists (e.g. 0 and 1); empty = unpinned
-#   PERF_RECORD=file          also `perf record -g` the server into file
+#   PERF_RECORD=file          also `perf record --call-graph dwarf` the server into
+#                             file (render: perf script -i file | inferno-collapse-perf
+#                             | inferno-flamegraph > out.svg; `cargo install inferno`)
 #   SERVER_BIN                server binary (default ./target/release/corkboard)
 #   SERVER_FLAGS              extra server flags
 #   NICE=-10                  run server and bench at this niceness (so other
@@ -45,4 +48,4 @@ fi
   ./target/release/corkboard-bench "$workload" --url "$URL" --server-pid "$SERVER" "$@"
 kill -INT "$STAT" ${RECORD:-} 2>/dev/null || true
 wait "$STAT" ${RECORD:-} 2>/dev/null || true
-grep -v '^#' "$DATA/stat" | awk -F, 'NF > 2 {print "server", $3, $1}'
+grep -v '^#' "$DATA/stat" 2>/dev/null | awk -F, 'NF > 2 {print "server", $3, $1}' || true
