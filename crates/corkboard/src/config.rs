@@ -131,6 +131,16 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_MAX_WS_MESSAGE", default_value_t = 64 << 10)]
     pub max_ws_message: usize,
 
+    /// Bytes of outgoing WebSocket frames collected before one socket write:
+    /// frames queued together go out in one write; 0 writes each frame alone.
+    #[arg(long, env = "CORKBOARD_WS_WRITE_BUFFER", default_value_t = crate::ws::DEFAULT_WRITE_BUFFER)]
+    pub ws_write_buffer: usize,
+
+    /// Bytes of each WebSocket connection's read buffer (held while idle);
+    /// a bigger message grows it and is read in several calls.
+    #[arg(long, env = "CORKBOARD_WS_READ_BUFFER", default_value_t = crate::ws::DEFAULT_READ_BUFFER)]
+    pub ws_read_buffer: usize,
+
     /// RPCs per second per WebSocket connection (burst 2×); subscribe,
     /// unsubscribe and ping count too.
     #[arg(long, env = "CORKBOARD_RPC_RATE", default_value_t = 100)]
@@ -184,6 +194,8 @@ impl Config {
             max_message: self.max_ws_message,
             rpc_rate: self.rpc_rate,
             signal_rate: self.signal_rate,
+            write_buffer: self.ws_write_buffer,
+            read_buffer: self.ws_read_buffer.max(64),
             ..Default::default()
         }
     }

@@ -51,6 +51,15 @@ pub struct WsSettings {
     pub signal_rate: u32,
     /// RPCs one connection may have in flight at once.
     pub max_inflight: usize,
+    /// Bytes of outgoing frames collected before a socket write. The writer
+    /// feeds every frame it drained and then flushes, so a burst goes out in
+    /// writes of about this size instead of one write per frame; 0 writes
+    /// each frame on its own.
+    pub write_buffer: usize,
+    /// Bytes of the per-connection read buffer, allocated for the
+    /// connection's whole life. Client messages are small; a bigger one
+    /// grows the buffer to its length and is read in several calls.
+    pub read_buffer: usize,
 }
 
 impl Default for WsSettings {
@@ -61,17 +70,31 @@ impl Default for WsSettings {
             rpc_rate: 100,
             signal_rate: 50,
             max_inflight: 64,
+            write_buffer: DEFAULT_WRITE_BUFFER,
+            read_buffer: DEFAULT_READ_BUFFER,
         }
     }
 }
 
+/// Default of [`WsSettings::write_buffer`]: big enough that a burst of small
+/// frames shares a write, small enough that a connection never holds much.
+pub const DEFAULT_WRITE_BUFFER: usize = 8 << 10;
+
+/// Default of [`WsSettings::read_buffer`]: an idle connection holds it, so it
+/// is small; RPCs and signals fit, and a bigger message is read in several calls.
+pub const DEFAULT_READ_BUFFER: usize = 512;
+
 /// Applies the shared WebSocket configuration: limits and small buffers.
-/// A 2 KiB read buffer (client messages are small RPCs and signals; a big one
-/// is read in several calls), no write buffer, 64 KiB max message and frame.
-/// Together with mimalloc this keeps an idle subscribed connection near 7 KiB.
+/// A read buffer of `settings.read_buffer`, a write buffer of `settings.write_buffer` (frames
+/// fed before one flush share a write), 64 KiB max message and frame.
 pub fn configure(ws: WebSocketUpgrade, settings: &WsSettings) -> WebSocketUpgrade {
-    ws.read_buffer_size(2048)
-        .write_buffer_size(0)
+    // No cap on the write buffer (tungstenite's default): an outgoing frame
+    // may be bigger than `max_message` (a snapshot). The buffer still stays
+    // within one write size plus one frame, because each feed first waits
+    // until the socket has taken what was buffered; a reader that stops
+    // reading fills the outbox instead, which closes with 1013.
+    ws.read_buffer_size(settings.read_buffer)
+        .write_buffer_size(settings.write_buffer)
         .max_message_size(settings.max_message)
         .max_frame_size(settings.max_message)
 }
@@ -119,11 +142,13 @@ pub async fn upgrade(
     let reg = Registration { hub, id };
     let ws = configure(ws, &s.ws).protocols([SUBPROTOCOL]);
     let tracker = s.tracker.clone();
+    // Memory per idle connection: the upgrade task keeps its callback's
+    // captures for the connection's whole life, so the callback holds only
+    // two pointers, and the connection's future is boxed at its exact size.
+    let conn = Box::new(Connection::new(s, p, id, outbox, reg));
     ws.on_upgrade(move |socket| {
-        tracker.track_future(async move {
-            let _reg = reg;
-            Connection::new(s, p, id, outbox).run(socket).await;
-        })
+        let (sink, stream) = socket.split();
+        Box::pin(tracker.track_future(conn.run(sink, stream)))
     })
 }
 
@@ -140,7 +165,14 @@ struct Connection {
     /// Serializes subscribe/unsubscribe of this connection.
     subs_lock: Arc<tokio::sync::Mutex<()>>,
     slots: Arc<Semaphore>,
+    /// Unregisters from the hub when the connection ends.
+    _reg: Registration,
 }
+
+/// The writing half of a connection's socket.
+type WsSink = futures_util::stream::SplitSink<WebSocket, Message>;
+/// The reading half of a connection's socket.
+type WsStream = futures_util::stream::SplitStream<WebSocket>;
 
 /// `{"type":"error","id":…,"board"?:…,"error":{…}}`.
 fn error_frame(id: Option<&Value>, board: Option<&str>, e: &ApiError) -> Utf8Bytes {
@@ -200,7 +232,13 @@ fn read_error_close(e: axum::Error) -> CloseReason {
 }
 
 impl Connection {
-    fn new(s: Arc<HttpState>, p: Principal, id: ConnId, outbox: Arc<Outbox>) -> Self {
+    fn new(
+        s: Arc<HttpState>,
+        p: Principal,
+        id: ConnId,
+        outbox: Arc<Outbox>,
+        reg: Registration,
+    ) -> Self {
         let now = Instant::now();
         let rpc = s.ws.rpc_rate;
         let sig = s.ws.signal_rate;
@@ -216,12 +254,14 @@ impl Connection {
             bad: BadMessages::new(50, Duration::from_secs(10)),
             subs_lock: Arc::new(tokio::sync::Mutex::new(())),
             slots,
+            _reg: reg,
         }
     }
 
-    async fn run(mut self, socket: WebSocket) {
+    /// Reads until the peer, the writer or shutdown ends the connection.
+    /// `self` is boxed so the future (alive as long as the connection) holds a pointer.
+    async fn run(mut self: Box<Self>, sink: WsSink, mut stream: WsStream) {
         metrics::counter!("corkboard_ws_connections_total").increment(1);
-        let (sink, mut stream) = socket.split();
         let welcome = json!({
             "type": "welcome",
             "session": self.id.to_string(),
@@ -278,7 +318,22 @@ impl Connection {
                 Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
             }
         }
-        if shutting_down || shutdown.is_cancelled() {
+        let shutting_down = shutting_down || shutdown.is_cancelled();
+        // Boxed: its timers only exist while closing, not in every idle connection.
+        Box::pin(self.close(shutting_down, inflight, writer, stream, read_failed)).await;
+    }
+
+    /// The end of a connection: answers the RPCs in flight on shutdown, asks
+    /// the writer to send the close frame, and drains the peer's reply briefly.
+    async fn close(
+        &self,
+        shutting_down: bool,
+        mut inflight: JoinSet<()>,
+        mut writer: tokio::task::JoinHandle<()>,
+        mut stream: WsStream,
+        read_failed: bool,
+    ) {
+        if shutting_down {
             // Answer the RPCs in flight, then close with 1001.
             while inflight.join_next().await.is_some() {}
             self.outbox.close(CloseReason::Shutdown);
@@ -515,12 +570,17 @@ impl Connection {
 
 /// The writer: sends queued frames (several per flush when more than one is
 /// queued), Pings on the heartbeat, and the close frame at the end.
-async fn write_loop(
-    mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
+///
+/// Every drained frame is fed before one flush; with a write buffer
+/// ([`WsSettings::write_buffer`]) tungstenite then puts them in one write.
+async fn write_loop<S>(
+    mut sink: S,
     outbox: Arc<Outbox>,
     last_heard: Arc<Mutex<Instant>>,
     heartbeat: Duration,
-) {
+) where
+    S: futures_util::Sink<Message> + Unpin,
+{
     let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
     ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut buf = Vec::new();
@@ -543,8 +603,9 @@ async fn write_loop(
                         let code = reason.ws_code();
                         metrics::counter!("corkboard_ws_closes_total", "code" => code.to_string()).increment(1);
                         let frame = CloseFrame { code, reason: reason.text().into() };
-                        let _ = sink.send(Message::Close(Some(frame))).await;
-                        let _ = sink.flush().await;
+                        if sink.feed(Message::Close(Some(frame))).await.is_ok() {
+                            let _ = sink.flush().await;
+                        }
                         return;
                     }
                 }
@@ -561,5 +622,108 @@ async fn write_loop(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    /// What the writer did to its sink, in order.
+    #[derive(Debug, PartialEq)]
+    enum Op {
+        Text(String),
+        Close(u16),
+        Flush,
+    }
+
+    /// A sink that records every item and flush.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<Op>>>);
+
+    impl futures_util::Sink<Message> for Recorder {
+        type Error = std::convert::Infallible;
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+        fn start_send(self: Pin<&mut Self>, m: Message) -> Result<(), Self::Error> {
+            let op = match m {
+                Message::Text(t) => Op::Text(t.as_str().to_owned()),
+                Message::Close(c) => Op::Close(c.map_or(0, |c| c.code)),
+                _ => return Ok(()),
+            };
+            self.0.lock().push(op);
+            Ok(())
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            self.0.lock().push(Op::Flush);
+            Poll::Ready(Ok(()))
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    fn writer(outbox: &Arc<Outbox>) -> (Recorder, tokio::task::JoinHandle<()>) {
+        let rec = Recorder::default();
+        let heard = Arc::new(Mutex::new(Instant::now()));
+        let task = tokio::spawn(write_loop(
+            rec.clone(),
+            outbox.clone(),
+            heard,
+            Duration::from_secs(60),
+        ));
+        (rec, task)
+    }
+
+    #[tokio::test]
+    async fn queued_frames_go_out_in_order_with_one_flush() {
+        let outbox = Arc::new(Outbox::new(1 << 20));
+        for i in 0..100 {
+            assert!(outbox.push(Utf8Bytes::from(format!("f{i}"))));
+        }
+        outbox.close(CloseReason::Shutdown);
+        let (rec, task) = writer(&outbox);
+        task.await.unwrap();
+        let ops = std::mem::take(&mut *rec.0.lock());
+        let mut want: Vec<Op> = (0..100).map(|i| Op::Text(format!("f{i}"))).collect();
+        want.push(Op::Close(1001));
+        want.push(Op::Flush);
+        assert_eq!(
+            ops, want,
+            "every frame, in order, fed before a single flush"
+        );
+    }
+
+    #[tokio::test]
+    async fn each_burst_is_flushed_once_and_overflow_still_closes_with_1013() {
+        let outbox = Arc::new(Outbox::new(64));
+        let (rec, task) = writer(&outbox);
+        outbox.push("a".into());
+        outbox.push("b".into());
+        // Wait until the writer has sent the first burst.
+        while !rec.0.lock().contains(&Op::Flush) {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            *rec.0.lock(),
+            vec![Op::Text("a".into()), Op::Text("b".into()), Op::Flush]
+        );
+        // A reader that falls behind: more than the outbox holds at once.
+        let big = "x".repeat(40);
+        let mut accepted = 0;
+        while outbox.push(big.clone().into()) {
+            accepted += 1;
+        }
+        task.await.unwrap();
+        let ops = std::mem::take(&mut *rec.0.lock());
+        assert_eq!(ops.last(), Some(&Op::Flush));
+        assert_eq!(
+            ops[ops.len() - 2],
+            Op::Close(1013),
+            "after {accepted} frames"
+        );
     }
 }
