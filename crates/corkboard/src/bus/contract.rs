@@ -358,8 +358,8 @@ async fn redis_presence_is_cluster_wide_and_dies_with_its_node() {
     .await;
     assert!(gone, "ann left with her node");
     assert!(
-        started.elapsed() <= Duration::from_millis(2_000 + 700),
-        "within one TTL (2 s) plus a sweep: {:?}",
+        started.elapsed() <= Duration::from_millis(2_000 + 1_500),
+        "within one TTL (2 s), plus a sweep and slack for a loaded machine: {:?}",
         started.elapsed()
     );
 }
