@@ -478,6 +478,8 @@ impl Hub {
         let Some(ids) = g.boards.get(board) else {
             return;
         };
+        let board_key: Arc<str> = Arc::from(board);
+        let mut delivered = 0u64;
         for cid in ids {
             if Some(*cid) == except {
                 continue;
@@ -492,15 +494,15 @@ impl Hub {
                 continue;
             }
             let queued = if is_cursor {
-                let key: CursorKey = (board.to_owned(), key);
+                let key: CursorKey = (board_key.clone(), key);
                 conn.outbox.push_cursor(key, frame.clone())
             } else {
                 conn.outbox.push_droppable(frame.clone())
             };
-            if queued {
-                metrics::counter!("corkboard_signal_deliveries_total").increment(1);
-            }
+            delivered += u64::from(queued);
         }
+        // One counter update per signal, not per delivery (it showed in profiles).
+        metrics::counter!("corkboard_signal_deliveries_total").increment(delivered);
     }
 
     /// Delivers a committed event to the board's subscribers on this node,

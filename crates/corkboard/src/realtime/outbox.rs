@@ -57,8 +57,9 @@ impl CloseReason {
     }
 }
 
-/// Identifies a cursor stream: (board, sending connection).
-pub type CursorKey = (String, u64);
+/// Identifies a cursor stream: (board, sending connection). The board name is
+/// shared, so queuing a cursor for many subscribers allocates nothing per subscriber.
+pub type CursorKey = (std::sync::Arc<str>, u64);
 
 enum Item {
     Frame(Utf8Bytes),
@@ -294,8 +295,8 @@ mod tests {
     #[tokio::test]
     async fn cursors_coalesce_to_the_newest_per_sender() {
         let o = Outbox::new(1000);
-        let k1 = ("b".to_owned(), 1);
-        let k2 = ("b".to_owned(), 2);
+        let k1: CursorKey = ("b".into(), 1);
+        let k2: CursorKey = ("b".into(), 2);
         o.push_cursor(k1.clone(), f("c1-old"));
         o.push(f("event"));
         o.push_cursor(k2, f("c2"));
