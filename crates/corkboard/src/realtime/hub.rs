@@ -42,30 +42,61 @@ enum Mode {
     Live { last: u64 },
 }
 
+/// A connection's side of a subscription.
 struct Sub {
-    mode: Mode,
     /// Counted in presence (set by `go_live`, kept across resubscribes).
     present: bool,
 }
 
 struct Conn {
-    user: User,
+    user: Arc<User>,
     credential_id: String,
     transport: Transport,
     outbox: Arc<Outbox>,
     subs: HashMap<String, Sub>,
 }
 
-impl Conn {
-    /// Whether this connection's subscription to `board` is live (not replaying).
-    fn is_live(&self, board: &str) -> bool {
-        matches!(
-            self.subs.get(board),
-            Some(Sub {
-                mode: Mode::Live { .. },
-                ..
-            })
-        )
+/// A board's side of a subscription: everything a delivery needs, so
+/// delivering an event or a signal is a walk over a `Vec` with no lookup.
+struct Member {
+    conn: ConnId,
+    user: Arc<User>,
+    transport: Transport,
+    outbox: Arc<Outbox>,
+    mode: Mode,
+}
+
+impl Member {
+    fn is_live(&self) -> bool {
+        matches!(self.mode, Mode::Live { .. })
+    }
+}
+
+/// A board's subscribers on this node, with an index by connection.
+#[derive(Default)]
+struct BoardSubs {
+    list: Vec<Member>,
+    index: HashMap<ConnId, usize>,
+}
+
+impl BoardSubs {
+    fn get_mut(&mut self, conn: ConnId) -> Option<&mut Member> {
+        let i = *self.index.get(&conn)?;
+        self.list.get_mut(i)
+    }
+
+    fn push(&mut self, m: Member) {
+        self.index.insert(m.conn, self.list.len());
+        self.list.push(m);
+    }
+
+    fn remove(&mut self, conn: ConnId) -> Option<Member> {
+        let i = self.index.remove(&conn)?;
+        let m = self.list.swap_remove(i);
+        if let Some(moved) = self.list.get(i) {
+            self.index.insert(moved.conn, i);
+        }
+        Some(m)
     }
 }
 
@@ -84,8 +115,8 @@ struct RemoteView {
 #[derive(Default)]
 struct Inner {
     conns: HashMap<ConnId, Conn>,
-    /// board → connections subscribed to it.
-    boards: HashMap<String, Vec<ConnId>>,
+    /// board → its subscribers on this node.
+    boards: HashMap<String, BoardSubs>,
     /// board → user id → presence.
     presence: HashMap<String, HashMap<String, PresenceEntry>>,
     /// user id → open connections (WebSocket and SSE).
@@ -165,7 +196,7 @@ impl Hub {
         g.conns.insert(
             id,
             Conn {
-                user: user.clone(),
+                user: Arc::new(user.clone()),
                 credential_id: credential_id.to_owned(),
                 transport,
                 outbox,
@@ -205,22 +236,26 @@ impl Hub {
         let Some(conn) = g.conns.get_mut(&id) else {
             return;
         };
-        let present = conn.subs.get(board).is_some_and(|s| s.present);
-        let fresh = !conn.subs.contains_key(board);
-        conn.subs.insert(
-            board.to_owned(),
-            Sub {
-                mode: Mode::Buffering {
-                    held: Vec::new(),
-                    bytes: 0,
-                },
-                present,
-            },
-        );
-        if fresh {
-            g.boards.entry(board.to_owned()).or_default().push(id);
-            metrics::gauge!("corkboard_subscriptions").increment(1.0);
+        let buffering = Mode::Buffering {
+            held: Vec::new(),
+            bytes: 0,
+        };
+        if conn.subs.contains_key(board) {
+            if let Some(m) = g.boards.get_mut(board).and_then(|b| b.get_mut(id)) {
+                m.mode = buffering;
+            }
+            return;
         }
+        conn.subs.insert(board.to_owned(), Sub { present: false });
+        let member = Member {
+            conn: id,
+            user: conn.user.clone(),
+            transport: conn.transport,
+            outbox: conn.outbox.clone(),
+            mode: buffering,
+        };
+        g.boards.entry(board.to_owned()).or_default().push(member);
+        metrics::gauge!("corkboard_subscriptions").increment(1.0);
     }
 
     /// Ends buffering: sends held events after `last_seq`, switches to live,
@@ -230,16 +265,13 @@ impl Hub {
     pub fn go_live(&self, id: ConnId, board: &str, last_seq: u64) -> bool {
         let mut g = self.inner.lock();
         let now = self.clock.now();
-        let Some(conn) = g.conns.get_mut(&id) else {
+        let Some(m) = g.boards.get_mut(board).and_then(|b| b.get_mut(id)) else {
             return false;
         };
-        let transport = conn.transport;
-        let outbox = conn.outbox.clone();
-        let user = conn.user.clone();
-        let Some(sub) = conn.subs.get_mut(board) else {
-            return false;
-        };
-        let held = match std::mem::replace(&mut sub.mode, Mode::Live { last: last_seq }) {
+        let transport = m.transport;
+        let outbox = m.outbox.clone();
+        let user = m.user.clone();
+        let held = match std::mem::replace(&mut m.mode, Mode::Live { last: last_seq }) {
             Mode::Buffering { held, .. } => held,
             Mode::Live { .. } => Vec::new(),
         };
@@ -258,7 +290,7 @@ impl Hub {
             last = seq;
             revoke = revoke.or(revocation(&ev.committed.event.body, &user));
         }
-        sub.mode = Mode::Live { last };
+        m.mode = Mode::Live { last };
         if let Some(reason) = revoke {
             // Access was lost while the replay ran: the event said so; end it now.
             if Self::revoke(&mut g, id, board, reason) {
@@ -266,6 +298,9 @@ impl Hub {
             }
             return false;
         }
+        let Some(sub) = g.conns.get_mut(&id).and_then(|c| c.subs.get_mut(board)) else {
+            return false;
+        };
         let newly_present = !sub.present;
         sub.present = true;
         if newly_present {
@@ -276,14 +311,14 @@ impl Hub {
                 .or_default()
                 .entry(user.id.clone())
                 .or_insert(PresenceEntry {
-                    user: user.clone(),
+                    user: (*user).clone(),
                     connections: 0,
                     since: now,
                 });
             entry.connections += 1;
             if !was_present {
                 let p = Presence {
-                    user: user.clone(),
+                    user: (*user).clone(),
                     connections: 1,
                     since: entry.since,
                 };
@@ -410,8 +445,9 @@ impl Hub {
     fn position_in(g: &Inner, board: &str) -> Option<u64> {
         g.boards
             .get(board)?
+            .list
             .iter()
-            .filter_map(|cid| match g.conns.get(cid)?.subs.get(board)?.mode {
+            .filter_map(|m| match m.mode {
                 Mode::Live { last } => Some(last),
                 Mode::Buffering { .. } => None,
             })
@@ -475,29 +511,20 @@ impl Hub {
         frame: Utf8Bytes,
     ) {
         let g = self.inner.lock();
-        let Some(ids) = g.boards.get(board) else {
+        let Some(subs) = g.boards.get(board) else {
             return;
         };
         let board_key: Arc<str> = Arc::from(board);
         let mut delivered = 0u64;
-        for cid in ids {
-            if Some(*cid) == except {
-                continue;
-            }
-            let Some(conn) = g.conns.get(cid) else {
-                continue;
-            };
-            if conn.transport != Transport::WebSocket {
-                continue;
-            }
-            if !conn.is_live(board) {
+        for m in &subs.list {
+            if Some(m.conn) == except || m.transport != Transport::WebSocket || !m.is_live() {
                 continue;
             }
             let queued = if is_cursor {
                 let key: CursorKey = (board_key.clone(), key);
-                conn.outbox.push_cursor(key, frame.clone())
+                m.outbox.push_cursor(key, frame.clone())
             } else {
-                conn.outbox.push_droppable(frame.clone())
+                m.outbox.push_droppable(frame.clone())
             };
             delivered += u64::from(queued);
         }
@@ -512,27 +539,18 @@ impl Hub {
         let e = &ev.committed.event;
         let board = e.board.clone();
         let mut g = self.inner.lock();
-        // Disjoint borrows: the board's subscriber list is read while the
-        // connections are updated, without copying the list per event.
-        let Inner { conns, boards, .. } = &mut *g;
-        let Some(ids) = boards.get(&board) else {
+        let Some(subs) = g.boards.get_mut(&board) else {
             return;
         };
         let mut revoked: Vec<(ConnId, &'static str)> = Vec::new();
         let mut delivered = 0u64;
-        for cid in ids {
-            let Some(conn) = conns.get_mut(cid) else {
-                continue;
-            };
-            let Some(sub) = conn.subs.get_mut(&board) else {
-                continue;
-            };
-            match &mut sub.mode {
+        for m in subs.list.iter_mut() {
+            match &mut m.mode {
                 Mode::Buffering { held, bytes } => {
                     *bytes += ev.committed.json.len();
                     held.push(ev.clone());
                     if *bytes > self.outbox_bytes {
-                        conn.outbox.close(CloseReason::Overflow);
+                        m.outbox.close(CloseReason::Overflow);
                     }
                 }
                 Mode::Live { last } => {
@@ -541,17 +559,17 @@ impl Hub {
                     }
                     if e.seq != *last + 1 {
                         tracing::warn!(board = %board, expected = *last + 1, got = e.seq, "gap in live events; cutting the subscriber off to resume");
-                        conn.outbox.close(CloseReason::Overflow);
+                        m.outbox.close(CloseReason::Overflow);
                         continue;
                     }
                     *last = e.seq;
-                    if conn.outbox.push(ev.frame(conn.transport)) {
+                    if m.outbox.push(ev.frame(m.transport)) {
                         delivered += 1;
                     }
                 }
             }
-            if let Some(reason) = revocation(&e.body, &conn.user) {
-                revoked.push((*cid, reason));
+            if let Some(reason) = revocation(&e.body, &m.user) {
+                revoked.push((m.conn, reason));
             }
         }
         metrics::counter!("corkboard_deliveries_total").increment(delivered);
@@ -629,10 +647,11 @@ impl Hub {
     }
 
     fn detach(g: &mut Inner, id: ConnId, board: &str, user: &User, present: bool) {
-        if let Some(ids) = g.boards.get_mut(board) {
-            ids.retain(|c| *c != id);
-            metrics::gauge!("corkboard_subscriptions").decrement(1.0);
-            if ids.is_empty() {
+        if let Some(subs) = g.boards.get_mut(board) {
+            if subs.remove(id).is_some() {
+                metrics::gauge!("corkboard_subscriptions").decrement(1.0);
+            }
+            if subs.list.is_empty() {
                 g.boards.remove(board);
             }
         }
@@ -732,22 +751,16 @@ impl Hub {
         kind: PresenceKind,
         list: &[Presence],
     ) {
-        let Some(ids) = g.boards.get(board) else {
+        let Some(subs) = g.boards.get(board) else {
             return;
         };
         let mut ws: Option<Utf8Bytes> = None;
         let mut sse: Option<Utf8Bytes> = None;
-        for cid in ids {
-            if Some(*cid) == except {
+        for m in &subs.list {
+            if Some(m.conn) == except || !m.is_live() {
                 continue;
             }
-            let Some(conn) = g.conns.get(cid) else {
-                continue;
-            };
-            if !conn.is_live(board) {
-                continue;
-            }
-            let frame = match conn.transport {
+            let frame = match m.transport {
                 Transport::WebSocket => ws
                     .get_or_insert_with(|| {
                         frames::presence(Transport::WebSocket, board, kind, list)
@@ -757,7 +770,7 @@ impl Hub {
                     .get_or_insert_with(|| frames::presence(Transport::Sse, board, kind, list))
                     .clone(),
             };
-            conn.outbox.push(frame);
+            m.outbox.push(frame);
         }
     }
 }
@@ -960,6 +973,30 @@ mod tests {
             o.drain(&mut out).await,
             Drained::Close(CloseReason::Overflow)
         ));
+    }
+
+    #[test]
+    fn board_subscribers_keep_their_index_through_removals() {
+        let mut b = BoardSubs::default();
+        for conn in 1..=5 {
+            b.push(Member {
+                conn,
+                user: Arc::new(user("a")),
+                transport: Transport::WebSocket,
+                outbox: Arc::new(Outbox::new(10)),
+                mode: Mode::Live { last: conn },
+            });
+        }
+        assert!(b.remove(2).is_some());
+        assert!(b.remove(2).is_none());
+        assert!(b.remove(5).is_some());
+        for conn in [1, 3, 4] {
+            let m = b.get_mut(conn).expect("still there");
+            assert_eq!(m.conn, conn);
+            assert!(matches!(m.mode, Mode::Live { last } if last == conn));
+        }
+        assert_eq!(b.list.len(), 3);
+        assert!(b.get_mut(5).is_none());
     }
 
     #[tokio::test]
