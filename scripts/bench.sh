@@ -22,7 +22,7 @@ if [ "${BENCH_QUICK:-0}" = 1 ]; then
   STORM=2000; RESUME=1000; RATES="50 400"; WRITERS="16"
 else
   SECS="${BENCH_SECONDS:-10}"; STEP_SECS=6; IDLE_SIZES="1000 10000 19000"; SSE_IDLE=10000
-  SUBS=1000; STORM=10000; RESUME=5000; RATES="25 50 100 200 400 800 1600"; WRITERS="16 64"
+  SUBS=1000; STORM=10000; RESUME=5000; RATES="10 25 50 100 200 400 800 1600"; WRITERS="16 64"
 fi
 trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$DATA" "$RESULTS"' EXIT
 
@@ -90,10 +90,12 @@ run() {
 # (d) Durable note updates over WebSocket RPC on SQLite, and the older REST creates.
 # Not pinned: the SQLite writer thread and the connection tasks use both cores.
 for boards in 1 0; do
-  start_server corkboard unpinned
-  "${NICE[@]}" $BENCH rpc --url "$URL" --connections 64 --inflight 4 --boards "$boards" \
-    --duration "$SECS" --warmup 2 --server-pid "$SERVER" | tee -a "$RESULTS"
-  stop_server
+  for inflight in 2 4; do
+    start_server corkboard unpinned
+    "${NICE[@]}" $BENCH rpc --url "$URL" --connections 64 --inflight "$inflight" --boards "$boards" \
+      --duration "$SECS" --warmup 2 --server-pid "$SERVER" | tee -a "$RESULTS"
+    stop_server
+  done
   for writers in $WRITERS; do
     start_server corkboard unpinned
     "${NICE[@]}" $BENCH writes --url "$URL" --writers "$writers" --boards "$boards" \
@@ -103,14 +105,15 @@ for boards in 1 0; do
 done
 
 # (a) Relay fan-out: SUBS members of one room, 10 senders of 64-byte payloads, rising
-# offered load per server until p99 passes 50 ms or under 90 % of deliveries arrive.
+# offered load per server until p99 passes 250 ms or under 90 % of deliveries arrive
+# (the report takes the highest delivered rate with p99 ≤ 50 ms).
 for server in corkboard node-ws socket.io; do
   for rate in $RATES; do
     line="$(run "$server" relay --target "$(target_of "$server")" --token "$TOKEN" \
       --subscribers "$SUBS" --senders 10 --rate "$rate" --duration "$STEP_SECS" | tail -1)"
     echo "$line"
     python3 -c 'import json,sys; r=json.loads(sys.argv[1]);
-sys.exit(0 if r["p99_ms"] <= 50 and r["deliveries"] >= 0.9*r["expected_deliveries"] else 1)' "$line" || break
+sys.exit(0 if r["p99_ms"] <= 250 and r["deliveries"] >= 0.9*r["expected_deliveries"] else 1)' "$line" || break
   done
 done
 
