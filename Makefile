@@ -32,7 +32,7 @@ fmt:
 	$(CARGO) fmt --all
 
 ## Benchmarks against Corkboard and the peer relays in bench/peers (Node ws, Socket.IO,
-## installed from npm): bounded in time (~15 min; BENCH_QUICK=1 ≤ 3 min), loopback only.
+## installed from npm): bounded in time (~10 min; BENCH_QUICK=1 ≤ 3 min), loopback only.
 ## Writes docs/benchmarks.md and its charts docs/bench/*.svg.
 bench:
 	scripts/bench.sh

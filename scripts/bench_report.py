@@ -165,12 +165,14 @@ if ws_idle:
                f"not measurable: 20,000 open files per process (hard limit); {ck_top.get('still_open', top):,} held",
                False)
 
-# (c) storm, (f) resume
-for title, prefix, tgt in [("(c) Connection storm", "connection storm", True),
-                           ("(f) Resume storm", "resume storm", False)]:
+
+
+def storm_section(title, prefix, tgt):
+    """The table (and for the connection storm, the chart and target) of a storm workload."""
+    global lines
     st = of(prefix)
     if not st:
-        continue
+        return
     lines += ["", f"## {title}", ""]
     if tgt:
         lines.append("Clients are started at 10,000/s (at most 1,000 handshakes in flight), and "
@@ -202,6 +204,9 @@ for title, prefix, tgt in [("(c) Connection storm", "connection storm", True),
                    f"{ck_st['subscribed']:,} in {ck_st['seconds_until_all_subscribed']} s "
                    f"(connect p99 {ck_st['connect_p99_ms']:.0f} ms)",
                    ck_st["clients"] >= 10000 and ck_st["errors"] == 0 and ck_st["seconds_until_all_subscribed"] <= 5)
+
+
+storm_section("(c) Connection storm", "connection storm", True)
 
 # (d) durable updates
 rpc = of("durable note updates")
@@ -266,6 +271,7 @@ if fan:
     lines += ["", chart("fanout.svg", svgchart.bars(
         "Durable fan-out latency, 200 updates/s", "ms", ["p50", "p99", "p99.9"],
         {r["transport"]: [r["p50_ms"], r["p99_ms"], r["p999_ms"]] for r in fan}, hline=10))]
+storm_section("(f) Resume storm", "resume storm", False)
 rs = of("resume storm")
 if rs:
     r = rs[0]
