@@ -38,7 +38,9 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-## Benchmarks (bounded in time, loopback only); writes docs/benchmarks.md.
+## Benchmarks against Corkboard and the peer relays in bench/peers (Node ws, Socket.IO,
+## installed from npm): bounded in time (~10 min; BENCH_QUICK=1 ≤ 3 min), loopback only.
+## Writes docs/benchmarks.md and its charts docs/bench/*.svg.
 bench:
 	scripts/bench.sh
 

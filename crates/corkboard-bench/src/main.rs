@@ -1,4 +1,6 @@
-//! `corkboard-bench`: a load generator for Corkboard.
+//! `corkboard-bench`: a load generator for Corkboard and the peer relays in
+//! bench/peers (Node `ws`, Socket.IO). Every subcommand runs for a bounded
+//! time, stops by itself and prints one JSON line on stdout.
 //!
 //! `writes`: durable note creates over REST. Each writer is its own task
 //! with its own keep-alive connection, sending creates in a closed loop (the
@@ -7,9 +9,14 @@
 //! board before the per-board note limit. The run stops by itself after
 //! `--duration`; the result is one JSON line on stdout.
 
+mod conn;
 mod procstat;
+mod pump;
 mod realtime;
+mod relay;
+mod rpc;
 mod session;
+mod storm;
 
 use std::time::{Duration, Instant};
 
@@ -52,20 +59,8 @@ enum Cmd {
         #[arg(long)]
         server_pid: Option<u32>,
     },
-    /// Idle subscribed connections: server RSS per connection.
-    Idle {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        #[arg(long, value_enum, default_value = "ws")]
-        transport: realtime::Transport,
-        #[arg(long, default_value_t = 1000)]
-        connections: usize,
-        /// Connections opened per second.
-        #[arg(long, default_value_t = 2000)]
-        rate: u64,
-        #[arg(long)]
-        server_pid: u32,
-    },
+    /// Idle subscribed connections: server RSS per connection (workload b).
+    Idle(realtime::IdleArgs),
     /// Event fan-out latency: N subscribers, one writer at R updates/s.
     Fanout {
         #[arg(long, default_value = "http://127.0.0.1:8080")]
@@ -81,21 +76,14 @@ enum Cmd {
         #[arg(long)]
         server_pid: Option<u32>,
     },
-    /// Signal fan-out: N subscribers, S senders, R signals/s offered in total.
-    Signals {
-        #[arg(long, default_value = "http://127.0.0.1:8080")]
-        url: String,
-        #[arg(long, default_value_t = 1000)]
-        subscribers: usize,
-        #[arg(long, default_value_t = 10)]
-        senders: usize,
-        #[arg(long, default_value_t = 100)]
-        rate: u64,
-        #[arg(long, default_value_t = 10)]
-        duration: u64,
-        #[arg(long)]
-        server_pid: Option<u32>,
-    },
+    /// Relay fan-out (workload a): N members of one room, S of them sending
+    /// 64-byte payloads at R per second in total; Corkboard uses `signal`s.
+    Relay(relay::RelayArgs),
+    /// Connection storm (workload c), or with --behind a resume storm on
+    /// Corkboard (workload f): clients connect, authenticate and join at once.
+    Storm(storm::StormArgs),
+    /// Durable note updates over WebSocket RPC (workload d): acked ops/s and ack latency.
+    Rpc(rpc::RpcArgs),
 }
 
 async fn writes(
@@ -230,13 +218,7 @@ async fn main() -> Result<()> {
             )
             .await?
         }
-        Cmd::Idle {
-            url,
-            transport,
-            connections,
-            rate,
-            server_pid,
-        } => realtime::idle(&url, transport, connections, server_pid, rate).await?,
+        Cmd::Idle(a) => realtime::idle(a).await?,
         Cmd::Fanout {
             url,
             transport,
@@ -245,14 +227,9 @@ async fn main() -> Result<()> {
             duration,
             server_pid,
         } => realtime::fanout(&url, transport, subscribers, rate, duration, server_pid).await?,
-        Cmd::Signals {
-            url,
-            subscribers,
-            senders,
-            rate,
-            duration,
-            server_pid,
-        } => realtime::signals(&url, subscribers, senders, rate, duration, server_pid).await?,
+        Cmd::Relay(a) => relay::relay(a).await?,
+        Cmd::Storm(a) => storm::storm(a).await?,
+        Cmd::Rpc(a) => rpc::rpc(a).await?,
     };
     println!("{out}");
     // Exit at once: thousands of open connections need no orderly teardown.

@@ -1,8 +1,8 @@
-//! Real-time workloads: idle connections (server RSS per connection),
-//! event fan-out latency (WebSocket and SSE), and signal throughput.
+//! Real-time workloads: idle connections (server RSS per connection, workload
+//! (b)) and fan-out of durable updates (WebSocket and SSE, workload (e)).
 //!
 //! Latency is measured end to end inside this process: the writer embeds its
-//! send time (ns since a shared start `Instant`) in the note text or signal
+//! send time (µs since a shared start `Instant`) in the note text or signal
 //! data, and each subscriber subtracts it from its receive time, so no clock
 //! is shared with the server.
 
@@ -15,11 +15,13 @@ use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
 use parking_lot_free::Hist;
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::conn::{self, ServerArgs, Target, Ws};
 use crate::procstat;
+use crate::pump::{self, Live};
+use crate::relay::endpoint;
 use crate::session::Session;
 
 /// A mutex-wrapped histogram the per-task histograms are merged into at the end.
@@ -54,59 +56,14 @@ impl Transport {
     }
 }
 
-type Ws =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-fn ws_config() -> WebSocketConfig {
-    let mut c = WebSocketConfig::default();
-    c.read_buffer_size = 4096;
-    c.write_buffer_size = 0;
-    c
-}
-
 /// Opens a WebSocket as the session's user.
 pub async fn ws_connect(s: &Session) -> Result<Ws> {
     let url = format!("{}/ws", s.url.replacen("http://", "ws://", 1));
-    let mut req = url.into_client_request()?;
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {}", s.token).parse()?);
-    req.headers_mut()
-        .insert("sec-websocket-protocol", "corkboard.v1".parse()?);
-    let (ws, _) = tokio_tungstenite::connect_async_with_config(req, Some(ws_config()), false)
-        .await
-        .context("websocket connect")?;
-    Ok(ws)
-}
-
-async fn ws_next_json(ws: &mut Ws) -> Result<Value> {
-    loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(t))) => return Ok(serde_json::from_str(t.as_str())?),
-            Some(Ok(Message::Close(c))) => bail!("closed: {c:?}"),
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => bail!("read: {e}"),
-            None => bail!("ended"),
-        }
-    }
-}
-
-/// Connects and subscribes (waits for `subscribed`).
-pub async fn ws_subscribe(s: &Session, board: &str) -> Result<Ws> {
-    let mut ws = ws_connect(s).await?;
-    ws.send(Message::Text(
-        json!({"type": "subscribe", "board": board})
-            .to_string()
-            .into(),
-    ))
-    .await?;
-    loop {
-        let v = ws_next_json(&mut ws).await?;
-        match v["type"].as_str() {
-            Some("subscribed") => return Ok(ws),
-            Some("error") => bail!("subscribe failed: {v}"),
-            _ => {}
-        }
-    }
+    let headers = [
+        ("authorization", format!("Bearer {}", s.token)),
+        ("sec-websocket-protocol", "corkboard.v1".to_owned()),
+    ];
+    conn::open(&url, &headers, None).await
 }
 
 /// Opens an SSE stream to the board and reads its first chunk.
@@ -127,63 +84,115 @@ pub async fn sse_subscribe(
     Ok(r)
 }
 
-/// Idle subscribed connections: server RSS per connection.
-pub async fn idle(
-    url: &str,
-    transport: Transport,
-    conns: usize,
-    server_pid: u32,
-    rate: u64,
-) -> Result<Value> {
-    let s = Session::new(url).await?;
-    let board = s.board().await?;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let (_, rss0) = procstat::stats(server_pid).context("server /proc")?;
+/// Idle subscribed connections: server RSS per connection. `target` picks the
+/// server (Corkboard over `transport`, or a peer relay over WebSocket);
+/// WebSocket clients come from `sources` loopback addresses and each is held
+/// by a pump task that answers pings, so the server keeps it.
+#[derive(clap::Args)]
+pub struct IdleArgs {
+    /// The server under test and how to reach it.
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Corkboard's transport (peers always use WebSocket).
+    #[arg(long, value_enum, default_value = "ws")]
+    pub transport: Transport,
+    /// Connections to hold.
+    #[arg(long, default_value_t = 1000)]
+    pub connections: usize,
+    /// Connections opened per second.
+    #[arg(long, default_value_t = 2000)]
+    pub rate: u64,
+    /// Server PID, to read its RSS from /proc.
+    #[arg(long)]
+    pub server_pid: u32,
+}
+
+/// Opens `connections` idle subscribed connections and reports server RSS per connection.
+pub async fn idle(a: IdleArgs) -> Result<Value> {
+    let (ep, session) = endpoint(a.server.target, &a.server.url, &a.server.token).await?;
+    // The baseline is taken after a first tenth of the connections (at most
+    // 500) is open and the server has settled, so start-up and sign-up memory
+    // (argon2 takes 19 MiB) that the allocator returns later does not count:
+    // the figure is the marginal cost of one more connection.
+    let warm = (a.connections / 10).clamp(1, 500);
+    let mut rss0 = 0;
+    let mut held0 = 0;
     let started = Instant::now();
-    let mut ws_conns = Vec::new();
+    let (_stop_tx, stop_rx) = watch::channel(false);
+    let live = Arc::new(Live::default());
+    let mut held = 0usize;
     let mut sse_conns = Vec::new();
-    let interval = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+    let mut pumps = Vec::new();
+    let interval = Duration::from_secs_f64(1.0 / a.rate.max(1) as f64);
     let mut batch = tokio::task::JoinSet::new();
-    for i in 0..conns {
-        let s = s.clone();
-        let board = board.clone();
+    for i in 0..a.connections {
+        let (ep, session) = (ep.clone(), session.clone());
+        let src = a.server.sources().addr(i);
+        let sse = a.transport == Transport::Sse && a.server.target == Target::Corkboard;
         batch.spawn(async move {
-            match transport {
-                Transport::Ws => ws_subscribe(&s, &board).await.map(|w| (Some(w), None)),
-                Transport::Sse => {
+            match (sse, session) {
+                (true, Some(s)) => {
                     let c = reqwest::Client::builder()
                         .pool_max_idle_per_host(0)
+                        .local_address(src)
                         .build()?;
-                    sse_subscribe(&s, &c, &board).await.map(|r| (None, Some(r)))
+                    sse_subscribe(&s, &c, &ep.room)
+                        .await
+                        .map(|r| (None, Some(r)))
                 }
+                _ => conn::join(&ep, Some(src), None)
+                    .await
+                    .map(|j| (Some(j.ws), None)),
             }
         });
-        if batch.len() >= 200 || i + 1 == conns {
+        if batch.len() >= 200 || i + 1 == a.connections || i + 1 == warm {
             while let Some(r) = batch.join_next().await {
                 let (w, sse) = r??;
-                ws_conns.extend(w);
-                sse_conns.extend(sse);
+                if let Some(ws) = w {
+                    let p = pump::run(
+                        ws,
+                        a.server.target,
+                        started,
+                        None,
+                        stop_rx.clone(),
+                        live.clone(),
+                    );
+                    pumps.push(tokio::spawn(p));
+                    held += 1;
+                }
+                if let Some(r) = sse {
+                    sse_conns.push(r);
+                    held += 1;
+                }
+            }
+            if i + 1 == warm {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                rss0 = procstat::stats(a.server_pid).context("server /proc")?.1;
+                held0 = held;
             }
         }
         tokio::time::sleep(interval).await;
     }
-    let connect_secs = started.elapsed().as_secs_f64();
+    let connect_secs = started.elapsed().as_secs_f64() - 1.0; // less the baseline pause
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let (_, rss1) = procstat::stats(server_pid).context("server /proc")?;
-    let held = ws_conns.len() + sse_conns.len();
+    let (_, rss1) = procstat::stats(a.server_pid).context("server /proc")?;
+    let still_open = pumps.iter().filter(|p| !p.is_finished()).count() + sse_conns.len();
     Ok(json!({
         "workload": "idle subscribed connections",
-        "transport": transport.label(),
+        "server": a.server.target.label(),
+        "transport": if a.server.target == Target::Corkboard { a.transport.label() } else { "websocket" },
         "connections": held,
+        "still_open": still_open,
         "connect_seconds": (connect_secs * 100.0).round() / 100.0,
         "server_rss_before_mib": rss0 as f64 / 1048576.0,
         "server_rss_after_mib": rss1 as f64 / 1048576.0,
-        "rss_per_connection_kib": ((rss1 as f64 - rss0 as f64) / 1024.0 / held.max(1) as f64 * 100.0).round() / 100.0,
+        "baseline_connections": held0,
+        "rss_per_connection_kib": ((rss1 as f64 - rss0 as f64) / 1024.0 / (held - held0).max(1) as f64 * 100.0).round() / 100.0,
     }))
 }
 
 /// Extracts the number after `t=` in a frame (cheap; no JSON parse per delivery).
-fn stamp(frame: &[u8]) -> Option<u64> {
+pub fn stamp(frame: &[u8]) -> Option<u64> {
     let i = memchr::memmem::find(frame, b"t=")?;
     let digits = &frame[i + 2..];
     let end = digits
@@ -206,6 +215,12 @@ pub async fn fanout(
     let s = Session::new(url).await?;
     let board = s.board().await?;
     let note = s.note(&board).await?;
+    let ep = conn::Endpoint {
+        target: Target::Corkboard,
+        url: s.url.clone(),
+        token: s.token.clone(),
+        room: board.clone(),
+    };
     let base = Instant::now();
     let hist = Arc::new(Hist::new());
     let delivered = Arc::new(AtomicU64::new(0));
@@ -215,7 +230,7 @@ pub async fn fanout(
         let (hist, delivered, stop) = (hist.clone(), delivered.clone(), stop.clone());
         match transport {
             Transport::Ws => {
-                let mut ws = ws_subscribe(&s, &board).await?;
+                let mut ws = conn::join(&ep, None, None).await?.ws;
                 tasks.push(tokio::spawn(async move {
                     // A histogram per subscriber, merged at the end: no shared lock
                     // on the hot path of the load generator.
@@ -318,120 +333,6 @@ pub async fn fanout(
         out["server_cpu_us_per_delivery"] =
             json!(((c1 - c0) * 1e6 / d.max(1) as f64 * 100.0).round() / 100.0);
         out["server_rss_mib"] = json!((rss as f64 / 1048576.0).round());
-    }
-    Ok(out)
-}
-
-/// Signals: `subscribers` on one board, `senders` of them sending 64-byte
-/// `typing` signals at `rate` signals/s in total; latency sent → received.
-pub async fn signals(
-    url: &str,
-    subscribers: usize,
-    senders: usize,
-    rate: u64,
-    duration: u64,
-    server_pid: Option<u32>,
-) -> Result<Value> {
-    let s = Session::new(url).await?;
-    let board = s.board().await?;
-    let base = Instant::now();
-    let hist = Arc::new(Hist::new());
-    let delivered = Arc::new(AtomicU64::new(0));
-    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let mut readers = Vec::new();
-    let mut sender_sinks = Vec::new();
-    for i in 0..subscribers {
-        let ws = ws_subscribe(&s, &board).await?;
-        let (sink, mut stream) = ws.split();
-        if i < senders {
-            sender_sinks.push(sink);
-        } else {
-            drop(sink);
-        }
-        let (hist, delivered, stop) = (hist.clone(), delivered.clone(), stop.clone());
-        readers.push(tokio::spawn(async move {
-            let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
-            let mut n = 0u64;
-            while !stop.load(Ordering::Relaxed) {
-                let m = tokio::time::timeout(Duration::from_millis(500), stream.next()).await;
-                let Ok(Some(Ok(Message::Text(t)))) = m else {
-                    continue;
-                };
-                if let Some(sent) = stamp(t.as_bytes()) {
-                    let now = base.elapsed().as_micros() as u64;
-                    if let Some(h) = local.as_mut() {
-                        let _ = h.record(now.saturating_sub(sent).max(1));
-                    }
-                    n += 1;
-                }
-            }
-            delivered.fetch_add(n, Ordering::Relaxed);
-            if let (Some(h), Ok(mut g)) = (local, hist.0.lock()) {
-                let _ = g.add(h);
-            }
-        }));
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let cpu0 = server_pid.and_then(procstat::stats);
-    let per_sender = (rate as f64 / senders.max(1) as f64).max(0.1);
-    let end = Instant::now() + Duration::from_secs(duration);
-    let sent_total = Arc::new(AtomicU64::new(0));
-    let mut sender_tasks = Vec::new();
-    for mut sink in sender_sinks {
-        let board = board.clone();
-        let sent_total = sent_total.clone();
-        sender_tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / per_sender));
-            while Instant::now() < end {
-                tick.tick().await;
-                let t = base.elapsed().as_micros() as u64;
-                // ~64 bytes of data.
-                let data =
-                    json!({"note": "n-0123456789", "t": format!("t={t}"), "pad": "xxxxxxxxxx"});
-                let msg = json!({"type": "signal", "board": board, "name": "typing", "data": data});
-                if sink
-                    .send(Message::Text(msg.to_string().into()))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-                sent_total.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    for t in sender_tasks {
-        let _ = t.await;
-    }
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let cpu1 = server_pid.and_then(procstat::stats);
-    stop.store(true, Ordering::Relaxed);
-    for r in readers {
-        let _ = r.await;
-    }
-    let h = hist
-        .0
-        .lock()
-        .map(|h| h.clone())
-        .unwrap_or_else(|e| e.into_inner().clone());
-    let d = delivered.load(Ordering::Relaxed);
-    let sent = sent_total.load(Ordering::Relaxed);
-    let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-    let mut out = json!({
-        "workload": "signal fan-out (typing, 64-byte data)",
-        "transport": "websocket",
-        "subscribers": subscribers,
-        "senders": senders,
-        "offered_signals_per_sec": rate,
-        "offered_deliveries_per_sec": rate * (subscribers as u64 - 1),
-        "signals_sent": sent,
-        "deliveries": d,
-        "deliveries_per_sec": (d as f64 / duration as f64).round(),
-        "p50_ms": ms(0.5), "p99_ms": ms(0.99), "p999_ms": ms(0.999),
-    });
-    if let (Some((c0, _)), Some((c1, _))) = (cpu0, cpu1) {
-        out["server_cpu_us_per_delivery"] =
-            json!(((c1 - c0) * 1e6 / d.max(1) as f64 * 100.0).round() / 100.0);
     }
     Ok(out)
 }
