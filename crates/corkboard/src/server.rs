@@ -144,9 +144,8 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     let (stop, mut stopped) = watch::channel(false);
     let (addr, serve, tls_handle) = match tls {
         None => {
-            let listener = tokio::net::TcpListener::bind(config.listen)
-                .await
-                .with_context(|| format!("binding {}", config.listen))?;
+            let listener =
+                bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
             let addr = listener.local_addr()?;
             let serve = tokio::spawn(async move {
                 let shutdown = async move {
@@ -162,9 +161,9 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
             (addr, serve, None)
         }
         Some(tls) => {
-            let listener = std::net::TcpListener::bind(config.listen)
-                .with_context(|| format!("binding {}", config.listen))?;
-            listener.set_nonblocking(true)?;
+            let listener = bind(config.listen)
+                .with_context(|| format!("binding {}", config.listen))?
+                .into_std()?;
             let addr = listener.local_addr()?;
             let handle = axum_server::Handle::new();
             let mut server = axum_server::from_tcp_rustls(
@@ -218,6 +217,22 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         },
         drain: Duration::from_secs(config.drain_timeout),
     })
+}
+
+/// Pending connections the kernel queues before `accept` (capped by
+/// `net.core.somaxconn`). tokio's default of 1,024 overflowed when thousands
+/// of clients reconnect at once (the connection-storm benchmark).
+const LISTEN_BACKLOG: u32 = 8192;
+
+/// Binds the listening socket with [`LISTEN_BACKLOG`].
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 impl Running {
