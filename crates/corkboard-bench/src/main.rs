@@ -75,6 +75,13 @@ enum Cmd {
         duration: u64,
         #[arg(long)]
         server_pid: Option<u32>,
+        /// Cluster mode: nodes the subscribers connect to, round robin
+        /// (comma-separated; default --url).
+        #[arg(long, value_delimiter = ',')]
+        subscriber_url: Vec<String>,
+        /// Cluster mode: the node the writer sends its updates to (default --url).
+        #[arg(long)]
+        writer_url: Option<String>,
     },
     /// Relay fan-out (workload a): N members of one room, S of them sending
     /// 64-byte payloads at R per second in total; Corkboard uses `signal`s.
@@ -226,7 +233,24 @@ async fn main() -> Result<()> {
             rate,
             duration,
             server_pid,
-        } => realtime::fanout(&url, transport, subscribers, rate, duration, server_pid).await?,
+            subscriber_url,
+            writer_url,
+        } => {
+            let placement = realtime::Placement {
+                subscribers: subscriber_url,
+                writer: writer_url,
+            };
+            realtime::fanout(
+                &url,
+                transport,
+                subscribers,
+                rate,
+                duration,
+                server_pid,
+                placement,
+            )
+            .await?
+        }
         Cmd::Relay(a) => relay::relay(a).await?,
         Cmd::Storm(a) => storm::storm(a).await?,
         Cmd::Rpc(a) => rpc::rpc(a).await?,

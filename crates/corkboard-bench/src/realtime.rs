@@ -204,6 +204,15 @@ pub fn stamp(frame: &[u8]) -> Option<u64> {
 
 /// Fan-out: `subscribers` on one board, one writer updating a note at `rate`/s
 /// over WebSocket RPC; latency from RPC sent to event received.
+/// Where the fan-out's clients connect: in cluster mode the subscribers can
+/// be spread over some nodes and the writer put on another.
+pub struct Placement {
+    /// Subscriber i connects to `subscribers[i % len]` (empty: the session's URL).
+    pub subscribers: Vec<String>,
+    /// The writer's node (None: the session's URL).
+    pub writer: Option<String>,
+}
+
 pub async fn fanout(
     url: &str,
     transport: Transport,
@@ -211,25 +220,33 @@ pub async fn fanout(
     rate: u64,
     duration: u64,
     server_pid: Option<u32>,
+    placement: Placement,
 ) -> Result<Value> {
     let s = Session::new(url).await?;
     let board = s.board().await?;
     let note = s.note(&board).await?;
-    let ep = conn::Endpoint {
-        target: Target::Corkboard,
-        url: s.url.clone(),
-        token: s.token.clone(),
-        room: board.clone(),
+    let sub_urls = if placement.subscribers.is_empty() {
+        vec![s.url.clone()]
+    } else {
+        placement.subscribers.clone()
     };
+    let writer_url = placement.writer.clone().unwrap_or_else(|| s.url.clone());
     let base = Instant::now();
     let hist = Arc::new(Hist::new());
     let delivered = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let mut tasks = Vec::new();
-    for _ in 0..subscribers {
+    for i in 0..subscribers {
         let (hist, delivered, stop) = (hist.clone(), delivered.clone(), stop.clone());
+        let node = &sub_urls[i % sub_urls.len()];
         match transport {
             Transport::Ws => {
+                let ep = conn::Endpoint {
+                    target: Target::Corkboard,
+                    url: node.clone(),
+                    token: s.token.clone(),
+                    room: board.clone(),
+                };
                 let mut ws = conn::join(&ep, None, None).await?.ws;
                 tasks.push(tokio::spawn(async move {
                     // A histogram per subscriber, merged at the end: no shared lock
@@ -259,7 +276,7 @@ pub async fn fanout(
                 let c = reqwest::Client::builder()
                     .pool_max_idle_per_host(0)
                     .build()?;
-                let mut r = sse_subscribe(&s, &c, &board).await?;
+                let mut r = sse_subscribe(&s.at(node), &c, &board).await?;
                 tasks.push(tokio::spawn(async move {
                     let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
                     let mut n = 0u64;
@@ -290,7 +307,7 @@ pub async fn fanout(
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu0 = server_pid.and_then(procstat::stats);
-    let writer = ws_connect(&s).await?;
+    let writer = ws_connect(&s.at(&writer_url)).await?;
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
     let end = Instant::now() + Duration::from_secs(duration);
     let mut sent = 0u64;
@@ -323,6 +340,8 @@ pub async fn fanout(
         "workload": "event fan-out (durable note.update over WebSocket RPC)",
         "transport": transport.label(),
         "subscribers": subscribers,
+        "subscriber_nodes": sub_urls.len(),
+        "cross_node": !sub_urls.contains(&writer_url),
         "updates_per_sec": rate,
         "updates_sent": sent,
         "deliveries": d,

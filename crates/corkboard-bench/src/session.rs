@@ -12,6 +12,15 @@ pub struct Session {
 }
 
 impl Session {
+    /// The same user and token against another node of the cluster.
+    pub fn at(&self, url: &str) -> Session {
+        Session {
+            url: url.trim_end_matches('/').to_owned(),
+            token: self.token.clone(),
+            http: self.http.clone(),
+        }
+    }
+
     /// Signs up a fresh user and creates an API token.
     pub async fn new(url: &str) -> Result<Self> {
         let http = reqwest::Client::new();

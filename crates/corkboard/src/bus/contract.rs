@@ -270,6 +270,13 @@ async fn redis_bus_keeps_the_contract() {
     }
     let mut c = RedisCluster::start(3, Duration::from_secs(2)).await;
     every_node_sees_each_event_once_in_order(&mut c.nodes).await;
+    // The liveness ping on the subscription must not mistake Redis's answer
+    // for a failure: after several ping periods, still the first subscription.
+    tokio::time::sleep(Duration::from_millis(4_500)).await;
+    for (i, b) in c.buses.iter().enumerate() {
+        assert_eq!(b.subscriptions(), 1, "node {i} resubscribed");
+        assert!(b.is_up());
+    }
 }
 
 /// A commit whose publish was lost (here: made by a store that publishes

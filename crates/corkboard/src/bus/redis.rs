@@ -85,6 +85,8 @@ pub struct RedisBus {
     own_rx: parking_lot::Mutex<Option<mpsc::UnboundedReceiver<Arc<CommittedEvent>>>>,
     publisher_up: AtomicBool,
     subscriber_up: AtomicBool,
+    /// Successful (re)subscriptions since start.
+    subscriptions: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for RedisBus {
@@ -117,6 +119,7 @@ impl RedisBus {
             own_rx: parking_lot::Mutex::new(Some(own_rx)),
             publisher_up: AtomicBool::new(false),
             subscriber_up: AtomicBool::new(false),
+            subscriptions: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 
@@ -131,6 +134,11 @@ impl RedisBus {
 
     fn presence_key(&self, board: &str) -> String {
         format!("{}:presence:{board}", self.settings.prefix)
+    }
+
+    /// How many times the subscription was (re)established since start.
+    pub fn subscriptions(&self) -> u64 {
+        self.subscriptions.load(Ordering::Relaxed)
     }
 
     /// Whether both Redis connections (publish and subscribe) are up.
@@ -379,6 +387,8 @@ impl Receiver {
                                 sink = Some(k);
                                 backoff.reset();
                                 self.bus.subscriber_up.store(true, Ordering::Relaxed);
+                                self.bus.subscriptions.fetch_add(1, Ordering::Relaxed);
+                                metrics::counter!("corkboard_bus_subscriptions_total").increment(1);
                                 tracing::info!(node = %self.bus.settings.node, "subscribed to Redis; catching up from the log");
                                 self.presence_loaded.clear();
                                 self.catch_up().await;
@@ -393,7 +403,8 @@ impl Receiver {
                     if let Some(k) = sink.as_mut() {
                         if now.duration_since(last_ping) >= Duration::from_secs(2) {
                             last_ping = now;
-                            let ok = matches!(tokio::time::timeout(REDIS_TIMEOUT, k.ping::<String>()).await, Ok(Ok(_)));
+                            // Subscribed (RESP2), PING answers ["pong", ""]: any answer will do.
+                            let ok = matches!(tokio::time::timeout(REDIS_TIMEOUT, k.ping::<redis::Value>()).await, Ok(Ok(_)));
                             if !ok {
                                 tracing::warn!("Redis subscription does not answer; reconnecting");
                                 stream = None;
