@@ -140,5 +140,8 @@ done
 # (f) Resume storm: clients reconnect with `since` 100 events behind.
 run corkboard storm --clients "$RESUME" --behind 100 --rate 10000 --inflight 1000
 
+# Cluster mode: PostgreSQL store and Redis bus, one and three nodes.
+scripts/bench-cluster.sh "$RESULTS"
+
 python3 scripts/bench_report.py "$RESULTS" "$OUT"
 echo "wrote $OUT and docs/bench/*.svg"

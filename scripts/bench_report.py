@@ -16,6 +16,9 @@ import svgchart  # noqa: E402
 
 results_path, out_path = sys.argv[1], sys.argv[2]
 rows = [json.loads(l) for l in open(results_path) if l.strip().startswith("{")]
+# Cluster-mode points (scripts/bench-cluster.sh) carry a "cluster" field and get their own section.
+cluster_rows = {r["cluster"]: r for r in rows if "cluster" in r}
+rows = [r for r in rows if "cluster" not in r]
 cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 today = datetime.date.today().isoformat()
 chart_dir = os.path.join(os.path.dirname(out_path), "bench")
@@ -278,6 +281,56 @@ if rs:
     target("(f) resume storm: 5,000 clients resume 100 events behind (no target figure)",
            f"{r['subscribed']:,} in {r['seconds_until_all_subscribed']} s, p99 {r['connect_p99_ms']:.0f} ms, "
            f"{r['wrong_replay_count']} wrong replays", None if r["errors"] else True)
+
+# Cluster mode (issue 7): PostgreSQL store, Redis bus, several nodes.
+if cluster_rows:
+    c = cluster_rows
+    lines += [
+        "",
+        "## Cluster mode (PostgreSQL + Redis)",
+        "",
+        "scripts/bench-cluster.sh: nodes on this machine sharing one PostgreSQL database "
+        "and one Redis, not pinned (three nodes, PostgreSQL, Redis and the load generator "
+        "share the two cores).",
+        "",
+        "| point | what | result |",
+        "|---|---|---|",
+    ]
+    for key, what in [("pg-writes-64-writers-boards-0", "durable creates on PostgreSQL, 64 writers, a board each"),
+                      ("pg-writes-64-writers-boards-1", "durable creates on PostgreSQL, 64 writers, one board")]:
+        if key in c:
+            r = c[key]
+            lines.append(f"| {key} | {what} | {r['ops_per_sec']:.0f} ops/s, p99 {r['p99_ms']:.1f} ms, "
+                         f"server CPU {r.get('server_cpu_us_per_op', '?')} µs/op |")
+    if "pgbench" in c:
+        lines.append(f"| pgbench | PostgreSQL alone: lock a board row, bump seq, append an event (64 clients) | "
+                     f"{c['pgbench']['tps']:.0f} transactions/s |")
+    for key, what in [("fanout-same-node", "3 nodes; writer and subscribers on node 1"),
+                      ("fanout-cross-node", "3 nodes; writer on node 1, subscribers on nodes 2 and 3"),
+                      ("scale-1-node", "1 node; all subscribers on it"),
+                      ("scale-3-nodes", "3 nodes; subscribers spread over the three")]:
+        if key in c:
+            r = c[key]
+            secs = max(r["updates_sent"] / max(r["updates_per_sec"], 1), 1)
+            lines.append(f"| {key} | {what}: {r['subscribers']} WS subscribers × {r['updates_per_sec']} updates/s | "
+                         f"{r['deliveries']:,} / {r['expected_deliveries']:,} delivered "
+                         f"({r['deliveries'] / secs:,.0f}/s), p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms |")
+    pg = c.get("pg-writes-64-writers-boards-0")
+    if pg:
+        target("cluster: durable ops/s on PostgreSQL (aim ≥ 10,000/s)",
+               f"{pg['ops_per_sec']:.0f}/s (pgbench ceiling for the same transaction shape: "
+               f"{c.get('pgbench', {}).get('tps', 0):.0f}/s)", pg["ops_per_sec"] >= 10000)
+    same, cross = c.get("fanout-same-node"), c.get("fanout-cross-node")
+    if same and cross:
+        added = cross["p99_ms"] - same["p99_ms"]
+        target("cluster: cross-node p99 minus same-node p99 (aim ≤ 3 ms added)",
+               f"{added:+.1f} ms (same node {same['p99_ms']:.1f} ms, cross-node {cross['p99_ms']:.1f} ms)",
+               added <= 3)
+    one, three = c.get("scale-1-node"), c.get("scale-3-nodes")
+    if one and three:
+        target("cluster: deliveries/s from 1 to 3 nodes (no figure; see the analysis)",
+               f"1 node p99 {one['p99_ms']:.1f} ms, 3 nodes p99 {three['p99_ms']:.1f} ms, "
+               f"{three['deliveries']:,} vs {one['deliveries']:,} delivered", None)
 
 lines += ["", "Reproduce: `make bench` (`BENCH_SECONDS` sets the measured time per point, "
           "`BENCH_QUICK=1` a smoke run). Single points: see the commands in scripts/bench.sh.", ""]
