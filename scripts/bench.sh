@@ -143,5 +143,6 @@ run corkboard storm --clients "$RESUME" --behind 100 --rate 10000 --inflight 100
 # Cluster mode: PostgreSQL store and Redis bus, one and three nodes.
 scripts/bench-cluster.sh "$RESULTS"
 
+mkdir -p docs/bench && cp "$RESULTS" docs/bench/results.jsonl
 python3 scripts/bench_report.py "$RESULTS" "$OUT"
 echo "wrote $OUT and docs/bench/*.svg"

@@ -44,7 +44,7 @@ targets = []  # (target, measured, met)
 
 
 def target(text, measured, met):
-    targets.append((text, measured, "met" if met else "**missed**" if met is not None else "not measured"))
+    targets.append((text, measured, "met" if met else "**missed**" if met is not None else "measured (no target figure)"))
 
 
 lines = [
@@ -305,8 +305,8 @@ if cluster_rows:
     if "pgbench" in c:
         lines.append(f"| pgbench | PostgreSQL alone: lock a board row, bump seq, append an event (64 clients) | "
                      f"{c['pgbench']['tps']:.0f} transactions/s |")
-    for key, what in [("fanout-same-node", "3 nodes; writer and subscribers on node 1"),
-                      ("fanout-cross-node", "3 nodes; writer on node 1, subscribers on nodes 2 and 3"),
+    for key, what in [("fanout-same-node", "3 nodes; writer and subscribers on node 2"),
+                      ("fanout-cross-node", "3 nodes; writer on node 1, subscribers on node 2"),
                       ("scale-1-node", "1 node; all subscribers on it"),
                       ("scale-3-nodes", "3 nodes; subscribers spread over the three")]:
         if key in c:
