@@ -534,9 +534,24 @@ impl Receiver {
         }
     }
 
-    /// Catches every board with subscribers here up from the log.
+    /// Catches every board with subscribers here up from the log: one query
+    /// for the boards' current seqs, then a backfill of those that moved.
     async fn catch_up(&mut self) {
-        for (board, position) in self.hub.positions() {
+        let positions = self.hub.positions();
+        if positions.is_empty() {
+            return;
+        }
+        let ids: Vec<String> = positions.iter().map(|(b, _)| b.clone()).collect();
+        let heads: std::collections::HashMap<String, u64> =
+            match tokio::time::timeout(REDIS_TIMEOUT, self.store.board_seqs(&ids)).await {
+                Ok(Ok(v)) => v.into_iter().collect(),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %e, "catch-up: reading board positions failed");
+                    return;
+                }
+                Err(_) => return,
+            };
+        for (board, position) in positions {
             let after = match (self.sequencer.position(&board), position) {
                 (Some(a), Some(b)) => a.min(b),
                 (a, b) => match a.or(b) {
@@ -544,7 +559,9 @@ impl Receiver {
                     None => continue,
                 },
             };
-            self.backfill(&board, after).await;
+            if heads.get(&board).is_some_and(|head| *head > after) {
+                self.backfill(&board, after).await;
+            }
         }
     }
 

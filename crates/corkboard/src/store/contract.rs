@@ -200,6 +200,14 @@ pub async fn note_lifecycle_in_seq_order(s: &dyn Store, sink: &CaptureSink) {
         panic!("events expected")
     };
     assert_eq!(seq, 3);
+    assert_eq!(
+        s.board_seqs(&["b1".into(), "no-such-board".into()])
+            .await
+            .unwrap(),
+        vec![("b1".to_owned(), 3)],
+        "heads of the boards that exist"
+    );
+    assert!(s.board_seqs(&[]).await.unwrap().is_empty());
     let kinds: Vec<String> = events
         .iter()
         .map(|e| {

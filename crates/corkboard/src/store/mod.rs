@@ -233,6 +233,10 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<EventsAfter, StoreError>;
 
+    /// The current seq of each of these boards that exists, in one query (the
+    /// cluster bus's periodic catch-up asks which boards moved).
+    async fn board_seqs(&self, boards: &[String]) -> Result<Vec<(String, u64)>, StoreError>;
+
     /// Drops events (and op ids) that are both outside the newest
     /// `log_min_events` and older than `log_min_age_ms`. Returns how many events went.
     async fn prune(&self, now: Timestamp) -> Result<u64, StoreError>;

@@ -957,6 +957,17 @@ impl Store for PgStore {
         }
     }
 
+    async fn board_seqs(&self, boards: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
+        self.check_open()?;
+        sqlx::query("SELECT id, seq FROM boards WHERE id = ANY($1)")
+            .bind(boards)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((rows::col::<String>(r, "id")?, rows::uint(r, "seq")?)))
+            .collect()
+    }
+
     async fn events_after(
         &self,
         board: &str,

@@ -400,6 +400,18 @@ impl Store for SqliteStore {
         }
     }
 
+    async fn board_seqs(&self, boards: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
+        let ids =
+            serde_json::to_string(boards).map_err(|e| StoreError::Db(format!("board ids: {e}")))?;
+        sqlx::query("SELECT id, seq FROM boards WHERE id IN (SELECT value FROM json_each(?))")
+            .bind(ids)
+            .fetch_all(&self.read)
+            .await?
+            .iter()
+            .map(|r| Ok((rows::text(r, "id")?, rows::uint(r, "seq")?)))
+            .collect()
+    }
+
     async fn events_after(
         &self,
         board: &str,
