@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
 use super::redis::{RedisBus, RedisSettings, RemoteHandler};
+use super::testing as redis_testing;
 use super::{BusMessage, LocalBus};
 use crate::core::{Action, Clock, Limits, Mutation, NoteCreate, SystemClock, Timestamp, User};
 use crate::realtime::frames::Transport;
@@ -152,40 +153,6 @@ struct RedisCluster {
     db: TestDatabase,
 }
 
-fn redis_url() -> String {
-    std::env::var("CORKBOARD_TEST_REDIS_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| "redis://127.0.0.1:6379".into())
-}
-
-/// Whether Redis answers; with `CI` set a missing Redis fails the test.
-async fn redis_available(test: &str) -> bool {
-    let url = redis_url();
-    let ok = async {
-        let c = redis::Client::open(url.as_str()).ok()?;
-        let mut conn =
-            tokio::time::timeout(Duration::from_secs(3), c.get_multiplexed_async_connection())
-                .await
-                .ok()?
-                .ok()?;
-        redis::cmd("PING")
-            .query_async::<String>(&mut conn)
-            .await
-            .ok()
-    }
-    .await
-    .is_some();
-    if !ok {
-        let msg = format!(
-            "Redis is not reachable at {url}; start it with scripts/ensure-services.sh or set CORKBOARD_TEST_REDIS_URL"
-        );
-        assert!(std::env::var_os("CI").is_none(), "{test}: {msg}");
-        eprintln!("WARNING: {test} did not run: {msg}");
-    }
-    ok
-}
-
 impl RedisCluster {
     async fn start(n: usize, ttl: Duration) -> Self {
         let db = TestDatabase::create().await;
@@ -202,7 +169,7 @@ impl RedisCluster {
             let local = LocalBus::new();
             let bus = RedisBus::new(
                 RedisSettings {
-                    url: redis_url(),
+                    url: redis_testing::url(),
                     prefix: prefix.clone(),
                     node: format!("n{i}"),
                     presence_ttl: ttl,
@@ -264,7 +231,7 @@ impl Drop for RedisCluster {
 #[tokio::test]
 async fn redis_bus_keeps_the_contract() {
     if !testing::available("redis_bus_keeps_the_contract").await
-        || !redis_available("redis_bus_keeps_the_contract").await
+        || !redis_testing::available("redis_bus_keeps_the_contract").await
     {
         return;
     }
@@ -284,7 +251,7 @@ async fn redis_bus_keeps_the_contract() {
 #[tokio::test]
 async fn redis_bus_backfills_a_lost_publish_from_the_log() {
     if !testing::available("redis_bus_backfills").await
-        || !redis_available("redis_bus_backfills").await
+        || !redis_testing::available("redis_bus_backfills").await
     {
         return;
     }
@@ -338,7 +305,9 @@ async fn redis_bus_backfills_a_lost_publish_from_the_log() {
 /// Presence crosses nodes at once and leaves with a dead node within its TTL.
 #[tokio::test]
 async fn redis_presence_is_cluster_wide_and_dies_with_its_node() {
-    if !testing::available("redis_presence").await || !redis_available("redis_presence").await {
+    if !testing::available("redis_presence").await
+        || !redis_testing::available("redis_presence").await
+    {
         return;
     }
     let mut c = RedisCluster::start(2, Duration::from_secs(2)).await;

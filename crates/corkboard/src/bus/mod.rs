@@ -23,6 +23,7 @@ use crate::store::{CommittedEvent, EventSink};
 
 pub mod redis;
 pub mod sequencer;
+pub mod testing;
 pub mod wire;
 
 #[cfg(test)]

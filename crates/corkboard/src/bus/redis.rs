@@ -169,6 +169,7 @@ impl RedisBus {
                 handler,
                 sequencer: Sequencer::new(REORDER_WAIT),
                 presence_loaded: HashSet::new(),
+                presence_conn: None,
             };
             tasks.push(tokio::spawn(receiver.run(own, stop.clone())));
         }
@@ -244,11 +245,12 @@ impl RedisBus {
                             if users.is_empty() {
                                 pipe.hdel(&key, &self.settings.node).ignore();
                             } else {
-                                let deadline = now_ms() + ttl_ms;
-                                let value =
-                                    serde_json::json!({"expires": deadline, "users": users});
-                                pipe.hset(&key, &self.settings.node, value.to_string())
-                                    .ignore();
+                                let value = StoredPresence {
+                                    expires: now_ms() + ttl_ms,
+                                    users: users.clone(),
+                                };
+                                let value = serde_json::to_string(&value).unwrap_or_default();
+                                pipe.hset(&key, &self.settings.node, value).ignore();
                                 pipe.pexpire(&key, ttl_ms * 3).ignore();
                             }
                         }
@@ -341,6 +343,8 @@ struct Receiver {
     sequencer: Sequencer,
     /// Boards whose presence hash was read since the last (re)connect.
     presence_loaded: HashSet<String>,
+    /// The connection presence hashes are read on (kept across ticks).
+    presence_conn: Option<MultiplexedConnection>,
 }
 
 impl Receiver {
@@ -570,15 +574,17 @@ impl Receiver {
     async fn load_presence(&mut self) {
         let boards: Vec<String> = self
             .hub
-            .positions()
+            .subscribed_boards()
             .into_iter()
-            .map(|(b, _)| b)
             .filter(|b| !self.presence_loaded.contains(b))
             .collect();
         if boards.is_empty() {
             return;
         }
-        let Ok(mut conn) = self.bus.connect().await else {
+        if self.presence_conn.is_none() {
+            self.presence_conn = self.bus.connect().await.ok();
+        }
+        let Some(conn) = self.presence_conn.as_mut() else {
             return;
         };
         for board in boards {
@@ -587,19 +593,23 @@ impl Receiver {
                 REDIS_TIMEOUT,
                 redis::cmd("HGETALL")
                     .arg(&key)
-                    .query_async::<Vec<(String, String)>>(&mut conn),
+                    .query_async::<Vec<(String, String)>>(conn),
             )
             .await;
             let Ok(Ok(fields)) = read else {
+                // Reconnect on the next tick.
+                self.presence_conn = None;
                 return;
             };
             for (node, value) in fields {
                 if node == self.bus.settings.node {
                     continue;
                 }
-                if let Some((users, expires)) = parse_presence(&value) {
+                if let Ok(p) = serde_json::from_str::<StoredPresence>(&value) {
+                    let expires = Timestamp(p.expires);
                     if expires >= self.clock.now() {
-                        self.hub.set_remote_presence(&board, &node, users, expires);
+                        self.hub
+                            .set_remote_presence(&board, &node, p.users, expires);
                     }
                 }
             }
@@ -608,14 +618,12 @@ impl Receiver {
     }
 }
 
-fn parse_presence(value: &str) -> Option<(Vec<Presence>, Timestamp)> {
-    #[derive(serde::Deserialize)]
-    struct Stored {
-        expires: i64,
-        users: Vec<Presence>,
-    }
-    let s: Stored = serde_json::from_str(value).ok()?;
-    Some((s.users, Timestamp(s.expires)))
+/// A node's field in a board's presence hash: its users and until when they count.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredPresence {
+    /// Milliseconds since the epoch (the writing node's clock).
+    expires: i64,
+    users: Vec<Presence>,
 }
 
 async fn next_message(stream: &mut Option<redis::aio::PubSubStream>) -> Option<redis::Msg> {

@@ -437,6 +437,11 @@ impl Hub {
             .collect()
     }
 
+    /// Boards with subscribers on this node.
+    pub fn subscribed_boards(&self) -> Vec<String> {
+        self.inner.lock().boards.keys().cloned().collect()
+    }
+
     /// The lowest seq this node's live subscribers of `board` have.
     pub fn position(&self, board: &str) -> Option<u64> {
         Self::position_in(&self.inner.lock(), board)

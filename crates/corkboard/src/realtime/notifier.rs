@@ -139,22 +139,27 @@ pub async fn run(
 
 /// Sends the user's current unread count to their streams on every node.
 pub async fn push_unread(app: &App, user_id: &str) {
-    if app.cluster.is_none() && !app.notify.has_streams(user_id) {
-        return;
-    }
-    match app.store.unread_count(user_id).await {
-        Ok(c) => app.notify.unread(user_id, c),
-        Err(e) => tracing::warn!(error = %e, "could not count unread notifications"),
+    // In cluster mode another node may hold the user's streams.
+    if app.cluster.is_some() || app.notify.has_streams(user_id) {
+        if let Some(c) = unread_count(app, user_id).await {
+            app.notify.unread(user_id, c);
+        }
     }
 }
 
 /// Sends the user's current unread count to their streams on this node (if any are open).
 pub async fn push_unread_local(app: &App, user_id: &str) {
-    if !app.notify.has_streams(user_id) {
-        return;
+    if app.notify.has_streams(user_id) {
+        if let Some(c) = unread_count(app, user_id).await {
+            app.notify.unread_local(user_id, c);
+        }
     }
-    match app.store.unread_count(user_id).await {
-        Ok(c) => app.notify.unread_local(user_id, c),
-        Err(e) => tracing::warn!(error = %e, "could not count unread notifications"),
-    }
+}
+
+async fn unread_count(app: &App, user_id: &str) -> Option<u64> {
+    app.store
+        .unread_count(user_id)
+        .await
+        .map_err(|e| tracing::warn!(error = %e, "could not count unread notifications"))
+        .ok()
 }

@@ -23,10 +23,7 @@ use crate::common::{http_client, Client, TestServer};
 
 /// The Redis the cluster tests use unless they start their own.
 pub fn redis_url() -> String {
-    std::env::var("CORKBOARD_TEST_REDIS_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .unwrap_or_else(|| "redis://127.0.0.1:6379".into())
+    corkboard::bus::testing::url()
 }
 
 /// The nginx binary, if installed.
@@ -37,48 +34,18 @@ pub fn nginx() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-fn missing(test: &str, what: &str) -> bool {
-    let msg = format!(
-        "{what}; run scripts/ensure-services.sh (make test does), or set CORKBOARD_TEST_PG_URL / CORKBOARD_TEST_REDIS_URL"
-    );
-    assert!(std::env::var_os("CI").is_none(), "{test}: {msg}");
-    eprintln!("WARNING: {test} did not run: {msg}");
-    false
-}
-
 /// Whether PostgreSQL, Redis (and nginx, when `need_nginx`) are here.
 pub async fn services_available(test: &str, need_nginx: bool) -> bool {
-    if !testing::available(test).await {
+    if !testing::available(test).await || !corkboard::bus::testing::available(test).await {
         return false;
     }
-    if !redis_answers(&redis_url()).await {
-        return missing(test, &format!("Redis is not reachable at {}", redis_url()));
-    }
     if need_nginx && nginx().is_none() {
-        return missing(test, "nginx is not installed");
+        let msg = "nginx is not installed; run scripts/ensure-services.sh (make test does)";
+        assert!(std::env::var_os("CI").is_none(), "{test}: {msg}");
+        eprintln!("WARNING: {test} did not run: {msg}");
+        return false;
     }
     true
-}
-
-/// Whether a Redis answers PING at `url` within a second.
-pub async fn redis_answers(url: &str) -> bool {
-    async {
-        let c = redis::Client::open(url).ok()?;
-        let mut conn =
-            tokio::time::timeout(Duration::from_secs(1), c.get_multiplexed_async_connection())
-                .await
-                .ok()?
-                .ok()?;
-        tokio::time::timeout(
-            Duration::from_secs(1),
-            redis::cmd("PING").query_async::<String>(&mut conn),
-        )
-        .await
-        .ok()?
-        .ok()
-    }
-    .await
-    .is_some()
 }
 
 /// A free TCP port on 127.0.0.1 (released for the caller to bind).
@@ -147,7 +114,7 @@ impl PrivateRedis {
             .expect("redis-server (apt-get install redis-server)");
         self.child = Some(child);
         let deadline = Instant::now() + Duration::from_secs(10);
-        while !redis_answers(&self.url()).await {
+        while !corkboard::bus::testing::answers(&self.url()).await {
             assert!(
                 Instant::now() < deadline,
                 "private redis-server did not start"
