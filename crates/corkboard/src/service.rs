@@ -7,7 +7,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::auth::{self, CredentialCache, IpCounter};
 use crate::bus::LocalBus;
@@ -439,15 +438,24 @@ impl App {
     ///
     /// # Errors
     /// `not_found` for an unknown token.
-    pub async fn accept_invite(&self, p: &Principal, token: &str) -> Result<Value, ApiError> {
+    pub async fn accept_invite(&self, p: &Principal, token: &str) -> Result<Board, ApiError> {
         let (board, role) = self
             .store
             .find_invite(token)
             .await
             .map_err(store_error)?
             .ok_or_else(|| ApiError::not_found("invite not found"))?;
-        let a = self.mutate(p, &board, None, Action::Join { role }).await?;
-        Ok(a.body)
+        match self
+            .mutate(p, &board, None, Action::Join { role })
+            .await?
+            .outcome
+        {
+            crate::core::Outcome::Joined { board } => Ok(board),
+            other => {
+                tracing::error!(?other, "join answered with another outcome");
+                Err(ApiError::internal())
+            }
+        }
     }
 
     /// The caller's notifications with id > `after`, newest first (at most

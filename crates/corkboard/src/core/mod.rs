@@ -7,6 +7,7 @@ pub mod event;
 pub mod model;
 pub mod mutation;
 pub mod notification;
+pub mod outcome;
 pub mod time;
 
 pub use error::{ApiError, ErrorCode};
@@ -16,4 +17,5 @@ pub use mutation::{
     plan, Action, BoardState, Ctx, Effect, Mutation, NoteCreate, NoteDelete, NoteUpdate, Plan,
 };
 pub use notification::{NewNotification, Notification};
+pub use outcome::Outcome;
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

@@ -86,7 +86,7 @@ impl Color {
 }
 
 /// A board as a given caller sees it (`role` is the caller's).
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Board {
     pub id: String,
     pub title: String,

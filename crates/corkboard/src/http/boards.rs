@@ -108,7 +108,7 @@ pub async fn accept(
     State(s): State<Arc<HttpState>>,
     p: Principal,
     PathParams(token): PathParams<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<crate::core::Board>, ApiError> {
     Ok(Json(s.app.accept_invite(&p, &token).await?))
 }
 

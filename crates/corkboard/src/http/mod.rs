@@ -23,7 +23,7 @@ use axum::{middleware, Json, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::core::ApiError;
+use crate::core::{ApiError, Outcome};
 use crate::service::App;
 use crate::store::Applied;
 
@@ -50,11 +50,13 @@ pub struct HttpState {
 
 /// Turns a mutation's answer into a response with its original status.
 pub fn applied(a: Applied) -> Response {
-    let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK);
-    if status == StatusCode::NO_CONTENT || a.body.is_null() {
-        status.into_response()
-    } else {
-        (status, Json(a.body)).into_response()
+    match a.outcome {
+        o @ Outcome::NoteCreated { .. } => (StatusCode::CREATED, Json(o)).into_response(),
+        o @ (Outcome::NoteUpdated { .. }
+        | Outcome::NoteDeleted { .. }
+        | Outcome::RoleChanged { .. }) => Json(o).into_response(),
+        Outcome::BoardRenamed { board } | Outcome::Joined { board } => Json(board).into_response(),
+        Outcome::BoardDeleted | Outcome::MemberRemoved => StatusCode::NO_CONTENT.into_response(),
     }
 }
 

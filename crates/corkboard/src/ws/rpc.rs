@@ -68,31 +68,37 @@ pub async fn call(
         "note.create" => {
             let c: NoteCreate = decode(obj)?;
             let op = c.op.clone();
-            Ok(app.mutate(p, &board, op, Action::CreateNote(c)).await?.body)
+            result(
+                app.mutate(p, &board, op, Action::CreateNote(c))
+                    .await?
+                    .outcome,
+            )
         }
         "note.update" => {
             let id = take_str(&mut obj, "id")?;
             let u: NoteUpdate = decode(obj)?;
             let op = u.op.clone();
-            Ok(app
-                .mutate(p, &board, op, Action::UpdateNote { id, update: u })
-                .await?
-                .body)
+            result(
+                app.mutate(p, &board, op, Action::UpdateNote { id, update: u })
+                    .await?
+                    .outcome,
+            )
         }
         "note.delete" => {
             let id = take_str(&mut obj, "id")?;
             let d: DeleteParams = decode(obj)?;
-            Ok(app
-                .mutate(p, &board, d.op, Action::DeleteNote { id })
-                .await?
-                .body)
+            result(
+                app.mutate(p, &board, d.op, Action::DeleteNote { id })
+                    .await?
+                    .outcome,
+            )
         }
         "board.rename" => {
             let r: RenameParams = decode(obj)?;
             let a = app
                 .mutate(p, &board, None, Action::RenameBoard { title: r.title })
                 .await?;
-            Ok(json!({ "board": a.body }))
+            result(a.outcome)
         }
         _ => {
             let _: Empty = decode(obj)?;
@@ -100,4 +106,8 @@ pub async fn call(
             Ok(json!({"board": snap.board, "notes": snap.notes, "seq": snap.seq}))
         }
     }
+}
+
+fn result(o: crate::core::Outcome) -> Result<Value, ApiError> {
+    serde_json::to_value(o).map_err(|_| ApiError::internal())
 }
