@@ -7,7 +7,6 @@
 
 pub mod echo;
 pub mod limits;
-pub mod rpc;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -525,7 +524,7 @@ impl Connection {
         let outbox = self.outbox.clone();
         inflight.spawn(async move {
             let started = std::time::Instant::now();
-            let frame = match rpc::call(&s.app, &p, &m.method, m.params).await {
+            let frame = match crate::commands::call_json(&s.app, &p, &m.method, m.params).await {
                 Ok(result) => Utf8Bytes::from(
                     json!({"type": "result", "id": m.id, "result": result}).to_string(),
                 ),
