@@ -2,11 +2,11 @@
 //! optional details. Every layer's error is mapped to this once; each door
 //! turns it into its own form (HTTP status, WebSocket error frame) from one table.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The contract's error codes (protocol.md, "Error codes").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,

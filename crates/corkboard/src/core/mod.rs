@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod event;
+pub mod messages;
 pub mod model;
 pub mod mutation;
 pub mod notification;
@@ -12,7 +13,8 @@ pub mod time;
 
 pub use error::{ApiError, ErrorCode};
 pub use event::{Event, EventBody, NoteDelta};
-pub use model::{Board, Color, FieldVersions, Limits, Note, NoteRecord, Role, User};
+pub use messages::{ClientMessage, ErrorBody, ServerMessage, SnapshotBody, UnsubscribeReason};
+pub use model::{Board, Color, FieldVersions, Limits, Note, NoteRecord, Presence, Role, User};
 pub use mutation::{
     plan, Action, BoardState, Ctx, Effect, Mutation, NoteCreate, NoteDelete, NoteUpdate, Plan,
 };

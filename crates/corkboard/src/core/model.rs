@@ -318,3 +318,14 @@ mod tests {
         assert!(check_client_id("id", &"a".repeat(65)).is_err());
     }
 }
+
+/// One person's presence on a board: `{user, connections, since}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Presence {
+    pub user: User,
+    /// Their subscriptions to the board (WebSocket and SSE, all nodes).
+    pub connections: u32,
+    /// When they became present.
+    #[ts(type = "string")]
+    pub since: Timestamp,
+}
