@@ -14,12 +14,16 @@ describe("test seeds", () => {
     expect(mulberry32(1235)()).not.toBe(xs[0]);
   });
 
-  it("takes CORKBOARD_SEED when set and rejects a bad one", () => {
+  it("takes CORKBOARD_SEED when set, folds a 64-bit one and rejects a bad one", () => {
     const log = vi.spyOn(console, "error").mockImplementation(() => {});
     vi.stubEnv("CORKBOARD_SEED", "4242");
     expect(testSeed("f.test.ts", "t")).toBe(4242);
     expect(log).toHaveBeenCalledWith(expect.stringContaining('CORKBOARD_SEED=4242 npx vitest run f.test.ts -t "t"'));
+    vi.stubEnv("CORKBOARD_SEED", String(2 ** 32 + 5)); // a Rust-sized seed: high ^ low
+    expect(testSeed("f.test.ts", "t")).toBe(4);
     vi.stubEnv("CORKBOARD_SEED", "-1");
+    expect(() => testSeed("f.test.ts", "t")).toThrow(/CORKBOARD_SEED/);
+    vi.stubEnv("CORKBOARD_SEED", "18446744073709551616"); // 2^64
     expect(() => testSeed("f.test.ts", "t")).toThrow(/CORKBOARD_SEED/);
     vi.stubEnv("CORKBOARD_SEED", "");
     const s = testSeed("f.test.ts", "t");

@@ -41,17 +41,19 @@ export function replay(seed: number, file: string, name: string): string {
 
 /**
  * The seed for test `name` in `file` (relative to web/): `CORKBOARD_SEED` when
- * set, else a fresh random one (a 32-bit unsigned integer). Prints the seed
- * and how to replay it.
+ * set, else a fresh random one. Seeds are 32-bit; a larger one (the Rust
+ * tests take any u64, and `CORKBOARD_SEED` may be set for both) is folded
+ * to 32 bits, high half XOR low half. Prints the seed and how to replay it.
  */
 export function testSeed(file: string, name: string): number {
-  const env = process.env[SEED_ENV];
+  const env = process.env[SEED_ENV]?.trim();
   let seed: number;
-  if (env !== undefined && env.trim() !== "") {
-    seed = Number(env.trim());
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-      throw new Error(`${SEED_ENV}=${JSON.stringify(env)} is not a 32-bit unsigned integer`);
+  if (env) {
+    if (!/^[0-9]{1,20}$/.test(env) || BigInt(env) >= 2n ** 64n) {
+      throw new Error(`${SEED_ENV}=${JSON.stringify(env)} is not an unsigned 64-bit integer`);
     }
+    const big = BigInt(env);
+    seed = Number(BigInt.asUintN(32, big ^ (big >> 32n)));
   } else {
     seed = Math.floor(Math.random() * 2 ** 32);
   }
