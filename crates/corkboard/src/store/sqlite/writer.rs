@@ -440,7 +440,7 @@ impl Writer {
                     .bind(b)
                     .bind(k)
                     .bind(*seq as i64)
-                    .bind(*status as i64)
+                    .bind(*status)
                     .bind(body.as_ref());
             }
             q.execute(&mut self.conn).await?;
