@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::frames::{self, Transport};
-use super::hub::ConnId;
 use super::outbox::Outbox;
+use super::registry::ConnId;
 use crate::core::ApiError;
 use crate::service::{App, Principal};
 use crate::store::EventsAfter;
