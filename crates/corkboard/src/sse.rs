@@ -224,7 +224,8 @@ pub async fn board_stream(
             outbox: &task_outbox,
             transport: Transport::Sse,
         };
-        if let Err(e) = subscribe(&state.app, &p, &sub, &board, since).await {
+        let log = state.app.log_for(&p);
+        if let Err(e) = subscribe(&state.app.hub, &log, &sub, &board, since).await {
             tracing::debug!(error = %e, "board stream subscription ended");
             task_outbox.close(CloseReason::SubscribeFailed);
         }

@@ -164,7 +164,8 @@ mod tests {
             assert!(
                 !s.is_empty()
                     && s.len() <= 32
-                    && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
+                    && s.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'),
                 "{r:?}: {s:?}"
             );
         }

@@ -474,6 +474,7 @@ mod tests {
             .map(|v| v["seq"].as_u64().unwrap())
             .collect();
         assert_eq!(seqs, vec![6, 7]);
+        h.check_invariants().unwrap();
     }
 
     #[tokio::test]
@@ -511,7 +512,9 @@ mod tests {
         h.unregister(tabs[0]);
         h.unregister(tabs[1]);
         assert!(take(&watcher).await.is_empty(), "still one tab open");
+        h.check_invariants().unwrap();
         h.unregister(tabs[2]);
+        h.check_invariants().unwrap();
         let left = take(&watcher).await;
         assert_eq!(left[0]["left"][0]["user"]["username"], "a");
         // The fourth connection of a user is refused.
@@ -547,25 +550,88 @@ mod tests {
         assert_eq!(got[1]["type"], "unsubscribed");
         assert_eq!(got[1]["reason"], "revoked");
         assert!(!h.is_subscribed(id, "b"));
+        h.check_invariants().unwrap();
         h.dispatch(ev("b", 2, deleted("n")));
         assert!(take(&o).await.is_empty());
     }
 
+    async fn close_reason(o: &Outbox) -> Option<CloseReason> {
+        let mut out = Vec::new();
+        let d = tokio::time::timeout(std::time::Duration::from_millis(50), o.drain(&mut out));
+        match d.await {
+            Ok(Drained::Close(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn live(h: &Hub, o: &Arc<Outbox>, transport: Transport, last: u64) -> ConnId {
+        let id = h.register(&user("a"), "c", transport, o.clone()).unwrap();
+        h.begin(id, "b");
+        assert!(h.go_live(id, "b", last));
+        id
+    }
+
     #[tokio::test]
-    async fn a_gap_cuts_the_subscriber_off() {
+    async fn a_live_gap_cuts_the_subscriber_off() {
+        let h = hub();
+        let o = Arc::new(Outbox::new(1 << 20));
+        live(&h, &o, Transport::WebSocket, 3);
+        h.dispatch(ev("b", 5, deleted("n")));
+        assert_eq!(close_reason(&o).await, Some(CloseReason::EventGap));
+    }
+
+    #[tokio::test]
+    async fn held_events_that_skip_the_replay_cut_the_subscriber_off() {
         let h = hub();
         let o = Arc::new(Outbox::new(1 << 20));
         let id = h
             .register(&user("a"), "c", Transport::WebSocket, o.clone())
             .unwrap();
         h.begin(id, "b");
-        h.go_live(id, "b", 3);
         h.dispatch(ev("b", 5, deleted("n")));
-        let mut out = Vec::new();
-        assert!(matches!(
-            o.drain(&mut out).await,
-            Drained::Close(CloseReason::EventGap)
-        ));
+        assert!(!h.go_live(id, "b", 3), "4 is missing");
+        assert_eq!(close_reason(&o).await, Some(CloseReason::ReplayGap));
+    }
+
+    #[tokio::test]
+    async fn events_held_past_the_outbox_limit_cut_the_subscriber_off() {
+        let h = Hub::new(Arc::new(SystemClock), 3, 100);
+        let o = Arc::new(Outbox::new(100));
+        let id = h
+            .register(&user("a"), "c", Transport::WebSocket, o.clone())
+            .unwrap();
+        h.begin(id, "b");
+        for s in 1..=10 {
+            h.dispatch(ev("b", s, deleted("a-note-with-a-long-enough-id")));
+        }
+        assert_eq!(close_reason(&o).await, Some(CloseReason::ReplayOverflow));
+    }
+
+    #[tokio::test]
+    async fn a_lagging_hub_cuts_off_only_subscribers() {
+        let h = hub();
+        let subscribed = Arc::new(Outbox::new(1 << 20));
+        let idle = Arc::new(Outbox::new(1 << 20));
+        live(&h, &subscribed, Transport::WebSocket, 0);
+        h.register(&user("b"), "c", Transport::WebSocket, idle.clone())
+            .unwrap();
+        h.resync_all();
+        assert_eq!(
+            close_reason(&subscribed).await,
+            Some(CloseReason::HubLagged)
+        );
+        assert!(!idle.is_closed());
+    }
+
+    #[tokio::test]
+    async fn lost_access_ends_an_sse_stream_with_its_cause() {
+        let h = hub();
+        let o = Arc::new(Outbox::new(1 << 20));
+        let id = live(&h, &o, Transport::Sse, 0);
+        h.dispatch(ev("b", 1, EventBody::BoardDeleted {}));
+        assert_eq!(close_reason(&o).await, Some(CloseReason::BoardDeleted));
+        assert!(!h.is_subscribed(id, "b"));
+        h.check_invariants().unwrap();
     }
 
     #[tokio::test]
@@ -579,5 +645,6 @@ mod tests {
             .unwrap();
         h.kick_credential("c1");
         assert!(a.is_closed() && !b.is_closed());
+        assert_eq!(close_reason(&a).await, Some(CloseReason::CredentialRevoked));
     }
 }

@@ -511,7 +511,7 @@ impl Connection {
                 outbox: &outbox,
                 transport: Transport::WebSocket,
             };
-            let r = subscribe(&s.app, &p, &sub, &m.board, m.since).await;
+            let r = subscribe(&s.app.hub, &s.app.log_for(&p), &sub, &m.board, m.since).await;
             if let Err(e) = r {
                 outbox
                     .push_wait(error_frame(m.id.as_ref(), Some(&m.board), &e))
