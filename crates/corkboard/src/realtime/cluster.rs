@@ -2,9 +2,8 @@
 //! they reach them through.
 //!
 //! The hubs sit below the bus, so they cannot name it: they talk to a
-//! [`ClusterLink`], a trait declared here and implemented by the bus's Redis
-//! side (`crate::bus::redis`). In single-node mode no link is set and every
-//! send is a no-op. What the hubs send is one [`ClusterMessage`] per cause:
+//! [`ClusterLink`], a trait declared here and implemented by the Redis bus.
+//! In single-node mode no link is set and every send is a no-op. What the hubs send is one [`ClusterMessage`] per cause:
 //! a signal, a notification, an unread count, a credential kick, or this
 //! node's present users of a board. What they receive comes back through
 //! plain hub methods the bus calls ([`Hub::remote_signal`],

@@ -1,7 +1,7 @@
 //! Real-time delivery shared by every transport: the per-connection
 //! [`outbox`], the per-node [`hub`] of subscriptions and presence, and the
-//! [`frames`] encoded once per message. The WebSocket door ([`crate::ws`])
-//! is a thin adapter over these; Server-Sent Events reuse them.
+//! [`frames`] encoded once per message. The WebSocket door is a thin
+//! adapter over these; Server-Sent Events reuse them.
 //!
 //! The hub is a façade over small parts with one job each: the
 //! [`registry`] of connections and subscriptions, the [`presence`] book,
