@@ -9,9 +9,8 @@
 //! new case in the tests below. Details (an error message, a seq) go to the
 //! log at the place that closes, never into the frame.
 //!
-//! Codes group into what the client should do: reconnect and resume with
-//! `since` (1001, 1013, 4000, 1011), re-authenticate (4001), stop and fix the
-//! client (1002, 1003, 1007, 1008, 1009), or nothing (1000).
+//! The code tells a client what to do (resume with `since`, re-authenticate,
+//! or stop); docs/protocol.md has the table of codes, reasons and causes.
 
 /// Why an outbox (and so its connection) is closing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -148,12 +148,12 @@ impl Hub {
                 self.announce(&g, board);
             }
         }
-        let members = g.presence().members(board);
+        let present = g.presence().members(board);
         outbox.push(frames::presence(
             transport,
             board,
             PresenceKind::Members,
-            &members,
+            &present,
         ));
         true
     }
