@@ -2,13 +2,13 @@
 //! delivery on this node. It is a thin façade that takes one lock and
 //! composes the parts, each in its own module:
 //!
-//! - [`registry`](super::registry): connections, subscriptions and the
-//!   presence they make, with its invariant check (plain data);
-//! - [`presence`](super::presence): local counts merged with the other
-//!   nodes' views, and the `joined`/`left` that follow;
-//! - [`delivery`](super::delivery): events in seq order, exactly once, and
-//!   the buffering-then-live start of a subscription;
-//! - [`signals`](super::signals): ephemeral signals, coalesced or dropped;
+//! - `registry`: connections, subscriptions and the presence they make,
+//!   with its invariant check (plain data);
+//! - `presence`: local counts merged with the other nodes' views, and the
+//!   `joined`/`left` that follow;
+//! - `delivery`: events in seq order, exactly once, and the
+//!   buffering-then-live start of a subscription;
+//! - `signals`: ephemeral signals, coalesced or dropped;
 //! - [`cluster`](super::cluster): what this node tells the others.
 //!
 //! WebSocket and SSE subscribers are the same registry entry; only the

@@ -4,8 +4,8 @@
 //! adapter over these; Server-Sent Events reuse them.
 //!
 //! The hub is a façade over small parts with one job each: the
-//! [`registry`] of connections and subscriptions, the [`presence`] book,
-//! event [`delivery`], [`signals`] routing, and [`cluster`] sync (the trait
+//! `registry` of connections and subscriptions, the `presence` book,
+//! event `delivery`, `signals` routing, and [`cluster`] sync (the trait
 //! the bus implements to link nodes, so this layer never names the bus).
 //! Every close has one [`CloseReason`] naming its cause ([`close`]).
 
