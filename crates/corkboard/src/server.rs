@@ -20,10 +20,11 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::bus::redis::{RedisBus, RemoteHandler};
-use crate::bus::{BusMessage, LocalBus};
+use crate::bus::LocalBus;
 use crate::config::Config;
 use crate::core::{Clock, SystemClock};
 use crate::http::{self, HttpState};
+use crate::realtime::cluster::ClusterMessage;
 use crate::realtime::Hub;
 use crate::service::App;
 use crate::store::postgres::{redact_url, PgStore};
@@ -277,25 +278,25 @@ impl Running {
 struct Relay(Arc<HttpState>);
 
 impl RemoteHandler for Relay {
-    fn handle(&self, _node: &str, msg: BusMessage) {
+    fn handle(&self, _node: &str, msg: ClusterMessage) {
         let app = &self.0.app;
         match msg {
-            BusMessage::Signal {
+            ClusterMessage::Signal {
                 board,
                 from,
                 cursor,
                 frame,
             } => app.hub.remote_signal(from, &board, cursor, frame),
-            BusMessage::Notification { user, notification } => {
+            ClusterMessage::Notification { user, notification } => {
                 app.notify.publish_local(&user, &notification);
             }
-            BusMessage::Unread { user, count } => app.notify.unread_local(&user, count),
-            BusMessage::Kick { credential } => {
+            ClusterMessage::Unread { user, count } => app.notify.unread_local(&user, count),
+            ClusterMessage::Kick { credential } => {
                 app.forget_credential(&credential);
                 app.hub.kick_local(&credential);
             }
             // The bus applies presence itself (it knows the TTL).
-            BusMessage::Presence { .. } => {}
+            ClusterMessage::Presence { .. } => {}
         }
     }
 }

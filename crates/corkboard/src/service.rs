@@ -9,6 +9,7 @@ use std::sync::Arc;
 use crate::auth::{self, CredentialCache, IpCounter};
 use crate::bus::LocalBus;
 use crate::core::{model, Action, ApiError, Board, Clock, ErrorCode, Limits, Mutation, User};
+use crate::realtime::subscribe::BoardLog;
 use crate::realtime::{Hub, NotifyHub};
 use crate::store::{
     Applied, CredentialKind, EventsAfter, NewCredential, Snapshot, Store, StoreError,
@@ -300,5 +301,45 @@ impl App {
             .events_after(board, after, limit)
             .await
             .map_err(store_error)
+    }
+}
+
+/// A board's log as one caller may read it: what a subscription replays.
+pub struct CallerLog<'a> {
+    app: &'a App,
+    principal: &'a Principal,
+}
+
+impl App {
+    /// The boards' logs as `principal` may read them (for [`subscribe`]).
+    ///
+    /// [`subscribe`]: crate::realtime::subscribe::subscribe
+    pub fn log_for<'a>(&'a self, principal: &'a Principal) -> CallerLog<'a> {
+        CallerLog {
+            app: self,
+            principal,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl BoardLog for CallerLog<'_> {
+    async fn check_access(&self, board: &str) -> Result<(), ApiError> {
+        self.app.board(self.principal, board).await.map(|_| ())
+    }
+
+    async fn events_after(
+        &self,
+        board: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<EventsAfter, ApiError> {
+        self.app
+            .events_after(self.principal, board, after, limit)
+            .await
+    }
+
+    async fn snapshot(&self, board: &str) -> Result<Snapshot, ApiError> {
+        self.app.snapshot(self.principal, board).await
     }
 }

@@ -23,9 +23,9 @@ use tokio_util::sync::CancellationToken;
 use crate::core::ApiError;
 use crate::http::extract::PathParams;
 use crate::http::HttpState;
-use crate::realtime::hub::ConnId;
 use crate::realtime::outbox::Drained;
 use crate::realtime::subscribe::{subscribe, Subscriber};
+use crate::realtime::ConnId;
 use crate::realtime::{CloseReason, Hub, Outbox, Transport};
 use crate::service::Principal;
 
@@ -83,7 +83,7 @@ struct StreamGuard {
 
 impl Drop for StreamGuard {
     fn drop(&mut self) {
-        self.outbox.close(CloseReason::Code(1000, String::new()));
+        self.outbox.close(CloseReason::ClientClosed);
         self.hub.unregister(self.id);
         if let Some(f) = self.on_drop.take() {
             f();
@@ -151,13 +151,13 @@ fn body_with_guard(
                 for f in st.buf.drain(..) {
                     chunk.push_str(f.as_str());
                 }
-                match drained {
-                    Drained::Frames => {}
-                    Drained::Close(CloseReason::Shutdown) => {
-                        st.done = true;
+                if let Drained::Close(reason) = drained {
+                    // SSE has no close frame: the cause goes to the log.
+                    tracing::debug!(reason = reason.reason(), "SSE stream ends");
+                    st.done = true;
+                    if reason == CloseReason::Shutdown {
                         chunk.push_str(&shutdown_block(st.retry_ms));
                     }
-                    Drained::Close(_) => st.done = true,
                 }
                 if chunk.is_empty() {
                     if st.done {
@@ -224,9 +224,10 @@ pub async fn board_stream(
             outbox: &task_outbox,
             transport: Transport::Sse,
         };
-        if let Err(e) = subscribe(&state.app, &p, &sub, &board, since).await {
+        let log = state.app.log_for(&p);
+        if let Err(e) = subscribe(&state.app.hub, &log, &sub, &board, since).await {
             tracing::debug!(error = %e, "board stream subscription ended");
-            task_outbox.close(CloseReason::Policy("subscription failed".into()));
+            task_outbox.close(CloseReason::SubscribeFailed);
         }
     });
     let body = body_with_guard(outbox, &s.sse, s.shutdown.clone(), Some(guard));
@@ -281,7 +282,7 @@ pub async fn notification_stream(
                     Ok(p) => p,
                     Err(e) => {
                         tracing::warn!(error = %e, "notification replay failed");
-                        task_outbox.close(CloseReason::Policy("replay failed".into()));
+                        task_outbox.close(CloseReason::ReplayFailed);
                         return;
                     }
                 };

@@ -48,6 +48,7 @@ async fn binary_frame_closes_1003() {
     let mut ws = Ws::connect(&ann).await;
     ws.send_raw(Message::Binary(vec![0u8, 1, 2].into())).await;
     assert_eq!(ws.closed().await, Closed::Code(1003));
+    assert_eq!(ws.close_reason.as_deref(), Some("binary_frame"));
     s.stop().await;
 }
 
@@ -65,6 +66,7 @@ async fn invalid_utf8_text_closes_1007() {
     )))
     .await;
     assert_eq!(ws.closed().await, Closed::Code(1007));
+    assert_eq!(ws.close_reason.as_deref(), Some("invalid_utf8"));
     s.stop().await;
 }
 
@@ -83,6 +85,7 @@ async fn message_over_64_kib_closes_1009() {
     let big = json!({"type": "ping", "t": "y".repeat(70_000)}).to_string();
     ws.send_raw(Message::Text(big.into())).await;
     assert_eq!(ws.closed().await, Closed::Code(1009));
+    assert_eq!(ws.close_reason.as_deref(), Some("message_too_big"));
     s.stop().await;
 }
 
@@ -107,6 +110,7 @@ async fn fragmented_message_over_64_kib_closes_1009() {
     )))
     .await;
     assert_eq!(ws.closed().await, Closed::Code(1009));
+    assert_eq!(ws.close_reason.as_deref(), Some("message_too_big"));
     s.stop().await;
 }
 
@@ -124,6 +128,7 @@ async fn rpc_flood_gets_rate_limited_then_1008() {
     }
     let (msgs, closed) = ws.until_closed(Duration::from_secs(10)).await;
     assert_eq!(closed, Closed::Code(1008), "{msgs:?}");
+    assert_eq!(ws.close_reason.as_deref(), Some("rate_limited"));
     let limited: Vec<&Value> = msgs
         .iter()
         .filter(|v| v["type"] == "error" && v["error"]["code"] == "rate_limited")
@@ -201,6 +206,10 @@ async fn invalid_messages_then_flood_closes_1008() {
     }
     let (msgs, closed) = ws.until_closed(Duration::from_secs(10)).await;
     assert_eq!(closed, Closed::Code(1008));
+    assert_eq!(
+        ws.close_reason.as_deref(),
+        Some("too_many_invalid_messages")
+    );
     assert!(
         msgs.iter().all(|v| v["error"]["code"] == "invalid_message"),
         "{msgs:?}"
@@ -294,6 +303,7 @@ async fn revoking_the_token_closes_4001() {
     let id = tok.body["id"].as_str().unwrap();
     assert_eq!(ann.delete(&format!("/api/tokens/{id}")).await.status, 204);
     assert_eq!(by_token.closed().await, Closed::Code(4001));
+    assert_eq!(by_token.close_reason.as_deref(), Some("credential_revoked"));
     assert_alive(&mut by_cookie).await;
     assert_eq!(
         try_connect(&bearer, &[]).await.err().map(|e| e.0),
@@ -314,6 +324,7 @@ async fn logout_closes_4001() {
     let r = ann.call(Method::POST, "/api/auth/logout", None).await;
     assert_eq!(r.status, 204);
     assert_eq!(ws.closed().await, Closed::Code(4001));
+    assert_eq!(ws.close_reason.as_deref(), Some("credential_revoked"));
     assert_alive(&mut ws_other).await;
     s.stop().await;
 }
@@ -426,6 +437,7 @@ async fn heartbeat_closes_a_silent_client_4000() {
     );
     assert!(took <= Duration::from_millis(1500), "within ~1 s: {took:?}");
     assert_eq!(ws.closed().await, Closed::Code(4000));
+    assert_eq!(ws.close_reason.as_deref(), Some("heartbeat_timeout"));
     s.stop().await;
 }
 
@@ -516,6 +528,7 @@ async fn shutdown_answers_rpcs_in_flight_then_1001() {
     });
     let (msgs, closed) = ws.until_closed(Duration::from_secs(15)).await;
     assert_eq!(closed, Closed::Code(1001), "{msgs:?}");
+    assert_eq!(ws.close_reason.as_deref(), Some("shutdown"));
     let n_early = early.iter().filter(|v| v["type"] == "result").count();
     println!("{n_early} results before the stop, the rest after it");
     let answered: Vec<u64> = early

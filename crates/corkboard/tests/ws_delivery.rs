@@ -628,6 +628,7 @@ async fn slow_subscriber_is_cut_off_with_1013_and_resumes() {
     // The slow one: an unbroken run of events, then 1013.
     let (msgs, closed) = slow.until_closed(Duration::from_secs(60)).await;
     assert_eq!(closed, Closed::Code(1013), "after {} messages", msgs.len());
+    assert_eq!(slow.close_reason.as_deref(), Some("outbox_full"));
     let got: Vec<u64> = msgs
         .iter()
         .filter(|v| v["type"] == "event")

@@ -11,8 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::redis::{RedisBus, RedisSettings, RemoteHandler};
 use super::testing as redis_testing;
-use super::{BusMessage, LocalBus};
+use super::LocalBus;
 use crate::core::{Action, Clock, Limits, Mutation, NoteCreate, SystemClock, Timestamp, User};
+use crate::realtime::cluster::ClusterMessage;
 use crate::realtime::frames::Transport;
 use crate::realtime::outbox::Outbox;
 use crate::realtime::Hub;
@@ -31,7 +32,7 @@ struct Node {
 struct Ignore;
 
 impl RemoteHandler for Ignore {
-    fn handle(&self, _node: &str, _msg: BusMessage) {}
+    fn handle(&self, _node: &str, _msg: ClusterMessage) {}
 }
 
 fn hub() -> Arc<Hub> {

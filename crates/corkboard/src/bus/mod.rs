@@ -9,16 +9,17 @@
 //! In cluster mode ([`redis::RedisBus`]) the store's commits go to Redis as
 //! well, and what other nodes publish (events, signals, notifications,
 //! presence, credential kicks) comes back into this node's [`LocalBus`] and
-//! hubs. The hubs reach the cluster through [`ClusterLink`]; in single-node
-//! mode there is no link and everything stays in the process.
+//! hubs. The hubs reach the cluster through the realtime layer's
+//! [`ClusterLink`] trait, which [`redis::RedisBus`] implements (the bus sits
+//! above the hubs: it may name them, never the reverse); in single-node mode
+//! there is no link and everything stays in the process.
+//!
+//! [`ClusterLink`]: crate::realtime::cluster::ClusterLink
 
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
 use tokio::sync::broadcast;
 
-use crate::core::Notification;
-use crate::realtime::frames::Presence;
 use crate::store::{CommittedEvent, EventSink};
 
 pub mod redis;
@@ -28,40 +29,6 @@ pub mod wire;
 
 #[cfg(test)]
 mod contract;
-
-/// What one node tells the others, besides committed events.
-#[derive(Debug, Clone, PartialEq)]
-pub enum BusMessage {
-    /// A typing/cursor signal for a board's WebSocket subscribers.
-    Signal {
-        board: String,
-        /// The sending connection, unique cluster-wide (cursor coalescing key).
-        from: u64,
-        cursor: bool,
-        /// The frame exactly as subscribers receive it.
-        frame: Utf8Bytes,
-    },
-    /// A stored notification for a user's streams.
-    Notification {
-        user: String,
-        notification: Notification,
-    },
-    /// A user's unread count changed.
-    Unread { user: String, count: u64 },
-    /// A credential was revoked: close its connections and forget it.
-    Kick { credential: String },
-    /// The full list of users present on a board through the sending node.
-    Presence { board: String, users: Vec<Presence> },
-}
-
-/// How a node's hubs hand messages to the other nodes (cluster mode only).
-/// Sending never blocks: the link queues and a task publishes.
-pub trait ClusterLink: Send + Sync + 'static {
-    /// Sends a message to every other node.
-    fn send(&self, msg: BusMessage);
-    /// A 64-bit id, unique cluster-wide, for one of this node's connections.
-    fn global_conn(&self, conn: u64) -> u64;
-}
 
 /// Events buffered per receiver before it counts as lagging.
 const CAPACITY: usize = 16_384;

@@ -36,8 +36,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::sequencer::Sequencer;
 use super::wire::{self, Incoming};
-use super::{BusMessage, ClusterLink, LocalBus};
+use super::LocalBus;
 use crate::core::{Clock, Timestamp};
+use crate::realtime::cluster::{ClusterLink, ClusterMessage};
 use crate::realtime::frames::Presence;
 use crate::realtime::Hub;
 use crate::store::{CommittedEvent, EventSink, EventsAfter, Store};
@@ -65,12 +66,12 @@ pub struct RedisSettings {
 /// Applies what other nodes send to this node's hubs (set up by the server).
 pub trait RemoteHandler: Send + Sync + 'static {
     /// One message from `node`.
-    fn handle(&self, node: &str, msg: BusMessage);
+    fn handle(&self, node: &str, msg: ClusterMessage);
 }
 
 enum Outgoing {
     Event(Arc<CommittedEvent>),
-    Message(BusMessage),
+    Message(ClusterMessage),
 }
 
 /// The Redis implementation of the bus (cluster mode).
@@ -240,7 +241,7 @@ impl RedisBus {
                         .ignore();
                     }
                     Outgoing::Message(msg) => {
-                        if let BusMessage::Presence { board, users } = &msg {
+                        if let ClusterMessage::Presence { board, users } = &msg {
                             let key = self.presence_key(board);
                             if users.is_empty() {
                                 pipe.hdel(&key, &self.settings.node).ignore();
@@ -309,7 +310,7 @@ impl RedisBus {
                 _ = tick.tick() => {}
             }
             for (board, users) in hub.local_presence() {
-                self.send(BusMessage::Presence { board, users });
+                self.send(ClusterMessage::Presence { board, users });
             }
         }
     }
@@ -323,7 +324,7 @@ impl EventSink for RedisBus {
 }
 
 impl ClusterLink for RedisBus {
-    fn send(&self, msg: BusMessage) {
+    fn send(&self, msg: ClusterMessage) {
         let _ = self.out.send(Outgoing::Message(msg));
     }
 
@@ -465,7 +466,7 @@ impl Receiver {
             Ok((node, _)) if node == self.bus.settings.node => {}
             Ok((_, Incoming::Event(ev))) => self.accept(ev),
             Ok((node, Incoming::Message(msg))) => match msg {
-                BusMessage::Presence { board, users } => {
+                ClusterMessage::Presence { board, users } => {
                     let expires = Timestamp(
                         self.clock.now().0 + self.bus.settings.presence_ttl.as_millis() as i64,
                     );

@@ -11,8 +11,8 @@ use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
-use super::BusMessage;
 use crate::core::{Event, Notification};
+use crate::realtime::cluster::ClusterMessage;
 use crate::realtime::frames::Presence;
 use crate::store::CommittedEvent;
 
@@ -27,7 +27,7 @@ pub enum Incoming {
     /// A committed event (with `remote` set).
     Event(Arc<CommittedEvent>),
     /// Anything else.
-    Message(BusMessage),
+    Message(ClusterMessage),
 }
 
 #[derive(Serialize, Deserialize)]
@@ -84,10 +84,10 @@ pub fn encode_event(node: &str, ev: &CommittedEvent) -> Bytes {
 }
 
 /// The payload for any other message.
-pub fn encode_message(node: &str, msg: &BusMessage) -> Bytes {
+pub fn encode_message(node: &str, msg: &ClusterMessage) -> Bytes {
     let node = node.to_owned();
     match msg {
-        BusMessage::Signal {
+        ClusterMessage::Signal {
             board,
             from,
             cursor,
@@ -101,7 +101,7 @@ pub fn encode_message(node: &str, msg: &BusMessage) -> Bytes {
             },
             f.as_bytes(),
         ),
-        BusMessage::Notification { user, notification } => frame(
+        ClusterMessage::Notification { user, notification } => frame(
             &Header::Notification {
                 node,
                 user: user.clone(),
@@ -109,7 +109,7 @@ pub fn encode_message(node: &str, msg: &BusMessage) -> Bytes {
             },
             b"",
         ),
-        BusMessage::Unread { user, count } => frame(
+        ClusterMessage::Unread { user, count } => frame(
             &Header::Unread {
                 node,
                 user: user.clone(),
@@ -117,14 +117,14 @@ pub fn encode_message(node: &str, msg: &BusMessage) -> Bytes {
             },
             b"",
         ),
-        BusMessage::Kick { credential } => frame(
+        ClusterMessage::Kick { credential } => frame(
             &Header::Kick {
                 node,
                 credential: credential.clone(),
             },
             b"",
         ),
-        BusMessage::Presence { board, users } => frame(
+        ClusterMessage::Presence { board, users } => frame(
             &Header::Presence {
                 node,
                 board: board.clone(),
@@ -173,7 +173,7 @@ pub fn decode(payload: Bytes) -> Result<(String, Incoming), WireError> {
                 .map_err(|_| WireError("signal frame is not UTF-8".into()))?;
             (
                 node,
-                Incoming::Message(BusMessage::Signal {
+                Incoming::Message(ClusterMessage::Signal {
                     board,
                     from,
                     cursor,
@@ -187,17 +187,18 @@ pub fn decode(payload: Bytes) -> Result<(String, Incoming), WireError> {
             notification,
         } => (
             node,
-            Incoming::Message(BusMessage::Notification { user, notification }),
+            Incoming::Message(ClusterMessage::Notification { user, notification }),
         ),
-        Header::Unread { node, user, count } => {
-            (node, Incoming::Message(BusMessage::Unread { user, count }))
-        }
+        Header::Unread { node, user, count } => (
+            node,
+            Incoming::Message(ClusterMessage::Unread { user, count }),
+        ),
         Header::Kick { node, credential } => {
-            (node, Incoming::Message(BusMessage::Kick { credential }))
+            (node, Incoming::Message(ClusterMessage::Kick { credential }))
         }
         Header::Presence { node, board, users } => (
             node,
-            Incoming::Message(BusMessage::Presence { board, users }),
+            Incoming::Message(ClusterMessage::Presence { board, users }),
         ),
     })
 }
@@ -304,20 +305,20 @@ mod tests {
     #[test]
     fn messages_round_trip() {
         let msgs = vec![
-            BusMessage::Signal {
+            ClusterMessage::Signal {
                 board: "b".into(),
                 from: u64::MAX - 3,
                 cursor: true,
                 frame: Utf8Bytes::from_static("{\"type\":\"signal\",\"x\":1}\n"),
             },
-            BusMessage::Unread {
+            ClusterMessage::Unread {
                 user: "u".into(),
                 count: 3,
             },
-            BusMessage::Kick {
+            ClusterMessage::Kick {
                 credential: "c".into(),
             },
-            BusMessage::Presence {
+            ClusterMessage::Presence {
                 board: "b".into(),
                 users: vec![Presence {
                     user: user("ann"),

@@ -1,138 +1,43 @@
-//! The hub: for each board, the subscribers on this node, and who is present.
+//! The hub: the one object every door and the bus talk to about real-time
+//! delivery on this node. It is a thin façade that takes one lock and
+//! composes the parts, each in its own module:
 //!
-//! Subscribing is two steps so that nothing is lost or repeated while writers
-//! are busy. [`Hub::begin`] registers the subscription in *buffering* mode
-//! (live events for the board are held, not sent), the caller replays the
-//! log from the store, then [`Hub::go_live`] sends the held events newer than
-//! the last replayed seq and switches to *live* mode, where each event is
-//! sent only if its seq is the next one. WebSocket and SSE subscribers are
-//! the same [`Sub`]; only the encoding differs.
+//! - `registry`: connections, subscriptions and the presence they make,
+//!   with its invariant check (plain data);
+//! - `presence`: local counts merged with the other nodes' views, and the
+//!   `joined`/`left` that follow;
+//! - `delivery`: events in seq order, exactly once, and the
+//!   buffering-then-live start of a subscription;
+//! - `signals`: ephemeral signals, coalesced or dropped;
+//! - [`cluster`](super::cluster): what this node tells the others.
 //!
-//! Presence is one model for both transports: a user is present on a board
-//! while they hold at least one live subscription to it, counted per
-//! connection, so the third tab closing does not make them leave. In cluster
-//! mode the hub also holds what the other nodes report (their present users
-//! per board, each view with a deadline), and what subscribers see is the
-//! merge: `joined` when a user becomes present anywhere, `left` when nowhere.
+//! WebSocket and SSE subscribers are the same registry entry; only the
+//! encoding of their frames differs.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
 
+use super::close::CloseReason;
+use super::cluster::{ClusterLink, ClusterSync};
+use super::delivery::{self, HandOff, Revoked};
 use super::frames::{self, HubEvent, Presence, PresenceKind, Transport};
-use super::outbox::{CloseReason, CursorKey, Outbox};
-use crate::bus::{BusMessage, ClusterLink};
-use crate::core::{ApiError, Clock, ErrorCode, EventBody, Timestamp, User};
+use super::outbox::Outbox;
+use super::presence::Changes;
+use super::registry::{ConnId, Counted, Detached, Registry};
+use super::signals::{self, Signal};
+use crate::core::{ApiError, Clock, ErrorCode, Timestamp, User};
 use crate::store::CommittedEvent;
 
-/// Identifies a connection (WebSocket or SSE stream) on this node.
-pub type ConnId = u64;
-
-enum Mode {
-    /// Replay in progress: live events are held here.
-    Buffering {
-        held: Vec<Arc<HubEvent>>,
-        bytes: usize,
-    },
-    /// Caught up: `last` is the last seq sent.
-    Live { last: u64 },
-}
-
-/// A connection's side of a subscription.
-struct Sub {
-    /// Counted in presence (set by `go_live`, kept across resubscribes).
-    present: bool,
-}
-
-struct Conn {
-    user: Arc<User>,
-    credential_id: String,
-    transport: Transport,
-    outbox: Arc<Outbox>,
-    subs: HashMap<String, Sub>,
-}
-
-/// A board's side of a subscription: everything a delivery needs, so
-/// delivering an event or a signal is a walk over a `Vec` with no lookup.
-struct Member {
-    conn: ConnId,
-    user: Arc<User>,
-    transport: Transport,
-    outbox: Arc<Outbox>,
-    mode: Mode,
-}
-
-impl Member {
-    fn is_live(&self) -> bool {
-        matches!(self.mode, Mode::Live { .. })
-    }
-}
-
-/// A board's subscribers on this node, with an index by connection.
-#[derive(Default)]
-struct BoardSubs {
-    list: Vec<Member>,
-    index: HashMap<ConnId, usize>,
-}
-
-impl BoardSubs {
-    fn get_mut(&mut self, conn: ConnId) -> Option<&mut Member> {
-        let i = *self.index.get(&conn)?;
-        self.list.get_mut(i)
-    }
-
-    fn push(&mut self, m: Member) {
-        self.index.insert(m.conn, self.list.len());
-        self.list.push(m);
-    }
-
-    fn remove(&mut self, conn: ConnId) -> Option<Member> {
-        let i = self.index.remove(&conn)?;
-        let m = self.list.swap_remove(i);
-        if let Some(moved) = self.list.get(i) {
-            self.index.insert(moved.conn, i);
-        }
-        Some(m)
-    }
-}
-
-struct PresenceEntry {
-    user: User,
-    connections: u32,
-    since: crate::core::Timestamp,
-}
-
-/// The users another node reports present on a board, valid until `expires`.
-struct RemoteView {
-    users: Vec<Presence>,
-    expires: Timestamp,
-}
-
-#[derive(Default)]
-struct Inner {
-    conns: HashMap<ConnId, Conn>,
-    /// board → its subscribers on this node.
-    boards: HashMap<String, BoardSubs>,
-    /// board → user id → presence.
-    presence: HashMap<String, HashMap<String, PresenceEntry>>,
-    /// user id → open connections (WebSocket and SSE).
-    per_user: HashMap<String, u32>,
-    /// board → node id → what that node reports (cluster mode).
-    remote: HashMap<String, HashMap<String, RemoteView>>,
-}
-
-/// Per-node registry of connections, subscriptions and presence.
+/// Per-node registry of connections, subscriptions and presence, and the
+/// delivery of events, presence and signals to them.
 pub struct Hub {
-    inner: Mutex<Inner>,
-    next_id: AtomicU64,
+    inner: Mutex<Registry>,
     clock: Arc<dyn Clock>,
-    max_conns_per_user: u32,
     outbox_bytes: usize,
-    cluster: OnceLock<Arc<dyn ClusterLink>>,
+    cluster: ClusterSync,
 }
 
 impl Hub {
@@ -140,28 +45,16 @@ impl Hub {
     /// outbox of `outbox_bytes`.
     pub fn new(clock: Arc<dyn Clock>, max_conns_per_user: u32, outbox_bytes: usize) -> Self {
         Self {
-            inner: Mutex::new(Inner::default()),
-            next_id: AtomicU64::new(1),
+            inner: Mutex::new(Registry::new(max_conns_per_user)),
             clock,
-            max_conns_per_user,
             outbox_bytes,
-            cluster: OnceLock::new(),
+            cluster: ClusterSync::default(),
         }
     }
 
     /// Connects the hub to the other nodes (cluster mode; set once at start).
     pub fn set_cluster(&self, link: Arc<dyn ClusterLink>) {
-        let _ = self.cluster.set(link);
-    }
-
-    /// Tells the other nodes who is present on `board` through this node.
-    fn announce(&self, g: &Inner, board: &str) {
-        if let Some(link) = self.cluster.get() {
-            link.send(BusMessage::Presence {
-                board: board.to_owned(),
-                users: Self::local_members(g, board),
-            });
-        }
+        self.cluster.set(link);
     }
 
     /// The outbox size new connections get.
@@ -181,28 +74,12 @@ impl Hub {
         outbox: Arc<Outbox>,
     ) -> Result<ConnId, ApiError> {
         let mut g = self.inner.lock();
-        let n = g.per_user.entry(user.id.clone()).or_default();
-        if *n >= self.max_conns_per_user {
+        let Some(id) = g.connect(user, credential_id, transport, outbox) else {
             return Err(ApiError::new(
                 ErrorCode::RateLimited,
-                format!(
-                    "at most {} open connections per user",
-                    self.max_conns_per_user
-                ),
+                format!("at most {} open connections per user", g.max_per_user()),
             ));
-        }
-        *n += 1;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        g.conns.insert(
-            id,
-            Conn {
-                user: Arc::new(user.clone()),
-                credential_id: credential_id.to_owned(),
-                transport,
-                outbox,
-                subs: HashMap::new(),
-            },
-        );
+        };
         metrics::gauge!("corkboard_connections", "transport" => transport_label(transport))
             .increment(1.0);
         Ok(id)
@@ -211,51 +88,21 @@ impl Hub {
     /// Removes a connection and all its subscriptions (presence leaves).
     pub fn unregister(&self, id: ConnId) {
         let mut g = self.inner.lock();
-        let Some(conn) = g.conns.remove(&id) else {
+        let Some(gone) = g.disconnect(id) else {
             return;
         };
-        metrics::gauge!("corkboard_connections", "transport" => transport_label(conn.transport))
+        metrics::gauge!("corkboard_connections", "transport" => transport_label(gone.transport))
             .decrement(1.0);
-        if let Some(n) = g.per_user.get_mut(&conn.user.id) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                g.per_user.remove(&conn.user.id);
-            }
-        }
-        for (board, sub) in conn.subs {
-            Self::detach(&mut g, id, &board, &conn.user, sub.present);
-            if sub.present {
-                self.announce(&g, &board);
-            }
+        for d in gone.detached {
+            self.ended(&g, d);
         }
     }
 
     /// Starts (or restarts) a subscription in buffering mode.
     pub fn begin(&self, id: ConnId, board: &str) {
-        let mut g = self.inner.lock();
-        let Some(conn) = g.conns.get_mut(&id) else {
-            return;
-        };
-        let buffering = Mode::Buffering {
-            held: Vec::new(),
-            bytes: 0,
-        };
-        if conn.subs.contains_key(board) {
-            if let Some(m) = g.boards.get_mut(board).and_then(|b| b.get_mut(id)) {
-                m.mode = buffering;
-            }
-            return;
+        if self.inner.lock().begin(id, board) {
+            metrics::gauge!("corkboard_subscriptions").increment(1.0);
         }
-        conn.subs.insert(board.to_owned(), Sub { present: false });
-        let member = Member {
-            conn: id,
-            user: conn.user.clone(),
-            transport: conn.transport,
-            outbox: conn.outbox.clone(),
-            mode: buffering,
-        };
-        g.boards.entry(board.to_owned()).or_default().push(member);
-        metrics::gauge!("corkboard_subscriptions").increment(1.0);
     }
 
     /// Ends buffering: sends held events after `last_seq`, switches to live,
@@ -265,73 +112,48 @@ impl Hub {
     pub fn go_live(&self, id: ConnId, board: &str, last_seq: u64) -> bool {
         let mut g = self.inner.lock();
         let now = self.clock.now();
-        let Some(m) = g.boards.get_mut(board).and_then(|b| b.get_mut(id)) else {
+        let Some(m) = g.member_mut(id, board) else {
             return false;
         };
-        let transport = m.transport;
-        let outbox = m.outbox.clone();
-        let user = m.user.clone();
-        let held = match std::mem::replace(&mut m.mode, Mode::Live { last: last_seq }) {
-            Mode::Buffering { held, .. } => held,
-            Mode::Live { .. } => Vec::new(),
-        };
-        let mut last = last_seq;
-        let mut revoke = None;
-        for ev in held {
-            let seq = ev.committed.event.seq;
-            if seq <= last {
-                continue;
-            }
-            if seq != last + 1 {
-                outbox.close(CloseReason::Overflow);
+        let (transport, outbox) = (m.transport, m.outbox.clone());
+        match delivery::hand_off(m, last_seq) {
+            HandOff::Live => {}
+            HandOff::Gap => return false,
+            HandOff::Revoked(why) => {
+                // Access was lost while the replay ran: the event said so; end it now.
+                let r = Revoked {
+                    conn: id,
+                    transport,
+                    outbox,
+                    why,
+                };
+                self.revoke(&mut g, board, r);
                 return false;
             }
-            outbox.push(ev.frame(transport));
-            last = seq;
-            revoke = revoke.or(revocation(&ev.committed.event.body, &user));
         }
-        m.mode = Mode::Live { last };
-        if let Some(reason) = revoke {
-            // Access was lost while the replay ran: the event said so; end it now.
-            if Self::revoke(&mut g, id, board, reason) {
+        match g.count_present(id, board, now) {
+            Counted::Gone => return false,
+            Counted::Already => {}
+            Counted::Now { joined } => {
+                if let Some(p) = joined {
+                    let members = g.members(board);
+                    delivery::broadcast_presence(
+                        members,
+                        board,
+                        Some(id),
+                        PresenceKind::Joined,
+                        &[p],
+                    );
+                }
                 self.announce(&g, board);
             }
-            return false;
         }
-        let Some(sub) = g.conns.get_mut(&id).and_then(|c| c.subs.get_mut(board)) else {
-            return false;
-        };
-        let newly_present = !sub.present;
-        sub.present = true;
-        if newly_present {
-            let was_present = Self::present_users(&g, board).contains(&user.id);
-            let entry = g
-                .presence
-                .entry(board.to_owned())
-                .or_default()
-                .entry(user.id.clone())
-                .or_insert(PresenceEntry {
-                    user: (*user).clone(),
-                    connections: 0,
-                    since: now,
-                });
-            entry.connections += 1;
-            if !was_present {
-                let p = Presence {
-                    user: (*user).clone(),
-                    connections: 1,
-                    since: entry.since,
-                };
-                Self::broadcast_presence(&g, board, Some(id), PresenceKind::Joined, &[p]);
-            }
-            self.announce(&g, board);
-        }
-        let members = Self::members(&g, board);
+        let present = g.presence().members(board);
         outbox.push(frames::presence(
             transport,
             board,
             PresenceKind::Members,
-            &members,
+            &present,
         ));
         true
     }
@@ -339,37 +161,26 @@ impl Hub {
     /// Ends a subscription. Returns whether there was one.
     pub fn unsubscribe(&self, id: ConnId, board: &str) -> bool {
         let mut g = self.inner.lock();
-        let Some(conn) = g.conns.get_mut(&id) else {
+        let Some(d) = g.unsubscribe(id, board) else {
             return false;
         };
-        let user = conn.user.clone();
-        let Some(sub) = conn.subs.remove(board) else {
-            return false;
-        };
-        Self::detach(&mut g, id, board, &user, sub.present);
-        if sub.present {
-            self.announce(&g, board);
-        }
+        self.ended(&g, d);
         true
     }
 
     /// Whether the connection holds a subscription to the board.
     pub fn is_subscribed(&self, id: ConnId, board: &str) -> bool {
-        self.inner
-            .lock()
-            .conns
-            .get(&id)
-            .is_some_and(|c| c.subs.contains_key(board))
+        self.inner.lock().is_subscribed(id, board)
     }
 
     /// Whether the user is present on the board (on any node, in cluster mode).
     pub fn is_present(&self, board: &str, user_id: &str) -> bool {
-        Self::present_users(&self.inner.lock(), board).contains(user_id)
+        self.inner.lock().presence().is_present(board, user_id)
     }
 
     /// Who is present on a board.
     pub fn presence(&self, board: &str) -> Vec<Presence> {
-        Self::members(&self.inner.lock(), board)
+        self.inner.lock().presence().members(board)
     }
 
     /// Replaces what `node` reports present on `board` (valid until
@@ -383,156 +194,73 @@ impl Hub {
         expires: Timestamp,
     ) {
         let mut g = self.inner.lock();
-        let before = Self::members(&g, board);
-        let nodes = g.remote.entry(board.to_owned()).or_default();
-        if users.is_empty() {
-            nodes.remove(node);
-        } else {
-            nodes.insert(node.to_owned(), RemoteView { users, expires });
-        }
-        if nodes.is_empty() {
-            g.remote.remove(board);
-        }
-        Self::broadcast_changes(&g, board, &before);
+        let changes = g.set_remote_presence(board, node, users, expires);
+        broadcast_changes(&g, board, &changes);
     }
 
     /// Drops the views of nodes that stopped refreshing them (a node that
     /// died takes its users' presence with it), sending `left`.
     pub fn expire_remote_presence(&self, now: Timestamp) {
         let mut g = self.inner.lock();
-        let stale: Vec<String> = g
-            .remote
-            .iter()
-            .filter(|(_, nodes)| nodes.values().any(|v| v.expires < now))
-            .map(|(b, _)| b.clone())
-            .collect();
-        for board in stale {
-            let before = Self::members(&g, &board);
-            if let Some(nodes) = g.remote.get_mut(&board) {
-                nodes.retain(|_, v| v.expires >= now);
-                if nodes.is_empty() {
-                    g.remote.remove(&board);
-                }
-            }
-            Self::broadcast_changes(&g, &board, &before);
+        for (board, changes) in g.expire_remote_presence(now) {
+            broadcast_changes(&g, &board, &changes);
         }
     }
 
     /// This node's present users, per board (what it refreshes in Redis).
     pub fn local_presence(&self) -> Vec<(String, Vec<Presence>)> {
-        let g = self.inner.lock();
-        g.presence
-            .keys()
-            .map(|b| (b.clone(), Self::local_members(&g, b)))
-            .collect()
+        self.inner.lock().presence().local_boards()
     }
 
     /// Boards with subscribers on this node, each with the lowest seq its
     /// live subscribers have (None while they are all still replaying).
     pub fn positions(&self) -> Vec<(String, Option<u64>)> {
         let g = self.inner.lock();
-        g.boards
-            .keys()
-            .map(|b| (b.clone(), Self::position_in(&g, b)))
-            .collect()
+        g.boards().map(|b| (b.to_owned(), g.position(b))).collect()
     }
 
     /// Boards with subscribers on this node.
     pub fn subscribed_boards(&self) -> Vec<String> {
-        self.inner.lock().boards.keys().cloned().collect()
+        self.inner.lock().boards().map(str::to_owned).collect()
     }
 
     /// The lowest seq this node's live subscribers of `board` have.
     pub fn position(&self, board: &str) -> Option<u64> {
-        Self::position_in(&self.inner.lock(), board)
+        self.inner.lock().position(board)
     }
 
-    fn position_in(g: &Inner, board: &str) -> Option<u64> {
-        g.boards
-            .get(board)?
-            .list
-            .iter()
-            .filter_map(|m| match m.mode {
-                Mode::Live { last } => Some(last),
-                Mode::Buffering { .. } => None,
-            })
-            .min()
-    }
-
-    /// Sends `joined`/`left` for the difference between `before` and the merged view now.
-    fn broadcast_changes(g: &Inner, board: &str, before: &[Presence]) {
-        let after = Self::members(g, board);
-        let joined: Vec<Presence> = after
-            .iter()
-            .filter(|p| !before.iter().any(|q| q.user.id == p.user.id))
-            .cloned()
-            .collect();
-        let left: Vec<Presence> = before
-            .iter()
-            .filter(|p| !after.iter().any(|q| q.user.id == p.user.id))
-            .map(|p| Presence {
-                connections: 0,
-                ..p.clone()
-            })
-            .collect();
-        if !joined.is_empty() {
-            Self::broadcast_presence(g, board, None, PresenceKind::Joined, &joined);
-        }
-        if !left.is_empty() {
-            Self::broadcast_presence(g, board, None, PresenceKind::Left, &left);
-        }
-    }
-
-    /// Sends a signal frame to the board's other live WebSocket subscribers.
-    /// Cursors are coalesced per sender; other signals are dropped under pressure.
+    /// Sends a signal frame to the board's other live WebSocket subscribers,
+    /// on every node. Cursors are coalesced per sender; other signals are
+    /// dropped under pressure.
     pub fn signal(&self, from: ConnId, board: &str, is_cursor: bool, frame: Utf8Bytes) {
-        let key = match self.cluster.get() {
-            Some(link) => {
-                let key = link.global_conn(from);
-                link.send(BusMessage::Signal {
-                    board: board.to_owned(),
-                    from: key,
-                    cursor: is_cursor,
-                    frame: frame.clone(),
-                });
-                key
-            }
-            None => from,
-        };
-        self.deliver_signal(Some(from), key, board, is_cursor, frame);
+        let key = self.cluster.signal(from, board, is_cursor, &frame);
+        self.deliver_signal(Signal {
+            board,
+            except: Some(from),
+            key,
+            is_cursor,
+            frame,
+        });
     }
 
     /// Delivers a signal another node relayed (`from` is its cluster-wide connection key).
     pub fn remote_signal(&self, from: u64, board: &str, is_cursor: bool, frame: Utf8Bytes) {
-        self.deliver_signal(None, from, board, is_cursor, frame);
+        self.deliver_signal(Signal {
+            board,
+            except: None,
+            key: from,
+            is_cursor,
+            frame,
+        });
     }
 
-    fn deliver_signal(
-        &self,
-        except: Option<ConnId>,
-        key: u64,
-        board: &str,
-        is_cursor: bool,
-        frame: Utf8Bytes,
-    ) {
+    fn deliver_signal(&self, signal: Signal<'_>) {
         let g = self.inner.lock();
-        let Some(subs) = g.boards.get(board) else {
+        let members = g.members(signal.board);
+        if members.is_empty() {
             return;
-        };
-        let board_key: Arc<str> = Arc::from(board);
-        let mut delivered = 0u64;
-        for m in &subs.list {
-            if Some(m.conn) == except || m.transport != Transport::WebSocket || !m.is_live() {
-                continue;
-            }
-            let queued = if is_cursor {
-                let key: CursorKey = (board_key.clone(), key);
-                m.outbox.push_cursor(key, frame.clone())
-            } else {
-                m.outbox.push_droppable(frame.clone())
-            };
-            delivered += u64::from(queued);
         }
+        let delivered = signals::deliver(members, signal);
         // One counter update per signal, not per delivery (it showed in profiles).
         metrics::counter!("corkboard_signal_deliveries_total").increment(delivered);
     }
@@ -541,256 +269,111 @@ impl Hub {
     /// then ends the subscriptions it revokes (a member removed, the board deleted).
     pub fn dispatch(&self, committed: Arc<CommittedEvent>) {
         let ev = Arc::new(HubEvent::new(committed));
-        let e = &ev.committed.event;
-        let board = e.board.clone();
+        let board = ev.committed.event.board.as_str();
         let mut g = self.inner.lock();
-        let Some(subs) = g.boards.get_mut(&board) else {
+        let Some(members) = g.members_mut(board) else {
             return;
         };
-        let mut revoked: Vec<(ConnId, &'static str)> = Vec::new();
-        let mut delivered = 0u64;
-        for m in subs.list.iter_mut() {
-            match &mut m.mode {
-                Mode::Buffering { held, bytes } => {
-                    *bytes += ev.committed.json.len();
-                    held.push(ev.clone());
-                    if *bytes > self.outbox_bytes {
-                        m.outbox.close(CloseReason::Overflow);
-                    }
-                }
-                Mode::Live { last } => {
-                    if e.seq <= *last {
-                        continue;
-                    }
-                    if e.seq != *last + 1 {
-                        tracing::warn!(board = %board, expected = *last + 1, got = e.seq, "gap in live events; cutting the subscriber off to resume");
-                        m.outbox.close(CloseReason::Overflow);
-                        continue;
-                    }
-                    *last = e.seq;
-                    if m.outbox.push(ev.frame(m.transport)) {
-                        delivered += 1;
-                    }
-                }
-            }
-            if let Some(reason) = revocation(&e.body, &m.user) {
-                revoked.push((m.conn, reason));
-            }
-        }
-        metrics::counter!("corkboard_deliveries_total").increment(delivered);
-        for (cid, reason) in revoked {
-            if Self::revoke(&mut g, cid, &board, reason) {
-                self.announce(&g, &board);
-            }
+        let out = delivery::deliver_event(members, &ev, self.outbox_bytes);
+        metrics::counter!("corkboard_deliveries_total").increment(out.count);
+        for r in out.revoked {
+            self.revoke(&mut g, board, r);
         }
     }
 
     /// Ends a subscription whose access was lost (after the event saying so):
     /// `unsubscribed` with the reason on WebSocket, the end of the stream on SSE.
-    /// Returns whether the user was counted present through it.
-    fn revoke(g: &mut Inner, id: ConnId, board: &str, reason: &'static str) -> bool {
-        let Some(conn) = g.conns.get_mut(&id) else {
-            return false;
+    fn revoke(&self, g: &mut Registry, board: &str, r: Revoked) {
+        let Some(d) = g.unsubscribe(r.conn, board) else {
+            return;
         };
-        let Some(sub) = conn.subs.remove(board) else {
-            return false;
-        };
-        let user = conn.user.clone();
-        match conn.transport {
+        match r.transport {
             Transport::WebSocket => {
-                let why = if reason == "deleted" {
-                    crate::core::UnsubscribeReason::Deleted
-                } else {
-                    crate::core::UnsubscribeReason::Revoked
-                };
-                conn.outbox.push(frames::unsubscribed(board, Some(why)));
+                r.outbox.push(frames::unsubscribed(
+                    board,
+                    Some(r.why.unsubscribed_reason()),
+                ));
             }
-            Transport::Sse => conn.outbox.close(CloseReason::Policy(reason.into())),
+            Transport::Sse => r.outbox.close(r.why.close_reason()),
         }
-        Self::detach(g, id, board, &user, sub.present);
-        sub.present
+        self.ended(g, d);
+    }
+
+    /// What follows a subscription's end: the gauge, `left` to the board's
+    /// subscribers when the user is present nowhere now, and this node's
+    /// new presence to the others when it changed.
+    fn ended(&self, g: &Registry, d: Detached) {
+        metrics::gauge!("corkboard_subscriptions").decrement(1.0);
+        if let Some(p) = d.left {
+            let members = g.members(&d.board);
+            delivery::broadcast_presence(members, &d.board, None, PresenceKind::Left, &[p]);
+        }
+        if d.present {
+            self.announce(g, &d.board);
+        }
+    }
+
+    /// Tells the other nodes who is present on `board` through this node.
+    fn announce(&self, g: &Registry, board: &str) {
+        self.cluster
+            .presence(board, || g.presence().local_members(board));
     }
 
     /// Closes every connection opened with this credential (WebSocket 4001;
     /// SSE ends), on every node.
     pub fn kick_credential(&self, credential_id: &str) {
-        if let Some(link) = self.cluster.get() {
-            link.send(BusMessage::Kick {
-                credential: credential_id.to_owned(),
-            });
-        }
+        self.cluster.kick(credential_id);
         self.kick_local(credential_id);
     }
 
     /// Closes this node's connections opened with this credential.
     pub fn kick_local(&self, credential_id: &str) {
         let g = self.inner.lock();
-        for conn in g.conns.values() {
-            if conn.credential_id == credential_id {
-                conn.outbox.close(CloseReason::Revoked);
-            }
+        for outbox in g.outboxes_of(credential_id) {
+            outbox.close(CloseReason::CredentialRevoked);
         }
     }
 
     /// Cuts every subscriber off so it resumes from the log (used when the
-    /// hub itself missed events, e.g. its bus receiver lagged).
+    /// hub itself missed events: its bus receiver lagged).
     pub fn resync_all(&self) {
         let g = self.inner.lock();
-        for conn in g.conns.values() {
-            if !conn.subs.is_empty() {
-                conn.outbox.close(CloseReason::Overflow);
-            }
+        for outbox in g.subscribed_outboxes() {
+            outbox.close(CloseReason::HubLagged);
         }
     }
 
     /// Asks every connection to close for shutdown.
     pub fn close_all(&self, reason: CloseReason) {
         let g = self.inner.lock();
-        for conn in g.conns.values() {
-            conn.outbox.close(reason.clone());
+        for outbox in g.outboxes() {
+            outbox.close(reason);
         }
     }
 
     /// Open connections.
     pub fn connection_count(&self) -> usize {
-        self.inner.lock().conns.len()
+        self.inner.lock().connection_count()
     }
 
-    fn detach(g: &mut Inner, id: ConnId, board: &str, user: &User, present: bool) {
-        if let Some(subs) = g.boards.get_mut(board) {
-            if subs.remove(id).is_some() {
-                metrics::gauge!("corkboard_subscriptions").decrement(1.0);
-            }
-            if subs.list.is_empty() {
-                g.boards.remove(board);
-            }
-        }
-        if !present {
-            return;
-        }
-        let mut left = None;
-        if let Some(users) = g.presence.get_mut(board) {
-            if let Some(entry) = users.get_mut(&user.id) {
-                entry.connections = entry.connections.saturating_sub(1);
-                if entry.connections == 0 {
-                    left = users.remove(&user.id);
-                }
-            }
-            if users.is_empty() {
-                g.presence.remove(board);
-            }
-        }
-        if let Some(entry) = left.filter(|e| !Self::remote_has(g, board, &e.user.id)) {
-            let p = Presence {
-                user: entry.user,
-                connections: 0,
-                since: entry.since,
-            };
-            Self::broadcast_presence(g, board, None, PresenceKind::Left, &[p]);
-        }
-    }
-
-    /// Who is present on the board through this node only.
-    fn local_members(g: &Inner, board: &str) -> Vec<Presence> {
-        g.presence
-            .get(board)
-            .map(|users| {
-                users
-                    .values()
-                    .map(|e| Presence {
-                        user: e.user.clone(),
-                        connections: e.connections,
-                        since: e.since,
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// Whether another node reports the user present on the board.
-    fn remote_has(g: &Inner, board: &str, user_id: &str) -> bool {
-        g.remote.get(board).is_some_and(|nodes| {
-            nodes
-                .values()
-                .any(|v| v.users.iter().any(|p| p.user.id == user_id))
-        })
-    }
-
-    /// Ids of the users present on the board through any node.
-    fn present_users(g: &Inner, board: &str) -> HashSet<String> {
-        let mut ids: HashSet<String> = g
-            .presence
-            .get(board)
-            .map(|u| u.keys().cloned().collect())
-            .unwrap_or_default();
-        if let Some(nodes) = g.remote.get(board) {
-            for v in nodes.values() {
-                ids.extend(v.users.iter().map(|p| p.user.id.clone()));
-            }
-        }
-        ids
-    }
-
-    /// Everyone present on the board, merged across nodes: connections add
-    /// up and `since` is the earliest.
-    fn members(g: &Inner, board: &str) -> Vec<Presence> {
-        let mut list = Self::local_members(g, board);
-        if let Some(nodes) = g.remote.get(board) {
-            for p in nodes.values().flat_map(|v| v.users.iter()) {
-                match list.iter_mut().find(|q| q.user.id == p.user.id) {
-                    Some(q) => {
-                        q.connections += p.connections;
-                        q.since = q.since.min(p.since);
-                    }
-                    None => list.push(p.clone()),
-                }
-            }
-        }
-        list.sort_by(|a, b| {
-            a.since
-                .cmp(&b.since)
-                .then(a.user.username.cmp(&b.user.username))
-        });
-        list
-    }
-
-    fn broadcast_presence(
-        g: &Inner,
-        board: &str,
-        except: Option<ConnId>,
-        kind: PresenceKind,
-        list: &[Presence],
-    ) {
-        let Some(subs) = g.boards.get(board) else {
-            return;
-        };
-        let mut ws: Option<Utf8Bytes> = None;
-        let mut sse: Option<Utf8Bytes> = None;
-        for m in &subs.list {
-            if Some(m.conn) == except || !m.is_live() {
-                continue;
-            }
-            let frame = match m.transport {
-                Transport::WebSocket => ws
-                    .get_or_insert_with(|| {
-                        frames::presence(Transport::WebSocket, board, kind, list)
-                    })
-                    .clone(),
-                Transport::Sse => sse
-                    .get_or_insert_with(|| frames::presence(Transport::Sse, board, kind, list))
-                    .clone(),
-            };
-            m.outbox.push(frame);
-        }
+    /// Checks the registry's invariants (see [`Registry::check_invariants`]).
+    ///
+    /// # Errors
+    /// The first disagreement found.
+    #[cfg(test)]
+    pub fn check_invariants(&self) -> Result<(), String> {
+        self.inner.lock().check_invariants()
     }
 }
 
-/// Whether an event ends `user`'s access to its board, and why.
-fn revocation(body: &EventBody, user: &User) -> Option<&'static str> {
-    match body {
-        EventBody::MemberLeft { user: left, .. } if left.id == user.id => Some("revoked"),
-        EventBody::BoardDeleted {} => Some("deleted"),
-        _ => None,
+/// Sends `joined` then `left` of a change of the merged presence view.
+fn broadcast_changes(g: &Registry, board: &str, changes: &Changes) {
+    let members = g.members(board);
+    if !changes.joined.is_empty() {
+        delivery::broadcast_presence(members, board, None, PresenceKind::Joined, &changes.joined);
+    }
+    if !changes.left.is_empty() {
+        delivery::broadcast_presence(members, board, None, PresenceKind::Left, &changes.left);
     }
 }
 
@@ -823,7 +406,7 @@ pub async fn pump(hub: Arc<Hub>, mut rx: broadcast::Receiver<Arc<CommittedEvent>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{Event, SystemClock, Timestamp};
+    use crate::core::{Event, EventBody, SystemClock, Timestamp};
     use crate::realtime::outbox::Drained;
     use bytes::Bytes;
 
@@ -891,6 +474,7 @@ mod tests {
             .map(|v| v["seq"].as_u64().unwrap())
             .collect();
         assert_eq!(seqs, vec![6, 7]);
+        h.check_invariants().unwrap();
     }
 
     #[tokio::test]
@@ -928,7 +512,9 @@ mod tests {
         h.unregister(tabs[0]);
         h.unregister(tabs[1]);
         assert!(take(&watcher).await.is_empty(), "still one tab open");
+        h.check_invariants().unwrap();
         h.unregister(tabs[2]);
+        h.check_invariants().unwrap();
         let left = take(&watcher).await;
         assert_eq!(left[0]["left"][0]["user"]["username"], "a");
         // The fourth connection of a user is refused.
@@ -964,49 +550,88 @@ mod tests {
         assert_eq!(got[1]["type"], "unsubscribed");
         assert_eq!(got[1]["reason"], "revoked");
         assert!(!h.is_subscribed(id, "b"));
+        h.check_invariants().unwrap();
         h.dispatch(ev("b", 2, deleted("n")));
         assert!(take(&o).await.is_empty());
     }
 
+    async fn close_reason(o: &Outbox) -> Option<CloseReason> {
+        let mut out = Vec::new();
+        let d = tokio::time::timeout(std::time::Duration::from_millis(50), o.drain(&mut out));
+        match d.await {
+            Ok(Drained::Close(r)) => Some(r),
+            _ => None,
+        }
+    }
+
+    fn live(h: &Hub, o: &Arc<Outbox>, transport: Transport, last: u64) -> ConnId {
+        let id = h.register(&user("a"), "c", transport, o.clone()).unwrap();
+        h.begin(id, "b");
+        assert!(h.go_live(id, "b", last));
+        id
+    }
+
     #[tokio::test]
-    async fn a_gap_cuts_the_subscriber_off() {
+    async fn a_live_gap_cuts_the_subscriber_off() {
+        let h = hub();
+        let o = Arc::new(Outbox::new(1 << 20));
+        live(&h, &o, Transport::WebSocket, 3);
+        h.dispatch(ev("b", 5, deleted("n")));
+        assert_eq!(close_reason(&o).await, Some(CloseReason::EventGap));
+    }
+
+    #[tokio::test]
+    async fn held_events_that_skip_the_replay_cut_the_subscriber_off() {
         let h = hub();
         let o = Arc::new(Outbox::new(1 << 20));
         let id = h
             .register(&user("a"), "c", Transport::WebSocket, o.clone())
             .unwrap();
         h.begin(id, "b");
-        h.go_live(id, "b", 3);
         h.dispatch(ev("b", 5, deleted("n")));
-        let mut out = Vec::new();
-        assert!(matches!(
-            o.drain(&mut out).await,
-            Drained::Close(CloseReason::Overflow)
-        ));
+        assert!(!h.go_live(id, "b", 3), "4 is missing");
+        assert_eq!(close_reason(&o).await, Some(CloseReason::ReplayGap));
     }
 
-    #[test]
-    fn board_subscribers_keep_their_index_through_removals() {
-        let mut b = BoardSubs::default();
-        for conn in 1..=5 {
-            b.push(Member {
-                conn,
-                user: Arc::new(user("a")),
-                transport: Transport::WebSocket,
-                outbox: Arc::new(Outbox::new(10)),
-                mode: Mode::Live { last: conn },
-            });
+    #[tokio::test]
+    async fn events_held_past_the_outbox_limit_cut_the_subscriber_off() {
+        let h = Hub::new(Arc::new(SystemClock), 3, 100);
+        let o = Arc::new(Outbox::new(100));
+        let id = h
+            .register(&user("a"), "c", Transport::WebSocket, o.clone())
+            .unwrap();
+        h.begin(id, "b");
+        for s in 1..=10 {
+            h.dispatch(ev("b", s, deleted("a-note-with-a-long-enough-id")));
         }
-        assert!(b.remove(2).is_some());
-        assert!(b.remove(2).is_none());
-        assert!(b.remove(5).is_some());
-        for conn in [1, 3, 4] {
-            let m = b.get_mut(conn).expect("still there");
-            assert_eq!(m.conn, conn);
-            assert!(matches!(m.mode, Mode::Live { last } if last == conn));
-        }
-        assert_eq!(b.list.len(), 3);
-        assert!(b.get_mut(5).is_none());
+        assert_eq!(close_reason(&o).await, Some(CloseReason::ReplayOverflow));
+    }
+
+    #[tokio::test]
+    async fn a_lagging_hub_cuts_off_only_subscribers() {
+        let h = hub();
+        let subscribed = Arc::new(Outbox::new(1 << 20));
+        let idle = Arc::new(Outbox::new(1 << 20));
+        live(&h, &subscribed, Transport::WebSocket, 0);
+        h.register(&user("b"), "c", Transport::WebSocket, idle.clone())
+            .unwrap();
+        h.resync_all();
+        assert_eq!(
+            close_reason(&subscribed).await,
+            Some(CloseReason::HubLagged)
+        );
+        assert!(!idle.is_closed());
+    }
+
+    #[tokio::test]
+    async fn lost_access_ends_an_sse_stream_with_its_cause() {
+        let h = hub();
+        let o = Arc::new(Outbox::new(1 << 20));
+        let id = live(&h, &o, Transport::Sse, 0);
+        h.dispatch(ev("b", 1, EventBody::BoardDeleted {}));
+        assert_eq!(close_reason(&o).await, Some(CloseReason::BoardDeleted));
+        assert!(!h.is_subscribed(id, "b"));
+        h.check_invariants().unwrap();
     }
 
     #[tokio::test]
@@ -1020,5 +645,6 @@ mod tests {
             .unwrap();
         h.kick_credential("c1");
         assert!(a.is_closed() && !b.is_closed());
+        assert_eq!(close_reason(&a).await, Some(CloseReason::CredentialRevoked));
     }
 }

@@ -4,15 +4,15 @@
 //! held with a newer id and switches to live.
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
 
+use super::cluster::{ClusterLink, ClusterSync};
 use super::frames;
-use super::hub::ConnId;
 use super::outbox::Outbox;
-use crate::bus::{BusMessage, ClusterLink};
+use super::registry::ConnId;
 use crate::core::Notification;
 
 enum Mode {
@@ -41,13 +41,13 @@ pub fn unread_frame(count: u64) -> Utf8Bytes {
 #[derive(Default)]
 pub struct NotifyHub {
     users: Mutex<HashMap<String, Vec<Stream>>>,
-    cluster: OnceLock<Arc<dyn ClusterLink>>,
+    cluster: ClusterSync,
 }
 
 impl NotifyHub {
     /// Connects to the other nodes (cluster mode; set once at start).
     pub fn set_cluster(&self, link: Arc<dyn ClusterLink>) {
-        let _ = self.cluster.set(link);
+        self.cluster.set(link);
     }
 
     /// Registers a stream in buffering mode.
@@ -97,12 +97,7 @@ impl NotifyHub {
 
     /// Delivers a new notification to the user's streams on every node.
     pub fn publish(&self, user_id: &str, n: &Notification) {
-        if let Some(link) = self.cluster.get() {
-            link.send(BusMessage::Notification {
-                user: user_id.to_owned(),
-                notification: n.clone(),
-            });
-        }
+        self.cluster.notification(user_id, n);
         self.publish_local(user_id, n);
     }
 
@@ -129,12 +124,7 @@ impl NotifyHub {
 
     /// Sends the unread count to the user's live streams on every node.
     pub fn unread(&self, user_id: &str, count: u64) {
-        if let Some(link) = self.cluster.get() {
-            link.send(BusMessage::Unread {
-                user: user_id.to_owned(),
-                count,
-            });
-        }
+        self.cluster.unread(user_id, count);
         self.unread_local(user_id, count);
     }
 

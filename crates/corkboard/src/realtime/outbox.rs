@@ -3,7 +3,7 @@
 //! Producers never block: the hub pushes shared frames (`Utf8Bytes`, a
 //! reference-counted buffer, never copied per subscriber) and, when the queue
 //! would pass its byte limit, the outbox closes itself with
-//! [`CloseReason::Overflow`] (WebSocket 1013) so a slow reader is cut off
+//! [`CloseReason::OutboxFull`] (WebSocket 1013) so a slow reader is cut off
 //! instead of growing memory or slowing the others. The connection's own
 //! task may instead wait for room ([`Outbox::push_wait`]) when it produces a
 //! burst it controls (a replay). Signals are droppable, and cursors are
@@ -15,47 +15,7 @@ use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 
-/// Why an outbox (and so its connection) is closing.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum CloseReason {
-    /// The reader fell too far behind (WebSocket 1013).
-    Overflow,
-    /// The session or token was revoked or logged out (WebSocket 4001).
-    Revoked,
-    /// The server is shutting down (WebSocket 1001).
-    Shutdown,
-    /// Policy violation (WebSocket 1008), with a reason.
-    Policy(String),
-    /// No frame from the client for 2 × heartbeat (WebSocket 4000).
-    HeartbeatTimeout,
-    /// Any other close code (1003 binary, 1007 bad UTF-8, 1009 too big, 1011 internal).
-    Code(u16, String),
-}
-
-impl CloseReason {
-    /// The WebSocket close code for this reason.
-    pub fn ws_code(&self) -> u16 {
-        match self {
-            CloseReason::Overflow => 1013,
-            CloseReason::Revoked => 4001,
-            CloseReason::Shutdown => 1001,
-            CloseReason::Policy(_) => 1008,
-            CloseReason::HeartbeatTimeout => 4000,
-            CloseReason::Code(c, _) => *c,
-        }
-    }
-    /// A short human reason for the close frame.
-    pub fn text(&self) -> String {
-        match self {
-            CloseReason::Overflow => "outbound queue full; reconnect and resume with since".into(),
-            CloseReason::Revoked => "session or token revoked".into(),
-            CloseReason::Shutdown => "server shutting down".into(),
-            CloseReason::Policy(r) => r.clone(),
-            CloseReason::HeartbeatTimeout => "heartbeat timeout".into(),
-            CloseReason::Code(_, r) => r.clone(),
-        }
-    }
-}
+use super::close::CloseReason;
 
 /// Identifies a cursor stream: (board, sending connection). The board name is
 /// shared, so queuing a cursor for many subscribers allocates nothing per subscriber.
@@ -102,14 +62,14 @@ impl Outbox {
     }
 
     /// Queues a frame that must not be lost. Past the limit the outbox
-    /// closes with [`CloseReason::Overflow`]; returns false then.
+    /// closes with [`CloseReason::OutboxFull`]; returns false then.
     pub fn push(&self, frame: Utf8Bytes) -> bool {
         let mut g = self.inner.lock();
         if g.closed.is_some() {
             return false;
         }
         if g.bytes + frame.len() > self.limit && g.bytes > 0 {
-            g.closed = Some(CloseReason::Overflow);
+            g.closed = Some(CloseReason::OutboxFull);
             drop(g);
             metrics::counter!("corkboard_outbox_overflows_total").increment(1);
             self.readable.notify_one();
@@ -208,15 +168,15 @@ impl Outbox {
     }
 
     /// Waits until there is something to send (or a close), then moves every
-    /// queued frame into `out`. An overflow close drops what was queued: the
-    /// client resumes from its last seq anyway.
+    /// queued frame into `out`. An overload close (1013) drops what was
+    /// queued: the client resumes from its last seq anyway.
     pub async fn drain(&self, out: &mut Vec<Utf8Bytes>) -> Drained {
         loop {
             let wait = self.readable.notified();
             {
                 let mut g = self.inner.lock();
-                if let Some(reason) = g.closed.clone() {
-                    if reason != CloseReason::Overflow {
+                if let Some(reason) = g.closed {
+                    if !reason.is_overload() {
                         Self::take_all(&mut g, out);
                     } else {
                         g.queue.clear();
@@ -289,6 +249,7 @@ mod tests {
         assert!(!o.push(f("y")));
         let (frames, close) = drained(&o).await;
         assert!(frames.is_empty());
+        assert_eq!(close, Some(CloseReason::OutboxFull));
         assert_eq!(close.unwrap().ws_code(), 1013);
     }
 

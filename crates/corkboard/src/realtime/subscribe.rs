@@ -2,15 +2,20 @@
 //! hub first, replay the log (or send a snapshot), then go live. The hub
 //! drops live events the replay already covered, so there is no gap and no
 //! duplicate however busy the writers are.
+//!
+//! What it reads comes through [`BoardLog`], which the service implements
+//! for one caller (access checked there), so this layer never names the
+//! service above it.
 
+use async_trait::async_trait;
 use serde::Deserialize;
 
 use super::frames::{self, Transport};
-use super::hub::ConnId;
+use super::hub::Hub;
 use super::outbox::Outbox;
+use super::registry::ConnId;
 use crate::core::{ApiError, ServerMessage, SnapshotBody};
-use crate::service::{App, Principal};
-use crate::store::EventsAfter;
+use crate::store::{EventsAfter, Snapshot};
 
 /// Events read from the store per page during a replay.
 const PAGE: usize = 1000;
@@ -42,6 +47,33 @@ fn replay_frame(transport: Transport, json: &[u8]) -> Option<axum::extract::ws::
     }
 }
 
+/// A board's log and state as one caller may read them.
+#[async_trait]
+pub trait BoardLog: Send + Sync {
+    /// Checks that the caller may read the board.
+    ///
+    /// # Errors
+    /// `not_found` when the caller is not a member of the board.
+    async fn check_access(&self, board: &str) -> Result<(), ApiError>;
+
+    /// Up to `limit` events after `after`, or why there are none to give.
+    ///
+    /// # Errors
+    /// `not_found` for non-members; the store's errors.
+    async fn events_after(
+        &self,
+        board: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<EventsAfter, ApiError>;
+
+    /// A consistent snapshot of the board.
+    ///
+    /// # Errors
+    /// `not_found` for non-members; the store's errors.
+    async fn snapshot(&self, board: &str) -> Result<Snapshot, ApiError>;
+}
+
 /// The connection a subscription is for.
 pub struct Subscriber<'a> {
     pub conn: ConnId,
@@ -58,16 +90,16 @@ pub struct Subscriber<'a> {
 /// # Errors
 /// `not_found` when the caller is not a member of the board.
 pub async fn subscribe(
-    app: &App,
-    principal: &Principal,
+    hub: &Hub,
+    log: &dyn BoardLog,
     sub: &Subscriber<'_>,
     board: &str,
     since: Option<u64>,
 ) -> Result<Started, ApiError> {
-    let (hub, conn, outbox, transport) = (&app.hub, sub.conn, sub.outbox, sub.transport);
-    app.board(principal, board).await?;
+    let (conn, outbox, transport) = (sub.conn, sub.outbox, sub.transport);
+    log.check_access(board).await?;
     hub.begin(conn, board);
-    let result = replay(app, principal, outbox, transport, board, since).await;
+    let result = replay(log, outbox, transport, board, since).await;
     let started = match result {
         Ok(s) => s,
         Err(e) => {
@@ -86,8 +118,7 @@ pub async fn subscribe(
 }
 
 async fn replay(
-    app: &App,
-    principal: &Principal,
+    log: &dyn BoardLog,
     outbox: &Outbox,
     transport: Transport,
     board: &str,
@@ -95,9 +126,7 @@ async fn replay(
 ) -> Result<Started, ApiError> {
     if let Some(mut pos) = since {
         let mut count = 0u64;
-        while let EventsAfter::Events { events, .. } =
-            app.events_after(principal, board, pos, PAGE).await?
-        {
+        while let EventsAfter::Events { events, .. } = log.events_after(board, pos, PAGE).await? {
             let n = events.len();
             for json in events {
                 let Some(frame) = replay_frame(transport, &json) else {
@@ -125,7 +154,7 @@ async fn replay(
             }
         }
     }
-    let snap = app.snapshot(principal, board).await?;
+    let snap = log.snapshot(board).await?;
     let seq = snap.seq;
     let frame = match transport {
         Transport::WebSocket => ServerMessage::Subscribed {

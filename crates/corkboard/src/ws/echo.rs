@@ -58,7 +58,7 @@ pub async fn echo(State(s): State<Arc<HttpState>>, ws: WebSocketUpgrade) -> Resp
                     let _ = socket
                         .send(Message::Close(Some(CloseFrame {
                             code: reason.ws_code(),
-                            reason: reason.text().into(),
+                            reason: reason.reason().into(),
                         })))
                         .await;
                     finish_close(&mut socket, true).await;

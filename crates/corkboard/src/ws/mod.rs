@@ -26,9 +26,9 @@ use tokio::time::Instant;
 
 use crate::core::{ApiError, ClientMessage, ErrorCode, ServerMessage};
 use crate::http::HttpState;
-use crate::realtime::hub::ConnId;
 use crate::realtime::outbox::Drained;
 use crate::realtime::subscribe::{subscribe, Subscriber};
+use crate::realtime::ConnId;
 use crate::realtime::{CloseReason, Hub, Outbox, Transport};
 use crate::service::Principal;
 use limits::{BadMessages, Heartbeat, TokenBucket};
@@ -182,20 +182,27 @@ fn frame(m: &ServerMessage) -> Utf8Bytes {
     Utf8Bytes::from(m.to_json())
 }
 
-/// Maps a read error to the close code the contract names.
+/// Maps a read error to the close cause the contract names. The error's
+/// own text goes to the log (the close frame carries only the cause).
 fn read_error_close(e: axum::Error) -> CloseReason {
-    use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+    use tokio_tungstenite::tungstenite::error::Error as WsError;
     match e.into_inner().downcast::<WsError>() {
         Ok(err) => match *err {
-            WsError::Utf8(_) => CloseReason::Code(1007, "invalid UTF-8".into()),
-            WsError::Capacity(CapacityError::MessageTooLong { .. }) => {
-                CloseReason::Code(1009, "message too big".into())
+            WsError::Utf8(_) => CloseReason::InvalidUtf8,
+            WsError::Capacity(_) => CloseReason::MessageTooBig,
+            WsError::Protocol(p) => {
+                tracing::debug!(error = %p, "WebSocket protocol error");
+                CloseReason::ProtocolError
             }
-            WsError::Capacity(_) => CloseReason::Code(1009, "message too big".into()),
-            WsError::Protocol(p) => CloseReason::Code(1002, p.to_string()),
-            other => CloseReason::Code(1011, other.to_string()),
+            other => {
+                tracing::debug!(error = %other, "WebSocket read failed");
+                CloseReason::ReadFailed
+            }
         },
-        Err(other) => CloseReason::Code(1011, other.to_string()),
+        Err(other) => {
+            tracing::debug!(error = %other, "WebSocket read failed");
+            CloseReason::ReadFailed
+        }
     }
 }
 
@@ -263,11 +270,11 @@ impl Connection {
                             // handled, so an idle connection's future stays small.
                             Message::Text(t) => Box::pin(self.on_text(t, &mut inflight)).await,
                             Message::Binary(_) => {
-                                self.outbox.close(CloseReason::Code(1003, "binary frames are not accepted".into()));
+                                self.outbox.close(CloseReason::BinaryFrame);
                             }
                             Message::Ping(_) | Message::Pong(_) => {}
                             Message::Close(_) => {
-                                self.outbox.close(CloseReason::Code(1000, String::new()));
+                                self.outbox.close(CloseReason::ClientClosed);
                                 break;
                             }
                         }
@@ -306,7 +313,7 @@ impl Connection {
             self.outbox.close(CloseReason::Shutdown);
         } else {
             inflight.abort_all();
-            self.outbox.close(CloseReason::Code(1000, String::new()));
+            self.outbox.close(CloseReason::ClientClosed);
         }
         // Let the writer send the close frame, then drain the peer's reply briefly.
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer).await;
@@ -334,8 +341,7 @@ impl Connection {
     async fn bad_message(&mut self, id: Option<&Value>, e: ApiError) {
         self.reply(error_frame(id, None, &e)).await;
         if self.bad.record(Instant::now()) {
-            self.outbox
-                .close(CloseReason::Policy("too many invalid messages".into()));
+            self.outbox.close(CloseReason::TooManyInvalidMessages);
         }
     }
 
@@ -389,9 +395,7 @@ impl Connection {
         if let Some(abusive) = over {
             metrics::counter!("corkboard_ws_rate_limited_total").increment(1);
             if abusive {
-                self.outbox.close(CloseReason::Policy(
-                    "rate limit exceeded persistently".into(),
-                ));
+                self.outbox.close(CloseReason::RateLimited);
             } else if ty != "signal" {
                 let e = ApiError::new(ErrorCode::RateLimited, format!("too many {ty} messages"));
                 self.reply(error_frame(id.as_ref(), None, &e)).await;
@@ -454,7 +458,7 @@ impl Connection {
                 outbox: &outbox,
                 transport: Transport::WebSocket,
             };
-            let r = subscribe(&s.app, &p, &sub, &board, since).await;
+            let r = subscribe(&s.app.hub, &s.app.log_for(&p), &sub, &board, since).await;
             if let Err(e) = r {
                 outbox
                     .push_wait(error_frame(req.as_ref(), Some(&board), &e))
@@ -547,7 +551,7 @@ async fn write_loop<S>(
                         // After the peer's close this only flushes tungstenite's reply.
                         let code = reason.ws_code();
                         metrics::counter!("corkboard_ws_closes_total", "code" => code.to_string()).increment(1);
-                        let frame = CloseFrame { code, reason: reason.text().into() };
+                        let frame = CloseFrame { code, reason: reason.reason().into() };
                         if sink.feed(Message::Close(Some(frame))).await.is_ok() {
                             let _ = sink.flush().await;
                         }

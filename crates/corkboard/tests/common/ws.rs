@@ -27,6 +27,8 @@ pub struct Ws {
     next_id: u64,
     /// Messages read while waiting for something else (e.g. an RPC result), in order.
     pub pending: std::collections::VecDeque<Value>,
+    /// The reason of the server's close frame, once one was read.
+    pub close_reason: Option<String>,
 }
 
 /// What the next read produced (see [`Ws::next_within`]).
@@ -113,6 +115,7 @@ pub async fn connect_or_io_error(
                 protocol,
                 next_id: 1,
                 pending: Default::default(),
+                close_reason: None,
             };
             match ws.recv_raw_within(Duration::from_secs(5)).await {
                 Some(w) if w["type"] == "welcome" => ws.welcome = w,
@@ -207,8 +210,9 @@ impl Ws {
             match tokio::time::timeout_at(deadline, self.inner.next()).await {
                 Err(_) => panic!("not closed within 10 s"),
                 Ok(None) => return Closed::Eof,
-                Ok(Some(Ok(Message::Close(Some(CloseFrame { code, .. }))))) => {
-                    return Closed::Code(u16::from(code))
+                Ok(Some(Ok(Message::Close(Some(CloseFrame { code, reason }))))) => {
+                    self.close_reason = Some(reason.as_str().to_owned());
+                    return Closed::Code(u16::from(code));
                 }
                 Ok(Some(Ok(Message::Close(None)))) => return Closed::Code(1005),
                 Ok(Some(Ok(_))) => continue,
@@ -275,8 +279,9 @@ impl Ws {
                 Ok(Some(Ok(Message::Text(t)))) => {
                     return Next::Msg(serde_json::from_str(t.as_str()).expect("json"))
                 }
-                Ok(Some(Ok(Message::Close(Some(CloseFrame { code, .. }))))) => {
-                    return Next::Closed(Closed::Code(u16::from(code)))
+                Ok(Some(Ok(Message::Close(Some(CloseFrame { code, reason }))))) => {
+                    self.close_reason = Some(reason.as_str().to_owned());
+                    return Next::Closed(Closed::Code(u16::from(code)));
                 }
                 Ok(Some(Ok(Message::Close(None)))) => return Next::Closed(Closed::Code(1005)),
                 Ok(Some(Ok(Message::Ping(_) | Message::Pong(_)))) => continue,
