@@ -289,6 +289,29 @@ describe("BoardClient over the connection", () => {
     t.conn.stop();
   });
 
+  it("a live demotion of the signed-in user turns the board read-only without a reload", () => {
+    const { t, client } = boardSetup(); // ann, owner in the snapshot
+    const roles: string[] = [];
+    client.store.changes.on((v) => roles.push(v.board?.role ?? "none"));
+    t.last.receive({ type: "event", kind: "member.updated", board: "b1", seq: 4, by: bob, at: "t", user: ann, role: "viewer" });
+    expect(client.store.getView().board?.role).toBe("viewer");
+    expect(roles).toEqual(["viewer"]);
+    t.last.receive({ type: "event", kind: "member.updated", board: "b1", seq: 5, by: bob, at: "t", user: bob, role: "editor" });
+    expect(client.store.getView().board?.role).toBe("viewer");
+    client.stop();
+    t.conn.stop();
+  });
+
+  it("the signed-in user's member.left shows the board as revoked", () => {
+    const { t, client } = boardSetup();
+    t.last.receive({ type: "event", kind: "member.left", board: "b1", seq: 4, by: bob, at: "t", user: bob, role: "editor" });
+    expect(client.getMeta().status).toBe("ready");
+    t.last.receive({ type: "event", kind: "member.left", board: "b1", seq: 5, by: bob, at: "t", user: ann, role: "editor" });
+    expect(client.getMeta().status).toBe("revoked");
+    client.stop();
+    t.conn.stop();
+  });
+
   it("reports a board it cannot see", () => {
     const t = open();
     const client = new BoardClient(t.conn, "nope", { uuid });
