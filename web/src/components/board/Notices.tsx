@@ -17,11 +17,13 @@ export function Notices({
   const errors = notices.filter((n) => n.kind === "error");
   const conflict = notices.find((n) => n.kind === "conflict");
 
+  // Keyed on which errors show, not on the array (a new one with every cursor move), so they do fade.
+  const errorIds = errors.map((n) => n.id).join(" ");
   useEffect(() => {
-    if (!errors.length || !client) return;
-    const t = setTimeout(() => errors.forEach((n) => client.dismiss(n.id)), 6000);
+    if (!errorIds || !client) return;
+    const t = setTimeout(() => errorIds.split(" ").forEach((id) => client.dismiss(id)), 6000);
     return () => clearTimeout(t);
-  }, [errors, client]);
+  }, [errorIds, client]);
 
   return (
     <>
