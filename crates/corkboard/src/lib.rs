@@ -24,6 +24,7 @@
 
 pub mod auth;
 pub mod bus;
+pub mod commands;
 pub mod config;
 pub mod core;
 pub mod http;

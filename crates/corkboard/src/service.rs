@@ -6,18 +6,12 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use serde::Serialize;
-use serde_json::Value;
-
 use crate::auth::{self, CredentialCache, IpCounter};
 use crate::bus::LocalBus;
-use crate::core::{
-    model, Action, ApiError, Board, Clock, ErrorCode, Limits, Mutation, Role, Timestamp, User,
-};
+use crate::core::{model, Action, ApiError, Board, Clock, ErrorCode, Limits, Mutation, User};
 use crate::realtime::{Hub, NotifyHub};
 use crate::store::{
-    Applied, CredentialKind, EventsAfter, NewCredential, NewInvite, Snapshot, Store, StoreError,
-    TokenInfo,
+    Applied, CredentialKind, EventsAfter, NewCredential, Snapshot, Store, StoreError,
 };
 
 /// Who is calling, and with which credential.
@@ -26,15 +20,6 @@ pub struct Principal {
     pub user: User,
     pub credential_id: String,
     pub kind: CredentialKind,
-}
-
-/// A freshly created API token; `token` is shown only here.
-#[derive(Clone, Debug, Serialize)]
-pub struct NewToken {
-    pub id: String,
-    pub name: String,
-    pub token: String,
-    pub created_at: Timestamp,
 }
 
 /// Shared state of a running server.
@@ -242,90 +227,16 @@ impl App {
                 .revoke_credential(&p.user.id, &p.credential_id, CredentialKind::Session)
                 .await
                 .map_err(store_error)?;
-            self.creds.forget(&p.credential_id);
-            self.hub.kick_credential(&p.credential_id);
+            self.credential_revoked(&p.credential_id);
         }
         Ok(())
     }
 
-    /// Creates an API token.
-    ///
-    /// # Errors
-    /// `bad_request` for a bad name.
-    pub async fn create_token(&self, p: &Principal, name: &str) -> Result<NewToken, ApiError> {
-        model::check_token_name(name)?;
-        let token = auth::new_secret("cbt_");
-        let t = NewToken {
-            id: uuid::Uuid::now_v7().to_string(),
-            name: name.to_owned(),
-            token,
-            created_at: self.clock.now(),
-        };
-        self.store
-            .create_credential(NewCredential {
-                id: t.id.clone(),
-                user_id: p.user.id.clone(),
-                kind: CredentialKind::Token,
-                name: Some(t.name.clone()),
-                secret_hash: auth::hash_secret(&t.token),
-                created_at: t.created_at,
-            })
-            .await
-            .map_err(store_error)?;
-        Ok(t)
-    }
-
-    /// The caller's live tokens.
-    ///
-    /// # Errors
-    /// Store failures only.
-    pub async fn list_tokens(&self, p: &Principal) -> Result<Vec<TokenInfo>, ApiError> {
-        self.store
-            .list_tokens(&p.user.id)
-            .await
-            .map_err(store_error)
-    }
-
-    /// Revokes one of the caller's tokens.
-    ///
-    /// # Errors
-    /// `not_found` when the caller has no such live token.
-    pub async fn revoke_token(&self, p: &Principal, id: &str) -> Result<(), ApiError> {
-        let done = self
-            .store
-            .revoke_credential(&p.user.id, id, CredentialKind::Token)
-            .await
-            .map_err(store_error)?;
-        if !done {
-            return Err(ApiError::not_found("token not found"));
-        }
+    /// A credential was revoked here: drop it from the cache and close its
+    /// connections (on every node, in cluster mode).
+    pub fn credential_revoked(&self, id: &str) {
         self.creds.forget(id);
         self.hub.kick_credential(id);
-        Ok(())
-    }
-
-    /// Boards the caller belongs to.
-    ///
-    /// # Errors
-    /// Store failures only.
-    pub async fn list_boards(&self, p: &Principal) -> Result<Vec<Board>, ApiError> {
-        self.store
-            .list_boards(&p.user.id)
-            .await
-            .map_err(store_error)
-    }
-
-    /// Creates a board owned by the caller.
-    ///
-    /// # Errors
-    /// `bad_request` for a bad title.
-    pub async fn create_board(&self, p: &Principal, title: &str) -> Result<Board, ApiError> {
-        model::check_title(title)?;
-        let id = uuid::Uuid::now_v7().to_string();
-        self.store
-            .create_board(&id, &p.user, title, self.clock.now())
-            .await
-            .map_err(store_error)
     }
 
     /// The board as the caller sees it; `not_found` for non-members.
@@ -352,15 +263,6 @@ impl App {
             .ok_or_else(|| ApiError::not_found("board not found"))
     }
 
-    /// Members and their roles.
-    ///
-    /// # Errors
-    /// `not_found` for non-members.
-    pub async fn members(&self, p: &Principal, board: &str) -> Result<Vec<(User, Role)>, ApiError> {
-        self.board(p, board).await?;
-        self.store.members(board).await.map_err(store_error)
-    }
-
     /// Applies a board mutation for the caller (validated first, then committed).
     ///
     /// # Errors
@@ -380,111 +282,6 @@ impl App {
         };
         m.validate(&self.limits)?;
         self.store.mutate(m).await.map_err(store_error)
-    }
-
-    /// Creates an invite link (owner only). With `username`, that user is notified.
-    ///
-    /// # Errors
-    /// `not_found` (board, or named user), `forbidden` (not the owner), `bad_request` (role).
-    pub async fn create_invite(
-        &self,
-        p: &Principal,
-        board: &str,
-        role: Role,
-        username: Option<&str>,
-    ) -> Result<String, ApiError> {
-        if role == Role::Owner {
-            return Err(ApiError::bad_request("role must be editor or viewer")
-                .with_details(serde_json::json!({"field": "role"})));
-        }
-        let b = self.board(p, board).await?;
-        if b.role != Role::Owner {
-            return Err(ApiError::forbidden("creating invites needs the owner role"));
-        }
-        let notify = match username {
-            Some(name) => Some(
-                self.store
-                    .find_user(&name.to_lowercase())
-                    .await
-                    .map_err(store_error)?
-                    .ok_or_else(|| {
-                        ApiError::not_found("no user with that username")
-                            .with_details(serde_json::json!({"field": "username"}))
-                    })?,
-            ),
-            None => None,
-        };
-        let token = auth::new_secret("cbi_");
-        let notify_id = notify.as_ref().map(|u| u.id.clone());
-        let notified = self
-            .store
-            .create_invite(NewInvite {
-                token: token.clone(),
-                board: board.to_owned(),
-                role,
-                created_by: p.user.clone(),
-                notify,
-                created_at: self.clock.now(),
-            })
-            .await
-            .map_err(store_error)?;
-        if let (Some(user_id), Some(n)) = (notify_id, notified) {
-            self.notify.publish(&user_id, &n);
-            crate::realtime::notifier::push_unread(self, &user_id).await;
-        }
-        Ok(token)
-    }
-
-    /// Joins the board an invite points to, with the invite's role.
-    ///
-    /// # Errors
-    /// `not_found` for an unknown token.
-    pub async fn accept_invite(&self, p: &Principal, token: &str) -> Result<Value, ApiError> {
-        let (board, role) = self
-            .store
-            .find_invite(token)
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| ApiError::not_found("invite not found"))?;
-        let a = self.mutate(p, &board, None, Action::Join { role }).await?;
-        Ok(a.body)
-    }
-
-    /// The caller's notifications with id > `after`, newest first (at most
-    /// 100), and the unread count.
-    ///
-    /// # Errors
-    /// Store failures only.
-    pub async fn notifications(
-        &self,
-        p: &Principal,
-        after: u64,
-    ) -> Result<(Vec<crate::core::Notification>, u64), ApiError> {
-        let list = self
-            .store
-            .notifications(&p.user.id, after, 100, false)
-            .await
-            .map_err(store_error)?;
-        let unread = self
-            .store
-            .unread_count(&p.user.id)
-            .await
-            .map_err(store_error)?;
-        Ok((list, unread))
-    }
-
-    /// Marks the caller's notifications up to `up_to` read and pushes the new count.
-    ///
-    /// # Errors
-    /// Store failures only.
-    pub async fn mark_read(&self, p: &Principal, up_to: u64) -> Result<(), ApiError> {
-        let unread = self
-            .store
-            .mark_read(&p.user.id, up_to)
-            .await
-            .map_err(store_error)?;
-        self.notify.unread(&p.user.id, unread);
-        Ok(())
     }
 
     /// Events after `after` for a member (long poll and resume use this).

@@ -7,9 +7,9 @@
 use ts_rs::{Config, TS};
 
 use crate::core::{
-    Board, Color, ErrorCode, Event, EventBody, Note, NoteDelta, Notification, Role, User,
+    Board, ClientMessage, Color, ErrorBody, ErrorCode, Event, EventBody, Note, NoteDelta,
+    Notification, Presence, Role, ServerMessage, SnapshotBody, UnsubscribeReason, User,
 };
-use crate::realtime::Presence;
 
 /// The contents of `generated.ts`.
 pub fn typescript() -> String {
@@ -26,6 +26,11 @@ pub fn typescript() -> String {
         Presence::decl(&cfg),
         Notification::decl(&cfg),
         ErrorCode::decl(&cfg),
+        ErrorBody::decl(&cfg),
+        SnapshotBody::decl(&cfg),
+        UnsubscribeReason::decl(&cfg),
+        ClientMessage::decl(&cfg),
+        ServerMessage::decl(&cfg),
     ];
     let mut out = String::from(
         "// Generated from the Rust types by ts-rs (crates/corkboard/src/ts_bindings.rs).\n\

@@ -9,7 +9,8 @@
 //!   through nginx; nothing acknowledged is lost or applied twice;
 //! - a Redis crash and restart: subscribers on every node catch up;
 //! - convergence of 50 clients under random operations, disconnects and a
-//!   node restart (seeded: `CORKBOARD_SEED=<seed>` replays a run).
+//!   node restart (seeded: `CORKBOARD_SEED=<seed>` replays a run, see
+//!   `tests/common/seed.rs`).
 //!
 //! Needs PostgreSQL, Redis and nginx (`make test` provides them). Without
 //! them a test fails when `CI` is set, else warns loudly and returns.
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 use chaos::Mutation;
 use cluster::{redis_url, services_available, Cluster, PrivateRedis};
+use common::seed::{self, Regression};
 use common::sse::{self, Next as SseNext};
 use common::ws::{connect_or_io_error, BoardState, Next, Ws};
 use common::*;
@@ -521,7 +523,33 @@ async fn fifty_clients_converge_through_disconnects_and_a_node_restart() {
     if !services_available("convergence", false).await {
         return;
     }
-    let seed = chaos::seed();
+    converge(seed::seed(
+        "fifty_clients_converge_through_disconnects_and_a_node_restart",
+    ))
+    .await;
+}
+
+/// Seeds that once failed
+/// `fifty_clients_converge_through_disconnects_and_a_node_restart`, each with
+/// what it caught and the fixing commit (see `tests/common/seed.rs`). None
+/// has so far: the history names no failing seed.
+const CONVERGE_REGRESSIONS: &[Regression] = &[];
+
+/// Replays [`CONVERGE_REGRESSIONS`].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn converge_regression_seeds() {
+    if !CONVERGE_REGRESSIONS.is_empty() && !services_available("convergence", false).await {
+        return;
+    }
+    seed::regressions(
+        "fifty_clients_converge_through_disconnects_and_a_node_restart",
+        CONVERGE_REGRESSIONS,
+        converge,
+    )
+    .await;
+}
+
+async fn converge(seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut c = Cluster::start(3, &redis_url(), false).await;
     let nodes: Arc<Vec<String>> = Arc::new((0..3).map(|i| c.node(i)).collect());

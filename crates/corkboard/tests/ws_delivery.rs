@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chaos::{Door, Writers};
+use common::seed::{self, Regression};
 use common::ws::{BoardState, Closed, Next, Ws};
 use common::*;
 use rand::rngs::StdRng;
@@ -119,7 +120,30 @@ fn seqs(events: &[Value]) -> Vec<u64> {
 /// in seq order, with identical contents; each rebuilt board equals the REST snapshot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_exactly_once_in_order_for_every_subscriber() {
-    let seed = chaos::seed();
+    concurrent_writers(seed::seed(
+        "concurrent_writers_exactly_once_in_order_for_every_subscriber",
+    ))
+    .await;
+}
+
+/// Seeds that once failed
+/// `concurrent_writers_exactly_once_in_order_for_every_subscriber`, each with
+/// what it caught and the fixing commit (see `tests/common/seed.rs`). None
+/// has so far: the history names no failing seed.
+const CONCURRENT_WRITERS_REGRESSIONS: &[Regression] = &[];
+
+/// Replays [`CONCURRENT_WRITERS_REGRESSIONS`].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_regression_seeds() {
+    seed::regressions(
+        "concurrent_writers_exactly_once_in_order_for_every_subscriber",
+        CONCURRENT_WRITERS_REGRESSIONS,
+        concurrent_writers,
+    )
+    .await;
+}
+
+async fn concurrent_writers(seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut s = TestServer::start().await;
     let ann = s.user("ann").await;
@@ -302,7 +326,29 @@ async fn concurrent_writers_exactly_once_in_order_for_every_subscriber() {
 /// equals the REST snapshot.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_after_random_disconnects_sees_every_seq_once() {
-    let seed = chaos::seed();
+    resume_after_random_disconnects(seed::seed(
+        "resume_after_random_disconnects_sees_every_seq_once",
+    ))
+    .await;
+}
+
+/// Seeds that once failed `resume_after_random_disconnects_sees_every_seq_once`,
+/// each with what it caught and the fixing commit (see
+/// `tests/common/seed.rs`). None has so far: the history names no failing seed.
+const RESUME_REGRESSIONS: &[Regression] = &[];
+
+/// Replays [`RESUME_REGRESSIONS`].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resume_after_random_disconnects_regression_seeds() {
+    seed::regressions(
+        "resume_after_random_disconnects_sees_every_seq_once",
+        RESUME_REGRESSIONS,
+        resume_after_random_disconnects,
+    )
+    .await;
+}
+
+async fn resume_after_random_disconnects(seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut s = TestServer::start().await;
     let ann = s.user("ann").await;

@@ -25,7 +25,15 @@ export type EventBody = { "kind": "note.created", note: Note, } | { "kind": "not
 
 export type BoardEvent = { board: string, seq: number, by: User, op?: string, at: string, } & ({ "kind": "note.created", note: Note, } | { "kind": "note.updated", id: string, version: number, delta: NoteDelta, } | { "kind": "note.deleted", id: string, } | { "kind": "board.updated", title: string, } | { "kind": "board.deleted", } | { "kind": "member.joined", user: User, role: Role, } | { "kind": "member.updated", user: User, role: Role, } | { "kind": "member.left", user: User, role: Role, });
 
-export type Presence = { user: User, connections: number, since: string, };
+export type Presence = { user: User, 
+/**
+ * Their subscriptions to the board (WebSocket and SSE, all nodes).
+ */
+connections: number, 
+/**
+ * When they became present.
+ */
+since: string, };
 
 export type Notification = { 
 /**
@@ -34,3 +42,13 @@ export type Notification = {
 id: string, kind: "mention" | "invited" | "board.activity", board: string, note?: string, by: User, at: string, text: string, read: boolean, };
 
 export type ErrorCode = "bad_request" | "invalid_message" | "unknown_type" | "unknown_method" | "unauthorized" | "forbidden" | "not_found" | "conflict" | "gone" | "too_large" | "rate_limited" | "unavailable" | "internal";
+
+export type ErrorBody = { code: ErrorCode, message: string, details?: unknown, };
+
+export type SnapshotBody = { board: Board, notes: Array<Note>, };
+
+export type UnsubscribeReason = "revoked" | "deleted";
+
+export type ClientMessage = { "type": "subscribe", board: string, since?: number, id?: unknown, } | { "type": "unsubscribe", board: string, } | { "type": "rpc", id: unknown, method: string, params: unknown, } | { "type": "signal", board: string, name: string, data: unknown, } | { "type": "ping", t?: unknown, };
+
+export type ServerMessage = { "type": "welcome", session: string, user: User, heartbeat_ms: number, server: string, } | { "type": "subscribed", board: string, seq: number, replayed?: number, snapshot?: SnapshotBody, } | { "type": "unsubscribed", board: string, reason?: UnsubscribeReason, } | { "type": "event" } & BoardEvent | { "type": "presence", board: string, joined?: Array<Presence>, left?: Array<Presence>, members?: Array<Presence>, } | { "type": "result", id: unknown, result: unknown, } | { "type": "error", id: unknown, board?: string, error: ErrorBody, } | { "type": "signal", board: string, from: User, name: string, data: unknown, } | { "type": "pong", t?: unknown, };

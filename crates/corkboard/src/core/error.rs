@@ -1,11 +1,12 @@
 //! The contract's error: a code from a closed list, a human message and
-//! optional details. Every layer's error is mapped to this once, at the door.
+//! optional details. Every layer's error is mapped to this once; each door
+//! turns it into its own form (HTTP status, WebSocket error frame) from one table.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The contract's error codes (protocol.md, "Error codes").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ts_rs::TS)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ts_rs::TS)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     BadRequest,
@@ -24,24 +25,6 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// The HTTP status the contract pairs with this code.
-    pub fn http_status(self) -> u16 {
-        match self {
-            Self::BadRequest | Self::InvalidMessage | Self::UnknownType | Self::UnknownMethod => {
-                400
-            }
-            Self::Unauthorized => 401,
-            Self::Forbidden => 403,
-            Self::NotFound => 404,
-            Self::Conflict => 409,
-            Self::Gone => 410,
-            Self::TooLarge => 413,
-            Self::RateLimited => 429,
-            Self::Unavailable => 503,
-            Self::Internal => 500,
-        }
-    }
-
     /// The wire spelling, e.g. `not_found`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -135,24 +118,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn statuses_follow_the_contract_table() {
-        let pairs = [
-            (ErrorCode::BadRequest, 400),
-            (ErrorCode::InvalidMessage, 400),
-            (ErrorCode::UnknownType, 400),
-            (ErrorCode::UnknownMethod, 400),
-            (ErrorCode::Unauthorized, 401),
-            (ErrorCode::Forbidden, 403),
-            (ErrorCode::NotFound, 404),
-            (ErrorCode::Conflict, 409),
-            (ErrorCode::Gone, 410),
-            (ErrorCode::TooLarge, 413),
-            (ErrorCode::RateLimited, 429),
-            (ErrorCode::Unavailable, 503),
-            (ErrorCode::Internal, 500),
-        ];
-        for (code, status) in pairs {
-            assert_eq!(code.http_status(), status);
+    fn wire_spelling_is_the_serde_spelling() {
+        use ErrorCode::*;
+        for code in [
+            BadRequest,
+            InvalidMessage,
+            UnknownType,
+            UnknownMethod,
+            Unauthorized,
+            Forbidden,
+            NotFound,
+            Conflict,
+            Gone,
+            TooLarge,
+            RateLimited,
+            Unavailable,
+            Internal,
+        ] {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),
                 serde_json::Value::String(code.as_str().into())

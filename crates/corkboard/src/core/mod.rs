@@ -4,16 +4,20 @@
 
 pub mod error;
 pub mod event;
+pub mod messages;
 pub mod model;
 pub mod mutation;
 pub mod notification;
+pub mod outcome;
 pub mod time;
 
 pub use error::{ApiError, ErrorCode};
 pub use event::{Event, EventBody, NoteDelta};
-pub use model::{Board, Color, FieldVersions, Limits, Note, NoteRecord, Role, User};
+pub use messages::{ClientMessage, ErrorBody, ServerMessage, SnapshotBody, UnsubscribeReason};
+pub use model::{Board, Color, FieldVersions, Limits, Note, NoteRecord, Presence, Role, User};
 pub use mutation::{
     plan, Action, BoardState, Ctx, Effect, Mutation, NoteCreate, NoteDelete, NoteUpdate, Plan,
 };
 pub use notification::{NewNotification, Notification};
+pub use outcome::Outcome;
 pub use time::{Clock, ManualClock, SystemClock, Timestamp};

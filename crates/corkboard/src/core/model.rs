@@ -86,7 +86,7 @@ impl Color {
 }
 
 /// A board as a given caller sees it (`role` is the caller's).
-#[derive(Clone, Debug, PartialEq, Serialize, ts_rs::TS)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
 pub struct Board {
     pub id: String,
     pub title: String,
@@ -317,4 +317,15 @@ mod tests {
         assert!(check_client_id("id", "a/b").is_err());
         assert!(check_client_id("id", &"a".repeat(65)).is_err());
     }
+}
+
+/// One person's presence on a board: `{user, connections, since}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ts_rs::TS)]
+pub struct Presence {
+    pub user: User,
+    /// Their subscriptions to the board (WebSocket and SSE, all nodes).
+    pub connections: u32,
+    /// When they became present.
+    #[ts(type = "string")]
+    pub since: Timestamp,
 }

@@ -7,7 +7,7 @@
 //! implementations share it and it is tested here without a database.
 
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::error::ApiError;
 use super::event::{Event, EventBody, NoteDelta};
@@ -15,6 +15,7 @@ use super::model::{
     chars, check_client_id, check_title, Board, Color, FieldVersions, Limits, Note, NoteRecord,
     Role, User, DEFAULT_H, DEFAULT_W,
 };
+use super::outcome::Outcome;
 use super::time::Timestamp;
 
 /// Deserializes a present field as `Some(value)` and refuses `null`, so that
@@ -275,10 +276,8 @@ pub struct Plan {
     pub effect: Effect,
     /// The event to append, at `board.seq + 1`; `None` when nothing changed.
     pub event: Option<Event>,
-    /// HTTP status of the original answer (replayed verbatim on retry).
-    pub status: u16,
-    /// Body of the original answer; `Null` for 204.
-    pub body: Value,
+    /// The answer, remembered under the idempotency keys and replayed on retry.
+    pub outcome: Outcome,
     /// Usernames this change newly mentions in a note's text (the store
     /// notifies those who are members of the board).
     pub mentions: Vec<String>,
@@ -341,7 +340,6 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 created_by: m.actor.clone(),
                 updated_at: now,
             };
-            let body = json!({"note": note, "seq": seq});
             let mentions = crate::core::notification::new_mentions("", &note.text);
             Ok(Plan {
                 mentions,
@@ -349,9 +347,8 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                     note: note.clone(),
                     fields: FieldVersions::all(seq),
                 }),
-                event: Some(event(EventBody::NoteCreated { note })),
-                status: 201,
-                body,
+                event: Some(event(EventBody::NoteCreated { note: note.clone() })),
+                outcome: Outcome::NoteCreated { note, seq },
             })
         }
         Action::UpdateNote { id, update: u } => {
@@ -418,21 +415,22 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
             }
             next.note.version = seq;
             next.note.updated_at = now;
-            let body = json!({"note": next.note, "seq": seq});
             let mentions = match &u.text {
                 Some(t) => crate::core::notification::new_mentions(&rec.note.text, t),
                 None => Vec::new(),
             };
             Ok(Plan {
                 mentions,
+                outcome: Outcome::NoteUpdated {
+                    note: next.note.clone(),
+                    seq,
+                },
                 effect: Effect::UpdateNote(next),
                 event: Some(event(EventBody::NoteUpdated {
                     id: id.clone(),
                     version: seq,
                     delta,
                 })),
-                status: 200,
-                body,
             })
         }
         Action::DeleteNote { id } => {
@@ -443,8 +441,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
             Ok(Plan {
                 effect: Effect::DeleteNote(id.clone()),
                 event: Some(event(EventBody::NoteDeleted { id: id.clone() })),
-                status: 200,
-                body: json!({"seq": seq}),
+                outcome: Outcome::NoteDeleted { seq },
                 mentions: Vec::new(),
             })
         }
@@ -459,8 +456,9 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 event: Some(event(EventBody::BoardUpdated {
                     title: title.clone(),
                 })),
-                status: 200,
-                body: serde_json::to_value(after.view(r)).unwrap_or(Value::Null),
+                outcome: Outcome::BoardRenamed {
+                    board: after.view(r),
+                },
                 mentions: Vec::new(),
             })
         }
@@ -469,8 +467,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
             Ok(Plan {
                 effect: Effect::DeleteBoard,
                 event: Some(event(EventBody::BoardDeleted {})),
-                status: 204,
-                body: Value::Null,
+                outcome: Outcome::BoardDeleted,
                 mentions: Vec::new(),
             })
         }
@@ -479,8 +476,9 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 return Ok(Plan {
                     effect: Effect::None,
                     event: None,
-                    status: 200,
-                    body: serde_json::to_value(board.view(existing)).unwrap_or(Value::Null),
+                    outcome: Outcome::Joined {
+                        board: board.view(existing),
+                    },
                     mentions: Vec::new(),
                 });
             }
@@ -493,8 +491,9 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                     user: m.actor.clone(),
                     role: *role,
                 })),
-                status: 200,
-                body: serde_json::to_value(after.view(*role)).unwrap_or(Value::Null),
+                outcome: Outcome::Joined {
+                    board: after.view(*role),
+                },
                 mentions: Vec::new(),
             })
         }
@@ -513,8 +512,10 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                     user: user.clone(),
                     role: *new,
                 })),
-                status: 200,
-                body: json!({"user": user, "role": new}),
+                outcome: Outcome::RoleChanged {
+                    user: user.clone(),
+                    role: *new,
+                },
                 mentions: Vec::new(),
             })
         }
@@ -540,8 +541,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                     user: user.clone(),
                     role: old,
                 })),
-                status: 204,
-                body: Value::Null,
+                outcome: Outcome::MemberRemoved,
                 mentions: Vec::new(),
             })
         }
@@ -646,8 +646,7 @@ mod tests {
         );
         assert_eq!(rec.note.version, 11);
         assert_eq!(p.event.as_ref().unwrap().seq, 11);
-        assert_eq!(p.status, 201);
-        assert_eq!(p.body["seq"], 11);
+        assert!(matches!(p.outcome, Outcome::NoteCreated { seq: 11, .. }));
     }
 
     #[test]
@@ -868,7 +867,7 @@ mod tests {
         )
         .unwrap();
         assert!(p.event.is_none());
-        assert_eq!(p.body["role"], "editor");
+        assert!(matches!(&p.outcome, Outcome::Joined { board } if board.role == Role::Editor));
         let p = mk("new", None, None, Action::Join { role: Role::Viewer }).unwrap();
         assert_eq!(p.event.unwrap().kind(), "member.joined");
     }

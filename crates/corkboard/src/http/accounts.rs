@@ -1,4 +1,6 @@
-//! Accounts: signup, login, logout, `me`, and API tokens.
+//! Accounts: signup, login, logout and `me`. They set and clear the
+//! session cookie, so they are the REST door's own; API tokens are commands
+//! ([`crate::commands`]).
 
 use std::sync::Arc;
 
@@ -9,7 +11,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::extract::{ClientIp, JsonBody, PathParams, SESSION_COOKIE};
+use super::extract::{ClientIp, JsonBody, SESSION_COOKIE};
 use super::HttpState;
 use crate::core::{ApiError, User};
 use crate::service::Principal;
@@ -20,13 +22,6 @@ use crate::service::Principal;
 pub struct Credentials {
     username: String,
     password: String,
-}
-
-/// `{name}`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenName {
-    name: String,
 }
 
 /// Session lifetime in the browser (the cookie's Max-Age), 30 days.
@@ -79,33 +74,4 @@ pub async fn logout(State(s): State<Arc<HttpState>>, p: Principal) -> Result<Res
 /// `GET /api/me` → `{user}`.
 pub async fn me(p: Principal) -> Json<serde_json::Value> {
     Json(json!({ "user": p.user }))
-}
-
-/// `POST /api/tokens` → 201 `{id, name, token, created_at}`.
-pub async fn create_token(
-    State(s): State<Arc<HttpState>>,
-    p: Principal,
-    JsonBody(b): JsonBody<TokenName>,
-) -> Result<Response, ApiError> {
-    let t = s.app.create_token(&p, &b.name).await?;
-    Ok((StatusCode::CREATED, Json(t)).into_response())
-}
-
-/// `GET /api/tokens` → `{tokens:[{id, name, created_at}]}`.
-pub async fn list_tokens(
-    State(s): State<Arc<HttpState>>,
-    p: Principal,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let tokens = s.app.list_tokens(&p).await?;
-    Ok(Json(json!({ "tokens": tokens })))
-}
-
-/// `DELETE /api/tokens/{id}` → 204.
-pub async fn revoke_token(
-    State(s): State<Arc<HttpState>>,
-    p: Principal,
-    PathParams(id): PathParams<String>,
-) -> Result<StatusCode, ApiError> {
-    s.app.revoke_token(&p, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
 }

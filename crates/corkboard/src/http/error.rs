@@ -8,10 +8,28 @@ use axum::Json;
 
 use crate::core::{ApiError, ErrorCode};
 
+/// The HTTP status of each contract code: the REST door's one table.
+pub fn status(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::BadRequest
+        | ErrorCode::InvalidMessage
+        | ErrorCode::UnknownType
+        | ErrorCode::UnknownMethod => StatusCode::BAD_REQUEST,
+        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::Gone => StatusCode::GONE,
+        ErrorCode::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status())
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = status(self.code);
         let retry_after = self
             .details
             .as_ref()
@@ -56,4 +74,32 @@ impl From<BytesRejection> for ApiError {
 /// Answer for a known path with a method it does not support.
 pub async fn no_method() -> ApiError {
     ApiError::not_found("no such route for this method")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Statuses follow the contract's table (protocol.md, "Error codes").
+    #[test]
+    fn statuses_follow_the_contract_table() {
+        let pairs = [
+            (ErrorCode::BadRequest, 400),
+            (ErrorCode::InvalidMessage, 400),
+            (ErrorCode::UnknownType, 400),
+            (ErrorCode::UnknownMethod, 400),
+            (ErrorCode::Unauthorized, 401),
+            (ErrorCode::Forbidden, 403),
+            (ErrorCode::NotFound, 404),
+            (ErrorCode::Conflict, 409),
+            (ErrorCode::Gone, 410),
+            (ErrorCode::TooLarge, 413),
+            (ErrorCode::RateLimited, 429),
+            (ErrorCode::Unavailable, 503),
+            (ErrorCode::Internal, 500),
+        ];
+        for (code, want) in pairs {
+            assert_eq!(status(code).as_u16(), want, "{code:?}");
+        }
+    }
 }

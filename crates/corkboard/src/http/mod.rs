@@ -2,12 +2,10 @@
 //! contract's error body on every failure (including unknown routes).
 
 mod accounts;
-mod boards;
+pub mod command;
 pub mod error;
 pub mod extract;
 pub mod metrics;
-mod notes;
-mod notifications;
 mod ops;
 pub mod origin;
 mod web;
@@ -16,16 +14,15 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, patch, post};
-use axum::{middleware, Json, Router};
+use axum::routing::{any, delete, get, patch, post};
+use axum::{middleware, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::commands;
 use crate::core::ApiError;
 use crate::service::App;
-use crate::store::Applied;
 
 /// What every handler shares.
 pub struct HttpState {
@@ -48,16 +45,6 @@ pub struct HttpState {
     pub sse: crate::sse::SseSettings,
 }
 
-/// Turns a mutation's answer into a response with its original status.
-pub fn applied(a: Applied) -> Response {
-    let status = StatusCode::from_u16(a.status).unwrap_or(StatusCode::OK);
-    if status == StatusCode::NO_CONTENT || a.body.is_null() {
-        status.into_response()
-    } else {
-        (status, Json(a.body)).into_response()
-    }
-}
-
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
     ApiError::internal().into_response()
@@ -66,6 +53,8 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// The whole HTTP surface.
 pub fn router(state: Arc<HttpState>) -> Router {
     let body_limit = state.app.limits.http_body_bytes;
+    use command::{created, no_content, ok, outcome, rest, BodyFrom::*};
+    use commands::*;
     let api = Router::new()
         .route("/api/auth/signup", post(accounts::signup))
         .route("/api/auth/login", post(accounts::login))
@@ -73,39 +62,75 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/api/me", get(accounts::me))
         .route(
             "/api/tokens",
-            get(accounts::list_tokens).post(accounts::create_token),
+            get(rest::<token_list::TokenList>(Nothing, ok))
+                .post(rest::<token_create::TokenCreate>(Json, created)),
         )
         .route(
             "/api/tokens/{id}",
-            axum::routing::delete(accounts::revoke_token),
+            delete(rest::<token_revoke::TokenRevoke>(Nothing, no_content)),
         )
-        .route("/api/boards", get(boards::list).post(boards::create))
+        .route(
+            "/api/boards",
+            get(rest::<board_list::BoardList>(Nothing, ok))
+                .post(rest::<board_create::BoardCreate>(Json, created)),
+        )
         .route(
             "/api/boards/{b}",
-            get(boards::get)
-                .patch(boards::rename)
-                .delete(boards::delete),
+            get(rest::<board_get::BoardGet>(Nothing, ok))
+                .patch(rest::<board_rename::BoardRename>(Json, outcome))
+                .delete(rest::<board_delete::BoardDelete>(Nothing, outcome)),
         )
-        .route("/api/boards/{b}/invites", post(boards::invite))
-        .route("/api/invites/{token}/accept", post(boards::accept))
-        .route("/api/boards/{b}/members", get(boards::members))
+        .route(
+            "/api/boards/{b}/invites",
+            post(rest::<invite_create::InviteCreate>(Json, created)),
+        )
+        .route(
+            "/api/invites/{token}/accept",
+            post(rest::<invite_accept::InviteAccept>(Nothing, outcome)),
+        )
+        .route(
+            "/api/boards/{b}/members",
+            get(rest::<member_list::MemberList>(Nothing, ok)),
+        )
         .route(
             "/api/boards/{b}/members/{user_id}",
-            patch(boards::set_role).delete(boards::remove_member),
+            patch(rest::<member_update::MemberUpdate>(Json, outcome)).delete(rest::<
+                member_remove::MemberRemove,
+            >(
+                Nothing, outcome
+            )),
         )
-        .route("/api/boards/{b}/notes", post(notes::create))
-        .route("/api/boards/{b}/stream", get(crate::sse::board_stream))
-        .route("/api/boards/{b}/events", get(crate::longpoll::poll))
-        .route("/api/boards/{b}/presence", get(boards::presence))
-        .route("/api/notifications", get(notifications::list))
-        .route("/api/notifications/read", post(notifications::read))
         .route(
-            "/api/notifications/stream",
-            get(crate::sse::notification_stream),
+            "/api/boards/{b}/notes",
+            post(rest::<note_create::NoteCreate>(Json, outcome)),
         )
         .route(
             "/api/boards/{b}/notes/{n}",
-            patch(notes::update).delete(notes::delete),
+            patch(rest::<note_update::NoteUpdate>(Json, outcome)).delete(rest::<
+                note_delete::NoteDelete,
+            >(
+                OptionalJson, outcome
+            )),
+        )
+        .route(
+            "/api/boards/{b}/presence",
+            get(rest::<board_presence::BoardPresence>(Nothing, ok)),
+        )
+        .route(
+            "/api/notifications",
+            get(rest::<notification_list::NotificationList>(Query, ok)),
+        )
+        .route(
+            "/api/notifications/read",
+            post(rest::<notification_read::NotificationRead>(
+                Json, no_content,
+            )),
+        )
+        .route("/api/boards/{b}/stream", get(crate::sse::board_stream))
+        .route("/api/boards/{b}/events", get(crate::longpoll::poll))
+        .route(
+            "/api/notifications/stream",
+            get(crate::sse::notification_stream),
         );
     let mut router = Router::new()
         .route("/ws", any(crate::ws::upgrade))

@@ -4,10 +4,8 @@
 use std::sync::{Arc, OnceLock};
 
 use axum::extract::ws::Utf8Bytes;
-use serde::Serialize;
-use serde_json::json;
 
-use crate::core::{Timestamp, User};
+use crate::core::{ServerMessage, UnsubscribeReason};
 use crate::store::CommittedEvent;
 
 /// How a subscriber's frames are written.
@@ -81,14 +79,7 @@ pub fn sse_unnumbered(kind: &str, data: &str) -> Utf8Bytes {
     Utf8Bytes::from(format!("event: {kind}\ndata: {data}\n\n"))
 }
 
-/// One person's presence on a board: `{user, connections, since}`.
-#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize, ts_rs::TS)]
-pub struct Presence {
-    pub user: User,
-    pub connections: u32,
-    #[ts(type = "string")]
-    pub since: Timestamp,
-}
+pub use crate::core::Presence;
 
 /// Which list a presence message carries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -105,31 +96,38 @@ pub fn presence(
     kind: PresenceKind,
     list: &[Presence],
 ) -> Utf8Bytes {
-    let key = match kind {
-        PresenceKind::Joined => "joined",
-        PresenceKind::Left => "left",
-        PresenceKind::Members => "members",
+    let list = Some(list.to_vec());
+    let (joined, left, members) = match kind {
+        PresenceKind::Joined => (list, None, None),
+        PresenceKind::Left => (None, list, None),
+        PresenceKind::Members => (None, None, list),
     };
-    let mut v = json!({"type": "presence", "board": board});
-    v[key] = json!(list);
+    let json = ServerMessage::Presence {
+        board: board.to_owned(),
+        joined,
+        left,
+        members,
+    }
+    .to_json();
     match transport {
-        Transport::WebSocket => Utf8Bytes::from(v.to_string()),
-        Transport::Sse => sse_unnumbered("presence", &v.to_string()),
+        Transport::WebSocket => Utf8Bytes::from(json),
+        Transport::Sse => sse_unnumbered("presence", &json),
     }
 }
 
 /// `{"type":"unsubscribed","board":B,"reason"?}`.
-pub fn unsubscribed(board: &str, reason: Option<&str>) -> Utf8Bytes {
-    let mut v = json!({"type": "unsubscribed", "board": board});
-    if let Some(r) = reason {
-        v["reason"] = json!(r);
-    }
-    Utf8Bytes::from(v.to_string())
+pub fn unsubscribed(board: &str, reason: Option<UnsubscribeReason>) -> Utf8Bytes {
+    let m = ServerMessage::Unsubscribed {
+        board: board.to_owned(),
+        reason,
+    };
+    Utf8Bytes::from(m.to_json())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::{Timestamp, User};
 
     #[test]
     fn event_frames_reuse_the_stored_json() {
@@ -141,6 +139,30 @@ mod tests {
             sse_event("note.created", 7, b"{}").as_str(),
             "event: note.created\nid: 7\ndata: {}\n\n"
         );
+    }
+
+    /// The spliced event frame is exactly the typed `ServerMessage::Event`.
+    #[test]
+    fn event_frame_is_the_typed_server_message() {
+        use crate::core::{Event, EventBody};
+        let e = Event {
+            board: "b".into(),
+            seq: 3,
+            by: User {
+                id: "u".into(),
+                username: "ann".into(),
+            },
+            op: Some("o".into()),
+            at: Timestamp(7),
+            body: EventBody::NoteDeleted { id: "n".into() },
+        };
+        let spliced = ws_event(&serde_json::to_vec(&e).unwrap());
+        let typed = ServerMessage::Event(e).to_json();
+        let a: serde_json::Value = serde_json::from_str(spliced.as_str()).unwrap();
+        let b: serde_json::Value = serde_json::from_str(&typed).unwrap();
+        assert_eq!(a, b);
+        let back: ServerMessage = serde_json::from_str(spliced.as_str()).unwrap();
+        assert!(matches!(back, ServerMessage::Event(ev) if ev.seq == 3));
     }
 
     #[test]

@@ -598,7 +598,12 @@ impl Hub {
         let user = conn.user.clone();
         match conn.transport {
             Transport::WebSocket => {
-                conn.outbox.push(frames::unsubscribed(board, Some(reason)));
+                let why = if reason == "deleted" {
+                    crate::core::UnsubscribeReason::Deleted
+                } else {
+                    crate::core::UnsubscribeReason::Revoked
+                };
+                conn.outbox.push(frames::unsubscribed(board, Some(why)));
             }
             Transport::Sse => conn.outbox.close(CloseReason::Policy(reason.into())),
         }

@@ -4,12 +4,11 @@
 //! duplicate however busy the writers are.
 
 use serde::Deserialize;
-use serde_json::json;
 
 use super::frames::{self, Transport};
 use super::hub::ConnId;
 use super::outbox::Outbox;
-use crate::core::ApiError;
+use crate::core::{ApiError, ServerMessage, SnapshotBody};
 use crate::service::{App, Principal};
 use crate::store::EventsAfter;
 
@@ -112,8 +111,13 @@ async fn replay(
             }
             if n < PAGE {
                 if transport == Transport::WebSocket {
-                    let msg = json!({"type": "subscribed", "board": board, "seq": pos, "replayed": count});
-                    if !outbox.push_wait(msg.to_string().into()).await {
+                    let msg = ServerMessage::Subscribed {
+                        board: board.to_owned(),
+                        seq: pos,
+                        replayed: Some(count),
+                        snapshot: None,
+                    };
+                    if !outbox.push_wait(msg.to_json().into()).await {
                         return Ok(Started::Gone);
                     }
                 }
@@ -124,16 +128,19 @@ async fn replay(
     let snap = app.snapshot(principal, board).await?;
     let seq = snap.seq;
     let frame = match transport {
-        Transport::WebSocket => json!({
-            "type": "subscribed",
-            "board": board,
-            "seq": seq,
-            "snapshot": {"board": snap.board, "notes": snap.notes},
-        })
-        .to_string(),
+        Transport::WebSocket => ServerMessage::Subscribed {
+            board: board.to_owned(),
+            seq,
+            replayed: None,
+            snapshot: Some(SnapshotBody {
+                board: snap.board,
+                notes: snap.notes,
+            }),
+        }
+        .to_json(),
         Transport::Sse => format!(
             "event: snapshot\nid: {seq}\ndata: {}\n\n",
-            json!({"board": snap.board, "notes": snap.notes, "seq": seq})
+            serde_json::to_string(&snap).unwrap_or_default()
         ),
     };
     if !outbox.push_wait(frame.into()).await {

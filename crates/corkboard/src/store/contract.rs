@@ -6,10 +6,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use serde_json::json;
 
 use crate::core::{
-    Action, ErrorCode, Limits, Mutation, NoteCreate, NoteUpdate, Role, Timestamp, User,
+    Action, ErrorCode, Limits, Mutation, NoteCreate, NoteUpdate, Outcome, Role, Timestamp, User,
 };
 use crate::store::{
     CommittedEvent, CredentialKind, EventSink, EventsAfter, NewCredential, NewInvite, Store,
@@ -172,9 +171,12 @@ pub async fn note_lifecycle_in_seq_order(s: &dyn Store, sink: &CaptureSink) {
         .unwrap();
     assert_eq!((b.seq, b.role), (0, Role::Owner));
     let a = s.mutate(m("b1", &ann, None, create(1.0))).await.unwrap();
-    assert_eq!((a.status, a.seq, a.replayed), (201, 1, false));
-    let id = a.body["note"]["id"].as_str().unwrap().to_owned();
-    assert_eq!(a.body["note"]["version"], 1);
+    assert_eq!((a.seq, a.replayed), (1, false));
+    let Outcome::NoteCreated { note, seq: 1 } = &a.outcome else {
+        panic!("created expected: {:?}", a.outcome)
+    };
+    let id = note.id.clone();
+    assert_eq!(note.version, 1);
     let upd = Action::UpdateNote {
         id: id.clone(),
         update: NoteUpdate {
@@ -183,8 +185,11 @@ pub async fn note_lifecycle_in_seq_order(s: &dyn Store, sink: &CaptureSink) {
         },
     };
     let a = s.mutate(m("b1", &ann, None, upd)).await.unwrap();
-    assert_eq!((a.status, a.seq), (200, 2));
-    assert_eq!(a.body["note"]["text"], "hello @bob");
+    assert_eq!(a.seq, 2);
+    let Outcome::NoteUpdated { note, seq: 2 } = &a.outcome else {
+        panic!("updated expected: {:?}", a.outcome)
+    };
+    assert_eq!(note.text, "hello @bob");
     let snap = s.snapshot("b1", &ann.id).await.unwrap().unwrap();
     assert_eq!((snap.seq, snap.notes.len()), (2, 1));
     assert_eq!(snap.notes[0].version, 2);
@@ -192,10 +197,7 @@ pub async fn note_lifecycle_in_seq_order(s: &dyn Store, sink: &CaptureSink) {
         .mutate(m("b1", &ann, None, Action::DeleteNote { id: id.clone() }))
         .await
         .unwrap();
-    assert_eq!(
-        (a.status, a.seq, a.body.clone()),
-        (200, 3, json!({"seq": 3}))
-    );
+    assert_eq!((a.seq, a.outcome), (3, Outcome::NoteDeleted { seq: 3 }));
     let EventsAfter::Events { events, seq } = s.events_after("b1", 0, 100).await.unwrap() else {
         panic!("events expected")
     };
@@ -256,14 +258,11 @@ pub async fn retries_apply_once(s: &dyn Store, sink: &CaptureSink) {
         .await
         .unwrap();
     assert!(again.replayed);
-    assert_eq!(
-        (again.status, &again.body, again.seq),
-        (first.status, &first.body, first.seq)
-    );
+    assert_eq!((&again.outcome, again.seq), (&first.outcome, first.seq));
     // Same create id, no op: still the same note, applied once.
     let by_id = s.mutate(m("b1", &ann, None, with_id)).await.unwrap();
     assert!(by_id.replayed);
-    assert_eq!(by_id.body, first.body);
+    assert_eq!(by_id.outcome, first.outcome);
     let upd = Action::UpdateNote {
         id: "note-1".into(),
         update: NoteUpdate {
@@ -285,7 +284,7 @@ pub async fn retries_apply_once(s: &dyn Store, sink: &CaptureSink) {
     };
     s.mutate(m("b1", &ann, Some("op-3"), other)).await.unwrap();
     let u2 = s.mutate(m("b1", &ann, Some("op-2"), upd)).await.unwrap();
-    assert_eq!(u2.body, u1.body);
+    assert_eq!(u2.outcome, u1.outcome);
     let snap = s.snapshot("b1", &ann.id).await.unwrap().unwrap();
     assert_eq!(snap.notes[0].x, 50.0);
     assert_eq!(snap.seq, 3);
@@ -301,7 +300,8 @@ pub async fn retries_apply_once(s: &dyn Store, sink: &CaptureSink) {
         .await
         .unwrap();
     let a = s.mutate(m("b2", &ann, None, elsewhere)).await.unwrap();
-    assert_eq!((a.status, a.seq, a.replayed), (201, 1, false));
+    assert_eq!((a.seq, a.replayed), (1, false));
+    assert!(matches!(a.outcome, Outcome::NoteCreated { .. }));
 }
 
 /// `base_version` conflicts only on fields changed since; details carry the note.
@@ -311,7 +311,10 @@ pub async fn conflicts_by_field(s: &dyn Store) {
         .await
         .unwrap();
     let c = s.mutate(m("b1", &ann, None, create(0.0))).await.unwrap();
-    let id = c.body["note"]["id"].as_str().unwrap().to_owned();
+    let Outcome::NoteCreated { note, .. } = &c.outcome else {
+        panic!("created expected: {:?}", c.outcome)
+    };
+    let id = note.id.clone();
     let upd = |f: fn(&mut NoteUpdate)| {
         let mut u = NoteUpdate {
             base_version: Some(1),
@@ -452,7 +455,7 @@ pub async fn members_and_invites(s: &dyn Store, sink: &CaptureSink) {
         .mutate(m("b1", &bob, None, Action::Join { role }))
         .await
         .unwrap();
-    assert_eq!(j.body["role"], "viewer");
+    assert!(matches!(&j.outcome, Outcome::Joined { board } if board.role == Role::Viewer));
     assert_eq!(
         s.board_for("b1", &bob.id).await.unwrap().unwrap().role,
         Role::Viewer
@@ -467,7 +470,13 @@ pub async fn members_and_invites(s: &dyn Store, sink: &CaptureSink) {
         role: Role::Editor,
     };
     let r = s.mutate(m("b1", &ann, None, up)).await.unwrap();
-    assert_eq!(r.body, json!({"user": bob, "role": "editor"}));
+    assert_eq!(
+        r.outcome,
+        Outcome::RoleChanged {
+            user: bob.clone(),
+            role: Role::Editor
+        }
+    );
     s.mutate(m("b1", &bob, None, create(0.0))).await.unwrap();
     let members = s.members("b1").await.unwrap();
     assert_eq!(
@@ -478,7 +487,7 @@ pub async fn members_and_invites(s: &dyn Store, sink: &CaptureSink) {
         user_id: bob.id.clone(),
     };
     let r = s.mutate(m("b1", &bob, None, left)).await.unwrap();
-    assert_eq!(r.status, 204);
+    assert_eq!(r.outcome, Outcome::MemberRemoved);
     assert!(s.board_for("b1", &bob.id).await.unwrap().is_none());
     assert_eq!(
         code(s.mutate(m("b1", &bob, None, create(0.0))).await),
@@ -527,7 +536,7 @@ pub async fn board_deletion(s: &dyn Store, sink: &CaptureSink) {
         .mutate(m("b1", &ann, None, Action::DeleteBoard))
         .await
         .unwrap();
-    assert_eq!((d.status, d.seq), (204, 2));
+    assert_eq!((d.outcome, d.seq), (Outcome::BoardDeleted, 2));
     assert!(s.board_for("b1", &ann.id).await.unwrap().is_none());
     assert!(s.list_boards(&ann.id).await.unwrap().is_empty());
     assert_eq!(code(s.events_after("b1", 0, 10).await), ErrorCode::NotFound);

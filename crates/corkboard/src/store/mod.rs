@@ -11,10 +11,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use serde_json::Value;
 
 use crate::core::{
-    ApiError, Board, Event, Mutation, NewNotification, Note, Notification, Role, Timestamp, User,
+    ApiError, Board, Event, Mutation, NewNotification, Note, Notification, Outcome, Role,
+    Timestamp, User,
 };
 
 pub mod contract;
@@ -76,14 +76,12 @@ impl EventSink for NullSink {
     fn committed(&self, _event: Arc<CommittedEvent>) {}
 }
 
-/// The answer to a mutation: the original status and body, replayed verbatim
-/// on an idempotent retry.
+/// The answer to a mutation: the original outcome, replayed verbatim on an
+/// idempotent retry.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Applied {
-    /// HTTP status of the original answer.
-    pub status: u16,
-    /// Body of the original answer (`Null` for 204).
-    pub body: Value,
+    /// What the mutation did, as its caller sees it.
+    pub outcome: Outcome,
     /// The board seq after the mutation (the original one on replay).
     pub seq: u64,
     /// True when this was a retry of an already applied mutation.

@@ -7,7 +7,6 @@
 
 pub mod echo;
 pub mod limits;
-pub mod rpc;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,13 +19,12 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
 use parking_lot::Mutex;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use crate::core::{ApiError, ErrorCode};
+use crate::core::{ApiError, ClientMessage, ErrorCode, ServerMessage};
 use crate::http::HttpState;
 use crate::realtime::hub::ConnId;
 use crate::realtime::outbox::Drained;
@@ -176,42 +174,12 @@ type WsStream = futures_util::stream::SplitStream<WebSocket>;
 
 /// `{"type":"error","id":…,"board"?:…,"error":{…}}`.
 fn error_frame(id: Option<&Value>, board: Option<&str>, e: &ApiError) -> Utf8Bytes {
-    let mut v = json!({"type": "error", "id": id.cloned().unwrap_or(Value::Null)});
-    if let Some(b) = board {
-        v["board"] = json!(b);
-    }
-    v["error"] = e.body()["error"].clone();
-    Utf8Bytes::from(v.to_string())
+    frame(&ServerMessage::error(id, board, e))
 }
 
-#[derive(Deserialize)]
-struct SubscribeMsg {
-    board: String,
-    #[serde(default)]
-    since: Option<u64>,
-    #[serde(default)]
-    id: Option<Value>,
-}
-
-#[derive(Deserialize)]
-struct BoardMsg {
-    board: String,
-}
-
-#[derive(Deserialize)]
-struct RpcMsg {
-    id: Value,
-    method: String,
-    #[serde(default)]
-    params: Value,
-}
-
-#[derive(Deserialize)]
-struct SignalMsg {
-    board: String,
-    name: String,
-    #[serde(default)]
-    data: Value,
+/// A server message as a text frame.
+fn frame(m: &ServerMessage) -> Utf8Bytes {
+    Utf8Bytes::from(m.to_json())
 }
 
 /// Maps a read error to the close code the contract names.
@@ -262,14 +230,13 @@ impl Connection {
     /// `self` is boxed so the future (alive as long as the connection) holds a pointer.
     async fn run(mut self: Box<Self>, sink: WsSink, mut stream: WsStream) {
         metrics::counter!("corkboard_ws_connections_total").increment(1);
-        let welcome = json!({
-            "type": "welcome",
-            "session": self.id.to_string(),
-            "user": self.p.user,
-            "heartbeat_ms": self.s.ws.heartbeat.as_millis() as u64,
-            "server": concat!("corkboard/", env!("CARGO_PKG_VERSION")),
-        });
-        self.outbox.push(welcome.to_string().into());
+        let welcome = ServerMessage::Welcome {
+            session: self.id.to_string(),
+            user: self.p.user.clone(),
+            heartbeat_ms: self.s.ws.heartbeat.as_millis() as u64,
+            server: concat!("corkboard/", env!("CARGO_PKG_VERSION")).into(),
+        };
+        self.outbox.push(frame(&welcome));
         let mut writer = tokio::spawn(write_loop(
             sink,
             self.outbox.clone(),
@@ -434,67 +401,47 @@ impl Connection {
             }
             return;
         }
-        match ty.as_str() {
-            "ping" => {
-                let mut pong = json!({"type": "pong"});
-                if let Some(t) = v.get("t") {
-                    pong["t"] = t.clone();
-                }
-                self.reply(pong.to_string().into()).await;
+        if !ClientMessage::TYPES.contains(&ty.as_str()) {
+            let e = ApiError::new(
+                ErrorCode::UnknownType,
+                format!("unknown message type {ty:?}"),
+            );
+            return self.bad_message(id.as_ref(), e).await;
+        }
+        let msg = match serde_json::from_value::<ClientMessage>(v) {
+            Ok(m) => m,
+            Err(e) => {
+                // A malformed signal gets no id: signals have none.
+                let id = if ty == "signal" { None } else { id.as_ref() };
+                let e = ApiError::bad_request(format!("invalid {ty}: {e}"));
+                return self.bad_message(id, e).await;
             }
-            "subscribe" => match serde_json::from_value::<SubscribeMsg>(v) {
-                Ok(m) => self.spawn_subscribe(m, inflight),
-                Err(e) => {
-                    self.bad_message(
-                        id.as_ref(),
-                        ApiError::bad_request(format!("invalid subscribe: {e}")),
-                    )
-                    .await
-                }
-            },
-            "unsubscribe" => match serde_json::from_value::<BoardMsg>(v) {
-                Ok(m) => {
-                    let _g = self.subs_lock.lock().await;
-                    self.s.app.hub.unsubscribe(self.id, &m.board);
-                    let frame = crate::realtime::frames::unsubscribed(&m.board, None);
-                    self.reply(frame).await;
-                }
-                Err(e) => {
-                    self.bad_message(
-                        id.as_ref(),
-                        ApiError::bad_request(format!("invalid unsubscribe: {e}")),
-                    )
-                    .await
-                }
-            },
-            "rpc" => match serde_json::from_value::<RpcMsg>(v) {
-                Ok(m) => self.spawn_rpc(m, inflight).await,
-                Err(e) => {
-                    self.bad_message(
-                        id.as_ref(),
-                        ApiError::bad_request(format!("invalid rpc: {e}")),
-                    )
-                    .await
-                }
-            },
-            "signal" => match serde_json::from_value::<SignalMsg>(v) {
-                Ok(m) => self.on_signal(m).await,
-                Err(e) => {
-                    self.bad_message(None, ApiError::bad_request(format!("invalid signal: {e}")))
-                        .await
-                }
-            },
-            other => {
-                let e = ApiError::new(
-                    ErrorCode::UnknownType,
-                    format!("unknown message type {other:?}"),
-                );
-                self.bad_message(id.as_ref(), e).await
+        };
+        match msg {
+            ClientMessage::Ping { t } => self.reply(frame(&ServerMessage::Pong { t })).await,
+            ClientMessage::Subscribe { board, since, id } => {
+                self.spawn_subscribe(board, since, id, inflight)
             }
+            ClientMessage::Unsubscribe { board } => {
+                let _g = self.subs_lock.lock().await;
+                self.s.app.hub.unsubscribe(self.id, &board);
+                self.reply(crate::realtime::frames::unsubscribed(&board, None))
+                    .await;
+            }
+            ClientMessage::Rpc { id, method, params } => {
+                self.spawn_rpc(id, method, params, inflight).await
+            }
+            ClientMessage::Signal { board, name, data } => self.on_signal(board, name, data).await,
         }
     }
 
-    fn spawn_subscribe(&self, m: SubscribeMsg, inflight: &mut JoinSet<()>) {
+    fn spawn_subscribe(
+        &self,
+        board: String,
+        since: Option<u64>,
+        req: Option<Value>,
+        inflight: &mut JoinSet<()>,
+    ) {
         let s = self.s.clone();
         let p = self.p.clone();
         let conn = self.id;
@@ -507,16 +454,22 @@ impl Connection {
                 outbox: &outbox,
                 transport: Transport::WebSocket,
             };
-            let r = subscribe(&s.app, &p, &sub, &m.board, m.since).await;
+            let r = subscribe(&s.app, &p, &sub, &board, since).await;
             if let Err(e) = r {
                 outbox
-                    .push_wait(error_frame(m.id.as_ref(), Some(&m.board), &e))
+                    .push_wait(error_frame(req.as_ref(), Some(&board), &e))
                     .await;
             }
         });
     }
 
-    async fn spawn_rpc(&self, m: RpcMsg, inflight: &mut JoinSet<()>) {
+    async fn spawn_rpc(
+        &self,
+        id: Value,
+        method: String,
+        params: Value,
+        inflight: &mut JoinSet<()>,
+    ) {
         let Ok(permit) = self.slots.clone().acquire_owned().await else {
             return;
         };
@@ -525,46 +478,38 @@ impl Connection {
         let outbox = self.outbox.clone();
         inflight.spawn(async move {
             let started = std::time::Instant::now();
-            let frame = match rpc::call(&s.app, &p, &m.method, m.params).await {
-                Ok(result) => Utf8Bytes::from(
-                    json!({"type": "result", "id": m.id, "result": result}).to_string(),
-                ),
-                Err(e) => error_frame(Some(&m.id), None, &e),
+            let reply = match crate::commands::call_json(&s.app, &p, &method, params).await {
+                Ok(result) => frame(&ServerMessage::Result { id, result }),
+                Err(e) => error_frame(Some(&id), None, &e),
             };
             metrics::histogram!("corkboard_rpc_seconds").record(started.elapsed());
-            outbox.push_wait(frame).await;
+            outbox.push_wait(reply).await;
             drop(permit);
         });
     }
 
-    async fn on_signal(&mut self, m: SignalMsg) {
-        if !matches!(m.name.as_str(), "typing" | "cursor" | "selection") {
+    async fn on_signal(&mut self, board: String, name: String, data: Value) {
+        if !matches!(name.as_str(), "typing" | "cursor" | "selection") {
             let e = ApiError::bad_request("signal name must be typing, cursor or selection");
-            return self.reply(error_frame(None, Some(&m.board), &e)).await;
+            return self.reply(error_frame(None, Some(&board), &e)).await;
         }
-        let data = m.data.to_string();
-        if data.len() > 1024 {
+        if data.to_string().len() > 1024 {
             let e = ApiError::too_large("signal data is over 1 KiB");
-            return self.reply(error_frame(None, Some(&m.board), &e)).await;
+            return self.reply(error_frame(None, Some(&board), &e)).await;
         }
         let hub = &self.s.app.hub;
-        if !hub.is_subscribed(self.id, &m.board) {
+        if !hub.is_subscribed(self.id, &board) {
             let e = ApiError::not_found("subscribe to the board before sending signals");
-            return self.reply(error_frame(None, Some(&m.board), &e)).await;
+            return self.reply(error_frame(None, Some(&board), &e)).await;
         }
-        let frame = json!({
-            "type": "signal",
-            "board": m.board,
-            "from": self.p.user,
-            "name": m.name,
-            "data": m.data,
+        let is_cursor = name == "cursor";
+        let signal = frame(&ServerMessage::Signal {
+            board: board.clone(),
+            from: self.p.user.clone(),
+            name,
+            data,
         });
-        hub.signal(
-            self.id,
-            &m.board,
-            m.name == "cursor",
-            Utf8Bytes::from(frame.to_string()),
-        );
+        hub.signal(self.id, &board, is_cursor, signal);
     }
 }
 

@@ -1,6 +1,7 @@
-//! Random mutations for the WebSocket delivery tests: seeded, so a failing
-//! run can be replayed with `CORKBOARD_SEED=<seed>`. Included by the test
-//! files that need it with `#[path = "common/chaos.rs"] mod chaos;`.
+//! Random mutations for the delivery and cluster tests, drawn from an RNG the
+//! test seeds with `common::seed::seed` (so `CORKBOARD_SEED=<seed>` replays a
+//! run). Included by the test files that need it with
+//! `#[path = "common/chaos.rs"] mod chaos;`.
 
 #![allow(dead_code)]
 
@@ -14,16 +15,6 @@ use serde_json::{json, Map, Value};
 
 use crate::common::ws::Ws;
 use crate::common::Client;
-
-/// The seed from `CORKBOARD_SEED`, or a random one; printed either way.
-pub fn seed() -> u64 {
-    let seed = std::env::var("CORKBOARD_SEED")
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or_else(rand::random);
-    println!("seed={seed}");
-    seed
-}
 
 const COLORS: [&str; 6] = ["yellow", "pink", "blue", "green", "purple", "gray"];
 const CHARS: [char; 16] = [

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod seed;
 pub mod sse;
 pub mod ws;
 

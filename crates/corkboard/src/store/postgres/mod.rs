@@ -26,7 +26,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use serde_json::Value;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, PgConnection, Postgres, Transaction};
 use tokio::sync::Mutex;
@@ -267,11 +266,13 @@ impl PgStore {
                 else {
                     continue;
                 };
-                let body: Value = serde_json::from_str(&rows::col::<String>(r, "body")?)
-                    .map_err(|e| StoreError::Db(format!("ops body: {e}")))?;
+                let outcome = crate::core::Outcome::from_stored(
+                    rows::col::<i64>(r, "status")?,
+                    &rows::col::<String>(r, "body")?,
+                )
+                .map_err(StoreError::Db)?;
                 return Ok(Outcome::Answer(Applied {
-                    status: rows::col::<i64>(r, "status")? as u16,
-                    body,
+                    outcome,
                     seq: rows::uint(r, "seq")?,
                     replayed: true,
                 }));
@@ -325,8 +326,7 @@ impl PgStore {
         let p = plan(&ctx, m, &new_id)?;
         let Some(event) = p.event else {
             return Ok(Outcome::Answer(Applied {
-                status: p.status,
-                body: p.body,
+                outcome: p.outcome,
                 seq: state.seq,
                 replayed: false,
             }));
@@ -345,6 +345,7 @@ impl PgStore {
             notify_mentions(tx, m, &p.mentions, rec, now).await?
         };
         if !matches!(p.effect, Effect::DeleteBoard) {
+            let (stored_kind, stored_body) = p.outcome.to_stored();
             // The event, the op keys and the board's new seq in one round trip.
             let r = sqlx::query(
                 "WITH e AS (INSERT INTO events (board_id, seq, at, body) VALUES ($1, $2, $3, $4)), \
@@ -357,8 +358,8 @@ impl PgStore {
             .bind(seq as i64)
             .bind(now.0)
             .bind(&json)
-            .bind(i64::from(p.status))
-            .bind(p.body.to_string())
+            .bind(stored_kind)
+            .bind(stored_body)
             .bind(&keys)
             .bind(title)
             .bind(note_delta)
@@ -378,8 +379,7 @@ impl PgStore {
         });
         Ok(Outcome::Commit(
             Applied {
-                status: p.status,
-                body: p.body,
+                outcome: p.outcome,
                 seq,
                 replayed: false,
             },

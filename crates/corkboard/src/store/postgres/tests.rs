@@ -117,7 +117,7 @@ async fn two_nodes_writing_one_board_leave_no_gap() {
     let logged: Vec<u64> = events
         .iter()
         .map(|e| {
-            serde_json::from_slice::<Value>(e).unwrap()["seq"]
+            serde_json::from_slice::<serde_json::Value>(e).unwrap()["seq"]
                 .as_u64()
                 .unwrap()
         })

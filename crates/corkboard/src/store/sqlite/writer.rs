@@ -14,7 +14,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use serde_json::Value;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
@@ -22,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::rows;
 use crate::core::{
     plan, Action, ApiError, Board, BoardState, Clock, Ctx, Effect, Limits, Mutation,
-    NewNotification, NoteRecord, Notification, Role, Timestamp, User,
+    NewNotification, NoteRecord, Notification, Outcome, Role, Timestamp, User,
 };
 use crate::store::{
     Applied, CommittedEvent, CredentialKind, EventSink, NewCredential, NewInvite, StoreError,
@@ -49,8 +48,8 @@ struct Pending {
     touched: Vec<(String, String)>,
     /// Event rows to insert: (board, seq, at, json).
     events: Vec<(String, u64, i64, Arc<str>)>,
-    /// Op rows to insert: (board, key, seq, status, body).
-    new_ops: Vec<(String, String, u64, u16, Arc<str>)>,
+    /// Op rows to insert: (board, key, seq, outcome kind, outcome body).
+    new_ops: Vec<(String, String, u64, i64, Arc<str>)>,
 }
 
 /// Pads a key list to the next power of two by repeating its last item, so
@@ -320,13 +319,13 @@ impl Writer {
                 q = q.bind(b).bind(k);
             }
             for row in q.fetch_all(&mut self.conn).await? {
-                let body: Value = serde_json::from_str(&rows::text(&row, "body")?)
-                    .map_err(|e| StoreError::Db(format!("ops body: {e}")))?;
+                let outcome =
+                    Outcome::from_stored(rows::int(&row, "status")?, &rows::text(&row, "body")?)
+                        .map_err(StoreError::Db)?;
                 pending.ops.insert(
                     (rows::text(&row, "board_id")?, rows::text(&row, "key")?),
                     Applied {
-                        status: rows::int(&row, "status")? as u16,
-                        body,
+                        outcome,
                         seq: rows::uint(&row, "seq")?,
                         replayed: true,
                     },
@@ -441,7 +440,7 @@ impl Writer {
                     .bind(b)
                     .bind(k)
                     .bind(*seq as i64)
-                    .bind(*status as i64)
+                    .bind(*status)
                     .bind(body.as_ref());
             }
             q.execute(&mut self.conn).await?;
@@ -850,8 +849,7 @@ impl Writer {
         let Some(event) = p.event else {
             return Ok((
                 Output::Applied(Applied {
-                    status: p.status,
-                    body: p.body,
+                    outcome: p.outcome,
                     seq: state.seq,
                     replayed: false,
                 }),
@@ -876,16 +874,16 @@ impl Writer {
             pending
                 .events
                 .push((m.board.clone(), seq, now.0, json.clone()));
-            let body: Arc<str> = p.body.to_string().into();
+            let (kind, body) = p.outcome.to_stored();
+            let body: Arc<str> = body.into();
             for key in m.idempotency_keys() {
                 pending
                     .new_ops
-                    .push((m.board.clone(), key.clone(), seq, p.status, body.clone()));
+                    .push((m.board.clone(), key.clone(), seq, kind, body.clone()));
                 pending.ops.insert(
                     (m.board.clone(), key),
                     Applied {
-                        status: p.status,
-                        body: p.body.clone(),
+                        outcome: p.outcome.clone(),
                         seq,
                         replayed: true,
                     },
@@ -905,8 +903,7 @@ impl Writer {
         });
         Ok((
             Output::Applied(Applied {
-                status: p.status,
-                body: p.body,
+                outcome: p.outcome,
                 seq,
                 replayed: false,
             }),

@@ -1,0 +1,33 @@
+//! `board.rename`: a new title (`{board, title}` → `{board}`; REST answers the Board).
+
+use crate::core::{Action, ApiError, Outcome};
+use crate::service::{App, Principal};
+
+use super::board_create::Title;
+use super::{Command, Ids};
+
+/// Renames a board (owner or editor).
+#[derive(Debug)]
+pub struct BoardRename {
+    pub board: String,
+    pub title: String,
+}
+
+impl Command for BoardRename {
+    const METHOD: &'static str = "board.rename";
+    const IDS: &'static [&'static str] = &["board"];
+    type Body = Title;
+    type Output = Outcome;
+
+    fn parse(mut ids: Ids, body: Title) -> Result<Self, ApiError> {
+        Ok(Self {
+            board: ids.take(),
+            title: body.title,
+        })
+    }
+
+    async fn run(self, app: &App, caller: &Principal) -> Result<Outcome, ApiError> {
+        let action = Action::RenameBoard { title: self.title };
+        Ok(app.mutate(caller, &self.board, None, action).await?.outcome)
+    }
+}

@@ -1,0 +1,34 @@
+//! `member.remove`: remove a member (owner), or leave (oneself; not the owner).
+
+use crate::core::{Action, ApiError, Outcome};
+use crate::service::{App, Principal};
+
+use super::{Command, Empty, Ids};
+
+/// Removes a member; their subscriptions end with `unsubscribed` (revoked).
+#[derive(Debug)]
+pub struct MemberRemove {
+    pub board: String,
+    pub user_id: String,
+}
+
+impl Command for MemberRemove {
+    const METHOD: &'static str = "member.remove";
+    const IDS: &'static [&'static str] = &["board", "user_id"];
+    type Body = Empty;
+    type Output = Outcome;
+
+    fn parse(mut ids: Ids, _: Empty) -> Result<Self, ApiError> {
+        Ok(Self {
+            board: ids.take(),
+            user_id: ids.take(),
+        })
+    }
+
+    async fn run(self, app: &App, caller: &Principal) -> Result<Outcome, ApiError> {
+        let action = Action::RemoveMember {
+            user_id: self.user_id,
+        };
+        Ok(app.mutate(caller, &self.board, None, action).await?.outcome)
+    }
+}
