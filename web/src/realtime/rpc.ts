@@ -42,11 +42,13 @@ export class RpcTable {
 
   /** Settles the call a `result` or `error` frame answers. False when no call in flight has its id. */
   answer(msg: ResultMessage | ErrorMessage): boolean {
-    const call = msg.id === null ? undefined : this.calls.get(msg.id);
-    if (!call || msg.id === null) return false;
+    // Our ids are strings; a null id answers no call (a message the server could not read).
+    if (typeof msg.id !== "string") return false;
+    const call = this.calls.get(msg.id);
+    if (!call) return false;
     this.calls.delete(msg.id);
     clearTimeout(call.timer);
-    call.settle(msg.type === "result" ? { kind: "result", result: msg.result } : { kind: "error", error: new RpcError(msg.error) });
+    call.settle(msg.type === "result" ? { kind: "result", result: msg.result } : { kind: "error", error: RpcError.fromMessage(msg) });
     return true;
   }
 
