@@ -3,7 +3,7 @@
  * The tab's real-time singletons (one Connection, one notifications stream)
  * and the React hooks over them. Created lazily in the browser only.
  */
-import { useEffect, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
 import ReconnectingEventSource from "reconnecting-eventsource";
 import { api, NOTIFICATIONS_STREAM } from "@/lib/api";
 import { wsUrl } from "@/lib/config";
@@ -66,12 +66,23 @@ export function useNotifications(): { state: NotificationsState; client: Notific
 }
 
 const emptyMeta: BoardMeta = { status: "loading", presence: [], cursors: [], typing: [], notices: [] };
+const noUnsubscribe = () => undefined;
+const serverView = () => null;
+const serverMeta = () => emptyMeta;
 
 /**
- * Opens a board on the tab's connection for as long as the component is
- * mounted. Returns the optimistic view, the ephemeral meta and the client.
+ * Opens a board on the tab's connection (or on `connection`, for tests) for
+ * as long as the component is mounted. Returns the optimistic view, the
+ * ephemeral meta and the client.
+ *
+ * The board is subscribed once per board id: the client is created in an
+ * effect (with a cancel flag, stopped on unmount), and the store listeners
+ * depend only on the client, so a re-render subscribes nothing again.
  */
-export function useBoard(boardId: string | null): {
+export function useBoard(
+  boardId: string | null,
+  connection?: Connection,
+): {
   client: BoardClient | null;
   view: BoardView | null;
   meta: BoardMeta;
@@ -81,7 +92,7 @@ export function useBoard(boardId: string | null): {
   useEffect(() => {
     if (!boardId) return;
     let cancelled = false;
-    const c = new BoardClient(getConnection(), boardId);
+    const c = new BoardClient(connection ?? getConnection(), boardId);
     c.start();
     // Publish after mount (and not at all if already unmounted, as in Strict Mode's double effects).
     queueMicrotask(() => {
@@ -92,17 +103,14 @@ export function useBoard(boardId: string | null): {
       c.stop();
       setClient((cur) => (cur === c ? null : cur));
     };
-  }, [boardId]);
+  }, [boardId, connection]);
 
-  const view = useSyncExternalStore(
-    (cb) => (client ? client.store.changes.on(cb) : () => undefined),
-    () => (client ? client.store.getView() : null),
-    () => null,
-  );
-  const meta = useSyncExternalStore(
-    (cb) => (client ? client.meta.on(cb) : () => undefined),
-    () => (client ? client.getMeta() : emptyMeta),
-    () => emptyMeta,
-  );
+  const subscribeView = useCallback((cb: () => void) => (client ? client.store.changes.on(cb) : noUnsubscribe), [client]);
+  const viewSnapshot = useCallback(() => (client ? client.store.getView() : null), [client]);
+  const subscribeMeta = useCallback((cb: () => void) => (client ? client.meta.on(cb) : noUnsubscribe), [client]);
+  const metaSnapshot = useCallback(() => (client ? client.getMeta() : emptyMeta), [client]);
+
+  const view = useSyncExternalStore(subscribeView, viewSnapshot, serverView);
+  const meta = useSyncExternalStore(subscribeMeta, metaSnapshot, serverMeta);
   return { client, view, meta };
 }

@@ -1,7 +1,7 @@
 import { RpcError } from "@/realtime/errors";
 import type {
   Board,
-  ErrorBody,
+  ErrorResponse,
   InviteRole,
   Member,
   NotificationList,
@@ -34,7 +34,7 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
     /* not JSON */
   }
   if (!res.ok) {
-    const err = (json as ErrorBody | undefined)?.error;
+    const err = (json as ErrorResponse | undefined)?.error;
     throw new ApiError(
       err ?? { code: res.status >= 500 ? "internal" : "bad_request", message: `HTTP ${res.status}` },
       res.status,

@@ -92,7 +92,7 @@ export class BoardClient {
     readonly boardId: Id,
     opts: BoardClientOptions = {},
   ) {
-    this.store = new BoardStore(boardId);
+    this.store = new BoardStore(boardId, { currentUserId: () => this.conn.user?.id });
     this.uuid = opts.uuid ?? defaultUuid;
     this.ttl = opts.signalTtlMs ?? 10_000;
     this.sendCursor = throttle((x: number, y: number) => {
@@ -272,6 +272,8 @@ export class BoardClient {
           this.conn.resubscribe(this.boardId);
         }
         if (m.kind === "board.deleted") this.setStatus("deleted");
+        // The server ends the subscription right after (`unsubscribed`, "revoked"); the event says so first.
+        if (m.kind === "member.left" && m.user.id === this.conn.user?.id) this.setStatus("revoked");
         break;
       }
       case "unsubscribed":
@@ -289,6 +291,10 @@ export class BoardClient {
         else this.notices.push({ id: this.uuid(), kind: "error", message: m.error.message });
         this.emitMeta();
         break;
+      default: {
+        const unhandled: never = m;
+        void unhandled;
+      }
     }
   }
 

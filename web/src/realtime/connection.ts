@@ -1,27 +1,32 @@
 /**
- * One WebSocket per tab, speaking `corkboard.v1`.
+ * One WebSocket per tab, speaking `corkboard.v1`: the façade the board
+ * client and the hooks use. It owns no policy of its own; it wires the parts,
+ * each in its own module:
  *
- * - reconnect with exponential backoff and full jitter (base 500 ms, cap 30 s),
- *   at once on the browser's `online` event or when the tab becomes visible;
- * - app-level heartbeat: `{"type":"ping"}` every `heartbeat_ms` from `welcome`,
- *   the connection is declared dead after 2 missed pongs;
- * - board subscriptions, re-sent after every reconnect with `since` (the
- *   subscriber says which seq it has);
- * - RPC with ids and timeouts;
- * - an outbox of mutations carrying `op` ids: each stays until the server
- *   answers it and is sent again after a reconnect (the server's idempotency
- *   makes the retry harmless). Mutations on the same key (a note) are sent one
- *   at a time, in order, because the server runs RPCs concurrently.
+ * - `socket.ts`: one dialed socket as typed messages;
+ * - `reconnect.ts`: when to dial (backoff with full jitter, `online`,
+ *   visibility, 4001) and the status it yields;
+ * - `heartbeat.ts`: app-level ping/pong, because browsers hide WebSocket pings;
+ * - `rpc.ts`: RPCs in flight, by id, with timeouts;
+ * - `outbox.ts`: mutations with `op` ids, kept until answered and replayed
+ *   after a reconnect;
+ * - `subscriptions.ts`: board subscriptions, re-sent with `since` after every
+ *   `welcome`.
+ *
+ * Data flow: a server message goes socket → here → heartbeat (anything heard),
+ * then by type to the reconnect machine (`welcome`), the RPC table (`result`,
+ * `error` with an id) or the board's subscriber; finally to `messages`.
  *
  * No React here: the hooks in src/hooks wrap it.
  */
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff";
+import type { BackoffOptions } from "./backoff";
 import { Emitter } from "./emitter";
-import { isTransient, RpcError } from "./errors";
+import { RpcError } from "./errors";
+import { Heartbeat } from "./heartbeat";
+import { Outbox } from "./outbox";
 import {
   CloseCode,
   SUBPROTOCOL,
-  type BoardMessage,
   type ClientMessage,
   type Id,
   type RpcMethod,
@@ -31,25 +36,13 @@ import {
   type SignalName,
   type User,
 } from "./protocol";
+import { Reconnector, type ConnectionStatus, type EnvTarget } from "./reconnect";
+import { RpcTable } from "./rpc";
+import { browserSocket, SocketAdapter, type SocketClose, type SocketFactory } from "./socket";
+import { BoardSubscriptions, type BoardSubscriber } from "./subscriptions";
 
-/** The part of the browser WebSocket this module uses (tests pass a fake). */
-export interface SocketLike {
-  readonly readyState: number;
-  send(data: string): void;
-  close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: { code: number; reason: string; wasClean?: boolean }) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
-}
-
-export type SocketFactory = (url: string, protocols: string[]) => SocketLike;
-
-/** Where `online` / `offline` / `visibilitychange` come from (window in a browser). */
-export interface EnvTarget {
-  addEventListener(type: string, listener: () => void): void;
-  removeEventListener(type: string, listener: () => void): void;
-}
+export type { BoardSubscriber } from "./subscriptions";
+export type { ConnectionStatus } from "./reconnect";
 
 export interface ConnectionOptions {
   url: string | (() => string);
@@ -70,99 +63,66 @@ export interface ConnectionOptions {
   isVisible?: () => boolean;
 }
 
-export type ConnectionStatus =
-  | { status: "idle" }
-  | { status: "connecting"; attempt: number }
-  | { status: "live"; user: User; session: string; server: string }
-  | { status: "reconnecting"; attempt: number; retryAt: number; lastClose?: { code: number; reason: string } }
-  | { status: "offline" }
-  /** 4001: the session or token is gone; no automatic retry. */
-  | { status: "unauthorized" }
-  | { status: "closed" };
-
 export interface ConnectionState {
   conn: ConnectionStatus;
   /** Mutations in the outbox not yet answered by the server. */
   pending: number;
 }
 
-/** A board subscription's owner: says where to resume and receives the board's messages. */
-export interface BoardSubscriber {
-  /** The last seq the subscriber has applied, or undefined for "send a snapshot". */
-  since(): number | undefined;
-  onMessage(msg: BoardMessage): void;
-  /** The socket went away; subscriptions will be re-sent after the next `welcome`. */
-  onDisconnect?(): void;
-}
-
-interface RpcCall {
-  resolve(result: unknown): void;
-  reject(err: RpcError): void;
-  timer: ReturnType<typeof setTimeout>;
-  /** Set when the call carries an outbox entry. */
-  entry?: OutboxEntry;
-}
-
-interface OutboxEntry {
-  op: string;
-  /** Entries with the same key are sent one at a time, in order. */
-  key: string;
-  method: RpcMethod;
-  /** Builds the params on first send (so they can depend on earlier answers). */
-  build: () => unknown;
-  params?: unknown;
-  inflight: boolean;
-  /** Not before this time (ms epoch), after a transient error. */
-  notBefore: number;
-  resolve(result: unknown): void;
-  reject(err: RpcError): void;
-}
-
-const OPEN = 1;
-
-function defaultEnv(): EnvTarget | null {
-  return typeof window !== "undefined" ? window : null;
-}
+const browserEnv = (): EnvTarget | null => (typeof window !== "undefined" ? window : null);
+const browserOnline = () => (typeof navigator === "undefined" ? true : navigator.onLine !== false);
+const browserVisible = () => (typeof document === "undefined" ? true : document.visibilityState === "visible");
 
 export class Connection {
   readonly state = new Emitter<ConnectionState>();
   /** Every server message, after the connection's own handling. */
   readonly messages = new Emitter<ServerMessage>();
 
-  private readonly opts: Required<Omit<ConnectionOptions, "env">> & { env: EnvTarget | null };
-  private socket: SocketLike | null = null;
-  private current: ConnectionStatus = { status: "idle" };
-  private snapshot: ConnectionState = { conn: this.current, pending: 0 };
-  private attempt = 0;
-  private retryTimer: ReturnType<typeof setTimeout> | null = null;
-  private connectTimer: ReturnType<typeof setTimeout> | null = null;
-  private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
-  private missedPongs = 0;
-  private awaitingPong = false;
-  private nextId = 1;
-  private readonly calls = new Map<string, RpcCall>();
-  private readonly outbox: OutboxEntry[] = [];
-  private readonly boards = new Map<Id, BoardSubscriber>();
-  private outboxTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly url: string | (() => string);
+  private readonly createSocket: SocketFactory;
+  private readonly rpcTimeoutMs: number;
+  private readonly defaultHeartbeatMs: number;
+  private readonly reconnect: Reconnector;
+  private readonly heartbeat: Heartbeat;
+  private readonly rpcs: RpcTable;
+  private readonly outbox: Outbox;
+  private readonly boards: BoardSubscriptions;
+  private socket: SocketAdapter | null = null;
+  private snapshot: ConnectionState;
   private started = false;
   private me: User | null = null;
 
   constructor(options: ConnectionOptions) {
-    this.opts = {
-      url: options.url,
-      createSocket:
-        options.createSocket ?? ((url, protocols) => new WebSocket(url, protocols) as unknown as SocketLike),
-      backoff: options.backoff ?? DEFAULT_BACKOFF,
-      random: options.random ?? Math.random,
-      rpcTimeoutMs: options.rpcTimeoutMs ?? 10_000,
-      connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-      defaultHeartbeatMs: options.defaultHeartbeatMs ?? 15_000,
-      env: options.env === undefined ? defaultEnv() : options.env,
-      isOnline: options.isOnline ?? (() => (typeof navigator === "undefined" ? true : navigator.onLine !== false)),
-      isVisible:
-        options.isVisible ??
-        (() => (typeof document === "undefined" ? true : document.visibilityState === "visible")),
-    };
+    this.url = options.url;
+    this.createSocket = options.createSocket ?? browserSocket;
+    this.rpcTimeoutMs = options.rpcTimeoutMs ?? 10_000;
+    this.defaultHeartbeatMs = options.defaultHeartbeatMs ?? 15_000;
+    this.reconnect = new Reconnector({
+      dial: () => this.dial(),
+      dialTimedOut: () => this.abandon({ code: CloseCode.HeartbeatTimeout, reason: "no welcome" }),
+      changed: () => this.emitState(),
+      backoff: options.backoff,
+      random: options.random,
+      dialTimeoutMs: options.connectTimeoutMs,
+      env: options.env === undefined ? browserEnv() : options.env,
+      isOnline: options.isOnline ?? browserOnline,
+      isVisible: options.isVisible ?? browserVisible,
+    });
+    this.heartbeat = new Heartbeat({
+      ping: () => this.send({ type: "ping", t: Date.now() }),
+      dead: () => this.abandon({ code: CloseCode.HeartbeatTimeout, reason: "missed pongs" }),
+    });
+    this.rpcs = new RpcTable((msg) => this.send(msg));
+    const wire = { ready: () => this.isLive(), send: (msg: ClientMessage) => this.send(msg) };
+    this.outbox = new Outbox({
+      ready: wire.ready,
+      call: (method, params, settle) => this.rpcs.call(method, params, this.rpcTimeoutMs, settle),
+      // No answer: assume the socket is dead; the reconnect replays the entry.
+      unanswered: () => this.abandon({ code: CloseCode.HeartbeatTimeout, reason: "rpc timeout" }),
+      changed: () => this.emitState(),
+    });
+    this.boards = new BoardSubscriptions(wire);
+    this.snapshot = { conn: this.reconnect.status, pending: 0 };
   }
 
   // ------------------------------------------------------------ lifecycle
@@ -171,34 +131,26 @@ export class Connection {
   start(): void {
     if (this.started) return;
     this.started = true;
-    const env = this.opts.env;
-    env?.addEventListener("online", this.onOnline);
-    env?.addEventListener("offline", this.onOffline);
-    env?.addEventListener("visibilitychange", this.onVisible);
-    this.connect();
+    this.reconnect.start();
   }
 
   /** Closes for good: stops retries and fails what is in flight (the outbox too). */
   stop(): void {
     if (!this.started) return;
     this.started = false;
-    const env = this.opts.env;
-    env?.removeEventListener("online", this.onOnline);
-    env?.removeEventListener("offline", this.onOffline);
-    env?.removeEventListener("visibilitychange", this.onVisible);
-    this.clearTimers();
-    this.dropSocket(CloseCode.Normal, "client closed");
+    this.heartbeat.stop();
+    this.closeSocket(CloseCode.Normal, "client closed");
     const err = new RpcError({ code: "unavailable", message: "connection closed" });
-    for (const e of this.outbox.splice(0)) e.reject(err);
-    this.failCalls(err);
-    this.setStatus({ status: "closed" });
+    this.outbox.rejectAll(err);
+    this.rpcs.failAll(err);
+    this.reconnect.stop();
   }
 
   /** The same object until something changes (safe for useSyncExternalStore). */
   getState(): ConnectionState {
     const s = this.snapshot;
-    if (s.conn !== this.current || s.pending !== this.outbox.length) {
-      this.snapshot = { conn: this.current, pending: this.outbox.length };
+    if (s.conn !== this.reconnect.status || s.pending !== this.outbox.size) {
+      this.snapshot = { conn: this.reconnect.status, pending: this.outbox.size };
     }
     return this.snapshot;
   }
@@ -209,30 +161,19 @@ export class Connection {
 
   /** Skips the backoff wait and dials now (a "Retry now" button). */
   retryNow(): void {
-    if (!this.started) return;
-    if (this.current.status === "reconnecting" || this.current.status === "offline") {
-      this.clearRetry();
-      this.connect();
-    }
+    this.reconnect.retryNow();
   }
 
   // ------------------------------------------------------------ boards
 
   /** Subscribes a board; the subscription is re-sent after every reconnect. Returns unsubscribe. */
   subscribeBoard(board: Id, sub: BoardSubscriber): () => void {
-    this.boards.set(board, sub);
-    if (this.isLive()) this.sendSubscribe(board, sub);
-    return () => {
-      if (this.boards.get(board) !== sub) return;
-      this.boards.delete(board);
-      if (this.isLive()) this.send({ type: "unsubscribe", board });
-    };
+    return this.boards.add(board, sub);
   }
 
   /** Restarts a board's subscription from the subscriber's current `since` (after a gap). */
   resubscribe(board: Id): void {
-    const sub = this.boards.get(board);
-    if (sub && this.isLive()) this.sendSubscribe(board, sub);
+    this.boards.restart(board);
   }
 
   /** Ephemeral; dropped when not connected. */
@@ -243,16 +184,29 @@ export class Connection {
   // ------------------------------------------------------------ RPC
 
   /** A plain RPC: fails at once when not connected, or after the timeout. */
-  rpc<M extends RpcMethod>(method: M, params: RpcParams<M>, timeoutMs = this.opts.rpcTimeoutMs): Promise<RpcResult<M>> {
-    if (!this.isLive()) {
-      return Promise.reject(new RpcError({ code: "unavailable", message: "not connected" }));
-    }
+  rpc<M extends RpcMethod>(method: M, params: RpcParams<M>, timeoutMs = this.rpcTimeoutMs): Promise<RpcResult<M>> {
+    const notConnected = () => new RpcError({ code: "unavailable", message: "not connected" });
+    if (!this.isLive()) return Promise.reject(notConnected());
     return new Promise((resolve, reject) => {
-      const id = this.sendRpc(method, params, timeoutMs, {
-        resolve: resolve as (r: unknown) => void,
-        reject,
+      const sent = this.rpcs.call(method, params, timeoutMs, (outcome) => {
+        switch (outcome.kind) {
+          case "result":
+            resolve(outcome.result as RpcResult<M>);
+            break;
+          case "error":
+          case "lost":
+            reject(outcome.error);
+            break;
+          case "timeout":
+            reject(new RpcError({ code: "unavailable", message: `${method} timed out` }));
+            break;
+          default: {
+            const unhandled: never = outcome;
+            void unhandled;
+          }
+        }
       });
-      if (id === null) reject(new RpcError({ code: "unavailable", message: "not connected" }));
+      if (!sent) reject(notConnected());
     });
   }
 
@@ -262,345 +216,92 @@ export class Connection {
    * settles with the server's answer. `build` runs once, just before the first send.
    */
   mutate<M extends RpcMethod>(method: M, op: string, key: string, build: () => RpcParams<M>): Promise<RpcResult<M>> {
-    return new Promise((resolve, reject) => {
-      this.outbox.push({
-        op,
-        key,
-        method,
-        build,
-        inflight: false,
-        notBefore: 0,
-        resolve: resolve as (r: unknown) => void,
-        reject,
-      });
-      this.emitState();
-      this.flushOutbox();
-    });
+    return this.outbox.push(method, op, key, build) as Promise<RpcResult<M>>;
   }
 
   /** Ops still in the outbox, oldest first. */
   pendingOps(): string[] {
-    return this.outbox.map((e) => e.op);
+    return this.outbox.pendingOps();
   }
 
-  // ------------------------------------------------------------ internals: dialing
+  // ------------------------------------------------------------ internals
 
-  private connect(): void {
-    this.clearRetry();
-    if (!this.started) return;
-    if (!this.opts.isOnline()) {
-      this.setStatus({ status: "offline" });
-      return;
-    }
-    this.dropSocket(CloseCode.Normal, "reconnecting");
-    this.setStatus({ status: "connecting", attempt: this.attempt });
-    const url = typeof this.opts.url === "function" ? this.opts.url() : this.opts.url;
-    let socket: SocketLike;
+  /** Called by the reconnect machine: a new socket in place of the old one. */
+  private dial(): boolean {
+    this.closeSocket(CloseCode.Normal, "reconnecting");
+    const url = typeof this.url === "function" ? this.url() : this.url;
+    let socket: SocketAdapter;
     try {
-      socket = this.opts.createSocket(url, [SUBPROTOCOL]);
+      socket = new SocketAdapter(this.createSocket(url, [SUBPROTOCOL]));
     } catch {
-      this.scheduleReconnect({ code: 1006, reason: "could not open WebSocket" });
-      return;
+      return false;
     }
     this.socket = socket;
-    socket.onmessage = (ev) => {
-      if (this.socket === socket) this.onMessage(ev.data);
-    };
-    socket.onclose = (ev) => {
-      if (this.socket === socket) this.onClose(ev.code, ev.reason);
-    };
-    socket.onerror = () => {
-      /* a close follows */
-    };
-    socket.onopen = () => {
-      /* we wait for `welcome` */
-    };
-    this.connectTimer = setTimeout(() => {
-      if (this.socket === socket && this.current.status === "connecting") {
-        this.dropSocket(CloseCode.HeartbeatTimeout, "no welcome");
-        this.onClose(4000, "no welcome");
-      }
-    }, this.opts.connectTimeoutMs);
+    socket.onMessage((msg) => this.onMessage(msg));
+    socket.onClose((close) => this.lost(close));
+    return true;
   }
 
-  private onClose(code: number, reason: string): void {
-    this.socket = null;
-    this.stopHeartbeat();
-    if (this.connectTimer) clearTimeout(this.connectTimer);
-    this.connectTimer = null;
-    this.failCalls(new RpcError({ code: "unavailable", message: "connection lost" }));
-    for (const sub of this.boards.values()) sub.onDisconnect?.();
-    if (!this.started) return;
-    if (code === CloseCode.SessionExpired) {
-      this.setStatus({ status: "unauthorized" });
-      return;
-    }
-    this.scheduleReconnect({ code, reason });
-  }
-
-  private scheduleReconnect(lastClose: { code: number; reason: string }): void {
-    this.clearRetry();
-    if (!this.opts.isOnline()) {
-      this.setStatus({ status: "offline" });
-      return;
-    }
-    const delay = backoffDelay(this.attempt, this.opts.backoff, this.opts.random);
-    const attempt = this.attempt;
-    this.attempt += 1;
-    this.setStatus({ status: "reconnecting", attempt, retryAt: Date.now() + delay, lastClose });
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.connect();
-    }, delay);
-  }
-
-  private readonly onOnline = () => {
-    if (!this.started) return;
-    if (this.current.status === "reconnecting" || this.current.status === "offline") {
-      this.clearRetry();
-      this.connect();
-    }
-  };
-
-  private readonly onOffline = () => {
-    if (!this.started) return;
-    if (this.current.status === "reconnecting") {
-      this.clearRetry();
-      this.setStatus({ status: "offline" });
-    }
-    // A live socket may survive a short blip; the heartbeat decides.
-  };
-
-  private readonly onVisible = () => {
-    if (this.opts.isVisible() && this.current.status === "reconnecting") {
-      this.clearRetry();
-      this.connect();
-    }
-  };
-
-  // ------------------------------------------------------------ internals: messages
-
-  private onMessage(data: unknown): void {
-    if (typeof data !== "string") return;
-    let msg: ServerMessage;
-    try {
-      msg = JSON.parse(data) as ServerMessage;
-    } catch {
-      return;
-    }
-    if (!msg || typeof msg !== "object" || typeof msg.type !== "string") return;
-    // Anything heard proves the connection is alive.
-    this.missedPongs = 0;
+  private onMessage(msg: ServerMessage): void {
+    this.heartbeat.heard();
     switch (msg.type) {
       case "welcome":
-        this.onWelcome(msg);
+        this.me = msg.user;
+        this.reconnect.connected({ user: msg.user, session: msg.session, server: msg.server });
+        this.heartbeat.start(msg.heartbeat_ms > 0 ? msg.heartbeat_ms : this.defaultHeartbeatMs);
+        this.boards.resendAll();
+        this.outbox.replay();
         break;
       case "pong":
-        this.awaitingPong = false;
+        this.heartbeat.pong();
         break;
       case "result":
-        this.settle(msg.id, msg.result, null);
+        this.rpcs.answer(msg);
         break;
       case "error":
-        if (msg.id !== null && this.calls.has(msg.id)) {
-          this.settle(msg.id, undefined, new RpcError(msg.error));
-        } else if (msg.board) {
-          this.boards.get(msg.board)?.onMessage(msg as BoardMessage);
-        }
+        if (!this.rpcs.answer(msg) && msg.board) this.boards.route({ ...msg, board: msg.board });
         break;
       case "subscribed":
       case "unsubscribed":
       case "event":
       case "presence":
       case "signal":
-        this.boards.get(msg.board)?.onMessage(msg);
-        if (msg.type === "unsubscribed" && msg.reason) this.boards.delete(msg.board);
+        this.boards.route(msg);
         break;
+      default: {
+        const unhandled: never = msg;
+        void unhandled;
+      }
     }
     this.messages.emit(msg);
   }
 
-  private onWelcome(msg: Extract<ServerMessage, { type: "welcome" }>): void {
-    if (this.connectTimer) clearTimeout(this.connectTimer);
-    this.connectTimer = null;
-    this.attempt = 0;
-    this.me = msg.user;
-    this.setStatus({ status: "live", user: msg.user, session: msg.session, server: msg.server });
-    this.startHeartbeat(msg.heartbeat_ms > 0 ? msg.heartbeat_ms : this.opts.defaultHeartbeatMs);
-    for (const [board, sub] of this.boards) this.sendSubscribe(board, sub);
-    // Everything unanswered goes again, in order (same op ids).
-    for (const e of this.outbox) e.inflight = false;
-    this.flushOutbox();
+  /** Drops a socket this side has given up on (no welcome, missed pongs, an unanswered mutation). */
+  private abandon(close: SocketClose): void {
+    this.closeSocket(close.code, close.reason);
+    this.lost(close);
   }
 
-  private sendSubscribe(board: Id, sub: BoardSubscriber): void {
-    const since = sub.since();
-    const msg: ClientMessage = { type: "subscribe", board, id: `s${this.nextId++}` };
-    if (since !== undefined) msg.since = since;
-    this.send(msg);
+  /** The socket is gone: what was in flight waits for the next connection. */
+  private lost(close: SocketClose): void {
+    this.socket = null;
+    this.heartbeat.stop();
+    this.rpcs.failAll(new RpcError({ code: "unavailable", message: "connection lost" }));
+    this.boards.disconnected();
+    this.reconnect.lost(close);
   }
-
-  // ------------------------------------------------------------ internals: heartbeat
-
-  private startHeartbeat(ms: number): void {
-    this.stopHeartbeat();
-    this.missedPongs = 0;
-    this.awaitingPong = false;
-    this.heartbeatTimer = setInterval(() => {
-      if (this.awaitingPong) {
-        this.missedPongs += 1;
-        if (this.missedPongs >= 2) {
-          this.dropSocket(CloseCode.HeartbeatTimeout, "missed pongs");
-          this.onClose(CloseCode.HeartbeatTimeout, "missed pongs");
-          return;
-        }
-      }
-      this.awaitingPong = true;
-      this.send({ type: "ping", t: Date.now() });
-    }, ms);
-  }
-
-  private stopHeartbeat(): void {
-    if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = null;
-  }
-
-  // ------------------------------------------------------------ internals: RPC and outbox
-
-  private sendRpc(
-    method: RpcMethod,
-    params: unknown,
-    timeoutMs: number,
-    handlers: { resolve(r: unknown): void; reject(e: RpcError): void; entry?: OutboxEntry },
-  ): string | null {
-    const id = `r${this.nextId++}`;
-    if (!this.send({ type: "rpc", id, method, params })) return null;
-    const timer = setTimeout(() => {
-      const call = this.calls.get(id);
-      if (!call) return;
-      this.calls.delete(id);
-      if (call.entry) {
-        // No answer: assume the socket is dead; reconnect replays the entry.
-        call.entry.inflight = false;
-        this.dropSocket(CloseCode.HeartbeatTimeout, "rpc timeout");
-        this.onClose(CloseCode.HeartbeatTimeout, "rpc timeout");
-      } else {
-        call.reject(new RpcError({ code: "unavailable", message: `${method} timed out` }));
-      }
-    }, timeoutMs);
-    this.calls.set(id, { ...handlers, timer });
-    return id;
-  }
-
-  private settle(id: string, result: unknown, err: RpcError | null): void {
-    const call = this.calls.get(id);
-    if (!call) return;
-    this.calls.delete(id);
-    clearTimeout(call.timer);
-    const entry = call.entry;
-    if (!entry) {
-      if (err) call.reject(err);
-      else call.resolve(result);
-      return;
-    }
-    if (err && isTransient(err.code)) {
-      entry.inflight = false;
-      const after = Number(err.details?.retry_after);
-      entry.notBefore = Date.now() + (Number.isFinite(after) && after > 0 ? after * 1000 : 1000);
-      this.flushOutbox();
-      return;
-    }
-    const i = this.outbox.indexOf(entry);
-    if (i >= 0) this.outbox.splice(i, 1);
-    this.emitState();
-    if (err) entry.reject(err);
-    else entry.resolve(result);
-    // After the settle callbacks have run (a later entry's params may depend on them).
-    void Promise.resolve().then(() => this.flushOutbox());
-  }
-
-  private flushOutbox(): void {
-    if (this.outboxTimer) clearTimeout(this.outboxTimer);
-    this.outboxTimer = null;
-    if (!this.isLive()) return;
-    const blocked = new Set<string>();
-    const now = Date.now();
-    let wakeAt = Infinity;
-    for (const e of this.outbox) {
-      if (blocked.has(e.key)) continue;
-      blocked.add(e.key);
-      if (e.inflight) continue;
-      if (e.notBefore > now) {
-        wakeAt = Math.min(wakeAt, e.notBefore);
-        continue;
-      }
-      if (e.params === undefined) e.params = e.build();
-      const id = this.sendRpc(e.method, e.params, this.opts.rpcTimeoutMs, {
-        resolve: e.resolve,
-        reject: e.reject,
-        entry: e,
-      });
-      if (id === null) return;
-      e.inflight = true;
-    }
-    if (wakeAt < Infinity) this.outboxTimer = setTimeout(() => this.flushOutbox(), wakeAt - now);
-  }
-
-  private failCalls(err: RpcError): void {
-    for (const [id, call] of this.calls) {
-      clearTimeout(call.timer);
-      this.calls.delete(id);
-      if (call.entry) call.entry.inflight = false;
-      else call.reject(err);
-    }
-  }
-
-  // ------------------------------------------------------------ internals: plumbing
 
   private isLive(): boolean {
-    return this.current.status === "live" && this.socket !== null && this.socket.readyState === OPEN;
+    return this.reconnect.status.status === "live" && this.socket?.status === "open";
   }
 
   private send(msg: ClientMessage): boolean {
-    const s = this.socket;
-    if (!s || s.readyState !== OPEN) return false;
-    try {
-      s.send(JSON.stringify(msg));
-      return true;
-    } catch {
-      return false;
-    }
+    return this.socket?.send(msg) ?? false;
   }
 
-  private dropSocket(code: number, reason: string): void {
-    const s = this.socket;
+  private closeSocket(code: number, reason: string): void {
+    this.socket?.close(code, reason);
     this.socket = null;
-    if (!s) return;
-    s.onopen = s.onmessage = s.onclose = s.onerror = null;
-    try {
-      s.close(code === CloseCode.HeartbeatTimeout ? 4000 : code, reason);
-    } catch {
-      /* already closed */
-    }
-  }
-
-  private clearRetry(): void {
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = null;
-  }
-
-  private clearTimers(): void {
-    this.clearRetry();
-    this.stopHeartbeat();
-    if (this.connectTimer) clearTimeout(this.connectTimer);
-    this.connectTimer = null;
-    if (this.outboxTimer) clearTimeout(this.outboxTimer);
-    this.outboxTimer = null;
-  }
-
-  private setStatus(s: ConnectionStatus): void {
-    this.current = s;
-    this.emitState();
   }
 
   private emitState(): void {

@@ -1,4 +1,4 @@
-import type { ErrorCode, ErrorDetails, ErrorObject } from "./protocol";
+import type { ErrorCode, ErrorDetails, ErrorMessage, ErrorObject } from "./protocol";
 
 /** An error answered by the server (RPC `error` frame or HTTP error body), or a local transport failure. */
 export class RpcError extends Error {
@@ -12,6 +12,11 @@ export class RpcError extends Error {
     this.code = err.code;
     this.details = err.details;
     this.status = status;
+  }
+
+  /** From an `error` message: the wire leaves `details` open; the client reads it as `ErrorDetails`. */
+  static fromMessage(msg: ErrorMessage): RpcError {
+    return new RpcError({ ...msg.error, details: msg.error.details as ErrorDetails | undefined });
   }
 }
 

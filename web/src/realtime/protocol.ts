@@ -1,13 +1,15 @@
 /**
- * Corkboard wire contract, version 1 (shared/design/protocol.md, revised
- * 2026-11-23), as TypeScript types.
+ * Corkboard wire contract, version 1 (shared/design/protocol.md), as
+ * TypeScript types: the one place the client declares wire shapes.
  *
- * Kept in this one file on purpose, so nothing else in the client declares
- * wire shapes. The model, event, presence, notification and error types are
- * checked at compile time against `generated.ts`, which ts-rs generates from
- * the Rust server's types (see `wire-check.ts`): if the server changes, the
- * typecheck fails until this file follows.
+ * Every message sent and received on the WebSocket, and the model, event,
+ * presence, notification and error types inside them, are the types ts-rs
+ * generates from the Rust server (`generated.ts`), aliased here: a field
+ * renamed on the server fails `tsc` wherever the client uses it. What is
+ * written by hand below is what the server does not export: the RPC method
+ * table, REST bodies, our own signal payloads, and the close codes.
  */
+import type * as Wire from "./generated";
 
 export const SUBPROTOCOL = "corkboard.v1";
 
@@ -17,87 +19,35 @@ export type Id = string;
 /** RFC 3339 UTC. */
 export type Time = string;
 
-export interface User {
-  id: Id;
-  username: string;
-}
-
-export type Role = "owner" | "editor" | "viewer";
+export type User = Wire.User;
+export type Role = Wire.Role;
 export type InviteRole = Exclude<Role, "owner">;
+export type Board = Wire.Board;
+export type NoteColor = Wire.Color;
+export type Note = Wire.Note;
+/** The fields an update may change, each optional. */
+export type NoteDelta = Wire.NoteDelta;
+export type NoteFields = Required<NoteDelta>;
+export type Presence = Wire.Presence;
+/** A `subscribed` snapshot: `{board, notes}`. */
+export type Snapshot = Wire.SnapshotBody;
 
-export interface Board {
-  id: Id;
-  title: string;
-  owner: User;
-  role: Role;
-  seq: number;
-  created_at: Time;
-  updated_at: Time;
-}
-
-export const NOTE_COLORS = ["yellow", "pink", "blue", "green", "purple", "gray"] as const;
-export type NoteColor = (typeof NOTE_COLORS)[number];
-
-export interface Note {
-  id: Id;
-  board: Id;
-  text: string;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-  color: NoteColor;
-  /** The board seq of the note's last change. */
-  version: number;
-  created_by: User;
-  updated_at: Time;
-}
-
-/** The fields an update may change. */
-export interface NoteFields {
-  text: string;
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-  color: NoteColor;
-}
-export type NoteDelta = Partial<NoteFields>;
-export const NOTE_FIELDS: readonly (keyof NoteFields)[] = ["text", "x", "y", "w", "h", "color"];
+/** Every colour, in the picker's order. */
+export const NOTE_COLORS = ["yellow", "pink", "blue", "green", "purple", "gray"] as const satisfies readonly NoteColor[];
+type Assert<T extends true> = T;
+/** Fails the typecheck if the server adds a colour the picker does not list. */
+export type NoteColorsComplete = Assert<[Exclude<NoteColor, (typeof NOTE_COLORS)[number]>] extends [never] ? true : false>;
 
 export interface Member {
   user: User;
   role: Role;
 }
 
-export interface Presence {
-  user: User;
-  connections: number;
-  since: Time;
-}
-
-export interface Snapshot {
-  board: Board;
-  notes: Note[];
-}
-
 // ---------------------------------------------------------------- errors
 
-export type ErrorCode =
-  | "bad_request"
-  | "invalid_message"
-  | "unknown_type"
-  | "unknown_method"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "gone"
-  | "too_large"
-  | "rate_limited"
-  | "unavailable"
-  | "internal";
+export type ErrorCode = Wire.ErrorCode;
 
+/** What the client reads in an error's open `details`. */
 export interface ErrorDetails {
   field?: string;
   /** On a `conflict` from `base_version`: the current note. */
@@ -108,34 +58,17 @@ export interface ErrorDetails {
   [k: string]: unknown;
 }
 
-export interface ErrorObject {
-  code: ErrorCode;
-  message: string;
-  details?: ErrorDetails;
-}
+/** `{code, message, details?}` of an `error` message or an HTTP error body, with `details` as the client reads it. */
+export type ErrorObject = Omit<Wire.ErrorBody, "details"> & { details?: ErrorDetails };
 
-export interface ErrorBody {
+/** An HTTP error response body. */
+export interface ErrorResponse {
   error: ErrorObject;
 }
 
 // ---------------------------------------------------------------- events
 
-interface EventBase {
-  board: Id;
-  seq: number;
-  by: User;
-  op?: string;
-  at: Time;
-}
-
-export type BoardEvent =
-  | (EventBase & { kind: "note.created"; note: Note })
-  | (EventBase & { kind: "note.updated"; id: Id; version: number; delta: NoteDelta })
-  | (EventBase & { kind: "note.deleted"; id: Id })
-  | (EventBase & { kind: "board.updated"; title: string })
-  | (EventBase & { kind: "board.deleted" })
-  | (EventBase & { kind: "member.joined" | "member.updated" | "member.left"; user: User; role: Role });
-
+export type BoardEvent = Wire.BoardEvent;
 export type EventKind = BoardEvent["kind"];
 
 // ---------------------------------------------------------------- REST / RPC payloads
@@ -189,89 +122,20 @@ export interface TypingSignal {
   note: Id | null;
 }
 
-// ---------------------------------------------------------------- WebSocket, client → server
+// ---------------------------------------------------------------- WebSocket
 
-export type ClientMessage =
-  | { type: "subscribe"; board: Id; since?: number; id?: string }
-  | { type: "unsubscribe"; board: Id }
-  | { type: "rpc"; id: string; method: RpcMethod; params: unknown }
-  | { type: "signal"; board: Id; name: SignalName; data: unknown }
-  | { type: "ping"; t?: unknown };
+/** Client → server. */
+export type ClientMessage = Wire.ClientMessage;
+/** Server → client. */
+export type ServerMessage = Wire.ServerMessage;
 
-// ---------------------------------------------------------------- WebSocket, server → client
-
-export interface WelcomeMessage {
-  type: "welcome";
-  session: string;
-  user: User;
-  heartbeat_ms: number;
-  server: string;
-}
-
-export type SubscribedMessage =
-  | { type: "subscribed"; board: Id; seq: number; replayed: number; snapshot?: undefined }
-  | { type: "subscribed"; board: Id; seq: number; snapshot: Snapshot; replayed?: undefined };
-
-export interface UnsubscribedMessage {
-  type: "unsubscribed";
-  board: Id;
-  reason?: "revoked" | "deleted";
-}
-
-export interface ResultMessage {
-  type: "result";
-  id: string;
-  result: unknown;
-}
-
-export interface ErrorMessage {
-  type: "error";
-  id: string | null;
-  board?: Id;
-  error: ErrorObject;
-}
-
-export type EventMessage = { type: "event" } & BoardEvent;
-
-export interface PresenceMessage {
-  type: "presence";
-  board: Id;
-  joined?: Presence[];
-  left?: Presence[];
-  members?: Presence[];
-}
-
-export interface SignalMessage {
-  type: "signal";
-  board: Id;
-  from: User;
-  name: SignalName;
-  data: unknown;
-}
-
-export interface PongMessage {
-  type: "pong";
-  t?: unknown;
-}
-
-export type ServerMessage =
-  | WelcomeMessage
-  | SubscribedMessage
-  | UnsubscribedMessage
-  | ResultMessage
-  | ErrorMessage
-  | EventMessage
-  | PresenceMessage
-  | SignalMessage
-  | PongMessage;
+export type ServerMessageOf<T extends ServerMessage["type"]> = Extract<ServerMessage, { type: T }>;
+export type ResultMessage = ServerMessageOf<"result">;
+export type ErrorMessage = ServerMessageOf<"error">;
 
 /** Server messages that concern one board. */
 export type BoardMessage =
-  | SubscribedMessage
-  | UnsubscribedMessage
-  | EventMessage
-  | PresenceMessage
-  | SignalMessage
+  | ServerMessageOf<"subscribed" | "unsubscribed" | "event" | "presence" | "signal">
   | (ErrorMessage & { board: Id });
 
 // ---------------------------------------------------------------- close codes
@@ -291,19 +155,8 @@ export const CloseCode = {
 
 // ---------------------------------------------------------------- notifications (SSE)
 
-export type NotificationKind = "mention" | "invited" | "board.activity";
-
-export interface Notification {
-  /** Decimal digits, increasing per user. */
-  id: string;
-  kind: NotificationKind;
-  board: Id;
-  note?: Id;
-  by: User;
-  at: Time;
-  text: string;
-  read: boolean;
-}
+export type NotificationKind = Notification["kind"];
+export type Notification = Wire.Notification;
 
 export interface UnreadEvent {
   count: number;

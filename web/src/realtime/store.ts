@@ -9,9 +9,21 @@
  * - a pending mutation is dropped when its own event (same `op`) is applied,
  *   or when its result arrives and the confirmed seq has reached the result's seq;
  * - a rejected mutation is removed, which rolls its effect back.
+ *
+ * Every event kind of the contract is handled in `applyConfirmed`; the switch
+ * ends in a `never` check, so a kind added to `BoardEvent` fails the typecheck
+ * until it is handled here.
  */
 import { Emitter } from "./emitter";
 import type { Board, BoardEvent, Id, Note, NoteDelta, Snapshot } from "./protocol";
+
+export interface BoardStoreOptions {
+  /**
+   * The signed-in user's id, once known. The board's `role` is this user's
+   * role, so a `member.updated` naming them changes what they may do.
+   */
+  currentUserId?: () => Id | undefined;
+}
 
 export type PendingMutation =
   | { op: string; kind: "create"; note: Note }
@@ -53,8 +65,13 @@ export class BoardStore {
   private pending: Pending[] = [];
   private held = new Map<number, BoardEvent>();
   private view: BoardView;
+  private readonly currentUserId: () => Id | undefined;
 
-  constructor(readonly boardId: Id) {
+  constructor(
+    readonly boardId: Id,
+    opts: BoardStoreOptions = {},
+  ) {
+    this.currentUserId = opts.currentUserId ?? (() => undefined);
     this.view = this.computeView();
   }
 
@@ -153,8 +170,19 @@ export class BoardStore {
       case "board.deleted":
         this.deleted = true;
         break;
-      default:
+      case "member.joined":
+      case "member.updated":
+        // The board carries the signed-in user's own role; other members' roles are not shown here.
+        if (this.board && ev.user.id === this.currentUserId()) this.board = { ...this.board, role: ev.role };
         break;
+      case "member.left":
+        // Nothing in the board's state: when it is the signed-in user, BoardClient shows "revoked".
+        break;
+      default: {
+        // Compile-time proof that every kind is handled; a newer server's unknown kind is skipped.
+        const unhandled: never = ev;
+        void unhandled;
+      }
     }
     if (this.board) this.board = { ...this.board, seq: ev.seq };
     if (ev.op) this.pending = this.pending.filter((p) => p.op !== ev.op);

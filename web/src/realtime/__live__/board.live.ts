@@ -5,7 +5,8 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { BoardClient } from "../board";
-import { Connection, type SocketLike } from "../connection";
+import { Connection } from "../connection";
+import type { SocketLike } from "../socket";
 
 const BASE = process.env.CORKBOARD_LIVE_URL ?? "http://127.0.0.1:8080";
 const ORIGIN = process.env.CORKBOARD_LIVE_ORIGIN ?? BASE;

@@ -1,5 +1,6 @@
-import type { EnvTarget, SocketLike } from "../connection";
 import { Connection } from "../connection";
+import type { EnvTarget } from "../reconnect";
+import type { SocketLike } from "../socket";
 import type { ClientMessage, Note, ServerMessage, User } from "../protocol";
 
 export const ann: User = { id: "u1", username: "ann" };

@@ -180,3 +180,44 @@ describe("delivery order", () => {
     expect(s.getView().board?.title).toBe("Renamed");
   });
 });
+
+describe("membership events", () => {
+  const member = (seq: number, kind: "member.joined" | "member.updated" | "member.left", user: typeof ann, role: "viewer" | "editor" | "owner"): BoardEvent => ({
+    kind,
+    board: "b1",
+    seq,
+    by: ann,
+    at,
+    user,
+    role,
+  });
+
+  it("a live role change of the signed-in user updates the board's role at once", () => {
+    const s = new BoardStore("b1", { currentUserId: () => bob.id });
+    s.loadSnapshot({ board: { ...board, role: "editor", seq: 1 }, notes: [] }, 1);
+    const roles: (string | undefined)[] = [];
+    s.changes.on((v) => roles.push(v.board?.role));
+
+    expect(s.applyEvent(member(2, "member.updated", bob, "viewer"))).toBe("applied");
+    expect(s.getView().board?.role).toBe("viewer");
+    s.applyEvent(member(3, "member.updated", bob, "editor"));
+    expect(roles).toEqual(["viewer", "editor"]);
+  });
+
+  it("another member's role change, join or leave leaves the signed-in user's role alone", () => {
+    const s = new BoardStore("b1", { currentUserId: () => bob.id });
+    s.loadSnapshot({ board: { ...board, role: "editor", seq: 1 }, notes: [] }, 1);
+    const carl = { id: "u3", username: "carl" };
+    s.applyEvent(member(2, "member.joined", carl, "viewer"));
+    s.applyEvent(member(3, "member.updated", carl, "editor"));
+    s.applyEvent(member(4, "member.left", carl, "editor"));
+    expect(s.getView().board).toMatchObject({ role: "editor", seq: 4 });
+    expect(s.confirmedSeq).toBe(4);
+  });
+
+  it("without a known user, member events only advance the seq", () => {
+    const s = loaded();
+    s.applyEvent(member(2, "member.updated", ann, "viewer"));
+    expect(s.getView().board).toMatchObject({ role: "owner", seq: 2 });
+  });
+});

@@ -1,0 +1,283 @@
+"use client";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useToast } from "@/components/toasts";
+import { avatarColor, Spinner } from "@/components/ui";
+import { useBoard } from "@/hooks/realtime";
+import { api, ApiError, inviteLink } from "@/lib/api";
+import type { InviteRole, NoteColor, User } from "@/realtime/protocol";
+import { NoteCard, type NoteActions } from "./NoteCard";
+import { Notices } from "./Notices";
+import { ScreenMessage } from "./ScreenMessage";
+import { Toolbar } from "./Toolbar";
+
+interface Camera {
+  x: number;
+  y: number;
+  z: number;
+}
+
+const HOME: Camera = { x: 40, y: 40, z: 1 };
+const MIN_Z = 0.25;
+const MAX_Z = 2.5;
+const clampZ = (z: number) => Math.min(MAX_Z, Math.max(MIN_Z, z));
+
+const EMPTY: string[] = [];
+
+/**
+ * One open board: the canvas (pan, zoom, notes, remote cursors), its toolbar
+ * and notices. What the user may do follows the live role: a demotion to
+ * viewer takes the editing controls away at once.
+ */
+export function Board({ boardId, user }: { boardId: string; user: User }) {
+  const { client, view, meta } = useBoard(boardId);
+  const toast = useToast();
+  const [selected, setSelected] = useState<string | null>(null);
+  const [editingNote, setEditingNote] = useState<string | null>(null);
+  const [camera, setCamera] = useState<Camera>(HOME);
+  const role = view?.board?.role;
+  const canEdit = role === "owner" || role === "editor";
+  // A note being edited closes when the user may no longer edit (its text is saved, and refused if so).
+  const editing = canEdit ? editingNote : null;
+  const title = view?.board?.title ?? "";
+  const canvasRef = useRef<HTMLDivElement>(null);
+
+  useEffect(() => {
+    if (title) document.title = `${title} · Corkboard`;
+  }, [title]);
+
+  const toBoard = useCallback(
+    (clientX: number, clientY: number) => {
+      const rect = canvasRef.current?.getBoundingClientRect();
+      return { x: (clientX - (rect?.left ?? 0) - camera.x) / camera.z, y: (clientY - (rect?.top ?? 0) - camera.y) / camera.z };
+    },
+    [camera],
+  );
+
+  const actions: NoteActions = useMemo(
+    () => ({
+      select: (id) => setSelected(id),
+      startEditing: (id) => {
+        setSelected(id);
+        setEditingNote(id);
+      },
+      stopEditing: () => setEditingNote(null),
+      move: (id, x, y) => void client?.updateNote(id, { x, y }),
+      resize: (id, w, h) => void client?.updateNote(id, { w, h }),
+      recolor: (id, color) => void client?.updateNote(id, { color }),
+      remove: (id) => {
+        client?.deleteNote(id);
+        setSelected(null);
+        setEditingNote(null);
+      },
+      saveText: (id, text, baseVersion) => void client?.updateNote(id, { text }, { baseVersion }),
+      typing: (id) => client?.sendTyping(id),
+      confirmedVersion: (id) => client?.store.confirmedNote(id)?.version ?? 0,
+    }),
+    [client],
+  );
+
+  const addNoteAt = (x: number, y: number, color: NoteColor = "yellow") => {
+    if (!client) return;
+    const id = client.createNote({ x: Math.round(x), y: Math.round(y), color });
+    setSelected(id);
+    setEditingNote(id);
+  };
+
+  const addNote = () => {
+    const rect = canvasRef.current?.getBoundingClientRect();
+    if (!rect) return;
+    const center = toBoard(rect.left + rect.width / 2, rect.top + rect.height / 2);
+    const jitter = () => Math.round((Math.random() - 0.5) * 60);
+    addNoteAt(center.x - 100 + jitter(), center.y - 70 + jitter());
+  };
+
+  // Keyboard: Delete removes the selected note, Escape leaves editing / deselects.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable)) return;
+      if (e.key === "Escape") {
+        setEditingNote(null);
+        setSelected(null);
+      } else if ((e.key === "Delete" || e.key === "Backspace") && selected && !editing) {
+        if (!client || !canEdit) return;
+        e.preventDefault();
+        client.deleteNote(selected);
+        setSelected(null);
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, [client, canEdit, selected, editing]);
+
+  // Wheel: pan; with Ctrl/⌘ (and trackpad pinch): zoom around the pointer.
+  useEffect(() => {
+    const el = canvasRef.current;
+    if (!el) return;
+    const onWheel = (e: WheelEvent) => {
+      if ((e.target as HTMLElement).closest("textarea")) return;
+      e.preventDefault();
+      const rect = el.getBoundingClientRect();
+      setCamera((c) => {
+        if (e.ctrlKey || e.metaKey) {
+          const z = clampZ(c.z * Math.exp(-e.deltaY * 0.01));
+          const px = e.clientX - rect.left;
+          const py = e.clientY - rect.top;
+          return { z, x: px - ((px - c.x) / c.z) * z, y: py - ((py - c.y) / c.z) * z };
+        }
+        return { ...c, x: c.x - e.deltaX, y: c.y - e.deltaY };
+      });
+    };
+    el.addEventListener("wheel", onWheel, { passive: false });
+    return () => el.removeEventListener("wheel", onWheel);
+  }, [view?.ready]);
+
+  const zoomBy = (f: number) => {
+    const rect = canvasRef.current?.getBoundingClientRect();
+    setCamera((c) => {
+      const z = clampZ(c.z * f);
+      const px = (rect?.width ?? 0) / 2;
+      const py = (rect?.height ?? 0) / 2;
+      return { z, x: px - ((px - c.x) / c.z) * z, y: py - ((py - c.y) / c.z) * z };
+    });
+  };
+
+  const invite = async (r: InviteRole) => {
+    try {
+      const { token } = await api.invite(boardId, r);
+      const url = inviteLink(token);
+      try {
+        await navigator.clipboard.writeText(url);
+        toast(`${r === "editor" ? "Editor" : "Viewer"} invite link copied`);
+      } catch {
+        window.prompt("Copy this invite link:", url);
+      }
+    } catch (e) {
+      toast((e as ApiError).message, "error");
+    }
+  };
+
+  // Background drag pans (the gesture in progress, not state: it does not render).
+  const pan = useRef<{ pointer: number; sx: number; sy: number; cx: number; cy: number } | null>(null);
+  const onCanvasPointerDown = (e: React.PointerEvent) => {
+    if (e.button !== 0 && e.button !== 1) return;
+    setSelected(null);
+    setEditingNote(null);
+    (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
+    pan.current = { pointer: e.pointerId, sx: e.clientX, sy: e.clientY, cx: camera.x, cy: camera.y };
+  };
+  const onCanvasPointerMove = (e: React.PointerEvent) => {
+    const p = toBoard(e.clientX, e.clientY);
+    client?.sendCursor(p.x, p.y);
+    const g = pan.current;
+    if (g && g.pointer === e.pointerId) {
+      setCamera((c) => ({ ...c, x: g.cx + e.clientX - g.sx, y: g.cy + e.clientY - g.sy }));
+    }
+  };
+  const onCanvasPointerUp = (e: React.PointerEvent) => {
+    if (pan.current?.pointer === e.pointerId) pan.current = null;
+  };
+
+  const typingByNote = useMemo(() => {
+    const m = new Map<string, string[]>();
+    for (const t of meta.typing) m.set(t.note, [...(m.get(t.note) ?? []), t.user.username]);
+    return m;
+  }, [meta.typing]);
+
+  if (meta.status === "not_found")
+    return <ScreenMessage title="Board not found" body="It doesn't exist, or you don't have access to it." />;
+  if (meta.status === "deleted") return <ScreenMessage title="This board was deleted" body="Its notes are gone for everyone." />;
+  if (meta.status === "revoked")
+    return <ScreenMessage title="You no longer have access" body="The owner removed you from this board." />;
+
+  return (
+    <main className="relative flex min-h-0 flex-1 flex-col">
+      <Toolbar
+        view={view}
+        meta={meta}
+        user={user}
+        canEdit={canEdit}
+        onAdd={addNote}
+        onRename={(t) => client?.rename(t)}
+        zoom={camera.z}
+        onZoom={zoomBy}
+        onResetZoom={() => setCamera(HOME)}
+        onInvite={invite}
+      />
+      <div
+        ref={canvasRef}
+        data-testid="canvas"
+        aria-label="Board canvas"
+        className="board-grid relative min-h-0 flex-1 touch-none overflow-hidden"
+        style={{
+          backgroundSize: `${24 * camera.z}px ${24 * camera.z}px`,
+          backgroundPosition: `${camera.x}px ${camera.y}px`,
+        }}
+        onPointerDown={onCanvasPointerDown}
+        onPointerMove={onCanvasPointerMove}
+        onPointerUp={onCanvasPointerUp}
+        onPointerCancel={onCanvasPointerUp}
+        onDoubleClick={(e) => {
+          if (!canEdit || e.target !== e.currentTarget) return;
+          const p = toBoard(e.clientX, e.clientY);
+          addNoteAt(p.x - 100, p.y - 70);
+        }}
+      >
+        {!view?.ready ? (
+          <div className="flex h-full items-center justify-center text-stone-500">
+            <Spinner className="mr-2" /> Opening board…
+          </div>
+        ) : (
+          <div
+            className="pointer-events-none absolute left-0 top-0 origin-top-left"
+            style={{ transform: `translate(${camera.x}px, ${camera.y}px) scale(${camera.z})` }}
+          >
+            <div className="pointer-events-auto">
+              {view.notes.map((n) => (
+                <NoteCard
+                  key={n.id}
+                  note={n}
+                  zoom={camera.z}
+                  selected={selected === n.id}
+                  editing={editing === n.id}
+                  canEdit={canEdit}
+                  dirty={view.dirty.has(n.id)}
+                  typingBy={typingByNote.get(n.id) ?? EMPTY}
+                  actions={actions}
+                />
+              ))}
+            </div>
+            {meta.cursors.map((c) => (
+              <div
+                key={c.user.id}
+                className="pointer-events-none absolute left-0 top-0 z-40 transition-transform duration-75 ease-linear"
+                style={{ transform: `translate(${c.x}px, ${c.y}px) scale(${1 / camera.z})`, transformOrigin: "top left" }}
+                aria-hidden="true"
+              >
+                <svg viewBox="0 0 16 16" className={`h-4 w-4 drop-shadow ${avatarColor(c.user.id).replace("bg-", "text-")}`}>
+                  <path d="M1 1l5 14 2-6 6-2z" fill="currentColor" stroke="white" strokeWidth="1" />
+                </svg>
+                <span
+                  className={`ml-3 inline-block rounded-md px-1.5 py-0.5 text-xs font-medium text-white shadow ${avatarColor(c.user.id)}`}
+                >
+                  {c.user.username}
+                </span>
+              </div>
+            ))}
+          </div>
+        )}
+        {view?.ready && view.notes.length === 0 && (
+          <div className="pointer-events-none absolute inset-0 flex items-center justify-center">
+            <div className="rounded-2xl bg-white/80 px-6 py-5 text-center shadow-sm backdrop-blur dark:bg-stone-900/80">
+              <p className="font-medium">This board is empty</p>
+              <p className="mt-1 text-sm text-stone-500">
+                {canEdit ? "Double-click anywhere, or use “Add note”." : "Notes will appear here as people add them."}
+              </p>
+            </div>
+          </div>
+        )}
+      </div>
+      <Notices client={client} notices={meta.notices} onTakeTheirs={(note) => editing === note && setEditingNote(null)} />
+    </main>
+  );
+}

@@ -1,0 +1,82 @@
+"use client";
+import { useEffect } from "react";
+import { Button } from "@/components/ui";
+import type { BoardClient, Notice } from "@/realtime/board";
+import { ConflictVersion } from "./ConflictVersion";
+
+/** The board client's notices: rolled-back changes as toasts that fade, an edit conflict as a dialog. */
+export function Notices({
+  client,
+  notices,
+  onTakeTheirs,
+}: {
+  client: BoardClient | null;
+  notices: Notice[];
+  onTakeTheirs(note: string): void;
+}) {
+  const errors = notices.filter((n) => n.kind === "error");
+  const conflict = notices.find((n) => n.kind === "conflict");
+
+  // Keyed on which errors show, not on the array (a new one with every cursor move), so they do fade.
+  const errorIds = errors.map((n) => n.id).join(" ");
+  useEffect(() => {
+    if (!errorIds || !client) return;
+    const t = setTimeout(() => errorIds.split(" ").forEach((id) => client.dismiss(id)), 6000);
+    return () => clearTimeout(t);
+  }, [errorIds, client]);
+
+  return (
+    <>
+      <div aria-live="polite" className="pointer-events-none absolute bottom-4 left-4 z-40 flex max-w-sm flex-col gap-2">
+        {errors.map((n) => (
+          <div
+            key={n.id}
+            role="alert"
+            className="animate-toast pointer-events-auto flex items-start gap-3 rounded-lg bg-red-600 px-3.5 py-2.5 text-sm text-white shadow-lg"
+          >
+            <span className="flex-1">{n.message} Your change was undone.</span>
+            <button type="button" aria-label="Dismiss" onClick={() => client?.dismiss(n.id)} className="opacity-80 hover:opacity-100">
+              ✕
+            </button>
+          </div>
+        ))}
+      </div>
+      {conflict && conflict.kind === "conflict" && (
+        <div className="fixed inset-0 z-50 flex items-end justify-center bg-black/30 p-4 sm:items-center">
+          <div
+            role="dialog"
+            aria-modal="true"
+            aria-labelledby="conflict-title"
+            className="w-full max-w-2xl rounded-2xl bg-white p-5 shadow-2xl dark:bg-stone-900"
+          >
+            <h2 id="conflict-title" className="text-lg font-semibold">
+              Edit conflict
+            </h2>
+            <p className="mt-1 text-sm text-stone-500">{conflict.message} Which version should stay?</p>
+            <div className="mt-4 grid gap-3 sm:grid-cols-2">
+              <ConflictVersion label="Yours" text={conflict.mine.text} color={conflict.mine.color ?? conflict.theirs.color} />
+              <ConflictVersion
+                label={`Current (${conflict.theirs.created_by?.username ? "on the board" : "theirs"})`}
+                text={conflict.theirs.text}
+                color={conflict.theirs.color}
+              />
+            </div>
+            <div className="mt-5 flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
+              <Button
+                onClick={() => {
+                  onTakeTheirs(conflict.note);
+                  client?.resolveConflict(conflict.id, "theirs");
+                }}
+              >
+                Take theirs
+              </Button>
+              <Button variant="primary" onClick={() => client?.resolveConflict(conflict.id, "mine")}>
+                Keep mine
+              </Button>
+            </div>
+          </div>
+        </div>
+      )}
+    </>
+  );
+}

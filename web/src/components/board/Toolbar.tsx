@@ -1,0 +1,151 @@
+"use client";
+import Link from "next/link";
+import { useState } from "react";
+import { Avatar, Button, Input } from "@/components/ui";
+import type { BoardMeta } from "@/realtime/board";
+import type { InviteRole, User } from "@/realtime/protocol";
+import type { BoardView } from "@/realtime/store";
+
+/** The board's title (renamable by editors), who is online, zoom, sharing (owners) and "Add note" (editors). */
+export function Toolbar({
+  view,
+  meta,
+  user,
+  canEdit,
+  onAdd,
+  onRename,
+  zoom,
+  onZoom,
+  onResetZoom,
+  onInvite,
+}: {
+  view: BoardView | null;
+  meta: BoardMeta;
+  user: User;
+  canEdit: boolean;
+  onAdd(): void;
+  onRename(title: string): void;
+  zoom: number;
+  onZoom(f: number): void;
+  onResetZoom(): void;
+  onInvite(role: InviteRole): void;
+}) {
+  const [renaming, setRenaming] = useState(false);
+  const [draft, setDraft] = useState("");
+  const board = view?.board;
+  const online = meta.presence.length ? meta.presence : [{ user, connections: 1, since: "" }];
+
+  return (
+    <div className="flex flex-wrap items-center gap-x-3 gap-y-2 border-b border-stone-200 bg-white px-3 py-2 sm:px-5 dark:border-stone-800 dark:bg-stone-950">
+      <div className="flex min-w-0 flex-1 items-center gap-2">
+        <Link
+          href="/boards/"
+          className="hidden rounded-md px-1.5 py-1 text-sm text-stone-500 hover:bg-stone-100 sm:inline dark:hover:bg-stone-800"
+        >
+          Boards /
+        </Link>
+        {renaming ? (
+          <form
+            className="flex min-w-0 items-center gap-2"
+            onSubmit={(e) => {
+              e.preventDefault();
+              if (draft.trim()) onRename(draft.trim());
+              setRenaming(false);
+            }}
+          >
+            <Input
+              aria-label="Board title"
+              value={draft}
+              autoFocus
+              maxLength={200}
+              className="h-8"
+              onChange={(e) => setDraft(e.target.value)}
+              onBlur={() => setRenaming(false)}
+              onKeyDown={(e) => e.key === "Escape" && setRenaming(false)}
+            />
+          </form>
+        ) : (
+          <h1 className="min-w-0 truncate text-base font-semibold">
+            {canEdit ? (
+              <button
+                type="button"
+                title="Rename board"
+                className="max-w-full truncate rounded-md px-1.5 py-1 hover:bg-stone-100 dark:hover:bg-stone-800"
+                onClick={() => {
+                  setDraft(board?.title ?? "");
+                  setRenaming(true);
+                }}
+              >
+                {board?.title ?? "…"}
+              </button>
+            ) : (
+              <span className="px-1.5">{board?.title ?? "…"}</span>
+            )}
+          </h1>
+        )}
+        {board && !canEdit && (
+          <span className="shrink-0 rounded-full bg-stone-100 px-2 py-0.5 text-xs font-medium text-stone-600 dark:bg-stone-800 dark:text-stone-300">
+            View only
+          </span>
+        )}
+      </div>
+
+      <section aria-label="Online" className="flex items-center">
+        <div className="flex -space-x-2">
+          {online.slice(0, 6).map((p) => (
+            <Avatar key={p.user.id} id={p.user.id} name={p.user.username} size="sm" />
+          ))}
+        </div>
+        {online.length > 6 && <span className="ml-2 text-xs text-stone-500">+{online.length - 6}</span>}
+      </section>
+
+      <div className="flex items-center gap-1 rounded-lg border border-stone-200 p-0.5 dark:border-stone-800">
+        <Button size="sm" variant="ghost" aria-label="Zoom out" onClick={() => onZoom(1 / 1.2)}>
+          −
+        </Button>
+        <button
+          type="button"
+          onClick={onResetZoom}
+          className="w-12 text-center text-xs tabular-nums text-stone-600 dark:text-stone-400"
+          title="Reset view"
+          aria-label={`Zoom ${Math.round(zoom * 100)}%, reset view`}
+        >
+          {Math.round(zoom * 100)}%
+        </button>
+        <Button size="sm" variant="ghost" aria-label="Zoom in" onClick={() => onZoom(1.2)}>
+          +
+        </Button>
+      </div>
+
+      {board?.role === "owner" && (
+        <details className="relative">
+          <summary className="inline-flex h-8 cursor-pointer list-none items-center rounded-lg px-2.5 text-sm font-medium ring-1 ring-stone-300 hover:bg-stone-50 dark:ring-stone-700 dark:hover:bg-stone-800 [&::-webkit-details-marker]:hidden">
+            Share
+          </summary>
+          <div className="absolute right-0 top-10 z-40 w-52 rounded-xl border border-stone-200 bg-white p-1 text-sm shadow-xl dark:border-stone-800 dark:bg-stone-900">
+            <button
+              type="button"
+              className="w-full rounded-lg px-3 py-2 text-left hover:bg-stone-100 dark:hover:bg-stone-800"
+              onClick={() => onInvite("editor")}
+            >
+              Copy editor link
+            </button>
+            <button
+              type="button"
+              className="w-full rounded-lg px-3 py-2 text-left hover:bg-stone-100 dark:hover:bg-stone-800"
+              onClick={() => onInvite("viewer")}
+            >
+              Copy viewer link
+            </button>
+          </div>
+        </details>
+      )}
+
+      {canEdit && (
+        <Button variant="primary" size="sm" onClick={onAdd} disabled={!view?.ready}>
+          <svg viewBox="0 0 16 16" className="h-3.5 w-3.5" fill="none" stroke="currentColor" strokeWidth="2.2" aria-hidden="true"><path d="M8 3v10M3 8h10" strokeLinecap="round" /></svg> Add note
+        </Button>
+      )}
+    </div>
+  );
+}
