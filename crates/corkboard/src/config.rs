@@ -188,8 +188,8 @@ impl Config {
     }
 
     /// The WebSocket settings these flags configure.
-    pub fn ws(&self) -> crate::ws::WsSettings {
-        crate::ws::WsSettings {
+    pub fn ws(&self) -> crate::gateway::settings::WsSettings {
+        crate::gateway::settings::WsSettings {
             heartbeat: std::time::Duration::from_millis(self.heartbeat_ms.max(10)),
             max_message: self.max_ws_message,
             rpc_rate: self.rpc_rate,
@@ -213,8 +213,8 @@ impl Config {
     }
 
     /// The SSE settings these flags configure.
-    pub fn sse(&self) -> crate::sse::SseSettings {
-        crate::sse::SseSettings {
+    pub fn sse(&self) -> crate::gateway::settings::SseSettings {
+        crate::gateway::settings::SseSettings {
             keepalive: std::time::Duration::from_millis(self.sse_keepalive_ms.max(10)),
             retry_ms: self.sse_retry_ms,
         }

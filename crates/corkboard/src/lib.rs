@@ -1,39 +1,52 @@
 //! Corkboard: a real-time collaboration board server.
 //!
-//! Every change takes one path, whatever door it comes in by:
+//! Every change takes one path, whatever door it comes in by, and every
+//! layer imports only from the layers below it (`tests/architecture.rs`
+//! checks this; docs/architecture.md draws it):
 //!
 //! ```text
-//! door (http: decode + authenticate)
-//!   → service (the operations every door shares)
-//!   → core (authorize, validate, merge: pure functions, no I/O)
-//!   → store (one transaction: apply, bump the board seq, append the event, remember the op id)
-//!   → bus (publish the committed event, serialized once)
+//! doors        http (REST) · ws (WebSocket) · sse · longpoll   decode, authenticate, encode
+//!   gateway    state, extractors and the error → HTTP table every door shares
+//!   commands   the registry: one file per operation, typed params and result
+//!   service    the node's shared state (App) and the operations commands use
+//!   bus        publish each commit: in-process, or Redis across nodes
+//!   realtime   deliver to this node's connections: hub, outboxes, frames
+//!   store      one transaction per change: apply, bump seq, append the event
+//!   core       the contract's model, rules, messages and errors (pure)
 //! ```
 //!
-//! - [`core`]: the contract's model, rules and error codes. Pure.
-//! - [`store`]: the `Store` trait, its SQLite implementation and the contract suite.
-//! - [`bus`]: fan-out of committed events to this node's subscribers.
-//! - [`auth`]: password hashing, secrets, and the credential cache.
-//! - [`service`]: the operations (sign up, create a board, mutate a note…).
-//! - [`http`]: the REST door (axum), with the Origin check, metrics and errors.
-//! - [`realtime`]: the hub of subscriptions and presence, per-connection
-//!   outboxes, frames encoded once per message; shared by every transport.
-//! - [`sse`]: Server-Sent Events (board and notification streams); [`longpoll`]: the fallback.
-//! - [`ws`]: the WebSocket door (`/ws`): subscriptions, RPC, signals, heartbeats.
+//! - [`core`]: the model, `plan` for every mutation, the typed [`core::Outcome`],
+//!   the WebSocket messages and the error codes. Pure.
+//! - [`store`]: the `Store` trait, its SQLite and PostgreSQL implementations
+//!   and the contract suite both run.
+//! - `auth`: password hashing, secrets and the credential cache.
+//! - `realtime`: the hub (registry, presence, signals, delivery, cluster
+//!   sync), per-connection outboxes and frames encoded once per message.
+//!   It reaches the cluster through the `ClusterLink` trait, never the bus.
+//! - [`bus`]: fan-out of commits; the Redis bus implements the realtime
+//!   layer's `ClusterLink` and the service's `ClusterBus`.
+//! - `service`: `App`, the state of a running node (store, bus, hubs,
+//!   credentials), mutations, and the notifier.
+//! - `commands`: the command registry; every door reaches it.
+//! - `gateway`: what every door shares; `http`, `ws`, `sse` and `longpoll`
+//!   are the doors; `routes` puts their routes in one table.
 //! - [`server`] and [`config`]: startup, graceful shutdown and flags.
 
-pub mod auth;
+mod auth;
 pub mod bus;
-pub mod commands;
+mod commands;
 pub mod config;
 pub mod core;
-pub mod http;
-pub mod longpoll;
-pub mod realtime;
+mod gateway;
+mod http;
+mod longpoll;
+mod realtime;
+mod routes;
 pub mod server;
-pub mod service;
-pub mod sse;
+mod service;
+mod sse;
 pub mod store;
-pub mod tls;
-pub mod ts_bindings;
-pub mod ws;
+mod tls;
+#[cfg(test)]
+mod ts_bindings;
+mod ws;

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::core::{ApiError, ErrorCode};
-use crate::http::extract::PathParams;
-use crate::http::HttpState;
+use crate::gateway::extract::PathParams;
+use crate::gateway::HttpState;
 use crate::service::Principal;
 use crate::store::EventsAfter;
 

@@ -23,7 +23,7 @@ use crate::bus::redis::{RedisBus, RemoteHandler};
 use crate::bus::LocalBus;
 use crate::config::Config;
 use crate::core::{Clock, SystemClock};
-use crate::http::{self, HttpState};
+use crate::gateway::HttpState;
 use crate::realtime::cluster::ClusterMessage;
 use crate::realtime::Hub;
 use crate::service::App;
@@ -60,7 +60,7 @@ pub async fn start(config: &Config) -> anyhow::Result<Running> {
 /// # Errors
 /// When the store cannot be opened or the address cannot be bound.
 pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Running> {
-    let _ = http::metrics::recorder();
+    let _ = crate::http::metrics::recorder();
     let limits = config.limits();
     let bus = LocalBus::new();
     let cluster = match config.redis()? {
@@ -114,7 +114,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     }
     let tls = config.tls()?;
     let state = Arc::new(HttpState {
-        app,
+        app: Arc::new(app),
         allowed_origins: config.allowed_origin.clone(),
         tls: config.secure_cookies || tls.is_some(),
         draining: AtomicBool::new(false),
@@ -124,8 +124,8 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         ws_echo: config.ws_echo,
         sse: config.sse(),
     });
-    let notifier = tokio::spawn(crate::realtime::notifier::run(
-        state.clone(),
+    let notifier = tokio::spawn(crate::service::notifier::run(
+        state.app.clone(),
         state.app.bus.subscribe(),
     ));
     let mut background = Vec::new();
@@ -140,7 +140,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
             CancellationToken::new(),
         ));
     }
-    let router = http::router(state.clone());
+    let router = crate::routes::router(state.clone());
     let make = router.into_make_service_with_connect_info::<SocketAddr>();
     let (stop, mut stopped) = watch::channel(false);
     let (addr, serve, tls_handle) = match tls {

@@ -10,7 +10,6 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
@@ -21,31 +20,15 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::core::ApiError;
-use crate::http::extract::PathParams;
-use crate::http::HttpState;
+use crate::gateway::extract::PathParams;
+use crate::gateway::HttpState;
 use crate::realtime::outbox::Drained;
 use crate::realtime::subscribe::{subscribe, Subscriber};
 use crate::realtime::ConnId;
 use crate::realtime::{CloseReason, Hub, Outbox, Transport};
 use crate::service::Principal;
 
-/// SSE settings (from flags).
-#[derive(Clone, Debug)]
-pub struct SseSettings {
-    /// Interval of `: keep-alive` comments.
-    pub keepalive: Duration,
-    /// The `retry:` hint, in ms, sent first and with `event: shutdown`.
-    pub retry_ms: u64,
-}
-
-impl Default for SseSettings {
-    fn default() -> Self {
-        Self {
-            keepalive: Duration::from_secs(15),
-            retry_ms: 2000,
-        }
-    }
-}
+pub use crate::gateway::settings::SseSettings;
 
 /// `?since=` on stream routes.
 #[derive(Deserialize)]
@@ -104,8 +87,9 @@ struct BodyState {
 
 /// The body of an SSE response: `retry:` first, then the outbox's frames as
 /// they come (several per chunk when more than one is queued), keep-alive
-/// comments, and `event: shutdown` at the end.
-pub fn sse_body(
+/// comments, and `event: shutdown` at the end (tests drive it without a guard).
+#[cfg(test)]
+fn sse_body(
     outbox: Arc<Outbox>,
     settings: &SseSettings,
     shutdown: CancellationToken,
@@ -314,6 +298,7 @@ pub async fn notification_stream(
 mod tests {
     use super::*;
     use futures_util::StreamExt;
+    use std::time::Duration;
 
     async fn next(s: &mut (impl Stream<Item = Result<Bytes, Infallible>> + Unpin)) -> String {
         let b = s.next().await.unwrap().unwrap();

@@ -27,6 +27,14 @@ pub mod sequencer;
 pub mod testing;
 pub mod wire;
 
+/// What a node's service needs of a cluster bus: a link the hubs send
+/// through, and whether it is connected (for `/readyz`). The service holds
+/// this trait, never the concrete Redis bus.
+pub trait ClusterBus: crate::realtime::cluster::ClusterLink {
+    /// Whether the bus is connected now.
+    fn is_up(&self) -> bool;
+}
+
 #[cfg(test)]
 mod contract;
 

@@ -323,6 +323,12 @@ impl EventSink for RedisBus {
     }
 }
 
+impl super::ClusterBus for RedisBus {
+    fn is_up(&self) -> bool {
+        RedisBus::is_up(self)
+    }
+}
+
 impl ClusterLink for RedisBus {
     fn send(&self, msg: ClusterMessage) {
         let _ = self.out.send(Outgoing::Message(msg));

@@ -84,7 +84,7 @@ impl Command for InviteCreate {
             .map_err(store_error)?;
         if let (Some(user_id), Some(n)) = (notify_id, notified) {
             app.notify.publish(&user_id, &n);
-            crate::realtime::notifier::push_unread(app, &user_id).await;
+            crate::service::notifier::push_unread(app, &user_id).await;
         }
         Ok(InviteToken { token })
     }

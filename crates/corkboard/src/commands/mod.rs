@@ -161,7 +161,8 @@ macro_rules! registry {
             Err(ApiError::new(
                 ErrorCode::UnknownMethod,
                 format!("unknown method {method:?}"),
-            ))
+            )
+            .with_details(serde_json::json!({ "methods": METHODS })))
         }
     };
 }

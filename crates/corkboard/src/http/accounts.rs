@@ -11,9 +11,9 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::extract::{ClientIp, JsonBody, SESSION_COOKIE};
-use super::HttpState;
 use crate::core::{ApiError, User};
+use crate::gateway::extract::{ClientIp, JsonBody, SESSION_COOKIE};
+use crate::gateway::HttpState;
 use crate::service::Principal;
 
 /// `{username, password}`.

@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 
-use super::extract::{JsonBody, OptionalJson, PathParams};
-use super::HttpState;
 use crate::commands::{Command, Done, Ids};
 use crate::core::{ApiError, Outcome};
+use crate::gateway::extract::{JsonBody, OptionalJson, PathParams};
+use crate::gateway::HttpState;
 use crate::service::Principal;
 
 /// Where a route reads the command's body from.

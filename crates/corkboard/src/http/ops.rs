@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::HttpState;
 use crate::core::{ApiError, ErrorCode};
+use crate::gateway::HttpState;
 
 /// `GET /healthz`: the process is up and serving HTTP.
 pub async fn healthz() -> Json<Value> {

@@ -10,8 +10,8 @@ use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::HttpState;
 use crate::core::ApiError;
+use crate::gateway::HttpState;
 
 /// Whether `origin` may make state-changing requests to a server reached as `host`.
 pub fn origin_allowed(origin: &str, host: Option<&str>, tls: bool, extra: &[String]) -> bool {

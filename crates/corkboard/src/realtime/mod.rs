@@ -14,7 +14,6 @@ pub mod cluster;
 mod delivery;
 pub mod frames;
 pub mod hub;
-pub mod notifier;
 pub mod notify;
 pub mod outbox;
 mod presence;

@@ -10,7 +10,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 
-use crate::http::HttpState;
+use crate::gateway::HttpState;
 
 /// Reads (and discards) until the peer's close or the end of the stream, so
 /// the closing handshake completes. If the stream has already failed (a

@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::core::{ApiError, ClientMessage, ErrorCode, ServerMessage};
-use crate::http::HttpState;
+use crate::gateway::HttpState;
 use crate::realtime::outbox::Drained;
 use crate::realtime::subscribe::{subscribe, Subscriber};
 use crate::realtime::ConnId;
@@ -33,54 +33,10 @@ use crate::realtime::{CloseReason, Hub, Outbox, Transport};
 use crate::service::Principal;
 use limits::{BadMessages, Heartbeat, TokenBucket};
 
+pub use crate::gateway::settings::{WsSettings, DEFAULT_READ_BUFFER, DEFAULT_WRITE_BUFFER};
+
 /// The subprotocol the server selects when a client offers it.
 pub const SUBPROTOCOL: &str = "corkboard.v1";
-
-/// WebSocket settings (from flags).
-#[derive(Clone, Debug)]
-pub struct WsSettings {
-    /// Interval of server Pings; silence for twice this closes with 4000.
-    pub heartbeat: Duration,
-    /// Largest message and frame accepted (bytes).
-    pub max_message: usize,
-    /// RPCs (and subscribe/unsubscribe/ping) per second per connection; burst 2×.
-    pub rpc_rate: u32,
-    /// Signals per second per connection; burst 2×.
-    pub signal_rate: u32,
-    /// RPCs one connection may have in flight at once.
-    pub max_inflight: usize,
-    /// Bytes of outgoing frames collected before a socket write. The writer
-    /// feeds every frame it drained and then flushes, so a burst goes out in
-    /// writes of about this size instead of one write per frame; 0 writes
-    /// each frame on its own.
-    pub write_buffer: usize,
-    /// Bytes of the per-connection read buffer, allocated for the
-    /// connection's whole life. Client messages are small; a bigger one
-    /// grows the buffer to its length and is read in several calls.
-    pub read_buffer: usize,
-}
-
-impl Default for WsSettings {
-    fn default() -> Self {
-        Self {
-            heartbeat: Duration::from_secs(25),
-            max_message: 64 << 10,
-            rpc_rate: 100,
-            signal_rate: 50,
-            max_inflight: 64,
-            write_buffer: DEFAULT_WRITE_BUFFER,
-            read_buffer: DEFAULT_READ_BUFFER,
-        }
-    }
-}
-
-/// Default of [`WsSettings::write_buffer`]: big enough that a burst of small
-/// frames shares a write, small enough that a connection never holds much.
-pub const DEFAULT_WRITE_BUFFER: usize = 8 << 10;
-
-/// Default of [`WsSettings::read_buffer`]: an idle connection holds it, so it
-/// is small; RPCs and signals fit, and a bigger message is read in several calls.
-pub const DEFAULT_READ_BUFFER: usize = 512;
 
 /// Applies the shared WebSocket configuration: limits and small buffers.
 /// A read buffer of `settings.read_buffer`, a write buffer of `settings.write_buffer` (frames

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use tokio::sync::broadcast;
 
+use super::App;
 use crate::core::{EventBody, NewNotification, Timestamp, User};
-use crate::service::App;
 use crate::store::CommittedEvent;
 
 /// Activity on one board notifies a given user at most this often.
@@ -21,11 +21,8 @@ struct BoardInfo {
 }
 
 /// Runs until the bus closes.
-pub async fn run(
-    state: Arc<crate::http::HttpState>,
-    mut rx: broadcast::Receiver<Arc<CommittedEvent>>,
-) {
-    let app = &state.app;
+pub async fn run(app: Arc<App>, mut rx: broadcast::Receiver<Arc<CommittedEvent>>) {
+    let app = &*app;
     let mut boards: HashMap<String, BoardInfo> = HashMap::new();
     let mut last_activity: HashMap<(String, String), Timestamp> = HashMap::new();
     loop {

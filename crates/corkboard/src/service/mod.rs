@@ -3,11 +3,13 @@
 //! one and returns the contract's [`ApiError`]; store failures are logged here
 //! and mapped to `internal` / `unavailable` exactly once.
 
+pub mod notifier;
+
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::{self, CredentialCache, IpCounter};
-use crate::bus::LocalBus;
+use crate::bus::{ClusterBus, LocalBus};
 use crate::core::{model, Action, ApiError, Board, Clock, ErrorCode, Limits, Mutation, User};
 use crate::realtime::subscribe::BoardLog;
 use crate::realtime::{Hub, NotifyHub};
@@ -34,7 +36,7 @@ pub struct App {
     /// This node's notification streams.
     pub notify: Arc<NotifyHub>,
     /// The Redis bus, in cluster mode.
-    pub cluster: Option<Arc<crate::bus::redis::RedisBus>>,
+    pub cluster: Option<Arc<dyn ClusterBus>>,
     creds: CredentialCache,
     signups: IpCounter,
     failed_logins: IpCounter,
@@ -78,7 +80,7 @@ impl App {
     }
 
     /// Joins a cluster: the hubs relay through `bus` from now on.
-    pub fn with_cluster(mut self, bus: Arc<crate::bus::redis::RedisBus>) -> Self {
+    pub fn with_cluster(mut self, bus: Arc<dyn ClusterBus>) -> Self {
         self.hub.set_cluster(bus.clone());
         self.notify.set_cluster(bus.clone());
         self.cluster = Some(bus);

@@ -1,0 +1,68 @@
+//! The settings of each door, from flags. They live here, below the doors,
+//! because [`super::HttpState`] carries them to every handler.
+
+use std::time::Duration;
+
+/// WebSocket settings (from flags).
+#[derive(Clone, Debug)]
+pub struct WsSettings {
+    /// Interval of server Pings; silence for twice this closes with 4000.
+    pub heartbeat: Duration,
+    /// Largest message and frame accepted (bytes).
+    pub max_message: usize,
+    /// RPCs (and subscribe/unsubscribe/ping) per second per connection; burst 2×.
+    pub rpc_rate: u32,
+    /// Signals per second per connection; burst 2×.
+    pub signal_rate: u32,
+    /// RPCs one connection may have in flight at once.
+    pub max_inflight: usize,
+    /// Bytes of outgoing frames collected before a socket write. The writer
+    /// feeds every frame it drained and then flushes, so a burst goes out in
+    /// writes of about this size instead of one write per frame; 0 writes
+    /// each frame on its own.
+    pub write_buffer: usize,
+    /// Bytes of the per-connection read buffer, allocated for the
+    /// connection's whole life. Client messages are small; a bigger one
+    /// grows the buffer to its length and is read in several calls.
+    pub read_buffer: usize,
+}
+
+impl Default for WsSettings {
+    fn default() -> Self {
+        Self {
+            heartbeat: Duration::from_secs(25),
+            max_message: 64 << 10,
+            rpc_rate: 100,
+            signal_rate: 50,
+            max_inflight: 64,
+            write_buffer: DEFAULT_WRITE_BUFFER,
+            read_buffer: DEFAULT_READ_BUFFER,
+        }
+    }
+}
+
+/// Default of [`WsSettings::write_buffer`]: big enough that a burst of small
+/// frames shares a write, small enough that a connection never holds much.
+pub const DEFAULT_WRITE_BUFFER: usize = 8 << 10;
+
+/// Default of [`WsSettings::read_buffer`]: an idle connection holds it, so it
+/// is small; RPCs and signals fit, and a bigger message is read in several calls.
+pub const DEFAULT_READ_BUFFER: usize = 512;
+
+/// SSE settings (from flags).
+#[derive(Clone, Debug)]
+pub struct SseSettings {
+    /// Interval of `: keep-alive` comments.
+    pub keepalive: Duration,
+    /// The `retry:` hint, in ms, sent first and with `event: shutdown`.
+    pub retry_ms: u64,
+}
+
+impl Default for SseSettings {
+    fn default() -> Self {
+        Self {
+            keepalive: Duration::from_secs(15),
+            retry_ms: 2000,
+        }
+    }
+}

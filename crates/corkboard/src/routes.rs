@@ -1,0 +1,128 @@
+//! The whole HTTP surface: every door's routes in one table, with the
+//! layers every request passes (Origin check, metrics, tracing, body limit,
+//! panics answered as `internal`). It sits above the doors, so no door
+//! needs to know another.
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, delete, get, patch, post};
+use axum::{middleware, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::commands;
+use crate::core::ApiError;
+use crate::gateway::HttpState;
+use crate::http::{self, accounts, metrics, ops, origin, web};
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("handler panicked");
+    ApiError::internal().into_response()
+}
+
+/// The whole HTTP surface.
+pub fn router(state: Arc<HttpState>) -> Router {
+    let body_limit = state.app.limits.http_body_bytes;
+    use commands::*;
+    use http::command::{created, no_content, ok, outcome, rest, BodyFrom::*};
+    let api = Router::new()
+        .route("/api/auth/signup", post(accounts::signup))
+        .route("/api/auth/login", post(accounts::login))
+        .route("/api/auth/logout", post(accounts::logout))
+        .route("/api/me", get(accounts::me))
+        .route(
+            "/api/tokens",
+            get(rest::<token_list::TokenList>(Nothing, ok))
+                .post(rest::<token_create::TokenCreate>(Json, created)),
+        )
+        .route(
+            "/api/tokens/{id}",
+            delete(rest::<token_revoke::TokenRevoke>(Nothing, no_content)),
+        )
+        .route(
+            "/api/boards",
+            get(rest::<board_list::BoardList>(Nothing, ok))
+                .post(rest::<board_create::BoardCreate>(Json, created)),
+        )
+        .route(
+            "/api/boards/{b}",
+            get(rest::<board_get::BoardGet>(Nothing, ok))
+                .patch(rest::<board_rename::BoardRename>(Json, outcome))
+                .delete(rest::<board_delete::BoardDelete>(Nothing, outcome)),
+        )
+        .route(
+            "/api/boards/{b}/invites",
+            post(rest::<invite_create::InviteCreate>(Json, created)),
+        )
+        .route(
+            "/api/invites/{token}/accept",
+            post(rest::<invite_accept::InviteAccept>(Nothing, outcome)),
+        )
+        .route(
+            "/api/boards/{b}/members",
+            get(rest::<member_list::MemberList>(Nothing, ok)),
+        )
+        .route(
+            "/api/boards/{b}/members/{user_id}",
+            patch(rest::<member_update::MemberUpdate>(Json, outcome)).delete(rest::<
+                member_remove::MemberRemove,
+            >(
+                Nothing, outcome
+            )),
+        )
+        .route(
+            "/api/boards/{b}/notes",
+            post(rest::<note_create::NoteCreate>(Json, outcome)),
+        )
+        .route(
+            "/api/boards/{b}/notes/{n}",
+            patch(rest::<note_update::NoteUpdate>(Json, outcome)).delete(rest::<
+                note_delete::NoteDelete,
+            >(
+                OptionalJson, outcome
+            )),
+        )
+        .route(
+            "/api/boards/{b}/presence",
+            get(rest::<board_presence::BoardPresence>(Nothing, ok)),
+        )
+        .route(
+            "/api/notifications",
+            get(rest::<notification_list::NotificationList>(Query, ok)),
+        )
+        .route(
+            "/api/notifications/read",
+            post(rest::<notification_read::NotificationRead>(
+                Json, no_content,
+            )),
+        )
+        .route("/api/boards/{b}/stream", get(crate::sse::board_stream))
+        .route("/api/boards/{b}/events", get(crate::longpoll::poll))
+        .route(
+            "/api/notifications/stream",
+            get(crate::sse::notification_stream),
+        );
+    let mut router = Router::new()
+        .route("/ws", any(crate::ws::upgrade))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(metrics::render))
+        .merge(api);
+    if state.ws_echo {
+        router = router.route("/ws-echo", any(crate::ws::echo::echo));
+    }
+    router
+        .fallback(web::fallback)
+        .method_not_allowed_fallback(crate::gateway::error::no_method)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            origin::check_origin,
+        ))
+        .layer(middleware::from_fn(metrics::track))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(panic_response))
+        .with_state(state)
+}
