@@ -3,7 +3,7 @@
 
 use super::testing::{available, TestDatabase};
 use super::*;
-use crate::core::{NoteCreate, SystemClock};
+use crate::core::{Action, NoteCreate, SystemClock};
 use crate::store::contract::{self, CaptureSink};
 
 async fn open(db: &TestDatabase, sink: Arc<dyn EventSink>, limits: Limits) -> PgStore {
