@@ -391,15 +391,43 @@ pub async fn concurrent_writers_leave_no_gap(s: Arc<dyn Store>, sink: &CaptureSi
     s.create_board("b1", &ann, "Plan", Timestamp(1))
         .await
         .unwrap();
+    let all = write_concurrently(&[s.clone()], "b1", &ann, 16, 25).await;
+    assert_eq!(all, (1..=400).collect::<Vec<u64>>());
+    let fanned: Vec<u64> = sink.seqs().into_iter().map(|(_, s)| s).collect();
+    assert_eq!(
+        fanned,
+        (1..=400).collect::<Vec<u64>>(),
+        "fan-out in commit order"
+    );
+    let EventsAfter::Events { events, .. } = s.events_after("b1", 390, 100).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(events.len(), 10);
+}
+
+/// `writers` tasks, writer `w` on `nodes[w % nodes.len()]`, each creating
+/// `per_writer` notes on `board` in a closed loop (op ids `w{w}-{i}`);
+/// returns every seq they were answered, sorted.
+pub async fn write_concurrently(
+    nodes: &[Arc<dyn Store>],
+    board: &str,
+    actor: &User,
+    writers: usize,
+    per_writer: usize,
+) -> Vec<u64> {
     let mut tasks = Vec::new();
-    for w in 0..16 {
-        let s = s.clone();
-        let ann = ann.clone();
+    for w in 0..writers {
+        let (s, actor, board) = (
+            nodes[w % nodes.len()].clone(),
+            actor.clone(),
+            board.to_owned(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
-            for i in 0..25 {
+            for i in 0..per_writer {
+                let op = format!("w{w}-{i}");
                 let a = s
-                    .mutate(m("b1", &ann, Some(&format!("w{w}-{i}")), create(i as f64)))
+                    .mutate(m(&board, &actor, Some(&op), create(i as f64)))
                     .await
                     .unwrap();
                 seqs.push(a.seq);
@@ -412,17 +440,7 @@ pub async fn concurrent_writers_leave_no_gap(s: Arc<dyn Store>, sink: &CaptureSi
         all.extend(t.await.unwrap());
     }
     all.sort_unstable();
-    assert_eq!(all, (1..=400).collect::<Vec<u64>>());
-    let fanned: Vec<u64> = sink.seqs().into_iter().map(|(_, s)| s).collect();
-    assert_eq!(
-        fanned,
-        (1..=400).collect::<Vec<u64>>(),
-        "fan-out in commit order"
-    );
-    let EventsAfter::Events { events, .. } = s.events_after("b1", 390, 100).await.unwrap() else {
-        panic!()
-    };
-    assert_eq!(events.len(), 10);
+    all
 }
 
 /// Retention keeps the newest events; older and future positions are told apart.
@@ -672,7 +690,10 @@ pub async fn mention_notifications(s: &dyn Store, sink: &CaptureSink) {
     s.mutate(m("b1", &ann, None, text(&id, "plain")))
         .await
         .unwrap();
-    assert!(last_notified(sink).is_empty(), "removing mentions notifies nobody");
+    assert!(
+        last_notified(sink).is_empty(),
+        "removing mentions notifies nobody"
+    );
     let long = format!("@ann {}", "é".repeat(400));
     s.mutate(m("b1", &bob, None, text(&id, &long)))
         .await

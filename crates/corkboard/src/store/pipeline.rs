@@ -200,3 +200,56 @@ fn after(state: &BoardState, effect: &Effect, seq: u64, now: Timestamp) -> Board
     }
     b
 }
+
+/// What went wrong inside a write transaction: a rejection (nothing was
+/// written; the rest of a batch goes on) or a failure, with the database's
+/// own error kept so that PostgreSQL can retry deadlocks.
+pub enum TxError {
+    Rejected(ApiError),
+    Sql(sqlx::Error),
+    Other(StoreError),
+}
+
+impl From<sqlx::Error> for TxError {
+    fn from(e: sqlx::Error) -> Self {
+        TxError::Sql(e)
+    }
+}
+
+impl From<ApiError> for TxError {
+    fn from(e: ApiError) -> Self {
+        TxError::Rejected(e)
+    }
+}
+
+impl From<StoreError> for TxError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rejected(a) => TxError::Rejected(a),
+            other => TxError::Other(other),
+        }
+    }
+}
+
+impl From<TxError> for StoreError {
+    fn from(e: TxError) -> Self {
+        match e {
+            TxError::Rejected(a) => StoreError::Rejected(a),
+            TxError::Sql(e) => e.into(),
+            TxError::Other(e) => e,
+        }
+    }
+}
+
+impl TxError {
+    /// A deadlock or serialization failure: nothing was written, trying again is safe.
+    pub fn retryable(&self) -> bool {
+        match self {
+            TxError::Sql(e) => e
+                .as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|c| c == "40P01" || c == "40001"),
+            _ => false,
+        }
+    }
+}

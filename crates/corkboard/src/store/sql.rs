@@ -12,7 +12,7 @@ use std::marker::PhantomData;
 use std::sync::LazyLock;
 
 use parking_lot::RwLock;
-use sqlx::{Database, Encode, Executor, IntoArguments, Postgres, Sqlite, Type};
+use sqlx::{Database, Encode, Executor, IntoArguments, Postgres, Sqlite, Transaction, Type};
 
 use crate::core::{
     notification, Board, BoardState, NewNotification, NoteRecord, Notification, Role, Timestamp,
@@ -32,6 +32,9 @@ pub trait Dialect: Database {
     /// Whether a write transaction locks the rows it reads to change
     /// (`SELECT … FOR UPDATE`): PostgreSQL does; SQLite's one writer needs no lock.
     const LOCKS_ROWS: bool;
+    /// `(id, seq)` of the boards whose ids are in the JSON array bound as
+    /// the one parameter (one statement shape whatever the number of boards).
+    const BOARD_SEQS: &'static str;
 }
 
 impl Dialect for Sqlite {
@@ -45,6 +48,8 @@ impl Dialect for Sqlite {
         r.rows_affected()
     }
     const LOCKS_ROWS: bool = false;
+    const BOARD_SEQS: &'static str =
+        "SELECT id, seq FROM boards WHERE id IN (SELECT value FROM json_each(?))";
 }
 
 impl Dialect for Postgres {
@@ -66,6 +71,8 @@ impl Dialect for Postgres {
         r.rows_affected()
     }
     const LOCKS_ROWS: bool = true;
+    const BOARD_SEQS: &'static str =
+        "SELECT id, seq FROM boards WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))";
 }
 
 /// `sql` with each `?` outside string literals replaced by `$1`, `$2`, ….
@@ -430,15 +437,17 @@ where
         Ok(found.map(|r| board_view(&r)).transpose()?)
     }
 
-    /// The board and its notes, if the user is a member (run it in a read transaction).
+    /// The board and its notes, if the user is a member, read in `tx` (one
+    /// instant: the notes and the seq agree), which is then committed.
     ///
     /// # Errors
     /// When the database fails or a row is malformed.
     pub async fn snapshot(
-        c: &mut DB::Connection,
+        mut tx: Transaction<'static, DB>,
         board: &str,
         user_id: &str,
     ) -> Result<Option<Snapshot>, E> {
+        let c = &mut *tx;
         let Some(view) = Self::board_for(c, board, user_id).await? else {
             return Ok(None);
         };
@@ -447,6 +456,7 @@ where
             .iter()
             .map(|r| rows::note(r).map(|rec| rec.note))
             .collect::<Result<Vec<_>, StoreError>>()?;
+        tx.commit().await?;
         Ok(Some(Snapshot {
             seq: view.seq,
             board: view,
@@ -754,17 +764,19 @@ where
         Self::unread_count(c, user_id).await
     }
 
-    /// Events after `after` (run it in a read transaction).
+    /// Events after `after`, read in `tx` (the board's seq and its log
+    /// agree), which is then committed.
     ///
     /// # Errors
     /// `not_found` for an unknown board, or when the database fails.
     pub async fn events_after(
-        c: &mut DB::Connection,
+        mut tx: Transaction<'static, DB>,
         board: &str,
         after: u64,
         limit: usize,
     ) -> Result<crate::store::EventsAfter, E> {
         use crate::store::EventsAfter;
+        let c = &mut *tx;
         let q = Self::query("SELECT seq, log_floor FROM boards WHERE id = ?").bind(board);
         let Some(row) = Self::one(c, q).await? else {
             let missing = crate::core::ApiError::not_found("board not found");
@@ -788,7 +800,26 @@ where
             .iter()
             .map(|r| r.text("body").map(bytes::Bytes::from))
             .collect::<Result<Vec<_>, StoreError>>()?;
+        tx.commit().await?;
         Ok(EventsAfter::Events { events, seq })
+    }
+
+    /// The current seq of each of these boards that exists, in one statement
+    /// of one shape however many boards (their ids travel as one JSON array).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn board_seqs(
+        c: &mut DB::Connection,
+        boards: &[String],
+    ) -> Result<Vec<(String, u64)>, E> {
+        let ids =
+            serde_json::to_string(boards).map_err(|e| StoreError::Db(format!("board ids: {e}")))?;
+        let found = Self::all(c, sqlx::query(DB::BOARD_SEQS).bind(ids.as_str())).await?;
+        Ok(found
+            .iter()
+            .map(board_seq)
+            .collect::<Result<_, StoreError>>()?)
     }
 
     /// Boards whose log is longer than `keep` events (candidates for pruning).
@@ -899,6 +930,14 @@ pub fn retention(limits: &crate::core::Limits, now: Timestamp) -> (i64, i64) {
         big(limits.log_min_events as u64),
         now.0.saturating_sub(limits.log_min_age_ms),
     )
+}
+
+/// A `(board id, seq)` row (`id`, `seq`).
+///
+/// # Errors
+/// When a column is malformed.
+pub fn board_seq(r: &impl Cols) -> Result<(String, u64), StoreError> {
+    Ok((r.text("id")?, r.uint("seq")?))
 }
 
 /// A board row with the member's `role` column, as that member sees it.

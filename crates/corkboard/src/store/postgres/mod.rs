@@ -29,10 +29,10 @@ use sqlx::{ConnectOptions, PgConnection, Postgres, Transaction};
 use tokio::sync::Mutex;
 
 use crate::core::{
-    ApiError, Board, BoardState, Clock, Effect, Limits, Mutation, NewNotification, NoteRecord,
-    Notification, Role, Timestamp, User,
+    Board, BoardState, Clock, Effect, Limits, Mutation, NewNotification, NoteRecord, Notification,
+    Role, Timestamp, User,
 };
-use crate::store::pipeline::{self, Append, MutationTx, Step};
+use crate::store::pipeline::{self, Append, MutationTx, Step, TxError};
 use crate::store::rows::{self, Cols};
 use crate::store::sql::{self, big, Pg, Sql};
 use crate::store::{
@@ -91,57 +91,6 @@ pub struct PgStore {
     clock: Arc<dyn Clock>,
     stripes: Vec<Mutex<()>>,
     closed: AtomicBool,
-}
-
-/// What went wrong inside a transaction (kept apart so deadlocks can be retried).
-enum TxError {
-    Rejected(ApiError),
-    Sql(sqlx::Error),
-    Other(StoreError),
-}
-
-impl From<sqlx::Error> for TxError {
-    fn from(e: sqlx::Error) -> Self {
-        TxError::Sql(e)
-    }
-}
-
-impl From<ApiError> for TxError {
-    fn from(e: ApiError) -> Self {
-        TxError::Rejected(e)
-    }
-}
-
-impl From<StoreError> for TxError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Rejected(a) => TxError::Rejected(a),
-            other => TxError::Other(other),
-        }
-    }
-}
-
-impl From<TxError> for StoreError {
-    fn from(e: TxError) -> Self {
-        match e {
-            TxError::Rejected(a) => StoreError::Rejected(a),
-            TxError::Sql(e) => e.into(),
-            TxError::Other(e) => e,
-        }
-    }
-}
-
-impl TxError {
-    /// A deadlock or serialization failure: nothing was written, trying again is safe.
-    fn retryable(&self) -> bool {
-        match self {
-            TxError::Sql(e) => e
-                .as_database_error()
-                .and_then(|d| d.code())
-                .is_some_and(|c| c == "40P01" || c == "40001"),
-            _ => false,
-        }
-    }
 }
 
 impl PgStore {
@@ -224,7 +173,7 @@ impl PgStore {
         }
     }
 
-    /// Runs `SELECT`s in one read-only snapshot (the rows agree with each other).
+    /// A read-only repeatable-read transaction: its `SELECT`s see one instant.
     async fn read_tx(&self) -> Result<Transaction<'static, Postgres>, StoreError> {
         self.check_open()?;
         Ok(self
@@ -418,11 +367,7 @@ impl Store for PgStore {
     }
 
     async fn snapshot(&self, board: &str, user_id: &str) -> Result<Option<Snapshot>, StoreError> {
-        // One repeatable-read transaction: the notes and the seq come from the same instant.
-        let mut tx = self.read_tx().await?;
-        let snap = Pg::snapshot(&mut *tx, board, user_id).await?;
-        tx.commit().await?;
-        Ok(snap)
+        Pg::snapshot(self.read_tx().await?, board, user_id).await
     }
 
     async fn members(&self, board: &str) -> Result<Vec<(User, Role)>, StoreError> {
@@ -463,14 +408,7 @@ impl Store for PgStore {
     }
 
     async fn board_seqs(&self, boards: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
-        self.check_open()?;
-        sqlx::query("SELECT id, seq FROM boards WHERE id = ANY($1)")
-            .bind(boards)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok((r.text("id")?, r.uint("seq")?)))
-            .collect()
+        Pg::board_seqs(&mut *self.conn().await?, boards).await
     }
 
     async fn events_after(
@@ -479,10 +417,7 @@ impl Store for PgStore {
         after: u64,
         limit: usize,
     ) -> Result<EventsAfter, StoreError> {
-        let mut tx = self.read_tx().await?;
-        let events = Pg::events_after(&mut *tx, board, after, limit).await?;
-        tx.commit().await?;
-        Ok(events)
+        Pg::events_after(self.read_tx().await?, board, after, limit).await
     }
 
     async fn prune(&self, now: Timestamp) -> Result<u64, StoreError> {

@@ -21,7 +21,6 @@ use tokio::task::JoinHandle;
 use crate::core::{
     Board, Clock, Limits, Mutation, NewNotification, Notification, Role, Timestamp, User,
 };
-use crate::store::rows::Cols;
 use crate::store::sql::Lite;
 use crate::store::{
     Applied, Credential, CredentialKind, EventSink, EventsAfter, NewCredential, NewInvite,
@@ -102,6 +101,16 @@ fn unexpected(o: Output) -> StoreError {
     StoreError::Db(format!("writer answered with {o:?}"))
 }
 
+/// Sends a job to the writer and takes its answer of the expected shape.
+macro_rules! written {
+    ($store:expr, $job:expr, $shape:path) => {
+        match $store.write($job).await? {
+            $shape(v) => Ok(v),
+            o => Err(unexpected(o)),
+        }
+    };
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -119,18 +128,16 @@ impl Store for SqliteStore {
         password_hash: &str,
         now: Timestamp,
     ) -> Result<User, StoreError> {
-        match self
-            .write(Job::CreateUser {
+        written!(
+            self,
+            Job::CreateUser {
                 id: id.into(),
                 username: username.into(),
                 hash: password_hash.into(),
                 now,
-            })
-            .await?
-        {
-            Output::User(u) => Ok(u),
-            o => Err(unexpected(o)),
-        }
+            },
+            Output::User
+        )
     }
 
     async fn find_login(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
@@ -159,17 +166,15 @@ impl Store for SqliteStore {
         id: &str,
         kind: CredentialKind,
     ) -> Result<bool, StoreError> {
-        match self
-            .write(Job::Revoke {
+        written!(
+            self,
+            Job::Revoke {
                 user_id: user_id.into(),
                 id: id.into(),
                 kind,
-            })
-            .await?
-        {
-            Output::Bool(b) => Ok(b),
-            o => Err(unexpected(o)),
-        }
+            },
+            Output::Bool
+        )
     }
 
     async fn create_board(
@@ -179,18 +184,16 @@ impl Store for SqliteStore {
         title: &str,
         now: Timestamp,
     ) -> Result<Board, StoreError> {
-        match self
-            .write(Job::CreateBoard {
+        written!(
+            self,
+            Job::CreateBoard {
                 id: id.into(),
                 owner: owner.clone(),
                 title: title.into(),
                 now,
-            })
-            .await?
-        {
-            Output::Board(b) => Ok(b),
-            o => Err(unexpected(o)),
-        }
+            },
+            Output::Board
+        )
     }
 
     async fn list_boards(&self, user_id: &str) -> Result<Vec<Board>, StoreError> {
@@ -202,11 +205,7 @@ impl Store for SqliteStore {
     }
 
     async fn snapshot(&self, board: &str, user_id: &str) -> Result<Option<Snapshot>, StoreError> {
-        // One read transaction: the notes and the seq come from the same instant.
-        let mut tx = self.read.begin().await?;
-        let snap = Lite::snapshot(&mut *tx, board, user_id).await?;
-        tx.commit().await?;
-        Ok(snap)
+        Lite::snapshot(self.read.begin().await?, board, user_id).await
     }
 
     async fn members(&self, board: &str) -> Result<Vec<(User, Role)>, StoreError> {
@@ -214,10 +213,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_invite(&self, invite: NewInvite) -> Result<Option<Notification>, StoreError> {
-        match self.write(Job::CreateInvite(invite)).await? {
-            Output::Notification(n) => Ok(n),
-            o => Err(unexpected(o)),
-        }
+        written!(self, Job::CreateInvite(invite), Output::Notification)
     }
 
     async fn add_notification(&self, n: NewNotification) -> Result<Notification, StoreError> {
@@ -243,16 +239,14 @@ impl Store for SqliteStore {
     }
 
     async fn mark_read(&self, user_id: &str, up_to: u64) -> Result<u64, StoreError> {
-        match self
-            .write(Job::MarkRead {
+        written!(
+            self,
+            Job::MarkRead {
                 user_id: user_id.into(),
                 up_to,
-            })
-            .await?
-        {
-            Output::Count(n) => Ok(n),
-            o => Err(unexpected(o)),
-        }
+            },
+            Output::Count
+        )
     }
 
     async fn find_invite(&self, token: &str) -> Result<Option<(String, Role)>, StoreError> {
@@ -260,22 +254,11 @@ impl Store for SqliteStore {
     }
 
     async fn mutate(&self, m: Mutation) -> Result<Applied, StoreError> {
-        match self.write(Job::Mutate(m)).await? {
-            Output::Applied(a) => Ok(a),
-            o => Err(unexpected(o)),
-        }
+        written!(self, Job::Mutate(m), Output::Applied)
     }
 
     async fn board_seqs(&self, boards: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
-        let ids =
-            serde_json::to_string(boards).map_err(|e| StoreError::Db(format!("board ids: {e}")))?;
-        sqlx::query("SELECT id, seq FROM boards WHERE id IN (SELECT value FROM json_each(?))")
-            .bind(ids)
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(|r| Ok((r.text("id")?, r.uint("seq")?)))
-            .collect()
+        Lite::board_seqs(&mut *self.read.acquire().await?, boards).await
     }
 
     async fn events_after(
@@ -284,17 +267,11 @@ impl Store for SqliteStore {
         after: u64,
         limit: usize,
     ) -> Result<EventsAfter, StoreError> {
-        let mut tx = self.read.begin().await?;
-        let events = Lite::events_after(&mut *tx, board, after, limit).await?;
-        tx.commit().await?;
-        Ok(events)
+        Lite::events_after(self.read.begin().await?, board, after, limit).await
     }
 
     async fn prune(&self, now: Timestamp) -> Result<u64, StoreError> {
-        match self.write(Job::Prune { now }).await? {
-            Output::Count(n) => Ok(n),
-            o => Err(unexpected(o)),
-        }
+        written!(self, Job::Prune { now }, Output::Count)
     }
 
     async fn close(&self) {
@@ -336,14 +313,15 @@ mod tests {
     #[tokio::test]
     async fn list_tokens_reports_a_malformed_row() {
         let dir = tempfile::tempdir().unwrap();
-        let s = SqliteStore::open(
-            dir.path(),
-            Arc::new(crate::store::NullSink),
-            Limits::default(),
-            Arc::new(SystemClock),
-        )
-        .await
-        .unwrap();
+        let open = || {
+            SqliteStore::open(
+                dir.path(),
+                Arc::new(crate::store::NullSink),
+                Limits::default(),
+                Arc::new(SystemClock),
+            )
+        };
+        let s = open().await.unwrap();
         let u = s.create_user("u1", "ann", "h", Timestamp(1)).await.unwrap();
         s.create_credential(NewCredential {
             id: "t1".into(),
@@ -366,14 +344,7 @@ mod tests {
             .await
             .unwrap();
         c.close().await.unwrap();
-        let s = SqliteStore::open(
-            dir.path(),
-            Arc::new(crate::store::NullSink),
-            Limits::default(),
-            Arc::new(SystemClock),
-        )
-        .await
-        .unwrap();
+        let s = open().await.unwrap();
         match s.list_tokens("u1").await {
             Err(StoreError::Db(msg)) => assert!(msg.contains("name"), "{msg}"),
             other => panic!("a decode error expected, got {other:?}"),

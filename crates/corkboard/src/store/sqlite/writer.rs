@@ -19,10 +19,10 @@ use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{
-    Action, ApiError, Board, BoardState, Clock, Effect, Limits, Mutation, NewNotification,
-    NoteRecord, Notification, Role, Timestamp, User,
+    Action, Board, BoardState, Clock, Effect, Limits, Mutation, NewNotification, NoteRecord,
+    Notification, Role, Timestamp, User,
 };
-use crate::store::pipeline::{self, Append, MutationTx, Step};
+use crate::store::pipeline::{self, Append, MutationTx, Step, TxError};
 use crate::store::rows;
 use crate::store::sql::{self, op_row, repeat, Lite};
 use crate::store::{
@@ -126,32 +126,6 @@ pub enum Output {
 
 /// A job and where to send its answer; `None` asks the writer to stop.
 pub type Envelope = Option<(Job, oneshot::Sender<Result<Output, StoreError>>)>;
-
-enum ExecError {
-    Rejected(ApiError),
-    Db(StoreError),
-}
-
-impl From<sqlx::Error> for ExecError {
-    fn from(e: sqlx::Error) -> Self {
-        ExecError::Db(e.into())
-    }
-}
-
-impl From<ApiError> for ExecError {
-    fn from(e: ApiError) -> Self {
-        ExecError::Rejected(e)
-    }
-}
-
-impl From<StoreError> for ExecError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Rejected(a) => ExecError::Rejected(a),
-            other => ExecError::Db(other),
-        }
-    }
-}
 
 struct CachedBoard {
     state: BoardState,
@@ -276,10 +250,10 @@ impl Writer {
             };
             match r {
                 Ok((out, events)) => results.push((Ok(out), events)),
-                Err(ExecError::Rejected(a)) => {
+                Err(TxError::Rejected(a)) => {
                     results.push((Err(StoreError::Rejected(a)), Vec::new()))
                 }
-                Err(ExecError::Db(e)) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
         flush(&mut self.conn, &mut pending).await?;
@@ -323,7 +297,7 @@ impl Writer {
         Ok(())
     }
 
-    async fn exec(&mut self, job: &Job) -> Result<(Output, Vec<Arc<CommittedEvent>>), ExecError> {
+    async fn exec(&mut self, job: &Job) -> Result<(Output, Vec<Arc<CommittedEvent>>), TxError> {
         let c = &mut self.conn;
         let out = match job {
             Job::Mutate(m) => {
@@ -386,7 +360,7 @@ impl Writer {
         &mut self,
         m: &Mutation,
         pending: &mut Pending,
-    ) -> Result<(Output, Vec<Arc<CommittedEvent>>), ExecError> {
+    ) -> Result<(Output, Vec<Arc<CommittedEvent>>), TxError> {
         let now = self.clock.now();
         let mut tx = Batch {
             conn: &mut self.conn,
@@ -411,13 +385,13 @@ struct Batch<'a> {
 }
 
 impl MutationTx for Batch<'_> {
-    type Error = ExecError;
+    type Error = TxError;
 
     async fn board(
         &mut self,
         board: &str,
         actor: &str,
-    ) -> Result<Option<(BoardState, Option<Role>)>, ExecError> {
+    ) -> Result<Option<(BoardState, Option<Role>)>, TxError> {
         if !self.cache.contains_key(board) {
             let Some(mut state) = Lite::board(self.conn, board).await? else {
                 return Ok(None);
@@ -441,7 +415,7 @@ impl MutationTx for Batch<'_> {
         &mut self,
         board: &str,
         keys: &[String],
-    ) -> Result<Option<Applied>, ExecError> {
+    ) -> Result<Option<Applied>, TxError> {
         // The batch prefetched every key its mutations name.
         Ok(keys.iter().find_map(|k| {
             self.pending
@@ -451,7 +425,7 @@ impl MutationTx for Batch<'_> {
         }))
     }
 
-    async fn note(&mut self, board: &str, id: &str) -> Result<Option<NoteRecord>, ExecError> {
+    async fn note(&mut self, board: &str, id: &str) -> Result<Option<NoteRecord>, TxError> {
         let key = (board.to_owned(), id.to_owned());
         if let Some(n) = self.pending.notes.get(&key) {
             return Ok(n.clone());
@@ -465,7 +439,7 @@ impl MutationTx for Batch<'_> {
         &mut self,
         board: &str,
         user_id: &str,
-    ) -> Result<Option<(User, Role)>, ExecError> {
+    ) -> Result<Option<(User, Role)>, TxError> {
         let cached = self.cache.get(board).and_then(|c| c.roles.get(user_id));
         if cached.is_none() {
             return Ok(None);
@@ -473,20 +447,11 @@ impl MutationTx for Batch<'_> {
         Ok(Lite::member(self.conn, board, user_id).await?)
     }
 
-    async fn members_named(
-        &mut self,
-        board: &str,
-        names: &[String],
-    ) -> Result<Vec<User>, ExecError> {
+    async fn members_named(&mut self, board: &str, names: &[String]) -> Result<Vec<User>, TxError> {
         Ok(Lite::members_named(self.conn, board, names).await?)
     }
 
-    async fn apply(
-        &mut self,
-        board: &str,
-        effect: &Effect,
-        now: Timestamp,
-    ) -> Result<(), ExecError> {
+    async fn apply(&mut self, board: &str, effect: &Effect, now: Timestamp) -> Result<(), TxError> {
         let pending = &mut *self.pending;
         match effect {
             Effect::None | Effect::RenameBoard(_) => {}
@@ -523,7 +488,7 @@ impl MutationTx for Batch<'_> {
         Ok(())
     }
 
-    async fn append(&mut self, a: &Append<'_>) -> Result<(), ExecError> {
+    async fn append(&mut self, a: &Append<'_>) -> Result<(), TxError> {
         let (board, seq) = (&a.board.id, a.board.seq);
         let pending = &mut *self.pending;
         pending
@@ -550,7 +515,7 @@ impl MutationTx for Batch<'_> {
         Ok(())
     }
 
-    async fn notify(&mut self, n: &NewNotification) -> Result<Notification, ExecError> {
+    async fn notify(&mut self, n: &NewNotification) -> Result<Notification, TxError> {
         Ok(Lite::insert_notification(self.conn, n).await?)
     }
 }
