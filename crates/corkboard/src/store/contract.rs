@@ -391,7 +391,7 @@ pub async fn concurrent_writers_leave_no_gap(s: Arc<dyn Store>, sink: &CaptureSi
     s.create_board("b1", &ann, "Plan", Timestamp(1))
         .await
         .unwrap();
-    let all = write_concurrently(&[s.clone()], "b1", &ann, 16, 25).await;
+    let all = write_concurrently(std::slice::from_ref(&s), "b1", &ann, 16, 25).await;
     assert_eq!(all, (1..=400).collect::<Vec<u64>>());
     let fanned: Vec<u64> = sink.seqs().into_iter().map(|(_, s)| s).collect();
     assert_eq!(

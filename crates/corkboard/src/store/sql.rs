@@ -927,7 +927,7 @@ where
 /// and every event at or after the returned cutoff.
 pub fn retention(limits: &crate::core::Limits, now: Timestamp) -> (i64, i64) {
     (
-        big(limits.log_min_events as u64),
+        big(limits.log_min_events),
         now.0.saturating_sub(limits.log_min_age_ms),
     )
 }
