@@ -308,19 +308,17 @@ mod tests {
         .await;
     }
 
+    async fn open_at(dir: &Path) -> Result<SqliteStore, StoreError> {
+        let sink = Arc::new(crate::store::NullSink);
+        SqliteStore::open(dir, sink, Limits::default(), Arc::new(SystemClock)).await
+    }
+
     /// A malformed stored token name is an error, as on PostgreSQL, not an
     /// empty name (the listing used to swallow the decode error).
     #[tokio::test]
     async fn list_tokens_reports_a_malformed_row() {
         let dir = tempfile::tempdir().unwrap();
-        let open = || {
-            SqliteStore::open(
-                dir.path(),
-                Arc::new(crate::store::NullSink),
-                Limits::default(),
-                Arc::new(SystemClock),
-            )
-        };
+        let open = || open_at(dir.path());
         let s = open().await.unwrap();
         let u = s.create_user("u1", "ann", "h", Timestamp(1)).await.unwrap();
         s.create_credential(NewCredential {
@@ -356,14 +354,7 @@ mod tests {
     #[tokio::test]
     async fn reopen_keeps_everything() {
         let dir = tempfile::tempdir().unwrap();
-        let open = || {
-            SqliteStore::open(
-                dir.path(),
-                Arc::new(crate::store::NullSink),
-                Limits::default(),
-                Arc::new(SystemClock),
-            )
-        };
+        let open = || open_at(dir.path());
         let s = open().await.unwrap();
         let u = s.create_user("u1", "ann", "h", Timestamp(1)).await.unwrap();
         s.create_board("b1", &u, "T", Timestamp(1)).await.unwrap();
