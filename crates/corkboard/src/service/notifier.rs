@@ -9,11 +9,9 @@ use std::sync::Arc;
 use tokio::sync::broadcast;
 
 use super::App;
-use crate::core::{EventBody, NewNotification, Timestamp, User};
+use crate::core::notification::{self, ActivityCoalescer};
+use crate::core::{EventBody, User};
 use crate::store::CommittedEvent;
-
-/// Activity on one board notifies a given user at most this often.
-pub const ACTIVITY_WINDOW_MS: i64 = 60_000;
 
 struct BoardInfo {
     title: String,
@@ -24,7 +22,7 @@ struct BoardInfo {
 pub async fn run(app: Arc<App>, mut rx: broadcast::Receiver<Arc<CommittedEvent>>) {
     let app = &*app;
     let mut boards: HashMap<String, BoardInfo> = HashMap::new();
-    let mut last_activity: HashMap<(String, String), Timestamp> = HashMap::new();
+    let mut activity = ActivityCoalescer::default();
     loop {
         let ev = match rx.recv().await {
             Ok(ev) => ev,
@@ -54,7 +52,7 @@ pub async fn run(app: Arc<App>, mut rx: broadcast::Receiver<Arc<CommittedEvent>>
             | EventBody::BoardDeleted {} => {
                 boards.remove(&e.board);
                 if matches!(e.body, EventBody::BoardDeleted {}) {
-                    last_activity.retain(|(_, b), _| b != &e.board);
+                    activity.forget_board(&e.board);
                 }
                 continue;
             }
@@ -92,31 +90,27 @@ pub async fn run(app: Arc<App>, mut rx: broadcast::Receiver<Arc<CommittedEvent>>
             continue;
         };
         let now = app.clock.now();
-        let text = format!("{} changed “{}”", e.by.username, info.title);
-        let due: Vec<User> = info
-            .members
-            .iter()
-            .filter(|m| m.id != e.by.id && !app.hub.is_present(&e.board, &m.id))
-            .filter(|m| {
-                last_activity
-                    .get(&(m.id.clone(), e.board.clone()))
-                    .is_none_or(|t| now.0 - t.0 >= ACTIVITY_WINDOW_MS)
-            })
+        let due: Vec<User> = activity
+            .due(
+                &e.board,
+                &e.by,
+                &info.members,
+                |m| app.hub.is_present(&e.board, &m.id),
+                now,
+            )
+            .into_iter()
             .cloned()
             .collect();
         for m in due {
-            last_activity.insert((m.id.clone(), e.board.clone()), now);
             let created = app
                 .store
-                .add_notification(NewNotification {
-                    user_id: m.id.clone(),
-                    kind: "board.activity",
-                    board: Some(e.board.clone()),
-                    note: None,
-                    by: e.by.clone(),
-                    at: now,
-                    text: text.clone(),
-                })
+                .add_notification(notification::activity(
+                    &e.board,
+                    &info.title,
+                    &e.by,
+                    &m,
+                    now,
+                ))
                 .await;
             match created {
                 Ok(n) => {
@@ -127,9 +121,6 @@ pub async fn run(app: Arc<App>, mut rx: broadcast::Receiver<Arc<CommittedEvent>>
                     tracing::warn!(error = %err, "could not store an activity notification")
                 }
             }
-        }
-        if last_activity.len() > 100_000 {
-            last_activity.retain(|_, t| now.0 - t.0 < ACTIVITY_WINDOW_MS);
         }
     }
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::core::{
-    Action, ErrorCode, Limits, Mutation, NoteCreate, NoteUpdate, Outcome, Role, Timestamp, User,
+    Action, ErrorCode, Limits, Mutation, NewNotification, NoteCreate, NoteUpdate, Notification,
+    Outcome, Role, Timestamp, User,
 };
 use crate::store::{
     CommittedEvent, CredentialKind, EventSink, EventsAfter, NewCredential, NewInvite, Store,
@@ -74,6 +75,14 @@ where
     note_limit(&*s).await;
     let (s, sink) = fresh(Limits::default()).await;
     board_deletion(&*s, &sink).await;
+    let (s, sink) = fresh(Limits::default()).await;
+    mention_notifications(&*s, &sink).await;
+    let (s, _) = fresh(Limits::default()).await;
+    invited_notification(&*s).await;
+    let (s, _) = fresh(Limits::default()).await;
+    notification_ids_order_and_reads(&*s).await;
+    let (s, _) = fresh(Limits::default()).await;
+    notifications_go_with_their_board(&*s).await;
 }
 
 async fn user(s: &dyn Store, name: &str) -> User {
@@ -160,6 +169,28 @@ pub async fn users_and_credentials(s: &dyn Store) {
         .unwrap());
     assert!(s.find_credential("hash-t1").await.unwrap().is_none());
     assert_eq!(s.list_tokens(&ann.id).await.unwrap().len(), 1);
+    // A token stored without a name lists with an empty one.
+    s.create_credential(NewCredential {
+        id: "t3".into(),
+        user_id: ann.id.clone(),
+        kind: CredentialKind::Token,
+        name: None,
+        secret_hash: "hash-t3".into(),
+        created_at: Timestamp(6),
+    })
+    .await
+    .unwrap();
+    let names: Vec<_> = s
+        .list_tokens(&ann.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("t2".into(), "laptop".into()), ("t3".into(), String::new())]
+    );
 }
 
 /// Create, update, delete: seq 1, 2, 3, stored and fanned out in order.
@@ -360,15 +391,43 @@ pub async fn concurrent_writers_leave_no_gap(s: Arc<dyn Store>, sink: &CaptureSi
     s.create_board("b1", &ann, "Plan", Timestamp(1))
         .await
         .unwrap();
+    let all = write_concurrently(std::slice::from_ref(&s), "b1", &ann, 16, 25).await;
+    assert_eq!(all, (1..=400).collect::<Vec<u64>>());
+    let fanned: Vec<u64> = sink.seqs().into_iter().map(|(_, s)| s).collect();
+    assert_eq!(
+        fanned,
+        (1..=400).collect::<Vec<u64>>(),
+        "fan-out in commit order"
+    );
+    let EventsAfter::Events { events, .. } = s.events_after("b1", 390, 100).await.unwrap() else {
+        panic!()
+    };
+    assert_eq!(events.len(), 10);
+}
+
+/// `writers` tasks, writer `w` on `nodes[w % nodes.len()]`, each creating
+/// `per_writer` notes on `board` in a closed loop (op ids `w{w}-{i}`);
+/// returns every seq they were answered, sorted.
+pub async fn write_concurrently(
+    nodes: &[Arc<dyn Store>],
+    board: &str,
+    actor: &User,
+    writers: usize,
+    per_writer: usize,
+) -> Vec<u64> {
     let mut tasks = Vec::new();
-    for w in 0..16 {
-        let s = s.clone();
-        let ann = ann.clone();
+    for w in 0..writers {
+        let (s, actor, board) = (
+            nodes[w % nodes.len()].clone(),
+            actor.clone(),
+            board.to_owned(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut seqs = Vec::new();
-            for i in 0..25 {
+            for i in 0..per_writer {
+                let op = format!("w{w}-{i}");
                 let a = s
-                    .mutate(m("b1", &ann, Some(&format!("w{w}-{i}")), create(i as f64)))
+                    .mutate(m(&board, &actor, Some(&op), create(i as f64)))
                     .await
                     .unwrap();
                 seqs.push(a.seq);
@@ -381,17 +440,7 @@ pub async fn concurrent_writers_leave_no_gap(s: Arc<dyn Store>, sink: &CaptureSi
         all.extend(t.await.unwrap());
     }
     all.sort_unstable();
-    assert_eq!(all, (1..=400).collect::<Vec<u64>>());
-    let fanned: Vec<u64> = sink.seqs().into_iter().map(|(_, s)| s).collect();
-    assert_eq!(
-        fanned,
-        (1..=400).collect::<Vec<u64>>(),
-        "fan-out in commit order"
-    );
-    let EventsAfter::Events { events, .. } = s.events_after("b1", 390, 100).await.unwrap() else {
-        panic!()
-    };
-    assert_eq!(events.len(), 10);
+    all
 }
 
 /// Retention keeps the newest events; older and future positions are told apart.
@@ -545,5 +594,298 @@ pub async fn board_deletion(s: &dyn Store, sink: &CaptureSink) {
     assert_eq!(
         code(s.mutate(m("b1", &ann, None, create(0.0))).await),
         ErrorCode::NotFound
+    );
+}
+
+fn text(id: &str, t: &str) -> Action {
+    Action::UpdateNote {
+        id: id.into(),
+        update: NoteUpdate {
+            text: Some(t.into()),
+            ..Default::default()
+        },
+    }
+}
+
+/// A board with owner ann and members bob (editor) and dan (viewer); cy is no member.
+async fn board_with_members(s: &dyn Store) -> [User; 4] {
+    let [ann, bob, cy, dan] = [
+        user(s, "ann").await,
+        user(s, "bob").await,
+        user(s, "cy_").await,
+        user(s, "dan").await,
+    ];
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
+    for (u, role) in [(&bob, Role::Editor), (&dan, Role::Viewer)] {
+        s.mutate(m("b1", u, None, Action::Join { role }))
+            .await
+            .unwrap();
+    }
+    [ann, bob, cy, dan]
+}
+
+fn note_id(o: &Outcome) -> String {
+    match o {
+        Outcome::NoteCreated { note, .. } | Outcome::NoteUpdated { note, .. } => note.id.clone(),
+        other => panic!("a note outcome expected: {other:?}"),
+    }
+}
+
+/// `(recipient, kind, text)` of the notifications committed with the last event.
+fn last_notified(sink: &CaptureSink) -> Vec<(String, String, String)> {
+    let last = sink.0.lock().last().cloned().unwrap();
+    last.notifications
+        .iter()
+        .map(|(to, n)| (to.clone(), n.kind.clone(), n.text.clone()))
+        .collect()
+}
+
+/// Mentions notify the board's members among the newly mentioned names,
+/// never the actor, with the note's text cut to 280 characters; they are
+/// committed with the event and listed for the recipient.
+pub async fn mention_notifications(s: &dyn Store, sink: &CaptureSink) {
+    let [ann, bob, cy, dan] = board_with_members(s).await;
+    let created = s
+        .mutate(m(
+            "b1",
+            &ann,
+            None,
+            Action::CreateNote(NoteCreate {
+                text: Some("hi @bob @cy_ @ann".into()),
+                ..Default::default()
+            }),
+        ))
+        .await
+        .unwrap();
+    let id = note_id(&created.outcome);
+    assert_eq!(
+        last_notified(sink),
+        vec![(bob.id.clone(), "mention".into(), "hi @bob @cy_ @ann".into())],
+        "members only (cy is none), never the actor"
+    );
+    // Only newly added names count: bob is not notified again, dan is.
+    s.mutate(m("b1", &ann, None, text(&id, "hi @bob @cy_ @ann @dan")))
+        .await
+        .unwrap();
+    assert_eq!(
+        last_notified(sink),
+        vec![(
+            dan.id.clone(),
+            "mention".into(),
+            "hi @bob @cy_ @ann @dan".into()
+        )]
+    );
+    // Moving the note mentions nobody; bob mentioning himself neither.
+    let mv = Action::UpdateNote {
+        id: id.clone(),
+        update: NoteUpdate {
+            x: Some(5.0),
+            ..Default::default()
+        },
+    };
+    s.mutate(m("b1", &ann, None, mv)).await.unwrap();
+    assert!(last_notified(sink).is_empty());
+    s.mutate(m("b1", &ann, None, text(&id, "plain")))
+        .await
+        .unwrap();
+    assert!(
+        last_notified(sink).is_empty(),
+        "removing mentions notifies nobody"
+    );
+    let long = format!("@ann {}", "é".repeat(400));
+    s.mutate(m("b1", &bob, None, text(&id, &long)))
+        .await
+        .unwrap();
+    let notified = last_notified(sink);
+    assert_eq!(notified.len(), 1);
+    assert_eq!(
+        (notified[0].0.as_str(), notified[0].1.as_str()),
+        (ann.id.as_str(), "mention")
+    );
+    assert_eq!(notified[0].2.chars().count(), 280);
+    assert!(long.starts_with(&notified[0].2));
+    // The recipient lists what the event carried.
+    let listed = s.notifications(&bob.id, 0, 100, false).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let n = &listed[0];
+    assert_eq!(
+        (
+            n.kind.as_str(),
+            n.board.as_deref(),
+            n.note.as_deref(),
+            &n.by,
+            n.read
+        ),
+        ("mention", Some("b1"), Some(id.as_str()), &ann, false)
+    );
+    let carried = sink.0.lock()[2].notifications[0].1.clone();
+    assert_eq!(&carried, n, "the committed notification is the stored one");
+    assert!(s
+        .notifications(&cy.id, 0, 100, false)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(s.unread_count(&dan.id).await.unwrap(), 1);
+}
+
+/// An invite naming a user stores their `invited` notification, carrying the token.
+pub async fn invited_notification(s: &dyn Store) {
+    let ann = user(s, "ann").await;
+    let bob = user(s, "bob").await;
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
+    let invite = |token: &str, notify: Option<User>| NewInvite {
+        token: token.into(),
+        board: "b1".into(),
+        role: Role::Editor,
+        created_by: ann.clone(),
+        notify,
+        created_at: Timestamp(9),
+    };
+    assert_eq!(s.create_invite(invite("inv-0", None)).await.unwrap(), None);
+    let n = s
+        .create_invite(invite("inv-1", Some(bob.clone())))
+        .await
+        .unwrap()
+        .expect("an invited notification");
+    let expected = Notification {
+        id: 1,
+        kind: "invited".into(),
+        board: Some("b1".into()),
+        note: None,
+        by: ann.clone(),
+        at: Timestamp(9),
+        text: "inv-1".into(),
+        read: false,
+    };
+    assert_eq!(n, expected);
+    assert_eq!(
+        s.notifications(&bob.id, 0, 100, false).await.unwrap(),
+        vec![expected]
+    );
+    assert_eq!(s.unread_count(&bob.id).await.unwrap(), 1);
+    assert_eq!(s.unread_count(&ann.id).await.unwrap(), 0);
+}
+
+fn activity(to: &User, by: &User, i: i64) -> NewNotification {
+    NewNotification {
+        user_id: to.id.clone(),
+        kind: "board.activity",
+        board: Some("b1".into()),
+        note: None,
+        by: by.clone(),
+        at: Timestamp(i),
+        text: format!("n{i}"),
+    }
+}
+
+fn ids(list: &[Notification]) -> Vec<u64> {
+    list.iter().map(|n| n.id).collect()
+}
+
+/// Ids increase per user from 1; listing is newest first (or oldest first,
+/// for resuming), after a position and up to a limit; reads are counted.
+pub async fn notification_ids_order_and_reads(s: &dyn Store) {
+    let ann = user(s, "ann").await;
+    let bob = user(s, "bob").await;
+    for i in 1..=5 {
+        let n = s.add_notification(activity(&ann, &bob, i)).await.unwrap();
+        assert_eq!(n.id, i as u64);
+        assert_eq!(n.text, format!("n{i}"));
+    }
+    let n = s.add_notification(activity(&bob, &ann, 1)).await.unwrap();
+    assert_eq!(n.id, 1, "ids are per user");
+    let newest = s.notifications(&ann.id, 0, 100, false).await.unwrap();
+    assert_eq!(ids(&newest), vec![5, 4, 3, 2, 1]);
+    assert_eq!(newest[0].text, "n5");
+    assert_eq!(
+        ids(&s.notifications(&ann.id, 2, 2, false).await.unwrap()),
+        vec![5, 4]
+    );
+    assert_eq!(
+        ids(&s.notifications(&ann.id, 2, 2, true).await.unwrap()),
+        vec![3, 4]
+    );
+    assert_eq!(
+        ids(&s.notifications(&ann.id, 0, 100, true).await.unwrap()),
+        vec![1, 2, 3, 4, 5]
+    );
+    assert!(s
+        .notifications(&ann.id, 5, 100, true)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(
+        s.notifications(&ann.id, u64::MAX, 100, false)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing is after the largest position"
+    );
+    assert_eq!(s.unread_count(&ann.id).await.unwrap(), 5);
+    assert_eq!(s.mark_read(&ann.id, 3).await.unwrap(), 2);
+    let read: Vec<bool> = s
+        .notifications(&ann.id, 0, 100, true)
+        .await
+        .unwrap()
+        .iter()
+        .map(|n| n.read)
+        .collect();
+    assert_eq!(read, vec![true, true, true, false, false]);
+    assert_eq!(
+        s.unread_count(&bob.id).await.unwrap(),
+        1,
+        "another user's are untouched"
+    );
+    assert_eq!(
+        s.mark_read(&ann.id, u64::MAX).await.unwrap(),
+        0,
+        "up to the largest id reads all"
+    );
+    assert_eq!(s.unread_count(&ann.id).await.unwrap(), 0);
+}
+
+/// Deleting a board deletes its notifications, and their ids are never handed out again.
+pub async fn notifications_go_with_their_board(s: &dyn Store) {
+    let [ann, bob, _, _] = board_with_members(s).await;
+    s.create_board("b2", &ann, "Other", Timestamp(1))
+        .await
+        .unwrap();
+    let mut other = activity(&bob, &ann, 1);
+    other.board = Some("b2".into());
+    assert_eq!(s.add_notification(other).await.unwrap().id, 1);
+    for i in 0..3 {
+        s.mutate(m(
+            "b1",
+            &ann,
+            None,
+            Action::CreateNote(NoteCreate {
+                text: Some(format!("{i} @bob")),
+                ..Default::default()
+            }),
+        ))
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        ids(&s.notifications(&bob.id, 0, 100, false).await.unwrap()),
+        vec![4, 3, 2, 1]
+    );
+    s.mutate(m("b1", &ann, None, Action::DeleteBoard))
+        .await
+        .unwrap();
+    let left = s.notifications(&bob.id, 0, 100, false).await.unwrap();
+    assert_eq!(ids(&left), vec![1]);
+    assert_eq!(left[0].board.as_deref(), Some("b2"));
+    assert_eq!(s.unread_count(&bob.id).await.unwrap(), 1);
+    // A stream that saw id 4 must see the next one: ids only grow.
+    let next = s.add_notification(activity(&bob, &ann, 9)).await.unwrap();
+    assert_eq!(next.id, 5);
+    assert_eq!(
+        ids(&s.notifications(&bob.id, 4, 100, true).await.unwrap()),
+        vec![5]
     );
 }

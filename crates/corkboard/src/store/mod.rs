@@ -6,6 +6,12 @@
 //! applies the plan, bumps the board `seq`, appends the event and remembers
 //! the idempotency keys. After the commit it hands the event to its
 //! [`EventSink`] in commit order, so fan-out never reorders a board's events.
+//!
+//! That pipeline is written once (`pipeline`), over a few primitives each
+//! backend implements; the statements both databases share are written once
+//! too (`sql`, with the row decoders in `rows`). The backends keep what
+//! really differs: SQLite's single writer with group commit and board
+//! cache, PostgreSQL's row locks, per-board guards and deadlock retry.
 
 use std::sync::Arc;
 
@@ -17,8 +23,13 @@ use crate::core::{
     Timestamp, User,
 };
 
+// First: its column-list macros are used by the modules after it.
+#[macro_use]
+mod rows;
 pub mod contract;
+mod pipeline;
 pub mod postgres;
+mod sql;
 pub mod sqlite;
 
 /// Why a store call failed.

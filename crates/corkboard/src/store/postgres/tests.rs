@@ -3,7 +3,7 @@
 
 use super::testing::{available, TestDatabase};
 use super::*;
-use crate::core::{NoteCreate, SystemClock};
+use crate::core::{Action, NoteCreate, SystemClock};
 use crate::store::contract::{self, CaptureSink};
 
 async fn open(db: &TestDatabase, sink: Arc<dyn EventSink>, limits: Limits) -> PgStore {
@@ -74,25 +74,8 @@ async fn two_nodes_writing_one_board_leave_no_gap() {
         .create_board("b1", &ann, "T", Timestamp(1))
         .await
         .unwrap();
-    let mut tasks = Vec::new();
-    for w in 0..8 {
-        let node = nodes[w % 2].clone();
-        let ann = ann.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut seqs = Vec::new();
-            for i in 0..20 {
-                let m = create("b1", &ann, format!("w{w}-{i}"));
-                let a = node.mutate(m).await.unwrap();
-                seqs.push(a.seq);
-            }
-            seqs
-        }));
-    }
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    all.sort_unstable();
+    let stores: Vec<Arc<dyn Store>> = nodes.iter().map(|n| n.clone() as Arc<dyn Store>).collect();
+    let all = contract::write_concurrently(&stores, "b1", &ann, 8, 20).await;
     assert_eq!(all, (1..=160).collect::<Vec<u64>>());
     // A retry on the other node answers with the original seq.
     let again = nodes[0]

@@ -2,7 +2,6 @@
 //! connections for queries, and one writer task (see [`writer`]) for every
 //! change. `synchronous=FULL`: a commit is on disk before anyone is answered.
 
-mod rows;
 mod writer;
 
 use std::path::Path;
@@ -11,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bytes::Bytes;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
@@ -23,6 +21,7 @@ use tokio::task::JoinHandle;
 use crate::core::{
     Board, Clock, Limits, Mutation, NewNotification, Notification, Role, Timestamp, User,
 };
+use crate::store::sql::Lite;
 use crate::store::{
     Applied, Credential, CredentialKind, EventSink, EventsAfter, NewCredential, NewInvite,
     Snapshot, Store, StoreError, TokenInfo,
@@ -102,6 +101,16 @@ fn unexpected(o: Output) -> StoreError {
     StoreError::Db(format!("writer answered with {o:?}"))
 }
 
+/// Sends a job to the writer and takes its answer of the expected shape.
+macro_rules! written {
+    ($store:expr, $job:expr, $shape:path) => {
+        match $store.write($job).await? {
+            $shape(v) => Ok(v),
+            o => Err(unexpected(o)),
+        }
+    };
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -119,40 +128,24 @@ impl Store for SqliteStore {
         password_hash: &str,
         now: Timestamp,
     ) -> Result<User, StoreError> {
-        match self
-            .write(Job::CreateUser {
+        written!(
+            self,
+            Job::CreateUser {
                 id: id.into(),
                 username: username.into(),
                 hash: password_hash.into(),
                 now,
-            })
-            .await?
-        {
-            Output::User(u) => Ok(u),
-            o => Err(unexpected(o)),
-        }
+            },
+            Output::User
+        )
     }
 
     async fn find_login(&self, username: &str) -> Result<Option<(User, String)>, StoreError> {
-        let row = sqlx::query("SELECT id, username, password_hash FROM users WHERE username = ?")
-            .bind(username)
-            .fetch_optional(&self.read)
-            .await?;
-        row.map(|r| {
-            Ok((
-                rows::user(&r, "id", "username")?,
-                rows::text(&r, "password_hash")?,
-            ))
-        })
-        .transpose()
+        Lite::find_login(&mut *self.read.acquire().await?, username).await
     }
 
     async fn find_user(&self, username: &str) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT id, username FROM users WHERE username = ?")
-            .bind(username)
-            .fetch_optional(&self.read)
-            .await?;
-        row.map(|r| rows::user(&r, "id", "username")).transpose()
+        Lite::find_user(&mut *self.read.acquire().await?, username).await
     }
 
     async fn create_credential(&self, c: NewCredential) -> Result<(), StoreError> {
@@ -160,44 +153,11 @@ impl Store for SqliteStore {
     }
 
     async fn find_credential(&self, secret_hash: &str) -> Result<Option<Credential>, StoreError> {
-        let row = sqlx::query(
-            "SELECT c.id, c.kind, u.id AS user_id, u.username FROM credentials c \
-             JOIN users u ON u.id = c.user_id WHERE c.secret_hash = ? AND c.revoked_at IS NULL",
-        )
-        .bind(secret_hash)
-        .fetch_optional(&self.read)
-        .await?;
-        row.map(|r| {
-            let kind = match rows::text(&r, "kind")?.as_str() {
-                "session" => CredentialKind::Session,
-                _ => CredentialKind::Token,
-            };
-            Ok(Credential {
-                id: rows::text(&r, "id")?,
-                kind,
-                user: rows::user(&r, "user_id", "username")?,
-            })
-        })
-        .transpose()
+        Lite::find_credential(&mut *self.read.acquire().await?, secret_hash).await
     }
 
     async fn list_tokens(&self, user_id: &str) -> Result<Vec<TokenInfo>, StoreError> {
-        let list = sqlx::query(
-            "SELECT id, name, created_at FROM credentials \
-             WHERE user_id = ? AND kind = 'token' AND revoked_at IS NULL ORDER BY created_at, id",
-        )
-        .bind(user_id)
-        .fetch_all(&self.read)
-        .await?;
-        list.iter()
-            .map(|r| {
-                Ok(TokenInfo {
-                    id: rows::text(r, "id")?,
-                    name: rows::text(r, "name").unwrap_or_default(),
-                    created_at: Timestamp(rows::int(r, "created_at")?),
-                })
-            })
-            .collect()
+        Lite::list_tokens(&mut *self.read.acquire().await?, user_id).await
     }
 
     async fn revoke_credential(
@@ -206,17 +166,15 @@ impl Store for SqliteStore {
         id: &str,
         kind: CredentialKind,
     ) -> Result<bool, StoreError> {
-        match self
-            .write(Job::Revoke {
+        written!(
+            self,
+            Job::Revoke {
                 user_id: user_id.into(),
                 id: id.into(),
                 kind,
-            })
-            .await?
-        {
-            Output::Bool(b) => Ok(b),
-            o => Err(unexpected(o)),
-        }
+            },
+            Output::Bool
+        )
     }
 
     async fn create_board(
@@ -226,108 +184,36 @@ impl Store for SqliteStore {
         title: &str,
         now: Timestamp,
     ) -> Result<Board, StoreError> {
-        match self
-            .write(Job::CreateBoard {
+        written!(
+            self,
+            Job::CreateBoard {
                 id: id.into(),
                 owner: owner.clone(),
                 title: title.into(),
                 now,
-            })
-            .await?
-        {
-            Output::Board(b) => Ok(b),
-            o => Err(unexpected(o)),
-        }
+            },
+            Output::Board
+        )
     }
 
     async fn list_boards(&self, user_id: &str) -> Result<Vec<Board>, StoreError> {
-        let list = sqlx::query(&format!(
-            "{}, members m WHERE m.board_id = b.id AND m.user_id = ? \
-             ORDER BY b.created_at DESC, b.id DESC",
-            rows::BOARD_SELECT.replace("SELECT b.id", "SELECT m.role, b.id")
-        ))
-        .bind(user_id)
-        .fetch_all(&self.read)
-        .await?;
-        list.iter()
-            .map(|r| {
-                let (state, _) = rows::board_state(r, 0)?;
-                Ok(state.view(rows::role(&rows::text(r, "role")?)?))
-            })
-            .collect()
+        Lite::list_boards(&mut *self.read.acquire().await?, user_id).await
     }
 
     async fn board_for(&self, board: &str, user_id: &str) -> Result<Option<Board>, StoreError> {
-        let row = sqlx::query(&format!(
-            "{}, members m WHERE b.id = ? AND m.board_id = b.id AND m.user_id = ?",
-            rows::BOARD_SELECT.replace("SELECT b.id", "SELECT m.role, b.id")
-        ))
-        .bind(board)
-        .bind(user_id)
-        .fetch_optional(&self.read)
-        .await?;
-        row.map(|r| {
-            let (state, _) = rows::board_state(&r, 0)?;
-            Ok(state.view(rows::role(&rows::text(&r, "role")?)?))
-        })
-        .transpose()
+        Lite::board_for(&mut *self.read.acquire().await?, board, user_id).await
     }
 
     async fn snapshot(&self, board: &str, user_id: &str) -> Result<Option<Snapshot>, StoreError> {
-        // One read transaction: the notes and the seq come from the same instant.
-        let mut tx = self.read.begin().await?;
-        let row = sqlx::query(&format!(
-            "{}, members m WHERE b.id = ? AND m.board_id = b.id AND m.user_id = ?",
-            rows::BOARD_SELECT.replace("SELECT b.id", "SELECT m.role, b.id")
-        ))
-        .bind(board)
-        .bind(user_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let (state, _) = rows::board_state(&row, 0)?;
-        let board_view = state.view(rows::role(&rows::text(&row, "role")?)?);
-        let notes = sqlx::query(&format!(
-            "{} WHERE n.board_id = ? ORDER BY n.id",
-            rows::NOTE_SELECT
-        ))
-        .bind(board)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| rows::note(r).map(|rec| rec.note))
-        .collect::<Result<Vec<_>, _>>()?;
-        tx.commit().await?;
-        Ok(Some(Snapshot {
-            seq: board_view.seq,
-            board: board_view,
-            notes,
-        }))
+        Lite::snapshot(self.read.begin().await?, board, user_id).await
     }
 
     async fn members(&self, board: &str) -> Result<Vec<(User, Role)>, StoreError> {
-        let list = sqlx::query(
-            "SELECT u.id, u.username, m.role FROM members m JOIN users u ON u.id = m.user_id \
-             WHERE m.board_id = ? ORDER BY m.role = 'owner' DESC, m.joined_at, u.username",
-        )
-        .bind(board)
-        .fetch_all(&self.read)
-        .await?;
-        list.iter()
-            .map(|r| {
-                Ok((
-                    rows::user(r, "id", "username")?,
-                    rows::role(&rows::text(r, "role")?)?,
-                ))
-            })
-            .collect()
+        Lite::members(&mut *self.read.acquire().await?, board).await
     }
 
     async fn create_invite(&self, invite: NewInvite) -> Result<Option<Notification>, StoreError> {
-        match self.write(Job::CreateInvite(invite)).await? {
-            Output::Notification(n) => Ok(n),
-            o => Err(unexpected(o)),
-        }
+        written!(self, Job::CreateInvite(invite), Output::Notification)
     }
 
     async fn add_notification(&self, n: NewNotification) -> Result<Notification, StoreError> {
@@ -344,72 +230,35 @@ impl Store for SqliteStore {
         limit: usize,
         ascending: bool,
     ) -> Result<Vec<Notification>, StoreError> {
-        let order = if ascending { "ASC" } else { "DESC" };
-        let list = sqlx::query(&format!(
-            "{} WHERE n.user_id = ? AND n.id > ? ORDER BY n.id {order} LIMIT ?",
-            rows::NOTIFICATION_SELECT
-        ))
-        .bind(user_id)
-        .bind(after as i64)
-        .bind(limit as i64)
-        .fetch_all(&self.read)
-        .await?;
-        list.iter().map(rows::notification).collect()
+        let mut c = self.read.acquire().await?;
+        Lite::notifications(&mut *c, user_id, after, limit, ascending).await
     }
 
     async fn unread_count(&self, user_id: &str) -> Result<u64, StoreError> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0")
-                .bind(user_id)
-                .fetch_one(&self.read)
-                .await?;
-        Ok(n.max(0) as u64)
+        Lite::unread_count(&mut *self.read.acquire().await?, user_id).await
     }
 
     async fn mark_read(&self, user_id: &str, up_to: u64) -> Result<u64, StoreError> {
-        match self
-            .write(Job::MarkRead {
+        written!(
+            self,
+            Job::MarkRead {
                 user_id: user_id.into(),
                 up_to,
-            })
-            .await?
-        {
-            Output::Count(n) => Ok(n),
-            o => Err(unexpected(o)),
-        }
+            },
+            Output::Count
+        )
     }
 
     async fn find_invite(&self, token: &str) -> Result<Option<(String, Role)>, StoreError> {
-        let row = sqlx::query("SELECT board_id, role FROM invites WHERE token = ?")
-            .bind(token)
-            .fetch_optional(&self.read)
-            .await?;
-        row.map(|r| {
-            Ok((
-                rows::text(&r, "board_id")?,
-                rows::role(&rows::text(&r, "role")?)?,
-            ))
-        })
-        .transpose()
+        Lite::find_invite(&mut *self.read.acquire().await?, token).await
     }
 
     async fn mutate(&self, m: Mutation) -> Result<Applied, StoreError> {
-        match self.write(Job::Mutate(m)).await? {
-            Output::Applied(a) => Ok(a),
-            o => Err(unexpected(o)),
-        }
+        written!(self, Job::Mutate(m), Output::Applied)
     }
 
     async fn board_seqs(&self, boards: &[String]) -> Result<Vec<(String, u64)>, StoreError> {
-        let ids =
-            serde_json::to_string(boards).map_err(|e| StoreError::Db(format!("board ids: {e}")))?;
-        sqlx::query("SELECT id, seq FROM boards WHERE id IN (SELECT value FROM json_each(?))")
-            .bind(ids)
-            .fetch_all(&self.read)
-            .await?
-            .iter()
-            .map(|r| Ok((rows::text(r, "id")?, rows::uint(r, "seq")?)))
-            .collect()
+        Lite::board_seqs(&mut *self.read.acquire().await?, boards).await
     }
 
     async fn events_after(
@@ -418,42 +267,11 @@ impl Store for SqliteStore {
         after: u64,
         limit: usize,
     ) -> Result<EventsAfter, StoreError> {
-        let mut tx = self.read.begin().await?;
-        let Some(row) = sqlx::query("SELECT seq, log_floor FROM boards WHERE id = ?")
-            .bind(board)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Err(crate::core::ApiError::not_found("board not found").into());
-        };
-        let seq = rows::uint(&row, "seq")?;
-        let floor = rows::uint(&row, "log_floor")?;
-        if after < floor {
-            return Ok(EventsAfter::TooOld { seq });
-        }
-        if after > seq {
-            return Ok(EventsAfter::Future { seq });
-        }
-        let events = sqlx::query(
-            "SELECT body FROM events WHERE board_id = ? AND seq > ? ORDER BY seq LIMIT ?",
-        )
-        .bind(board)
-        .bind(after as i64)
-        .bind(limit as i64)
-        .fetch_all(&mut *tx)
-        .await?
-        .iter()
-        .map(|r| rows::text(r, "body").map(Bytes::from))
-        .collect::<Result<Vec<_>, _>>()?;
-        tx.commit().await?;
-        Ok(EventsAfter::Events { events, seq })
+        Lite::events_after(self.read.begin().await?, board, after, limit).await
     }
 
     async fn prune(&self, now: Timestamp) -> Result<u64, StoreError> {
-        match self.write(Job::Prune { now }).await? {
-            Output::Count(n) => Ok(n),
-            o => Err(unexpected(o)),
-        }
+        written!(self, Job::Prune { now }, Output::Count)
     }
 
     async fn close(&self) {
@@ -470,6 +288,7 @@ mod tests {
     use super::*;
     use crate::core::SystemClock;
     use crate::store::contract;
+    use sqlx::Connection;
 
     /// The SQLite store passes the whole store contract suite.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -489,18 +308,53 @@ mod tests {
         .await;
     }
 
+    async fn open_at(dir: &Path) -> Result<SqliteStore, StoreError> {
+        let sink = Arc::new(crate::store::NullSink);
+        SqliteStore::open(dir, sink, Limits::default(), Arc::new(SystemClock)).await
+    }
+
+    /// A malformed stored token name is an error, as on PostgreSQL, not an
+    /// empty name (the listing used to swallow the decode error).
+    #[tokio::test]
+    async fn list_tokens_reports_a_malformed_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let open = || open_at(dir.path());
+        let s = open().await.unwrap();
+        let u = s.create_user("u1", "ann", "h", Timestamp(1)).await.unwrap();
+        s.create_credential(NewCredential {
+            id: "t1".into(),
+            user_id: u.id.clone(),
+            kind: CredentialKind::Token,
+            name: Some("ci".into()),
+            secret_hash: "x".into(),
+            created_at: Timestamp(2),
+        })
+        .await
+        .unwrap();
+        s.close().await;
+        let mut c = SqliteConnectOptions::new()
+            .filename(dir.path().join(DB_FILE))
+            .connect()
+            .await
+            .unwrap();
+        sqlx::query("UPDATE credentials SET name = x'ff00' WHERE id = 't1'")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+        let s = open().await.unwrap();
+        match s.list_tokens("u1").await {
+            Err(StoreError::Db(msg)) => assert!(msg.contains("name"), "{msg}"),
+            other => panic!("a decode error expected, got {other:?}"),
+        }
+        s.close().await;
+    }
+
     /// Data survives a reopen (the file is the state).
     #[tokio::test]
     async fn reopen_keeps_everything() {
         let dir = tempfile::tempdir().unwrap();
-        let open = || {
-            SqliteStore::open(
-                dir.path(),
-                Arc::new(crate::store::NullSink),
-                Limits::default(),
-                Arc::new(SystemClock),
-            )
-        };
+        let open = || open_at(dir.path());
         let s = open().await.unwrap();
         let u = s.create_user("u1", "ann", "h", Timestamp(1)).await.unwrap();
         s.create_board("b1", &u, "T", Timestamp(1)).await.unwrap();

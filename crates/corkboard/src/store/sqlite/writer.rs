@@ -18,11 +18,13 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
-use super::rows;
 use crate::core::{
-    plan, Action, ApiError, Board, BoardState, Clock, Ctx, Effect, Limits, Mutation,
-    NewNotification, NoteRecord, Notification, Outcome, Role, Timestamp, User,
+    Action, Board, BoardState, Clock, Effect, Limits, Mutation, NewNotification, NoteRecord,
+    Notification, Role, Timestamp, User,
 };
+use crate::store::pipeline::{self, Append, MutationTx, Step, TxError};
+use crate::store::rows;
+use crate::store::sql::{self, op_row, repeat, Lite};
 use crate::store::{
     Applied, CommittedEvent, CredentialKind, EventSink, NewCredential, NewInvite, StoreError,
 };
@@ -47,7 +49,7 @@ struct Pending {
     /// (board, note id) changed since the last flush.
     touched: Vec<(String, String)>,
     /// Event rows to insert: (board, seq, at, json).
-    events: Vec<(String, u64, i64, Arc<str>)>,
+    events: Vec<(String, u64, i64, Bytes)>,
     /// Op rows to insert: (board, key, seq, outcome kind, outcome body).
     new_ops: Vec<(String, String, u64, i64, Arc<str>)>,
 }
@@ -124,26 +126,6 @@ pub enum Output {
 
 /// A job and where to send its answer; `None` asks the writer to stop.
 pub type Envelope = Option<(Job, oneshot::Sender<Result<Output, StoreError>>)>;
-
-enum ExecError {
-    Rejected(ApiError),
-    Db(StoreError),
-}
-
-impl From<sqlx::Error> for ExecError {
-    fn from(e: sqlx::Error) -> Self {
-        ExecError::Db(e.into())
-    }
-}
-
-impl From<StoreError> for ExecError {
-    fn from(e: StoreError) -> Self {
-        match e {
-            StoreError::Rejected(a) => ExecError::Rejected(a),
-            other => ExecError::Db(other),
-        }
-    }
-}
 
 struct CachedBoard {
     state: BoardState,
@@ -255,197 +237,32 @@ impl Writer {
             .execute(&mut self.conn)
             .await?;
         let mut pending = Pending::default();
-        self.prefetch(batch, &mut pending).await?;
+        prefetch(&mut self.conn, batch, &mut pending).await?;
         let mut results = Vec::with_capacity(batch.len());
         for (job, _) in batch {
             let r = match job {
                 Job::Mutate(m) => self.mutate(m, &mut pending).await,
                 other => {
                     // Rare jobs write directly: flush first so statements stay in order.
-                    self.flush(&mut pending).await?;
+                    flush(&mut self.conn, &mut pending).await?;
                     self.exec(other).await
                 }
             };
             match r {
                 Ok((out, events)) => results.push((Ok(out), events)),
-                Err(ExecError::Rejected(a)) => {
+                Err(TxError::Rejected(a)) => {
                     results.push((Err(StoreError::Rejected(a)), Vec::new()))
                 }
-                Err(ExecError::Db(e)) => return Err(e),
+                Err(e) => return Err(e.into()),
             }
         }
-        self.flush(&mut pending).await?;
+        flush(&mut self.conn, &mut pending).await?;
         self.flush_boards().await?;
         sqlx::query("COMMIT").execute(&mut self.conn).await?;
         if self.cache.len() > CACHE_BOARDS {
             self.cache.clear();
         }
         Ok(results)
-    }
-
-    /// Loads, in a few statements, every op key and note the batch's mutations name.
-    async fn prefetch(
-        &mut self,
-        batch: &[(Job, oneshot::Sender<Result<Output, StoreError>>)],
-        pending: &mut Pending,
-    ) -> Result<(), StoreError> {
-        let mut keys: Vec<(String, String)> = Vec::new();
-        let mut notes: Vec<(String, String)> = Vec::new();
-        for (job, _) in batch {
-            let Job::Mutate(m) = job else { continue };
-            for k in m.idempotency_keys() {
-                keys.push((m.board.clone(), k));
-            }
-            match &m.action {
-                Action::UpdateNote { id, .. } | Action::DeleteNote { id } => {
-                    notes.push((m.board.clone(), id.clone()))
-                }
-                Action::CreateNote(c) => notes.extend(c.id.clone().map(|id| (m.board.clone(), id))),
-                _ => {}
-            }
-        }
-        keys.sort();
-        keys.dedup();
-        notes.sort();
-        notes.dedup();
-        for chunk in keys.chunks(PREFETCH_CHUNK) {
-            let padded = pad(chunk);
-            let sql = format!(
-                "SELECT board_id, key, seq, status, body FROM ops WHERE {}",
-                vec!["(board_id = ? AND key = ?)"; padded.len()].join(" OR ")
-            );
-            let mut q = sqlx::query(&sql);
-            for (b, k) in &padded {
-                q = q.bind(b).bind(k);
-            }
-            for row in q.fetch_all(&mut self.conn).await? {
-                let outcome =
-                    Outcome::from_stored(rows::int(&row, "status")?, &rows::text(&row, "body")?)
-                        .map_err(StoreError::Db)?;
-                pending.ops.insert(
-                    (rows::text(&row, "board_id")?, rows::text(&row, "key")?),
-                    Applied {
-                        outcome,
-                        seq: rows::uint(&row, "seq")?,
-                        replayed: true,
-                    },
-                );
-            }
-        }
-        for chunk in notes.chunks(PREFETCH_CHUNK) {
-            let padded = pad(chunk);
-            let sql = format!(
-                "{} WHERE {}",
-                rows::NOTE_SELECT,
-                vec!["(n.board_id = ? AND n.id = ?)"; padded.len()].join(" OR ")
-            );
-            let mut q = sqlx::query(&sql);
-            for (b, id) in &padded {
-                q = q.bind(b).bind(id);
-            }
-            for row in q.fetch_all(&mut self.conn).await? {
-                let rec = rows::note(&row)?;
-                pending
-                    .notes
-                    .insert((rec.note.board.clone(), rec.note.id.clone()), Some(rec));
-            }
-            for key in chunk {
-                pending.notes.entry(key.clone()).or_insert(None);
-            }
-        }
-        Ok(())
-    }
-
-    /// Writes everything the batch's mutations decided so far, a few statements per table.
-    async fn flush(&mut self, pending: &mut Pending) -> Result<(), StoreError> {
-        let mut upserts = Vec::new();
-        let mut deletes = Vec::new();
-        for key in pending.touched.drain(..) {
-            match pending.notes.get(&key) {
-                Some(Some(rec)) => upserts.push(rec.clone()),
-                _ => deletes.push(key),
-            }
-        }
-        upserts.sort_by(|a, b| (&a.note.board, &a.note.id).cmp(&(&b.note.board, &b.note.id)));
-        upserts.dedup_by(|a, b| a.note.board == b.note.board && a.note.id == b.note.id);
-        deletes.sort();
-        deletes.dedup();
-        for chunk in pow2_chunks(&upserts) {
-            let sql = format!(
-                "INSERT INTO notes (id, board_id, created_by, text, x, y, w, h, color, version, \
-                 updated_at, text_v, x_v, y_v, w_v, h_v, color_v) VALUES {} \
-                 ON CONFLICT (board_id, id) DO UPDATE SET text = excluded.text, x = excluded.x, \
-                 y = excluded.y, w = excluded.w, h = excluded.h, color = excluded.color, \
-                 version = excluded.version, updated_at = excluded.updated_at, \
-                 text_v = excluded.text_v, x_v = excluded.x_v, y_v = excluded.y_v, \
-                 w_v = excluded.w_v, h_v = excluded.h_v, color_v = excluded.color_v",
-                vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-            );
-            let mut q = sqlx::query(&sql);
-            for r in chunk {
-                let (n, f) = (&r.note, &r.fields);
-                q = q
-                    .bind(&n.id)
-                    .bind(&n.board)
-                    .bind(&n.created_by.id)
-                    .bind(&n.text)
-                    .bind(n.x)
-                    .bind(n.y)
-                    .bind(n.w)
-                    .bind(n.h)
-                    .bind(n.color.as_str())
-                    .bind(n.version as i64)
-                    .bind(n.updated_at.0)
-                    .bind(f.text as i64)
-                    .bind(f.x as i64)
-                    .bind(f.y as i64)
-                    .bind(f.w as i64)
-                    .bind(f.h as i64)
-                    .bind(f.color as i64);
-            }
-            q.execute(&mut self.conn).await?;
-        }
-        for chunk in pow2_chunks(&deletes) {
-            let sql = format!(
-                "DELETE FROM notes WHERE {}",
-                vec!["(board_id = ? AND id = ?)"; chunk.len()].join(" OR ")
-            );
-            let mut q = sqlx::query(&sql);
-            for (b, id) in chunk {
-                q = q.bind(b).bind(id);
-            }
-            q.execute(&mut self.conn).await?;
-        }
-        let events = std::mem::take(&mut pending.events);
-        for chunk in pow2_chunks(&events) {
-            let sql = format!(
-                "INSERT INTO events (board_id, seq, at, body) VALUES {}",
-                vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
-            );
-            let mut q = sqlx::query(&sql);
-            for (b, seq, at, body) in chunk {
-                q = q.bind(b).bind(*seq as i64).bind(*at).bind(body.as_ref());
-            }
-            q.execute(&mut self.conn).await?;
-        }
-        let ops = std::mem::take(&mut pending.new_ops);
-        for chunk in pow2_chunks(&ops) {
-            let sql = format!(
-                "INSERT INTO ops (board_id, key, seq, status, body) VALUES {}",
-                vec!["(?, ?, ?, ?, ?)"; chunk.len()].join(", ")
-            );
-            let mut q = sqlx::query(&sql);
-            for (b, k, seq, status, body) in chunk {
-                q = q
-                    .bind(b)
-                    .bind(k)
-                    .bind(*seq as i64)
-                    .bind(*status)
-                    .bind(body.as_ref());
-            }
-            q.execute(&mut self.conn).await?;
-        }
-        Ok(())
     }
 
     /// Writes the seq, title and `updated_at` of every board changed in this batch.
@@ -469,7 +286,7 @@ impl Writer {
                 "WITH v(id, seq, title, updated_at) AS (VALUES {}) \
                  UPDATE boards SET seq = v.seq, title = v.title, updated_at = v.updated_at \
                  FROM v WHERE boards.id = v.id",
-                vec!["(?, ?, ?, ?)"; chunk.len()].join(", ")
+                repeat("(?, ?, ?, ?)", chunk.len(), ", ")
             );
             let mut q = sqlx::query(&sql);
             for (id, seq, title, updated) in chunk {
@@ -480,110 +297,35 @@ impl Writer {
         Ok(())
     }
 
-    async fn exec(&mut self, job: &Job) -> Result<(Output, Vec<Arc<CommittedEvent>>), ExecError> {
-        match job {
+    async fn exec(&mut self, job: &Job) -> Result<(Output, Vec<Arc<CommittedEvent>>), TxError> {
+        let c = &mut self.conn;
+        let out = match job {
             Job::Mutate(m) => {
                 let mut pending = Pending::default();
                 let r = self.mutate(m, &mut pending).await;
-                self.flush(&mut pending).await?;
-                r
+                flush(&mut self.conn, &mut pending).await?;
+                return r;
             }
             Job::CreateUser {
                 id,
                 username,
                 hash,
                 now,
-            } => {
-                let taken = sqlx::query("SELECT 1 FROM users WHERE username = ?")
-                    .bind(username)
-                    .fetch_optional(&mut self.conn)
-                    .await?;
-                if taken.is_some() {
-                    return Err(ExecError::Rejected(
-                        ApiError::conflict("username is taken")
-                            .with_details(serde_json::json!({"field": "username"})),
-                    ));
-                }
-                sqlx::query(
-                    "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                )
-                .bind(id)
-                .bind(username)
-                .bind(hash)
-                .bind(now.0)
-                .execute(&mut self.conn)
-                .await?;
-                Ok((
-                    Output::User(User {
-                        id: id.clone(),
-                        username: username.clone(),
-                    }),
-                    vec![],
-                ))
+            } => Output::User(Lite::create_user(c, id, username, hash, *now).await?),
+            Job::CreateCredential(cr) => {
+                Lite::create_credential(c, cr).await?;
+                Output::Unit
             }
-            Job::CreateCredential(c) => {
-                sqlx::query(
-                    "INSERT INTO credentials (id, user_id, kind, name, secret_hash, created_at) \
-                     VALUES (?, ?, ?, ?, ?, ?)",
-                )
-                .bind(&c.id)
-                .bind(&c.user_id)
-                .bind(c.kind.as_str())
-                .bind(&c.name)
-                .bind(&c.secret_hash)
-                .bind(c.created_at.0)
-                .execute(&mut self.conn)
-                .await?;
-                Ok((Output::Unit, vec![]))
-            }
-            Job::Revoke { user_id, id, kind } => {
-                let now = self.clock.now();
-                let r = sqlx::query(
-                    "UPDATE credentials SET revoked_at = ? \
-                     WHERE id = ? AND user_id = ? AND kind = ? AND revoked_at IS NULL",
-                )
-                .bind(now.0)
-                .bind(id)
-                .bind(user_id)
-                .bind(kind.as_str())
-                .execute(&mut self.conn)
-                .await?;
-                Ok((Output::Bool(r.rows_affected() > 0), vec![]))
-            }
+            Job::Revoke { user_id, id, kind } => Output::Bool(
+                Lite::revoke_credential(c, user_id, id, *kind, self.clock.now()).await?,
+            ),
             Job::CreateBoard {
                 id,
                 owner,
                 title,
                 now,
             } => {
-                sqlx::query(
-                    "INSERT INTO boards (id, title, owner_id, seq, log_floor, created_at, updated_at) \
-                     VALUES (?, ?, ?, 0, 0, ?, ?)",
-                )
-                .bind(id)
-                .bind(title)
-                .bind(&owner.id)
-                .bind(now.0)
-                .bind(now.0)
-                .execute(&mut self.conn)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO members (board_id, user_id, role, joined_at) VALUES (?, ?, 'owner', ?)",
-                )
-                .bind(id)
-                .bind(&owner.id)
-                .bind(now.0)
-                .execute(&mut self.conn)
-                .await?;
-                let state = BoardState {
-                    id: id.clone(),
-                    title: title.clone(),
-                    owner: owner.clone(),
-                    seq: 0,
-                    note_count: 0,
-                    created_at: *now,
-                    updated_at: *now,
-                };
+                let state = Lite::create_board(c, id, owner, title, *now).await?;
                 let board = state.view(Role::Owner);
                 self.cache.insert(
                     id.clone(),
@@ -593,339 +335,127 @@ impl Writer {
                         dirty: false,
                     },
                 );
-                Ok((Output::Board(board), vec![]))
+                Output::Board(board)
             }
-            Job::CreateInvite(inv) => {
-                sqlx::query(
-                    "INSERT INTO invites (token, board_id, role, created_by, created_at) VALUES (?, ?, ?, ?, ?)",
-                )
-                .bind(&inv.token)
-                .bind(&inv.board)
-                .bind(inv.role.as_str())
-                .bind(&inv.created_by.id)
-                .bind(inv.created_at.0)
-                .execute(&mut self.conn)
-                .await?;
-                let notified = match &inv.notify {
-                    Some(to) => Some(
-                        self.insert_notification(&NewNotification {
-                            user_id: to.id.clone(),
-                            kind: "invited",
-                            board: Some(inv.board.clone()),
-                            note: None,
-                            by: inv.created_by.clone(),
-                            at: inv.created_at,
-                            text: inv.token.clone(),
-                        })
-                        .await?,
-                    ),
-                    None => None,
-                };
-                Ok((Output::Notification(notified), vec![]))
+            Job::CreateInvite(inv) => Output::Notification(Lite::create_invite(c, inv).await?),
+            Job::AddNotification(n) => {
+                Output::Notification(Some(Lite::insert_notification(c, n).await?))
             }
-            Job::AddNotification(n) => Ok((
-                Output::Notification(Some(self.insert_notification(n).await?)),
-                vec![],
-            )),
             Job::MarkRead { user_id, up_to } => {
-                sqlx::query(
-                    "UPDATE notifications SET read = 1 WHERE user_id = ? AND id <= ? AND read = 0",
-                )
-                .bind(user_id)
-                .bind(*up_to as i64)
-                .execute(&mut self.conn)
-                .await?;
-                let unread: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND read = 0",
-                )
-                .bind(user_id)
-                .fetch_one(&mut self.conn)
-                .await?;
-                Ok((Output::Count(unread.max(0) as u64), vec![]))
+                Output::Count(Lite::mark_read(c, user_id, *up_to).await?)
             }
-            Job::Prune { now } => Ok((Output::Count(self.prune(*now).await?), vec![])),
-        }
-    }
-
-    /// Inserts a notification with the user's next id.
-    async fn insert_notification(
-        &mut self,
-        n: &NewNotification,
-    ) -> Result<Notification, StoreError> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO notifications (user_id, id, kind, board_id, note_id, by_id, at, text) \
-             VALUES (?, (SELECT COALESCE(MAX(id), 0) + 1 FROM notifications WHERE user_id = ?), \
-                     ?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(&n.user_id)
-        .bind(&n.user_id)
-        .bind(n.kind)
-        .bind(&n.board)
-        .bind(&n.note)
-        .bind(&n.by.id)
-        .bind(n.at.0)
-        .bind(&n.text)
-        .fetch_one(&mut self.conn)
-        .await?;
-        Ok(Notification {
-            id: id.max(0) as u64,
-            kind: n.kind.to_owned(),
-            board: n.board.clone(),
-            note: n.note.clone(),
-            by: n.by.clone(),
-            at: n.at,
-            text: n.text.clone(),
-            read: false,
-        })
-    }
-
-    /// Notifies the board members among `names` (not the actor) of a mention.
-    async fn notify_mentions(
-        &mut self,
-        m: &Mutation,
-        names: &[String],
-        note: Option<&NoteRecord>,
-        at: Timestamp,
-    ) -> Result<Vec<(String, Notification)>, StoreError> {
-        let Some(rec) = note else {
-            return Ok(Vec::new());
+            Job::Prune { now } => {
+                let windows = sql::retention(&self.limits, *now);
+                let mut removed = 0;
+                for id in Lite::prune_candidates(c, windows.0).await? {
+                    removed += Lite::prune_board(c, &id, windows).await?;
+                }
+                Output::Count(removed)
+            }
         };
-        let sql = format!(
-            "SELECT u.id, u.username FROM users u JOIN members m ON m.user_id = u.id \
-             WHERE m.board_id = ? AND u.username IN ({})",
-            vec!["?"; names.len()].join(", ")
-        );
-        let mut q = sqlx::query(&sql).bind(&m.board);
-        for n in names {
-            q = q.bind(n);
-        }
-        let targets = q.fetch_all(&mut self.conn).await?;
-        let text: String = rec.note.text.chars().take(280).collect();
-        let mut out = Vec::new();
-        for row in targets {
-            let u = rows::user(&row, "id", "username")?;
-            if u.id == m.actor.id {
-                continue;
-            }
-            let n = self
-                .insert_notification(&NewNotification {
-                    user_id: u.id.clone(),
-                    kind: "mention",
-                    board: Some(m.board.clone()),
-                    note: Some(rec.note.id.clone()),
-                    by: m.actor.clone(),
-                    at,
-                    text: text.clone(),
-                })
-                .await?;
-            out.push((u.id, n));
-        }
-        Ok(out)
-    }
-
-    /// Loads a board into the cache (if it exists) and returns it.
-    async fn board(&mut self, id: &str) -> Result<Option<&mut CachedBoard>, StoreError> {
-        if !self.cache.contains_key(id) {
-            let Some(row) = sqlx::query(&format!("{} WHERE b.id = ?", rows::BOARD_SELECT))
-                .bind(id)
-                .fetch_optional(&mut self.conn)
-                .await?
-            else {
-                return Ok(None);
-            };
-            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM notes WHERE board_id = ?")
-                .bind(id)
-                .fetch_one(&mut self.conn)
-                .await?;
-            let (state, _floor) = rows::board_state(&row, count.max(0) as u64)?;
-            let mut roles = HashMap::new();
-            for r in sqlx::query("SELECT user_id, role FROM members WHERE board_id = ?")
-                .bind(id)
-                .fetch_all(&mut self.conn)
-                .await?
-            {
-                roles.insert(
-                    rows::text(&r, "user_id")?,
-                    rows::role(&rows::text(&r, "role")?)?,
-                );
-            }
-            self.cache.insert(
-                id.to_owned(),
-                CachedBoard {
-                    state,
-                    roles,
-                    dirty: false,
-                },
-            );
-        }
-        Ok(self.cache.get_mut(id))
-    }
-
-    /// The note as this batch sees it (prefetched, or changed earlier in the batch).
-    async fn note_in_batch(
-        &mut self,
-        board: &str,
-        id: &str,
-        pending: &mut Pending,
-    ) -> Result<Option<NoteRecord>, StoreError> {
-        let key = (board.to_owned(), id.to_owned());
-        if let Some(n) = pending.notes.get(&key) {
-            return Ok(n.clone());
-        }
-        let row = sqlx::query(&format!(
-            "{} WHERE n.board_id = ? AND n.id = ?",
-            rows::NOTE_SELECT
-        ))
-        .bind(board)
-        .bind(id)
-        .fetch_optional(&mut self.conn)
-        .await?;
-        let n = row.map(|r| rows::note(&r)).transpose()?;
-        pending.notes.insert(key, n.clone());
-        Ok(n)
+        Ok((out, vec![]))
     }
 
     async fn mutate(
         &mut self,
         m: &Mutation,
         pending: &mut Pending,
-    ) -> Result<(Output, Vec<Arc<CommittedEvent>>), ExecError> {
+    ) -> Result<(Output, Vec<Arc<CommittedEvent>>), TxError> {
         let now = self.clock.now();
-        let limits = self.limits.clone();
-        let Some(cached) = self.board(&m.board).await? else {
-            return Err(ExecError::Rejected(ApiError::not_found("board not found")));
+        let mut tx = Batch {
+            conn: &mut self.conn,
+            cache: &mut self.cache,
+            pending,
         };
-        let actor_role = cached.roles.get(&m.actor.id).copied();
-        let state = cached.state.clone();
-        if actor_role.is_none() && !matches!(m.action, Action::Join { .. }) {
-            return Err(ExecError::Rejected(ApiError::not_found("board not found")));
-        }
-        // Idempotent retry: answer with what the first attempt answered.
-        for key in m.idempotency_keys() {
-            if let Some(a) = pending.ops.get(&(m.board.clone(), key)) {
-                return Ok((Output::Applied(a.clone()), vec![]));
-            }
-        }
-        let note = match &m.action {
-            Action::UpdateNote { id, .. } | Action::DeleteNote { id } => {
-                self.note_in_batch(&m.board, id, pending).await?
-            }
-            Action::CreateNote(c) => match &c.id {
-                Some(id) => self.note_in_batch(&m.board, id, pending).await?,
-                None => None,
+        Ok(
+            match pipeline::mutate(&mut tx, m, &self.limits, now).await? {
+                Step::Answer(a) => (Output::Applied(a), vec![]),
+                Step::Commit(a, event) => (Output::Applied(a), vec![event]),
             },
-            _ => None,
-        };
-        let target = match &m.action {
-            Action::SetRole { user_id, .. } | Action::RemoveMember { user_id } => {
-                let role = self
-                    .cache
-                    .get(&m.board)
-                    .and_then(|c| c.roles.get(user_id).copied());
-                match role {
-                    Some(r) => {
-                        let row = sqlx::query("SELECT id, username FROM users WHERE id = ?")
-                            .bind(user_id)
-                            .fetch_optional(&mut self.conn)
-                            .await?;
-                        row.map(|row| rows::user(&row, "id", "username").map(|u| (u, r)))
-                            .transpose()?
-                    }
-                    None => None,
-                }
-            }
-            _ => None,
-        };
-        let new_id = uuid::Uuid::now_v7().to_string();
-        let ctx = Ctx {
-            board: &state,
-            actor_role,
-            note: note.as_ref(),
-            target: target.as_ref().map(|(u, r)| (u, *r)),
-            limits: &limits,
-            now,
-        };
-        let p = plan(&ctx, m, &new_id).map_err(ExecError::Rejected)?;
-        let Some(event) = p.event else {
-            return Ok((
-                Output::Applied(Applied {
-                    outcome: p.outcome,
-                    seq: state.seq,
-                    replayed: false,
-                }),
-                vec![],
-            ));
-        };
-        let seq = event.seq;
-        let json: Arc<str> = serde_json::to_string(&event)
-            .map_err(|e| StoreError::Db(format!("event encode: {e}")))?
-            .into();
-        self.apply_effect(&m.board, &p.effect, now, pending).await?;
-        let notifications = if p.mentions.is_empty() {
-            Vec::new()
-        } else {
-            let rec = match &p.effect {
-                Effect::InsertNote(r) | Effect::UpdateNote(r) => Some(r),
-                _ => None,
-            };
-            self.notify_mentions(m, &p.mentions, rec, now).await?
-        };
-        if !matches!(p.effect, Effect::DeleteBoard) {
-            pending
-                .events
-                .push((m.board.clone(), seq, now.0, json.clone()));
-            let (kind, body) = p.outcome.to_stored();
-            let body: Arc<str> = body.into();
-            for key in m.idempotency_keys() {
-                pending
-                    .new_ops
-                    .push((m.board.clone(), key.clone(), seq, kind, body.clone()));
-                pending.ops.insert(
-                    (m.board.clone(), key),
-                    Applied {
-                        outcome: p.outcome.clone(),
-                        seq,
-                        replayed: true,
-                    },
-                );
-            }
-            if let Some(c) = self.cache.get_mut(&m.board) {
-                c.state.seq = seq;
-                c.state.updated_at = now;
-                c.dirty = true;
-            }
-        }
-        let committed = Arc::new(CommittedEvent {
-            event,
-            json: Bytes::copy_from_slice(json.as_bytes()),
-            notifications,
-            remote: false,
-        });
-        Ok((
-            Output::Applied(Applied {
-                outcome: p.outcome,
-                seq,
-                replayed: false,
-            }),
-            vec![committed],
-        ))
+        )
     }
+}
 
-    async fn apply_effect(
+/// One mutation's view of the writer inside a batch: the connection, the
+/// board cache and what the batch has prefetched or decided but not written.
+struct Batch<'a> {
+    conn: &'a mut SqliteConnection,
+    cache: &'a mut HashMap<String, CachedBoard>,
+    pending: &'a mut Pending,
+}
+
+impl MutationTx for Batch<'_> {
+    type Error = TxError;
+
+    async fn board(
         &mut self,
         board: &str,
-        effect: &Effect,
-        now: Timestamp,
-        pending: &mut Pending,
-    ) -> Result<(), StoreError> {
+        actor: &str,
+    ) -> Result<Option<(BoardState, Option<Role>)>, TxError> {
+        if !self.cache.contains_key(board) {
+            let Some(mut state) = Lite::board(self.conn, board).await? else {
+                return Ok(None);
+            };
+            state.note_count = Lite::note_count(self.conn, board).await?;
+            let roles = Lite::board_roles(self.conn, board).await?;
+            let cached = CachedBoard {
+                state,
+                roles,
+                dirty: false,
+            };
+            self.cache.insert(board.to_owned(), cached);
+        }
+        Ok(self
+            .cache
+            .get(board)
+            .map(|c| (c.state.clone(), c.roles.get(actor).copied())))
+    }
+
+    async fn remembered(
+        &mut self,
+        board: &str,
+        keys: &[String],
+    ) -> Result<Option<Applied>, TxError> {
+        // The batch prefetched every key its mutations name.
+        Ok(keys.iter().find_map(|k| {
+            self.pending
+                .ops
+                .get(&(board.to_owned(), k.clone()))
+                .cloned()
+        }))
+    }
+
+    async fn note(&mut self, board: &str, id: &str) -> Result<Option<NoteRecord>, TxError> {
+        let key = (board.to_owned(), id.to_owned());
+        if let Some(n) = self.pending.notes.get(&key) {
+            return Ok(n.clone());
+        }
+        let n = Lite::note(self.conn, board, id).await?;
+        self.pending.notes.insert(key, n.clone());
+        Ok(n)
+    }
+
+    async fn member(
+        &mut self,
+        board: &str,
+        user_id: &str,
+    ) -> Result<Option<(User, Role)>, TxError> {
+        let cached = self.cache.get(board).and_then(|c| c.roles.get(user_id));
+        if cached.is_none() {
+            return Ok(None);
+        }
+        Ok(Lite::member(self.conn, board, user_id).await?)
+    }
+
+    async fn members_named(&mut self, board: &str, names: &[String]) -> Result<Vec<User>, TxError> {
+        Ok(Lite::members_named(self.conn, board, names).await?)
+    }
+
+    async fn apply(&mut self, board: &str, effect: &Effect, now: Timestamp) -> Result<(), TxError> {
+        let pending = &mut *self.pending;
         match effect {
-            Effect::None => {}
+            Effect::None | Effect::RenameBoard(_) => {}
             Effect::InsertNote(r) | Effect::UpdateNote(r) => {
-                if matches!(effect, Effect::InsertNote(_)) {
-                    if let Some(c) = self.cache.get_mut(board) {
-                        c.state.note_count += 1;
-                    }
-                }
                 let key = (board.to_owned(), r.note.id.clone());
                 pending.notes.insert(key.clone(), Some(r.clone()));
                 pending.touched.push(key);
@@ -934,59 +464,22 @@ impl Writer {
                 let key = (board.to_owned(), id.clone());
                 pending.notes.insert(key.clone(), None);
                 pending.touched.push(key);
-                if let Some(c) = self.cache.get_mut(board) {
-                    c.state.note_count = c.state.note_count.saturating_sub(1);
-                }
-            }
-            Effect::RenameBoard(title) => {
-                if let Some(c) = self.cache.get_mut(board) {
-                    c.state.title = title.clone();
-                }
             }
             Effect::DeleteBoard => {
-                self.flush(pending).await?;
-                for table in [
-                    "notes",
-                    "events",
-                    "ops",
-                    "members",
-                    "invites",
-                    "notifications",
-                ] {
-                    sqlx::query(&format!("DELETE FROM {table} WHERE board_id = ?"))
-                        .bind(board)
-                        .execute(&mut self.conn)
-                        .await?;
-                }
-                sqlx::query("DELETE FROM boards WHERE id = ?")
-                    .bind(board)
-                    .execute(&mut self.conn)
-                    .await?;
+                flush(self.conn, pending).await?;
+                Lite::delete_board(self.conn, board).await?;
                 self.cache.remove(board);
                 pending.notes.retain(|(b, _), _| b != board);
                 pending.ops.retain(|(b, _), _| b != board);
             }
             Effect::PutMember(user, role) => {
-                sqlx::query(
-                    "INSERT INTO members (board_id, user_id, role, joined_at) VALUES (?, ?, ?, ?) \
-                     ON CONFLICT (board_id, user_id) DO UPDATE SET role = excluded.role",
-                )
-                .bind(board)
-                .bind(&user.id)
-                .bind(role.as_str())
-                .bind(now.0)
-                .execute(&mut self.conn)
-                .await?;
+                Lite::put_member(self.conn, board, user, *role, now).await?;
                 if let Some(c) = self.cache.get_mut(board) {
                     c.roles.insert(user.id.clone(), *role);
                 }
             }
             Effect::RemoveMember(user_id) => {
-                sqlx::query("DELETE FROM members WHERE board_id = ? AND user_id = ?")
-                    .bind(board)
-                    .bind(user_id)
-                    .execute(&mut self.conn)
-                    .await?;
+                Lite::remove_member(self.conn, board, user_id).await?;
                 if let Some(c) = self.cache.get_mut(board) {
                     c.roles.remove(user_id);
                 }
@@ -995,50 +488,154 @@ impl Writer {
         Ok(())
     }
 
-    /// Drops events (and op ids) outside both retention windows.
-    async fn prune(&mut self, now: Timestamp) -> Result<u64, StoreError> {
-        let keep = self.limits.log_min_events as i64;
-        let cutoff_at = now.0 - self.limits.log_min_age_ms;
-        let candidates =
-            sqlx::query("SELECT id, seq, log_floor FROM boards WHERE seq - log_floor > ?")
-                .bind(keep)
-                .fetch_all(&mut self.conn)
-                .await?;
-        let mut removed = 0u64;
-        for row in candidates {
-            let id = rows::text(&row, "id")?;
-            let seq = rows::int(&row, "seq")?;
-            let floor = rows::int(&row, "log_floor")?;
-            let newest_droppable: Option<i64> = sqlx::query_scalar(
-                "SELECT MAX(seq) FROM events WHERE board_id = ? AND seq <= ? AND at < ?",
-            )
-            .bind(&id)
-            .bind(seq - keep)
-            .bind(cutoff_at)
-            .fetch_one(&mut self.conn)
-            .await?;
-            let Some(new_floor) = newest_droppable.filter(|f| *f > floor) else {
-                continue;
-            };
-            let r = sqlx::query("DELETE FROM events WHERE board_id = ? AND seq <= ?")
-                .bind(&id)
-                .bind(new_floor)
-                .execute(&mut self.conn)
-                .await?;
-            removed += r.rows_affected();
-            sqlx::query("DELETE FROM ops WHERE board_id = ? AND seq <= ?")
-                .bind(&id)
-                .bind(new_floor)
-                .execute(&mut self.conn)
-                .await?;
-            sqlx::query("UPDATE boards SET log_floor = ? WHERE id = ?")
-                .bind(new_floor)
-                .bind(&id)
-                .execute(&mut self.conn)
-                .await?;
+    async fn append(&mut self, a: &Append<'_>) -> Result<(), TxError> {
+        let (board, seq) = (&a.board.id, a.board.seq);
+        let pending = &mut *self.pending;
+        pending
+            .events
+            .push((board.clone(), seq, a.board.updated_at.0, a.event.clone()));
+        let body: Arc<str> = a.stored.1.into();
+        for key in a.keys {
+            pending
+                .new_ops
+                .push((board.clone(), key.clone(), seq, a.stored.0, body.clone()));
+            pending.ops.insert(
+                (board.clone(), key.clone()),
+                Applied {
+                    outcome: a.outcome.clone(),
+                    seq,
+                    replayed: true,
+                },
+            );
         }
-        Ok(removed)
+        if let Some(c) = self.cache.get_mut(board) {
+            c.state = a.board.clone();
+            c.dirty = true;
+        }
+        Ok(())
     }
+
+    async fn notify(&mut self, n: &NewNotification) -> Result<Notification, TxError> {
+        Ok(Lite::insert_notification(self.conn, n).await?)
+    }
+}
+
+/// Loads, in a few statements, every op key and note the batch's mutations name.
+async fn prefetch(
+    conn: &mut SqliteConnection,
+    batch: &[(Job, oneshot::Sender<Result<Output, StoreError>>)],
+    pending: &mut Pending,
+) -> Result<(), StoreError> {
+    let mut keys: Vec<(String, String)> = Vec::new();
+    let mut notes: Vec<(String, String)> = Vec::new();
+    for (job, _) in batch {
+        let Job::Mutate(m) = job else { continue };
+        for k in m.idempotency_keys() {
+            keys.push((m.board.clone(), k));
+        }
+        match &m.action {
+            Action::UpdateNote { id, .. } | Action::DeleteNote { id } => {
+                notes.push((m.board.clone(), id.clone()))
+            }
+            Action::CreateNote(c) => notes.extend(c.id.clone().map(|id| (m.board.clone(), id))),
+            _ => {}
+        }
+    }
+    keys.sort();
+    keys.dedup();
+    notes.sort();
+    notes.dedup();
+    for chunk in keys.chunks(PREFETCH_CHUNK) {
+        let padded = pad(chunk);
+        let sql = format!(
+            "SELECT board_id, key, seq, status, body FROM ops WHERE {}",
+            repeat("(board_id = ? AND key = ?)", padded.len(), " OR ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (b, k) in &padded {
+            q = q.bind(b).bind(k);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let (key, applied) = op_row(&row)?;
+            pending.ops.insert(key, applied);
+        }
+    }
+    for chunk in notes.chunks(PREFETCH_CHUNK) {
+        let padded = pad(chunk);
+        let sql = format!(
+            "{} WHERE {}",
+            rows::NOTE_SELECT,
+            repeat("(n.board_id = ? AND n.id = ?)", padded.len(), " OR ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (b, id) in &padded {
+            q = q.bind(b).bind(id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let rec = rows::note(&row)?;
+            pending
+                .notes
+                .insert((rec.note.board.clone(), rec.note.id.clone()), Some(rec));
+        }
+        for key in chunk {
+            pending.notes.entry(key.clone()).or_insert(None);
+        }
+    }
+    Ok(())
+}
+
+/// Writes everything the batch's mutations decided so far, a few statements per table.
+async fn flush(conn: &mut SqliteConnection, pending: &mut Pending) -> Result<(), StoreError> {
+    let mut upserts = Vec::new();
+    let mut deletes = Vec::new();
+    for key in pending.touched.drain(..) {
+        match pending.notes.get(&key) {
+            Some(Some(rec)) => upserts.push(rec.clone()),
+            _ => deletes.push(key),
+        }
+    }
+    upserts.sort_by(|a, b| (&a.note.board, &a.note.id).cmp(&(&b.note.board, &b.note.id)));
+    upserts.dedup_by(|a, b| a.note.board == b.note.board && a.note.id == b.note.id);
+    deletes.sort();
+    deletes.dedup();
+    for chunk in pow2_chunks(&upserts) {
+        Lite::upsert_notes(conn, chunk).await?;
+    }
+    for chunk in pow2_chunks(&deletes) {
+        Lite::delete_notes(conn, chunk).await?;
+    }
+    let events = std::mem::take(&mut pending.events);
+    for chunk in pow2_chunks(&events) {
+        let sql = format!(
+            "INSERT INTO events (board_id, seq, at, body) VALUES {}",
+            repeat("(?, ?, ?, ?)", chunk.len(), ", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (b, seq, at, body) in chunk {
+            let body = std::str::from_utf8(body)
+                .map_err(|e| StoreError::Db(format!("event encode: {e}")))?;
+            q = q.bind(b).bind(*seq as i64).bind(*at).bind(body);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let ops = std::mem::take(&mut pending.new_ops);
+    for chunk in pow2_chunks(&ops) {
+        let sql = format!(
+            "INSERT INTO ops (board_id, key, seq, status, body) VALUES {}",
+            repeat("(?, ?, ?, ?, ?)", chunk.len(), ", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (b, k, seq, status, body) in chunk {
+            q = q
+                .bind(b)
+                .bind(k)
+                .bind(*seq as i64)
+                .bind(*status)
+                .bind(body.as_ref());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,0 +1,964 @@
+//! The statements both databases run, written once.
+//!
+//! Every statement here is written with `?` placeholders; [`Dialect::sql`]
+//! spells it for the database (`$1, $2, …` on PostgreSQL). [`Sql`] holds the
+//! functions that run them on a connection of either database, so a query
+//! and the decoding of its rows exist in one place. What differs stays with
+//! the backend: SQLite's batched multi-row writes and in-memory board cache,
+//! PostgreSQL's row locks and one-round-trip append.
+
+use std::collections::HashMap;
+use std::marker::PhantomData;
+use std::sync::LazyLock;
+
+use parking_lot::RwLock;
+use sqlx::{Database, Encode, Executor, IntoArguments, Postgres, Sqlite, Transaction, Type};
+
+use crate::core::{
+    notification, Board, BoardState, NewNotification, NoteRecord, Notification, Role, Timestamp,
+    User,
+};
+use crate::store::rows::{self, Cols};
+use crate::store::{Credential, NewCredential, NewInvite, Snapshot, StoreError, TokenInfo};
+
+/// What differs between the two databases' spelling of the shared statements.
+pub trait Dialect: Database {
+    /// `sql`, written with `?` placeholders, in this database's spelling.
+    fn sql(sql: &'static str) -> &'static str;
+    /// A statement composed at run time (with `?` placeholders) in this database's spelling.
+    fn dynamic(sql: String) -> String;
+    /// Rows a statement changed.
+    fn rows_affected(r: &Self::QueryResult) -> u64;
+    /// Whether a write transaction locks the rows it reads to change
+    /// (`SELECT … FOR UPDATE`): PostgreSQL does; SQLite's one writer needs no lock.
+    const LOCKS_ROWS: bool;
+    /// `(id, seq)` of the boards whose ids are in the JSON array bound as
+    /// the one parameter (one statement shape whatever the number of boards).
+    const BOARD_SEQS: &'static str;
+}
+
+impl Dialect for Sqlite {
+    fn sql(sql: &'static str) -> &'static str {
+        sql
+    }
+    fn dynamic(sql: String) -> String {
+        sql
+    }
+    fn rows_affected(r: &Self::QueryResult) -> u64 {
+        r.rows_affected()
+    }
+    const LOCKS_ROWS: bool = false;
+    const BOARD_SEQS: &'static str =
+        "SELECT id, seq FROM boards WHERE id IN (SELECT value FROM json_each(?))";
+}
+
+impl Dialect for Postgres {
+    fn sql(sql: &'static str) -> &'static str {
+        static SPELLED: LazyLock<RwLock<HashMap<&'static str, &'static str>>> =
+            LazyLock::new(Default::default);
+        if let Some(s) = SPELLED.read().get(sql) {
+            return s;
+        }
+        // Leaked once per distinct statement text: the set is the fixed set of statements above.
+        let spelled: &'static str = Box::leak(numbered(sql).into_boxed_str());
+        SPELLED.write().insert(sql, spelled);
+        spelled
+    }
+    fn dynamic(sql: String) -> String {
+        numbered(&sql)
+    }
+    fn rows_affected(r: &Self::QueryResult) -> u64 {
+        r.rows_affected()
+    }
+    const LOCKS_ROWS: bool = true;
+    const BOARD_SEQS: &'static str =
+        "SELECT id, seq FROM boards WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))";
+}
+
+/// `sql` with each `?` outside string literals replaced by `$1`, `$2`, ….
+pub fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let (mut n, mut quoted) = (0, false);
+    for ch in sql.chars() {
+        match ch {
+            '\'' => {
+                quoted = !quoted;
+                out.push(ch);
+            }
+            '?' if !quoted => {
+                n += 1;
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            _ => out.push(ch),
+        }
+    }
+    out
+}
+
+/// `n` copies of `item` joined by `sep` (placeholder lists for multi-row statements).
+pub fn repeat(item: &str, n: usize, sep: &str) -> String {
+    vec![item; n].join(sep)
+}
+
+/// `INSERT … ON CONFLICT DO UPDATE` of `n` notes (bind each with [`Sql::bind_note`]).
+pub fn upsert_notes(n: usize) -> String {
+    format!(
+        "INSERT INTO notes (id, board_id, created_by, text, x, y, w, h, color, version, \
+         updated_at, text_v, x_v, y_v, w_v, h_v, color_v) VALUES {} \
+         ON CONFLICT (board_id, id) DO UPDATE SET text = excluded.text, x = excluded.x, \
+         y = excluded.y, w = excluded.w, h = excluded.h, color = excluded.color, \
+         version = excluded.version, updated_at = excluded.updated_at, \
+         text_v = excluded.text_v, x_v = excluded.x_v, y_v = excluded.y_v, \
+         w_v = excluded.w_v, h_v = excluded.h_v, color_v = excluded.color_v",
+        repeat(
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            n,
+            ", "
+        )
+    )
+}
+
+/// `DELETE` of `n` notes by (board, id).
+pub fn delete_notes(n: usize) -> String {
+    format!(
+        "DELETE FROM notes WHERE {}",
+        repeat("(board_id = ? AND id = ?)", n, " OR ")
+    )
+}
+
+/// A `u64` position or count as the `BIGINT` it is compared with; values
+/// beyond `i64::MAX` (which no stored id reaches) stay the largest.
+pub fn big(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+const MEMBER: &str =
+    "SELECT u.id, u.username, m.role FROM members m JOIN users u ON u.id = m.user_id \
+     WHERE m.board_id = ? AND m.user_id = ?";
+const MEMBERS: &str =
+    "SELECT u.id, u.username, m.role FROM members m JOIN users u ON u.id = m.user_id \
+     WHERE m.board_id = ? ORDER BY m.role = 'owner' DESC, m.joined_at, u.username";
+const NOTE: &str = concat!(note_select!(), " WHERE n.board_id = ? AND n.id = ?");
+const NOTES: &str = concat!(note_select!(), " WHERE n.board_id = ? ORDER BY n.id");
+const BOARD_WITH_ROLE: &str = concat!(
+    "SELECT m.role, ",
+    board_columns!(),
+    ", members m WHERE b.id = ? AND m.board_id = b.id AND m.user_id = ?"
+);
+const BOARDS_OF: &str = concat!(
+    "SELECT m.role, ",
+    board_columns!(),
+    ", members m WHERE m.board_id = b.id AND m.user_id = ? ORDER BY b.created_at DESC, b.id DESC"
+);
+const NOTIFICATIONS_ASC: &str = concat!(
+    notification_select!(),
+    " WHERE n.user_id = ? AND n.id > ? ORDER BY n.id ASC LIMIT ?"
+);
+const NOTIFICATIONS_DESC: &str = concat!(
+    notification_select!(),
+    " WHERE n.user_id = ? AND n.id > ? ORDER BY n.id DESC LIMIT ?"
+);
+const UNREAD: &str = "SELECT COUNT(*) AS n FROM notifications WHERE user_id = ? AND NOT read";
+
+/// The shared statements, run on a connection of database `DB`, failing
+/// with `E` (a backend's own error keeps the database's error code, which
+/// PostgreSQL's deadlock retry reads).
+pub struct Sql<DB, E = StoreError>(PhantomData<(DB, E)>);
+
+/// The shared statements on SQLite.
+pub type Lite = Sql<Sqlite>;
+/// The shared statements on PostgreSQL.
+pub type Pg = Sql<Postgres>;
+
+type Query<'q, DB> = sqlx::query::Query<'q, DB, <DB as Database>::Arguments<'q>>;
+
+impl<DB, E> Sql<DB, E>
+where
+    E: From<sqlx::Error> + From<StoreError>,
+    DB: Dialect,
+    DB::Row: Cols,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'q> DB::Arguments<'q>: IntoArguments<'q, DB>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Type<DB>,
+    for<'q> f64: Encode<'q, DB> + Type<DB>,
+{
+    fn query<'q>(sql: &'static str) -> Query<'q, DB> {
+        sqlx::query(DB::sql(sql))
+    }
+
+    async fn one(c: &mut DB::Connection, q: Query<'_, DB>) -> Result<Option<DB::Row>, E> {
+        Ok(q.fetch_optional(c).await?)
+    }
+
+    async fn all(c: &mut DB::Connection, q: Query<'_, DB>) -> Result<Vec<DB::Row>, E> {
+        Ok(q.fetch_all(c).await?)
+    }
+
+    async fn run(c: &mut DB::Connection, q: Query<'_, DB>) -> Result<u64, E> {
+        Ok(DB::rows_affected(&q.execute(c).await?))
+    }
+
+    /// Binds a note's columns in the order of [`upsert_notes`].
+    pub fn bind_note<'q>(q: Query<'q, DB>, r: &'q NoteRecord) -> Query<'q, DB> {
+        let (n, f) = (&r.note, &r.fields);
+        q.bind(n.id.as_str())
+            .bind(n.board.as_str())
+            .bind(n.created_by.id.as_str())
+            .bind(n.text.as_str())
+            .bind(n.x)
+            .bind(n.y)
+            .bind(n.w)
+            .bind(n.h)
+            .bind(n.color.as_str())
+            .bind(n.version as i64)
+            .bind(n.updated_at.0)
+            .bind(f.text as i64)
+            .bind(f.x as i64)
+            .bind(f.y as i64)
+            .bind(f.w as i64)
+            .bind(f.h as i64)
+            .bind(f.color as i64)
+    }
+
+    /// Writes `notes` (inserted or replaced) in one statement.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn upsert_notes(c: &mut DB::Connection, notes: &[NoteRecord]) -> Result<(), E> {
+        let sql = DB::dynamic(upsert_notes(notes.len()));
+        let mut q = sqlx::query(&sql);
+        for r in notes {
+            q = Self::bind_note(q, r);
+        }
+        Self::run(c, q).await.map(|_| ())
+    }
+
+    /// Deletes notes by (board, id) in one statement; returns how many went.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn delete_notes(c: &mut DB::Connection, keys: &[(String, String)]) -> Result<u64, E> {
+        let sql = DB::dynamic(delete_notes(keys.len()));
+        let mut q = sqlx::query(&sql);
+        for (b, id) in keys {
+            q = q.bind(b.as_str()).bind(id.as_str());
+        }
+        Self::run(c, q).await
+    }
+
+    /// Creates a user; `conflict` if the name is taken.
+    ///
+    /// # Errors
+    /// `conflict`, or when the database fails.
+    pub async fn create_user(
+        c: &mut DB::Connection,
+        id: &str,
+        username: &str,
+        password_hash: &str,
+        now: Timestamp,
+    ) -> Result<User, E> {
+        let q = Self::query(
+            "INSERT INTO users (id, username, password_hash, created_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (username) DO NOTHING",
+        )
+        .bind(id)
+        .bind(username)
+        .bind(password_hash)
+        .bind(now.0);
+        if Self::run(c, q).await? == 0 {
+            let taken = crate::core::ApiError::conflict("username is taken")
+                .with_details(serde_json::json!({"field": "username"}));
+            return Err(StoreError::from(taken).into());
+        }
+        Ok(User {
+            id: id.to_owned(),
+            username: username.to_owned(),
+        })
+    }
+
+    /// The user and password hash for a login.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn find_login(
+        c: &mut DB::Connection,
+        username: &str,
+    ) -> Result<Option<(User, String)>, E> {
+        let q = Self::query("SELECT id, username, password_hash FROM users WHERE username = ?")
+            .bind(username);
+        let found = Self::one(c, q).await?;
+        Ok(found
+            .map(|r| {
+                Ok::<_, StoreError>((rows::user(&r, "id", "username")?, r.text("password_hash")?))
+            })
+            .transpose()?)
+    }
+
+    /// A user by name.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn find_user(c: &mut DB::Connection, username: &str) -> Result<Option<User>, E> {
+        let q = Self::query("SELECT id, username FROM users WHERE username = ?").bind(username);
+        let found = Self::one(c, q).await?;
+        Ok(found
+            .map(|r| rows::user(&r, "id", "username"))
+            .transpose()?)
+    }
+
+    /// Stores a credential.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn create_credential(c: &mut DB::Connection, cr: &NewCredential) -> Result<(), E> {
+        let q = Self::query(
+            "INSERT INTO credentials (id, user_id, kind, name, secret_hash, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(cr.id.as_str())
+        .bind(cr.user_id.as_str())
+        .bind(cr.kind.as_str())
+        .bind(cr.name.as_deref())
+        .bind(cr.secret_hash.as_str())
+        .bind(cr.created_at.0);
+        Self::run(c, q).await.map(|_| ())
+    }
+
+    /// The live credential with this secret hash.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn find_credential(
+        c: &mut DB::Connection,
+        secret_hash: &str,
+    ) -> Result<Option<Credential>, E> {
+        let q = Self::query(
+            "SELECT c.id, c.kind, u.id AS user_id, u.username FROM credentials c \
+             JOIN users u ON u.id = c.user_id WHERE c.secret_hash = ? AND c.revoked_at IS NULL",
+        )
+        .bind(secret_hash);
+        let found = Self::one(c, q).await?;
+        Ok(found.map(|r| rows::credential(&r)).transpose()?)
+    }
+
+    /// The user's live API tokens, oldest first.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn list_tokens(c: &mut DB::Connection, user_id: &str) -> Result<Vec<TokenInfo>, E> {
+        let q = Self::query(
+            "SELECT id, name, created_at FROM credentials \
+             WHERE user_id = ? AND kind = 'token' AND revoked_at IS NULL ORDER BY created_at, id",
+        )
+        .bind(user_id);
+        let found = Self::all(c, q).await?;
+        Ok(found.iter().map(rows::token).collect::<Result<_, _>>()?)
+    }
+
+    /// Revokes one of the user's live credentials.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn revoke_credential(
+        c: &mut DB::Connection,
+        user_id: &str,
+        id: &str,
+        kind: crate::store::CredentialKind,
+        now: Timestamp,
+    ) -> Result<bool, E> {
+        let q = Self::query(
+            "UPDATE credentials SET revoked_at = ? \
+             WHERE id = ? AND user_id = ? AND kind = ? AND revoked_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(id)
+        .bind(user_id)
+        .bind(kind.as_str());
+        Ok(Self::run(c, q).await? > 0)
+    }
+
+    /// Creates a board and its owner's membership (the caller's transaction makes them one).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn create_board(
+        c: &mut DB::Connection,
+        id: &str,
+        owner: &User,
+        title: &str,
+        now: Timestamp,
+    ) -> Result<BoardState, E> {
+        let q = Self::query(
+            "INSERT INTO boards (id, title, owner_id, seq, log_floor, created_at, updated_at) \
+             VALUES (?, ?, ?, 0, 0, ?, ?)",
+        )
+        .bind(id)
+        .bind(title)
+        .bind(owner.id.as_str())
+        .bind(now.0)
+        .bind(now.0);
+        Self::run(c, q).await?;
+        Self::put_member(c, id, owner, Role::Owner, now).await?;
+        Ok(BoardState {
+            id: id.to_owned(),
+            title: title.to_owned(),
+            owner: owner.clone(),
+            seq: 0,
+            note_count: 0,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+
+    /// Boards the user is a member of, newest first.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn list_boards(c: &mut DB::Connection, user_id: &str) -> Result<Vec<Board>, E> {
+        let q = Self::query(BOARDS_OF).bind(user_id);
+        let found = Self::all(c, q).await?;
+        Ok(found.iter().map(board_view).collect::<Result<_, _>>()?)
+    }
+
+    /// The board as the user sees it, if a member.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn board_for(
+        c: &mut DB::Connection,
+        board: &str,
+        user_id: &str,
+    ) -> Result<Option<Board>, E> {
+        let q = Self::query(BOARD_WITH_ROLE).bind(board).bind(user_id);
+        let found = Self::one(c, q).await?;
+        Ok(found.map(|r| board_view(&r)).transpose()?)
+    }
+
+    /// The board and its notes, if the user is a member, read in `tx` (one
+    /// instant: the notes and the seq agree), which is then committed.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn snapshot(
+        mut tx: Transaction<'static, DB>,
+        board: &str,
+        user_id: &str,
+    ) -> Result<Option<Snapshot>, E> {
+        let c = &mut *tx;
+        let Some(view) = Self::board_for(c, board, user_id).await? else {
+            return Ok(None);
+        };
+        let notes = Self::all(c, Self::query(NOTES).bind(board))
+            .await?
+            .iter()
+            .map(|r| rows::note(r).map(|rec| rec.note))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        tx.commit().await?;
+        Ok(Some(Snapshot {
+            seq: view.seq,
+            board: view,
+            notes,
+        }))
+    }
+
+    /// Members and roles, owner first.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn members(c: &mut DB::Connection, board: &str) -> Result<Vec<(User, Role)>, E> {
+        let q = Self::query(MEMBERS).bind(board);
+        let found = Self::all(c, q).await?;
+        Ok(found.iter().map(rows::member).collect::<Result<_, _>>()?)
+    }
+
+    /// One member and their role.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn member(
+        c: &mut DB::Connection,
+        board: &str,
+        user_id: &str,
+    ) -> Result<Option<(User, Role)>, E> {
+        let q = Self::query(MEMBER).bind(board).bind(user_id);
+        let found = Self::one(c, q).await?;
+        Ok(found.map(|r| rows::member(&r)).transpose()?)
+    }
+
+    /// The board's members among these usernames, in user id order (the
+    /// order notification counters are then locked in).
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn members_named(
+        c: &mut DB::Connection,
+        board: &str,
+        names: &[String],
+    ) -> Result<Vec<User>, E> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = DB::dynamic(format!(
+            "SELECT u.id, u.username FROM users u JOIN members m ON m.user_id = u.id \
+             WHERE m.board_id = ? AND u.username IN ({}) ORDER BY u.id",
+            repeat("?", names.len(), ", ")
+        ));
+        let mut q = sqlx::query(&sql).bind(board);
+        for n in names {
+            q = q.bind(n.as_str());
+        }
+        let found = Self::all(c, q).await?;
+        Ok(found
+            .iter()
+            .map(|r| rows::user(r, "id", "username"))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// A note of the board.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn note(
+        c: &mut DB::Connection,
+        board: &str,
+        id: &str,
+    ) -> Result<Option<NoteRecord>, E> {
+        let q = Self::query(NOTE).bind(board).bind(id);
+        let found = Self::one(c, q).await?;
+        Ok(found.map(|r| rows::note(&r)).transpose()?)
+    }
+
+    /// The remembered answer under the first of `keys` that has one.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn remembered(
+        c: &mut DB::Connection,
+        board: &str,
+        keys: &[String],
+    ) -> Result<Option<crate::store::Applied>, E> {
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        let sql = DB::dynamic(format!(
+            "SELECT board_id, key, seq, status, body FROM ops WHERE board_id = ? AND key IN ({})",
+            repeat("?", keys.len(), ", ")
+        ));
+        let mut q = sqlx::query(&sql).bind(board);
+        for k in keys {
+            q = q.bind(k.as_str());
+        }
+        let found = Self::all(c, q)
+            .await?
+            .iter()
+            .map(op_row)
+            .collect::<Result<HashMap<_, _>, StoreError>>()?;
+        Ok(keys
+            .iter()
+            .find_map(|k| found.get(&(board.to_owned(), k.clone())).cloned()))
+    }
+
+    /// Adds or changes a membership.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn put_member(
+        c: &mut DB::Connection,
+        board: &str,
+        user: &User,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<(), E> {
+        let q = Self::query(
+            "INSERT INTO members (board_id, user_id, role, joined_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (board_id, user_id) DO UPDATE SET role = excluded.role",
+        )
+        .bind(board)
+        .bind(user.id.as_str())
+        .bind(role.as_str())
+        .bind(now.0);
+        Self::run(c, q).await.map(|_| ())
+    }
+
+    /// Ends a membership.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn remove_member(
+        c: &mut DB::Connection,
+        board: &str,
+        user_id: &str,
+    ) -> Result<(), E> {
+        let q = Self::query("DELETE FROM members WHERE board_id = ? AND user_id = ?")
+            .bind(board)
+            .bind(user_id);
+        Self::run(c, q).await.map(|_| ())
+    }
+
+    /// Deletes a board and everything on it (its notification counters stay,
+    /// so ids are never reused).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn delete_board(c: &mut DB::Connection, board: &str) -> Result<(), E> {
+        for sql in [
+            "DELETE FROM notes WHERE board_id = ?",
+            "DELETE FROM events WHERE board_id = ?",
+            "DELETE FROM ops WHERE board_id = ?",
+            "DELETE FROM members WHERE board_id = ?",
+            "DELETE FROM invites WHERE board_id = ?",
+            "DELETE FROM notifications WHERE board_id = ?",
+            "DELETE FROM boards WHERE id = ?",
+        ] {
+            Self::run(c, Self::query(sql).bind(board)).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores an invite and, when it names a user, their `invited` notification.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn create_invite(
+        c: &mut DB::Connection,
+        inv: &NewInvite,
+    ) -> Result<Option<Notification>, E> {
+        let q = Self::query(
+            "INSERT INTO invites (token, board_id, role, created_by, created_at) \
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(inv.token.as_str())
+        .bind(inv.board.as_str())
+        .bind(inv.role.as_str())
+        .bind(inv.created_by.id.as_str())
+        .bind(inv.created_at.0);
+        Self::run(c, q).await?;
+        match &inv.notify {
+            Some(to) => {
+                let n = notification::invited(
+                    &inv.board,
+                    &inv.token,
+                    &inv.created_by,
+                    to,
+                    inv.created_at,
+                );
+                Ok(Some(Self::insert_notification(c, &n).await?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The board and role an invite grants.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn find_invite(
+        c: &mut DB::Connection,
+        token: &str,
+    ) -> Result<Option<(String, Role)>, E> {
+        let q = Self::query("SELECT board_id, role FROM invites WHERE token = ?").bind(token);
+        let found = Self::one(c, q).await?;
+        Ok(found
+            .map(|r| Ok::<_, StoreError>((r.text("board_id")?, rows::role_col(&r, "role")?)))
+            .transpose()?)
+    }
+
+    /// Stores a notification under the user's next id. The id comes from a
+    /// per-user counter that only grows (deleting a board's notifications
+    /// never hands their ids out again); the bumped counter row stays locked
+    /// until commit, so a user's ids commit in increasing order.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn insert_notification(
+        c: &mut DB::Connection,
+        n: &NewNotification,
+    ) -> Result<Notification, E> {
+        let q = Self::query(
+            "INSERT INTO notification_counters (user_id, last_id) VALUES (?, 1) \
+             ON CONFLICT (user_id) DO UPDATE SET last_id = notification_counters.last_id + 1 \
+             RETURNING last_id",
+        )
+        .bind(n.user_id.as_str());
+        let id = match Self::one(c, q).await? {
+            Some(r) => r.uint("last_id")?,
+            None => return Err(StoreError::Db("notification counter: no row".into()).into()),
+        };
+        let q = Self::query(
+            "INSERT INTO notifications (user_id, id, kind, board_id, note_id, by_id, at, text) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(n.user_id.as_str())
+        .bind(big(id))
+        .bind(n.kind)
+        .bind(n.board.as_deref())
+        .bind(n.note.as_deref())
+        .bind(n.by.id.as_str())
+        .bind(n.at.0)
+        .bind(n.text.as_str());
+        Self::run(c, q).await?;
+        Ok(Notification {
+            id,
+            kind: n.kind.to_owned(),
+            board: n.board.clone(),
+            note: n.note.clone(),
+            by: n.by.clone(),
+            at: n.at,
+            text: n.text.clone(),
+            read: false,
+        })
+    }
+
+    /// The user's notifications after `after`, newest first or (`ascending`) oldest first.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn notifications(
+        c: &mut DB::Connection,
+        user_id: &str,
+        after: u64,
+        limit: usize,
+        ascending: bool,
+    ) -> Result<Vec<Notification>, E> {
+        let sql = if ascending {
+            NOTIFICATIONS_ASC
+        } else {
+            NOTIFICATIONS_DESC
+        };
+        let q = Self::query(sql)
+            .bind(user_id)
+            .bind(big(after))
+            .bind(big(limit as u64));
+        let found = Self::all(c, q).await?;
+        Ok(found
+            .iter()
+            .map(rows::notification)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// How many of the user's notifications are unread.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn unread_count(c: &mut DB::Connection, user_id: &str) -> Result<u64, E> {
+        match Self::one(c, Self::query(UNREAD).bind(user_id)).await? {
+            Some(r) => Ok(r.uint("n")?),
+            None => Ok(0),
+        }
+    }
+
+    /// Marks the user's notifications up to `up_to` read; returns the unread count.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn mark_read(c: &mut DB::Connection, user_id: &str, up_to: u64) -> Result<u64, E> {
+        let q = Self::query(
+            "UPDATE notifications SET read = TRUE WHERE user_id = ? AND id <= ? AND NOT read",
+        )
+        .bind(user_id)
+        .bind(big(up_to));
+        Self::run(c, q).await?;
+        Self::unread_count(c, user_id).await
+    }
+
+    /// Events after `after`, read in `tx` (the board's seq and its log
+    /// agree), which is then committed.
+    ///
+    /// # Errors
+    /// `not_found` for an unknown board, or when the database fails.
+    pub async fn events_after(
+        mut tx: Transaction<'static, DB>,
+        board: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<crate::store::EventsAfter, E> {
+        use crate::store::EventsAfter;
+        let c = &mut *tx;
+        let q = Self::query("SELECT seq, log_floor FROM boards WHERE id = ?").bind(board);
+        let Some(row) = Self::one(c, q).await? else {
+            let missing = crate::core::ApiError::not_found("board not found");
+            return Err(StoreError::from(missing).into());
+        };
+        let seq = row.uint("seq")?;
+        if after < row.uint("log_floor")? {
+            return Ok(EventsAfter::TooOld { seq });
+        }
+        if after > seq {
+            return Ok(EventsAfter::Future { seq });
+        }
+        let q = Self::query(
+            "SELECT body FROM events WHERE board_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(board)
+        .bind(big(after))
+        .bind(big(limit as u64));
+        let events = Self::all(c, q)
+            .await?
+            .iter()
+            .map(|r| r.text("body").map(bytes::Bytes::from))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        tx.commit().await?;
+        Ok(EventsAfter::Events { events, seq })
+    }
+
+    /// The current seq of each of these boards that exists, in one statement
+    /// of one shape however many boards (their ids travel as one JSON array).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn board_seqs(
+        c: &mut DB::Connection,
+        boards: &[String],
+    ) -> Result<Vec<(String, u64)>, E> {
+        let ids =
+            serde_json::to_string(boards).map_err(|e| StoreError::Db(format!("board ids: {e}")))?;
+        let found = Self::all(c, sqlx::query(DB::BOARD_SEQS).bind(ids.as_str())).await?;
+        Ok(found
+            .iter()
+            .map(board_seq)
+            .collect::<Result<_, StoreError>>()?)
+    }
+
+    /// Boards whose log is longer than `keep` events (candidates for pruning).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn prune_candidates(c: &mut DB::Connection, keep: i64) -> Result<Vec<String>, E> {
+        let q =
+            Self::query("SELECT id FROM boards WHERE seq - log_floor > ? ORDER BY id").bind(keep);
+        let found = Self::all(c, q).await?;
+        Ok(found
+            .iter()
+            .map(|r| r.text("id"))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Drops the board's events (and op ids) outside both retention windows:
+    /// older than `cutoff_at` and not among the newest `keep`. Returns how many events went.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn prune_board(
+        c: &mut DB::Connection,
+        board: &str,
+        (keep, cutoff_at): (i64, i64),
+    ) -> Result<u64, E> {
+        // Lock the board first, as a mutation does, so the two never deadlock.
+        let lock: &'static str = if DB::LOCKS_ROWS {
+            "SELECT seq, log_floor FROM boards WHERE id = ? FOR UPDATE"
+        } else {
+            "SELECT seq, log_floor FROM boards WHERE id = ?"
+        };
+        let Some(row) = Self::one(c, Self::query(lock).bind(board)).await? else {
+            return Ok(0);
+        };
+        let (seq, floor) = (row.int("seq")?, row.int("log_floor")?);
+        let q = Self::query(
+            "SELECT MAX(seq) AS m FROM events WHERE board_id = ? AND seq <= ? AND at < ?",
+        )
+        .bind(board)
+        .bind(seq - keep)
+        .bind(cutoff_at);
+        let newest_droppable = match Self::one(c, q).await? {
+            Some(r) => r.opt_int("m")?,
+            None => None,
+        };
+        let Some(new_floor) = newest_droppable.filter(|f| *f > floor) else {
+            return Ok(0);
+        };
+        let q = Self::query("DELETE FROM events WHERE board_id = ? AND seq <= ?")
+            .bind(board)
+            .bind(new_floor);
+        let removed = Self::run(c, q).await?;
+        let q = Self::query("DELETE FROM ops WHERE board_id = ? AND seq <= ?")
+            .bind(board)
+            .bind(new_floor);
+        Self::run(c, q).await?;
+        let q = Self::query("UPDATE boards SET log_floor = ? WHERE id = ?")
+            .bind(new_floor)
+            .bind(board);
+        Self::run(c, q).await?;
+        Ok(removed)
+    }
+
+    /// The board as stored (its note count left 0: the caller knows or counts it).
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn board(c: &mut DB::Connection, id: &str) -> Result<Option<BoardState>, E> {
+        let q = Self::query(concat!("SELECT ", board_columns!(), " WHERE b.id = ?")).bind(id);
+        let found = Self::one(c, q).await?;
+        Ok(found.map(|r| rows::board_state(&r, 0)).transpose()?)
+    }
+
+    /// Every member's role on the board, by user id.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn board_roles(
+        c: &mut DB::Connection,
+        board: &str,
+    ) -> Result<HashMap<String, Role>, E> {
+        let q = Self::query("SELECT user_id, role FROM members WHERE board_id = ?").bind(board);
+        let found = Self::all(c, q).await?;
+        Ok(found
+            .iter()
+            .map(|r| Ok((r.text("user_id")?, rows::role_col(r, "role")?)))
+            .collect::<Result<_, StoreError>>()?)
+    }
+
+    /// How many notes the board holds.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn note_count(c: &mut DB::Connection, board: &str) -> Result<u64, E> {
+        let q = Self::query("SELECT COUNT(*) AS n FROM notes WHERE board_id = ?").bind(board);
+        match Self::one(c, q).await? {
+            Some(r) => Ok(r.uint("n")?),
+            None => Ok(0),
+        }
+    }
+}
+
+/// The retention windows at `now`: keep the newest `log_min_events` events
+/// and every event at or after the returned cutoff.
+pub fn retention(limits: &crate::core::Limits, now: Timestamp) -> (i64, i64) {
+    (
+        big(limits.log_min_events),
+        now.0.saturating_sub(limits.log_min_age_ms),
+    )
+}
+
+/// A `(board id, seq)` row (`id`, `seq`).
+///
+/// # Errors
+/// When a column is malformed.
+pub fn board_seq(r: &impl Cols) -> Result<(String, u64), StoreError> {
+    Ok((r.text("id")?, r.uint("seq")?))
+}
+
+/// A board row with the member's `role` column, as that member sees it.
+fn board_view(r: &impl Cols) -> Result<Board, StoreError> {
+    Ok(rows::board_state(r, 0)?.view(rows::role_col(r, "role")?))
+}
+
+/// An `ops` row (`board_id`, `key`, `seq`, `status`, `body`): the remembered
+/// answer, decoded with the shared outcome codec, by (board, key).
+///
+/// # Errors
+/// When a column is malformed or the outcome cannot be decoded.
+pub fn op_row(r: &impl Cols) -> Result<((String, String), crate::store::Applied), StoreError> {
+    let outcome = crate::core::Outcome::from_stored(r.int("status")?, &r.text("body")?)
+        .map_err(StoreError::Db)?;
+    Ok((
+        (r.text("board_id")?, r.text("key")?),
+        crate::store::Applied {
+            outcome,
+            seq: r.uint("seq")?,
+            replayed: true,
+        },
+    ))
+}
