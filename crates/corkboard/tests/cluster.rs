@@ -531,9 +531,14 @@ async fn fifty_clients_converge_through_disconnects_and_a_node_restart() {
 
 /// Seeds that once failed
 /// `fifty_clients_converge_through_disconnects_and_a_node_restart`, each with
-/// what it caught and the fixing commit (see `tests/common/seed.rs`). None
-/// has so far: the history names no failing seed.
-const CONVERGE_REGRESSIONS: &[Regression] = &[];
+/// what it caught and the fixing commit (see `tests/common/seed.rs`).
+const CONVERGE_REGRESSIONS: &[Regression] = &[Regression {
+    name: "kill_during_handshake",
+    seed: 15_815_625_273_455_977_545,
+    caught: "node 2 killed between a client's upgrade and its `welcome`: the test \
+             client panicked on the reset instead of trying the next node \
+             (fixed in tests/common/ws.rs connect_or_io_error, 2026-11-30)",
+}];
 
 /// Replays [`CONVERGE_REGRESSIONS`].
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,6 +25,23 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code, in the contract's order.
+    pub const ALL: [ErrorCode; 13] = [
+        Self::BadRequest,
+        Self::InvalidMessage,
+        Self::UnknownType,
+        Self::UnknownMethod,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::NotFound,
+        Self::Conflict,
+        Self::Gone,
+        Self::TooLarge,
+        Self::RateLimited,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+
     /// The wire spelling, e.g. `not_found`.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -119,22 +136,7 @@ mod tests {
 
     #[test]
     fn wire_spelling_is_the_serde_spelling() {
-        use ErrorCode::*;
-        for code in [
-            BadRequest,
-            InvalidMessage,
-            UnknownType,
-            UnknownMethod,
-            Unauthorized,
-            Forbidden,
-            NotFound,
-            Conflict,
-            Gone,
-            TooLarge,
-            RateLimited,
-            Unavailable,
-            Internal,
-        ] {
+        for code in ErrorCode::ALL {
             assert_eq!(
                 serde_json::to_value(code).unwrap(),
                 serde_json::Value::String(code.as_str().into())

@@ -117,9 +117,13 @@ pub async fn connect_or_io_error(
                 pending: Default::default(),
                 close_reason: None,
             };
-            match ws.recv_raw_within(Duration::from_secs(5)).await {
-                Some(w) if w["type"] == "welcome" => ws.welcome = w,
-                other => return Err(format!("no welcome: {other:?}")),
+            // A server killed right after the upgrade resets the connection:
+            // that is an I/O error for the caller to retry, not a panic.
+            match ws.next_within(Duration::from_secs(5)).await {
+                Next::Msg(w) if w["type"] == "welcome" => ws.welcome = w,
+                Next::Msg(other) => return Err(format!("no welcome: {other}")),
+                Next::Closed(c) => return Err(format!("no welcome: closed ({c:?})")),
+                Next::Timeout => return Err("no welcome: timeout".into()),
             }
             Ok(Ok(ws))
         }
