@@ -489,6 +489,9 @@ impl Receiver {
 
     /// Backfills the boards whose gap outlived the reorder wait.
     async fn fill_gaps(&mut self) {
+        for ready in self.sequencer.release_unanchored(Instant::now()) {
+            self.bus.local.committed(ready);
+        }
         for (board, after) in self.sequencer.overdue(Instant::now()) {
             metrics::counter!("corkboard_bus_backfills_total").increment(1);
             if !self.backfill(&board, after).await {

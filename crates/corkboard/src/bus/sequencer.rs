@@ -23,6 +23,11 @@ struct BoardOrder {
     gap_since: Option<Instant>,
     /// Last time an event for this board came in.
     touched: Instant,
+    /// Whether `next` is known. A board first seen with no subscriber
+    /// position is not: its first events may arrive out of order (two nodes
+    /// publish seq 1 and 2 concurrently), so they are held for the wait and
+    /// released from the lowest seq seen, instead of the first to arrive.
+    anchored: bool,
 }
 
 /// Per-board ordering state for the events a node receives.
@@ -54,13 +59,23 @@ impl Sequencer {
         let order = self
             .boards
             .entry(ev.event.board.clone())
-            .or_insert_with(|| BoardOrder {
-                next: position().map_or(seq, |p| p + 1),
-                held: BTreeMap::new(),
-                gap_since: None,
-                touched: now,
+            .or_insert_with(|| {
+                let start = position();
+                BoardOrder {
+                    next: start.map_or(seq, |p| p + 1),
+                    held: BTreeMap::new(),
+                    gap_since: None,
+                    touched: now,
+                    anchored: start.is_some(),
+                }
             });
         order.touched = now;
+        if !order.anchored {
+            order.next = order.next.min(seq);
+            order.held.entry(seq).or_insert(ev);
+            order.gap_since.get_or_insert(now);
+            return Vec::new();
+        }
         if seq < order.next {
             metrics::counter!("corkboard_bus_duplicates_total").increment(1);
             return Vec::new();
@@ -94,14 +109,32 @@ impl Sequencer {
         };
     }
 
+    /// Releases, in seq order from the lowest seen, the first events of
+    /// boards first seen without a position once they have waited the wait.
+    pub fn release_unanchored(&mut self, now: Instant) -> Vec<Arc<CommittedEvent>> {
+        let mut out = Vec::new();
+        for order in self.boards.values_mut() {
+            let due = order
+                .gap_since
+                .is_some_and(|t| now.saturating_duration_since(t) >= self.wait);
+            if !order.anchored && due {
+                order.anchored = true;
+                Self::drain(order, &mut out);
+            }
+        }
+        out
+    }
+
     /// Boards whose gap has waited at least the wait, with the last seq
-    /// delivered (backfill the log after it).
+    /// delivered (backfill the log after it). Boards not anchored yet are
+    /// left to [`Sequencer::release_unanchored`].
     pub fn overdue(&self, now: Instant) -> Vec<(String, u64)> {
         self.boards
             .iter()
             .filter(|(_, o)| {
-                o.gap_since
-                    .is_some_and(|t| now.saturating_duration_since(t) >= self.wait)
+                o.anchored
+                    && o.gap_since
+                        .is_some_and(|t| now.saturating_duration_since(t) >= self.wait)
             })
             .map(|(b, o)| (b.clone(), o.next.saturating_sub(1)))
             .collect()
@@ -133,7 +166,10 @@ impl Sequencer {
 
     /// The last seq delivered for a board, if it has been seen.
     pub fn position(&self, board: &str) -> Option<u64> {
-        self.boards.get(board).map(|o| o.next.saturating_sub(1))
+        self.boards
+            .get(board)
+            .filter(|o| o.anchored)
+            .map(|o| o.next.saturating_sub(1))
     }
 
     /// Forgets boards with no open gap and no event for `idle`.
@@ -186,7 +222,7 @@ mod tests {
     fn in_order_passes_and_repeats_drop() {
         let mut s = Sequencer::new(Duration::from_millis(20));
         let t = Instant::now();
-        assert_eq!(seqs(&s.push(ev("b", 1), t, || None)), vec![1]);
+        assert_eq!(seqs(&s.push(ev("b", 1), t, || Some(0))), vec![1]);
         assert_eq!(seqs(&s.push(ev("b", 2), t, || None)), vec![2]);
         assert!(s.push(ev("b", 2), t, || None).is_empty());
         assert!(s.push(ev("b", 1), t, || None).is_empty());
@@ -214,7 +250,7 @@ mod tests {
     fn a_backfill_fills_the_gap_and_repeats_drop() {
         let mut s = Sequencer::new(Duration::from_millis(20));
         let t = Instant::now();
-        s.push(ev("b", 1), t, || None);
+        s.push(ev("b", 1), t, || Some(0));
         s.push(ev("b", 4), t, || None);
         // The backfill reads 2..=4 from the log; 4 is also held.
         let mut out = Vec::new();
@@ -232,15 +268,44 @@ mod tests {
         // Subscribers here have seq 9: an arriving 11 must wait for 10.
         assert!(s.push(ev("b", 11), t, || Some(9)).is_empty());
         assert_eq!(seqs(&s.push(ev("b", 10), t, || None)), vec![10, 11]);
-        // No subscriber position: the first event is taken as it comes.
-        assert_eq!(seqs(&s.push(ev("c", 7), t, || None)), vec![7]);
+        // No subscriber position: the first events wait out the reorder
+        // wait, then go from the lowest seen.
+        assert!(s.push(ev("c", 7), t, || None).is_empty());
+        assert_eq!(
+            seqs(&s.release_unanchored(t + Duration::from_millis(20))),
+            vec![7]
+        );
+    }
+
+    /// Seed-free regression of the Redis bus contract failing on a loaded
+    /// machine: two nodes published a new board's seq 1 and 2 concurrently,
+    /// 2 arrived first, and 1 was dropped as a repeat.
+    #[test]
+    fn a_new_board_without_position_waits_for_its_lowest_seq() {
+        let mut s = Sequencer::new(Duration::from_millis(20));
+        let t = Instant::now();
+        assert!(s.push(ev("b", 2), t, || None).is_empty());
+        assert!(s.push(ev("b", 1), t, || None).is_empty());
+        assert!(s.push(ev("b", 3), t, || None).is_empty());
+        assert_eq!(s.position("b"), None, "not anchored yet");
+        assert!(s.overdue(t + Duration::from_millis(30)).is_empty());
+        assert!(s
+            .release_unanchored(t + Duration::from_millis(5))
+            .is_empty());
+        assert_eq!(s.next_deadline(), Some(t + Duration::from_millis(20)));
+        let out = s.release_unanchored(t + Duration::from_millis(20));
+        assert_eq!(seqs(&out), vec![1, 2, 3]);
+        assert_eq!(s.position("b"), Some(3));
+        // Anchored now: the next event passes at once, a repeat drops.
+        assert_eq!(s.push(ev("b", 4), t, || None).len(), 1);
+        assert!(s.push(ev("b", 2), t, || None).is_empty());
     }
 
     #[test]
     fn skip_releases_what_was_held() {
         let mut s = Sequencer::new(Duration::from_millis(20));
         let t = Instant::now();
-        s.push(ev("b", 1), t, || None);
+        s.push(ev("b", 1), t, || Some(0));
         s.push(ev("b", 5), t, || None);
         s.push(ev("b", 6), t, || None);
         assert_eq!(seqs(&s.skip("b")), vec![5, 6]);
@@ -252,8 +317,8 @@ mod tests {
     fn idle_boards_are_forgotten_unless_a_gap_is_open() {
         let mut s = Sequencer::new(Duration::from_millis(20));
         let t = Instant::now();
-        s.push(ev("a", 1), t, || None);
-        s.push(ev("b", 1), t, || None);
+        s.push(ev("a", 1), t, || Some(0));
+        s.push(ev("b", 1), t, || Some(0));
         s.push(ev("b", 3), t, || None);
         s.forget_idle(t + Duration::from_secs(120), Duration::from_secs(60));
         assert_eq!(s.len(), 1);
