@@ -17,7 +17,7 @@ use tonic::{Code, Request};
 
 #[allow(clippy::all, clippy::pedantic, dead_code)]
 mod pb {
-    tonic::include_proto!("corkboard.v1");
+    include!(concat!(env!("OUT_DIR"), "/messages/corkboard.v1.rs"));
 }
 
 use pb::corkboard_client::CorkboardClient;

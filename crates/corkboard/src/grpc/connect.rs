@@ -32,16 +32,17 @@ use crate::realtime::subscribe::{subscribe, Subscriber};
 use crate::realtime::{frames, CloseReason, ConnId, Outbox, Transport};
 use crate::service::Principal;
 
-use pb::server_message::Msg;
+use pb::server::server_message::Msg;
+use pb::server::ServerMessage as Out;
 
 /// What the reader sends the response stream.
-type Reply = Result<pb::ServerMessage, Status>;
+type Reply = Result<Out, Status>;
 
-fn msg(m: Msg) -> pb::ServerMessage {
-    pb::ServerMessage { msg: Some(m) }
+fn msg(m: Msg) -> Out {
+    Out { msg: Some(m) }
 }
 
-fn error_msg(e: &ApiError, board: Option<&str>) -> pb::ServerMessage {
+fn error_msg(e: &ApiError, board: Option<&str>) -> Out {
     msg(Msg::Error(status::error_message(e, board)))
 }
 
@@ -54,7 +55,7 @@ pub fn start(
     decoder: &Arc<FrameDecoder>,
     p: Principal,
     incoming: Streaming<pb::ClientMessage>,
-) -> Result<Updates<pb::ServerMessage>, ApiError> {
+) -> Result<Updates<Out>, ApiError> {
     let conn = HubConn::register(s, &p)?;
     let inflight = s.ws.max_inflight.max(1);
     let (tx, rx) = mpsc::channel::<Reply>(inflight);
@@ -97,7 +98,7 @@ struct SessionOut {
     conn: HubConn,
     decoder: Arc<FrameDecoder>,
     rx: mpsc::Receiver<Reply>,
-    queue: VecDeque<pb::ServerMessage>,
+    queue: VecDeque<Out>,
     /// Set once the stream must end (`None` inside: OK).
     end: Option<Option<Status>>,
     /// Stops the reader when the response stream goes away.
@@ -153,10 +154,10 @@ impl SessionOut {
     }
 }
 
-fn push_decoded(d: &Decoded, q: &mut VecDeque<pb::ServerMessage>) {
+fn push_decoded(d: &Decoded, q: &mut VecDeque<Out>) {
     match d {
-        Decoded::Updates(us) => {
-            q.extend(us.iter().map(|u| msg(Msg::Update(u.clone()))));
+        Decoded::Updates { encoded, .. } => {
+            q.extend(encoded.iter().map(|u| msg(Msg::Update(u.clone()))));
         }
         Decoded::Signal(s) => q.push_back(msg(Msg::Signal(s.clone()))),
         Decoded::Error(e) => q.push_back(msg(Msg::Error(e.clone()))),
@@ -279,7 +280,7 @@ impl SessionReader {
         Ok(())
     }
 
-    async fn send(&self, m: pb::ServerMessage) {
+    async fn send(&self, m: Out) {
         let _ = self.tx.send(Ok(m)).await;
     }
 

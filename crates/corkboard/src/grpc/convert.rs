@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::pb;
+use super::wire::EncodedUpdate;
 use crate::core::{
     self, ApiError, Board, Color, Event, EventBody, Note, Notification, Presence, Role,
     ServerMessage, Timestamp, User,
@@ -242,8 +243,12 @@ pub fn update_note(
 /// What one hub frame (a WebSocket message) becomes on a gRPC stream.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Decoded {
-    /// Board updates, in order (a `subscribed` with a snapshot is two).
-    Updates(Vec<pb::BoardUpdate>),
+    /// Board updates, encoded, in order (a `subscribed` with a snapshot is
+    /// two); `unsubscribed` names the board when the last one ends a subscription.
+    Updates {
+        encoded: Vec<EncodedUpdate>,
+        unsubscribed: Option<String>,
+    },
     /// An ephemeral signal (Connect only).
     Signal(pb::Signal),
     /// A subscribe that failed, for its board (Connect only).
@@ -252,6 +257,13 @@ pub enum Decoded {
     Notification(pb::NotificationUpdate),
     /// Nothing gRPC carries (a pong, a JSON-RPC result).
     Nothing,
+}
+
+fn updates(us: Vec<pb::BoardUpdate>, unsubscribed: Option<String>) -> Decoded {
+    Decoded::Updates {
+        encoded: us.iter().map(EncodedUpdate::new).collect(),
+        unsubscribed,
+    }
 }
 
 fn update(u: pb::board_update::Update) -> pb::BoardUpdate {
@@ -273,7 +285,7 @@ pub fn frame(json: &str) -> Decoded {
         }
     };
     match msg {
-        ServerMessage::Event(e) => Decoded::Updates(vec![update(Update::Event(event(e)))]),
+        ServerMessage::Event(e) => updates(vec![update(Update::Event(event(e)))], None),
         ServerMessage::Subscribed {
             board: b,
             seq,
@@ -291,24 +303,28 @@ pub fn frame(json: &str) -> Decoded {
                 seq,
                 replayed: replayed.unwrap_or(0),
             })));
-            Decoded::Updates(out)
+            updates(out, None)
         }
         ServerMessage::Presence {
             board: b,
             joined,
             left,
             members,
-        } => Decoded::Updates(vec![update(Update::Presence(pb::PresenceUpdate {
-            board: b,
-            joined: presences(joined),
-            left: presences(left),
-            members: presences(members),
-        }))]),
-        ServerMessage::Unsubscribed { board: b, reason } => {
-            Decoded::Updates(vec![update(Update::Unsubscribed(pb::Unsubscribed {
+        } => updates(
+            vec![update(Update::Presence(pb::PresenceUpdate {
                 board: b,
+                joined: presences(joined),
+                left: presences(left),
+                members: presences(members),
+            }))],
+            None,
+        ),
+        ServerMessage::Unsubscribed { board: b, reason } => {
+            let u = update(Update::Unsubscribed(pb::Unsubscribed {
+                board: b.clone(),
                 reason: reason.map(|r| r.as_str().to_owned()).unwrap_or_default(),
-            }))])
+            }));
+            updates(vec![u], Some(b))
         }
         ServerMessage::Signal {
             board: b,
@@ -381,6 +397,17 @@ mod tests {
     use super::*;
     use crate::core::{ServerMessage, SnapshotBody};
 
+    fn decoded(d: Decoded) -> Vec<pb::BoardUpdate> {
+        use prost::Message;
+        let Decoded::Updates { encoded, .. } = d else {
+            panic!("updates")
+        };
+        encoded
+            .iter()
+            .map(|e| pb::BoardUpdate::decode(&*e.0).unwrap())
+            .collect()
+    }
+
     fn ann() -> User {
         User {
             id: "u1".into(),
@@ -444,9 +471,7 @@ mod tests {
                 notes: vec![],
             }),
         };
-        let Decoded::Updates(u) = frame(&m.to_json()) else {
-            panic!("updates")
-        };
+        let u = decoded(frame(&m.to_json()));
         use pb::board_update::Update;
         assert!(matches!(&u[0].update, Some(Update::Snapshot(s)) if s.seq == 4));
         assert!(
@@ -484,9 +509,7 @@ mod tests {
                 body,
             };
             let kind = e.kind();
-            let Decoded::Updates(u) = frame(&ServerMessage::Event(e.clone()).to_json()) else {
-                panic!()
-            };
+            let u = decoded(frame(&ServerMessage::Event(e.clone()).to_json()));
             let Some(pb::board_update::Update::Event(pe)) = &u[0].update else {
                 panic!()
             };

@@ -16,6 +16,7 @@ mod feed;
 pub mod pb;
 mod status;
 mod subscribe;
+mod wire;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,7 +68,7 @@ fn reply<T>(r: Result<T, ApiError>) -> Result<Response<T>, Status> {
 }
 
 #[tonic::async_trait]
-impl pb::corkboard_server::Corkboard for Door {
+impl pb::server::corkboard_server::Corkboard for Door {
     async fn list_boards(
         &self,
         req: Request<pb::ListBoardsRequest>,
@@ -108,7 +109,7 @@ impl pb::corkboard_server::Corkboard for Door {
         reply(calls::delete_note(&self.s.app, &p, req.into_inner()).await)
     }
 
-    type SubscribeStream = Updates<pb::BoardUpdate>;
+    type SubscribeStream = Updates<wire::EncodedUpdate>;
 
     async fn subscribe(
         &self,
@@ -118,7 +119,7 @@ impl pb::corkboard_server::Corkboard for Door {
         reply(subscribe::board(&self.s, &self.decoder, p, req.into_inner()).await)
     }
 
-    type ConnectStream = Updates<pb::ServerMessage>;
+    type ConnectStream = Updates<pb::server::ServerMessage>;
 
     async fn connect(
         &self,
@@ -154,7 +155,7 @@ pub fn routes(router: Router<Arc<HttpState>>, s: &Arc<HttpState>) -> Router<Arc<
         s: s.clone(),
         decoder: Arc::new(FrameDecoder::default()),
     };
-    let corkboard = pb::corkboard_server::CorkboardServer::new(door)
+    let corkboard = pb::server::corkboard_server::CorkboardServer::new(door)
         .max_decoding_message_size(s.grpc.max_message)
         .max_encoding_message_size(usize::MAX);
     let (reporter, health) = tonic_health::server::health_reporter();

@@ -19,6 +19,7 @@ use super::convert::{self, Decoded};
 use super::feed::{End, FrameDecoder, HubConn};
 use super::pb;
 use super::status;
+use super::wire::EncodedUpdate;
 use crate::core::ApiError;
 use crate::gateway::HttpState;
 use crate::realtime::subscribe::{subscribe, Subscriber};
@@ -94,7 +95,7 @@ pub async fn board(
     decoder: &Arc<FrameDecoder>,
     p: Principal,
     req: pb::SubscribeRequest,
-) -> Result<Updates<pb::BoardUpdate>, ApiError> {
+) -> Result<Updates<EncodedUpdate>, ApiError> {
     let board = convert::required("board", req.board)?;
     s.app.board(&p, &board).await?;
     let conn = HubConn::register(s, &p)?;
@@ -120,17 +121,17 @@ pub async fn board(
         shutdown: s.shutdown.clone(),
         queue: VecDeque::new(),
         end: None,
-        map: move |d: &Decoded, q: &mut VecDeque<pb::BoardUpdate>| {
-            let Decoded::Updates(us) = d else {
+        map: move |d: &Decoded, q: &mut VecDeque<EncodedUpdate>| {
+            let Decoded::Updates {
+                encoded,
+                unsubscribed,
+            } = d
+            else {
                 return Mapped::More;
             };
-            for u in us {
-                q.push_back(u.clone());
-                if let Some(pb::board_update::Update::Unsubscribed(x)) = &u.update {
-                    if x.board == board {
-                        return Mapped::Done;
-                    }
-                }
+            q.extend(encoded.iter().cloned());
+            if unsubscribed.as_deref() == Some(board.as_str()) {
+                return Mapped::Done;
             }
             Mapped::More
         },
