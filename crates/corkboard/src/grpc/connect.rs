@@ -275,7 +275,7 @@ impl SessionReader {
                     .await;
             }
             In::Call(c) => self.spawn_call(c, inflight).await,
-            In::Signal(sig) => self.on_signal(sig).await,
+            In::Signal(sig) => return self.on_signal(sig).await,
         }
         Ok(())
     }
@@ -331,7 +331,9 @@ impl SessionReader {
         });
     }
 
-    async fn on_signal(&mut self, sig: pb::Signal) {
+    /// A signal: checked as on WebSocket, then fanned out by the hub. A
+    /// malformed one counts as a bad message.
+    async fn on_signal(&mut self, sig: pb::Signal) -> Result<(), Status> {
         let board = sig.board;
         let checked = convert::signal_data(&sig.data_json).and_then(|data| {
             let is_cursor = crate::core::check_signal(&sig.name, &data)?;
@@ -339,16 +341,13 @@ impl SessionReader {
         });
         let (data, is_cursor) = match checked {
             Ok(x) => x,
-            Err(e) => {
-                let _ = self.bad_message(e, Some(&board)).await;
-                return;
-            }
+            Err(e) => return self.bad_message(e, Some(&board)).await,
         };
         let hub = &self.s.app.hub;
         if !hub.is_subscribed(self.conn, &board) {
             let e = ApiError::not_found("subscribe to the board before sending signals");
             self.send(error_msg(&e, Some(&board))).await;
-            return;
+            return Ok(());
         }
         let frame = ServerMessage::Signal {
             board: board.clone(),
@@ -358,5 +357,6 @@ impl SessionReader {
         }
         .to_json();
         hub.signal(self.conn, &board, is_cursor, frame.into());
+        Ok(())
     }
 }
