@@ -170,6 +170,28 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_SSE_RETRY_MS", default_value_t = 2_000)]
     pub sse_retry_ms: u64,
 
+    /// Largest gRPC request message, in bytes; bigger is RESOURCE_EXHAUSTED.
+    #[arg(long, env = "CORKBOARD_GRPC_MAX_MESSAGE", default_value_t = 64 << 10)]
+    pub grpc_max_message: usize,
+
+    /// HTTP/2 keepalive (gRPC and HTTP/2 clients): a PING every N ms on a
+    /// connection; one unanswered for --http2-keepalive-timeout-ms closes it.
+    #[arg(long, env = "CORKBOARD_HTTP2_KEEPALIVE_MS", default_value_t = 20_000)]
+    pub http2_keepalive_ms: u64,
+
+    /// How long an HTTP/2 keepalive PING may go unanswered, in ms.
+    #[arg(
+        long,
+        env = "CORKBOARD_HTTP2_KEEPALIVE_TIMEOUT_MS",
+        default_value_t = 20_000
+    )]
+    pub http2_keepalive_timeout_ms: u64,
+
+    /// Bytes HTTP/2 buffers per stream for a peer that is not reading (a
+    /// gRPC stream that falls behind then fills its outbox and ends).
+    #[arg(long, env = "CORKBOARD_HTTP2_SEND_BUFFER", default_value_t = 64 << 10)]
+    pub http2_send_buffer: usize,
+
     /// Serve a WebSocket echo endpoint at /ws-echo (for `make conformance` only).
     #[arg(long, env = "CORKBOARD_WS_ECHO")]
     pub ws_echo: bool,
@@ -209,6 +231,18 @@ impl Config {
             (Some(c), Some(k), _) => crate::tls::from_pem_files(c, k).map(Some),
             (_, _, true) => crate::tls::self_signed().map(Some),
             _ => Ok(None),
+        }
+    }
+
+    /// The gRPC and HTTP/2 settings these flags configure.
+    pub fn grpc(&self) -> crate::gateway::settings::GrpcSettings {
+        crate::gateway::settings::GrpcSettings {
+            max_message: self.grpc_max_message.max(1024),
+            keepalive: std::time::Duration::from_millis(self.http2_keepalive_ms.max(100)),
+            keepalive_timeout: std::time::Duration::from_millis(
+                self.http2_keepalive_timeout_ms.max(100),
+            ),
+            send_buffer: self.http2_send_buffer.max(1024),
         }
     }
 

@@ -38,6 +38,7 @@ mod commands;
 pub mod config;
 pub mod core;
 mod gateway;
+mod grpc;
 mod http;
 mod longpoll;
 mod realtime;

@@ -113,6 +113,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
     if state.ws_echo {
         router = router.route("/ws-echo", any(crate::ws::echo::echo));
     }
+    let router = crate::grpc::routes(router, &state);
     router
         .fallback(web::fallback)
         .method_not_allowed_fallback(crate::gateway::error::no_method)

@@ -123,6 +123,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         shutdown: CancellationToken::new(),
         ws_echo: config.ws_echo,
         sse: config.sse(),
+        grpc: config.grpc(),
     });
     let notifier = tokio::spawn(crate::service::notifier::run(
         state.app.clone(),
@@ -143,50 +144,45 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     let router = crate::routes::router(state.clone());
     let make = router.into_make_service_with_connect_info::<SocketAddr>();
     let (stop, mut stopped) = watch::channel(false);
-    let (addr, serve, tls_handle) = match tls {
+    let grpc = state.grpc.clone();
+    let is_tls = tls.is_some();
+    let listener = bind(config.listen)
+        .with_context(|| format!("binding {}", config.listen))?
+        .into_std()?;
+    let addr = listener.local_addr()?;
+    let handle = axum_server::Handle::new();
+    let serve = match tls {
         None => {
-            let listener =
-                bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
-            let addr = listener.local_addr()?;
-            let serve = tokio::spawn(async move {
-                let shutdown = async move {
-                    let _ = stopped.wait_for(|s| *s).await;
-                };
-                if let Err(e) = axum::serve(listener, make)
-                    .with_graceful_shutdown(shutdown)
-                    .await
-                {
+            let mut server = axum_server::from_tcp(listener)?.handle(handle.clone());
+            configure_http(server.http_builder(), &grpc);
+            tokio::spawn(async move {
+                if let Err(e) = server.serve(make).await {
                     tracing::error!(error = %e, "server error");
                 }
-            });
-            (addr, serve, None)
+            })
         }
         Some(tls) => {
-            let listener = bind(config.listen)
-                .with_context(|| format!("binding {}", config.listen))?
-                .into_std()?;
-            let addr = listener.local_addr()?;
-            let handle = axum_server::Handle::new();
             let mut server = axum_server::from_tcp_rustls(
                 listener,
                 axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
             )?
             .handle(handle.clone());
-            // WebSocket over HTTP/2 (RFC 8441) needs the extended CONNECT protocol.
-            server.http_builder().http2().enable_connect_protocol();
-            let serve = tokio::spawn(async move {
+            configure_http(server.http_builder(), &grpc);
+            tokio::spawn(async move {
                 if let Err(e) = server.serve(make).await {
                     tracing::error!(error = %e, "server error");
                 }
-            });
-            let h = handle.clone();
-            tokio::spawn(async move {
-                let _ = stopped.wait_for(|s| *s).await;
-                h.graceful_shutdown(None);
-            });
-            (addr, serve, Some(handle))
+            })
         }
     };
+    let tls_handle = is_tls.then(|| handle.clone());
+    {
+        let h = handle.clone();
+        tokio::spawn(async move {
+            let _ = stopped.wait_for(|s| *s).await;
+            h.graceful_shutdown(None);
+        });
+    }
     let prune = {
         let store = store.clone();
         let clock = clock.clone();
@@ -218,6 +214,22 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         },
         drain: Duration::from_secs(config.drain_timeout),
     })
+}
+
+/// HTTP/1.1 and HTTP/2 on one listener (h2c with prior knowledge on plain
+/// TCP, h2 through ALPN under TLS), so gRPC shares the port with HTTP.
+fn configure_http(
+    b: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    grpc: &crate::gateway::settings::GrpcSettings,
+) {
+    b.http2()
+        // WebSocket over HTTP/2 (RFC 8441) needs the extended CONNECT protocol.
+        .enable_connect_protocol()
+        // gRPC keepalive: PINGs find dead peers of idle streams.
+        .keep_alive_interval(Some(grpc.keepalive))
+        .keep_alive_timeout(grpc.keepalive_timeout)
+        // What a peer that stops reading can make one stream hold.
+        .max_send_buf_size(grpc.send_buffer);
 }
 
 /// Pending connections the kernel queues before `accept` (capped by

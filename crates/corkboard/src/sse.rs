@@ -26,6 +26,7 @@ use crate::realtime::outbox::Drained;
 use crate::realtime::subscribe::{subscribe, Subscriber};
 use crate::realtime::ConnId;
 use crate::realtime::{CloseReason, Hub, Outbox, Transport};
+use crate::service::notification_stream::{self, Start};
 use crate::service::Principal;
 
 pub use crate::gateway::settings::SseSettings;
@@ -248,47 +249,8 @@ pub async fn notification_stream(
     let state = s.clone();
     let task_outbox = outbox.clone();
     s.tracker.spawn(async move {
-        let app = &state.app;
-        let newest = app
-            .store
-            .notifications(&user_id, 0, 1, false)
-            .await
-            .ok()
-            .and_then(|l| l.first().map(|n| n.id))
-            .unwrap_or(0);
-        // A position beyond the newest notification cannot be continued
-        // from: treat it as no position (start with what arrives next).
-        let since = since.filter(|n| *n <= newest);
-        let mut last = since.unwrap_or(newest);
-        if since.is_some() {
-            loop {
-                let page = match app.store.notifications(&user_id, last, 500, true).await {
-                    Ok(p) => p,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "notification replay failed");
-                        task_outbox.close(CloseReason::ReplayFailed);
-                        return;
-                    }
-                };
-                let n = page.len();
-                for item in page {
-                    last = item.id;
-                    if !task_outbox
-                        .push_wait(crate::realtime::notify::notification_frame(&item))
-                        .await
-                    {
-                        return;
-                    }
-                }
-                if n < 500 {
-                    break;
-                }
-            }
-        }
-        app.notify.go_live(&user_id, id, last);
-        if let Ok(c) = app.store.unread_count(&user_id).await {
-            task_outbox.push(crate::realtime::notify::unread_frame(c));
-        }
+        let from = since.map_or(Start::Now, Start::After);
+        notification_stream::start(&state.app, &user_id, id, &task_outbox, from).await;
     });
     let body = body_with_guard(outbox, &s.sse, s.shutdown.clone(), Some(guard));
     Ok(sse_response(Body::from_stream(body)))

@@ -31,6 +31,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("ws", 7),
     ("sse", 7),
     ("longpoll", 7),
+    ("grpc", 7),
     // Wiring: the route table, flags, startup, bindings.
     ("routes", 8),
     ("config", 8),

@@ -198,6 +198,27 @@ impl ServerMessage {
     }
 }
 
+/// The contract's rules for a signal a client sends: `name` is `typing`,
+/// `cursor` or `selection`, and `data` is at most 1 KiB of JSON. Returns
+/// whether it is a cursor (only the newest per sender matters).
+///
+/// # Errors
+/// `bad_request` for another name, `too_large` for bigger data.
+pub fn check_signal(name: &str, data: &Value) -> Result<bool, ApiError> {
+    if !matches!(name, "typing" | "cursor" | "selection") {
+        return Err(ApiError::bad_request(
+            "signal name must be typing, cursor or selection",
+        ));
+    }
+    if data.to_string().len() > SIGNAL_DATA_BYTES {
+        return Err(ApiError::too_large("signal data is over 1 KiB"));
+    }
+    Ok(name == "cursor")
+}
+
+/// The largest signal `data`, in bytes of JSON.
+pub const SIGNAL_DATA_BYTES: usize = 1024;
+
 #[cfg(test)]
 mod tests {
     use super::*;

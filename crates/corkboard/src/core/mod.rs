@@ -13,7 +13,9 @@ pub mod time;
 
 pub use error::{ApiError, ErrorCode};
 pub use event::{Event, EventBody, NoteDelta};
-pub use messages::{ClientMessage, ErrorBody, ServerMessage, SnapshotBody, UnsubscribeReason};
+pub use messages::{
+    check_signal, ClientMessage, ErrorBody, ServerMessage, SnapshotBody, UnsubscribeReason,
+};
 pub use model::{Board, Color, FieldVersions, Limits, Note, NoteRecord, Presence, Role, User};
 pub use mutation::{
     plan, Action, BoardState, Ctx, Effect, Mutation, NoteCreate, NoteDelete, NoteUpdate, Plan,

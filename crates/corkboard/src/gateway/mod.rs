@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod settings;
 
 use std::sync::atomic::AtomicBool;
@@ -32,4 +33,46 @@ pub struct HttpState {
     pub ws_echo: bool,
     /// Server-Sent Events settings.
     pub sse: settings::SseSettings,
+    /// gRPC and HTTP/2 settings.
+    pub grpc: settings::GrpcSettings,
+}
+
+/// Whether this node should take traffic (`/readyz`, and gRPC health): not
+/// draining, the store answers and, in cluster mode, Redis does too.
+///
+/// # Errors
+/// `unavailable` with `{store, bus}` saying which is down.
+pub async fn readiness(s: &HttpState) -> Result<serde_json::Value, crate::core::ApiError> {
+    use crate::core::{ApiError, ErrorCode};
+    use serde_json::json;
+
+    if s.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(ApiError::new(ErrorCode::Unavailable, "shutting down"));
+    }
+    let store = match s.app.store.ping().await {
+        Ok(()) => "ok",
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed: store");
+            "down"
+        }
+    };
+    let bus = match &s.app.cluster {
+        None => None,
+        Some(c) if c.is_up() => Some("ok"),
+        Some(_) => Some("down"),
+    };
+    let mut body = json!({"store": store});
+    if let Some(b) = bus {
+        body["bus"] = json!(b);
+    }
+    if store == "ok" && bus != Some("down") {
+        body["status"] = json!("ready");
+        return Ok(body);
+    }
+    let what = if store == "down" {
+        "store unavailable"
+    } else {
+        "Redis unavailable"
+    };
+    Err(ApiError::new(ErrorCode::Unavailable, what).with_details(body))
 }

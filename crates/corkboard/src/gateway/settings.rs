@@ -66,3 +66,29 @@ impl Default for SseSettings {
         }
     }
 }
+
+/// gRPC and HTTP/2 settings (from flags).
+#[derive(Clone, Debug)]
+pub struct GrpcSettings {
+    /// Largest request message a gRPC client may send (bytes); bigger is
+    /// `RESOURCE_EXHAUSTED` and writes nothing.
+    pub max_message: usize,
+    /// Interval of HTTP/2 PINGs on an idle connection (gRPC keepalive).
+    pub keepalive: Duration,
+    /// A PING unanswered this long closes the connection.
+    pub keepalive_timeout: Duration,
+    /// Bytes HTTP/2 buffers per stream for a peer that is not reading; past
+    /// it the stream stops taking data, its outbox fills, and it ends.
+    pub send_buffer: usize,
+}
+
+impl Default for GrpcSettings {
+    fn default() -> Self {
+        Self {
+            max_message: 64 << 10,
+            keepalive: Duration::from_secs(20),
+            keepalive_timeout: Duration::from_secs(20),
+            send_buffer: 64 << 10,
+        }
+    }
+}

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::Json;
 use serde_json::{json, Value};
 
-use crate::core::{ApiError, ErrorCode};
+use crate::core::ApiError;
 use crate::gateway::HttpState;
 
 /// `GET /healthz`: the process is up and serving HTTP.
@@ -20,33 +20,5 @@ pub async fn healthz() -> Json<Value> {
 /// changes reach it by polling the log), but a load balancer should prefer
 /// nodes that are fully up.
 pub async fn readyz(State(s): State<Arc<HttpState>>) -> Result<Json<Value>, ApiError> {
-    if s.draining.load(std::sync::atomic::Ordering::Relaxed) {
-        return Err(ApiError::new(ErrorCode::Unavailable, "shutting down"));
-    }
-    let store = match s.app.store.ping().await {
-        Ok(()) => "ok",
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed: store");
-            "down"
-        }
-    };
-    let bus = match &s.app.cluster {
-        None => None,
-        Some(c) if c.is_up() => Some("ok"),
-        Some(_) => Some("down"),
-    };
-    let mut body = json!({"store": store});
-    if let Some(b) = bus {
-        body["bus"] = json!(b);
-    }
-    if store == "ok" && bus != Some("down") {
-        body["status"] = json!("ready");
-        return Ok(Json(body));
-    }
-    let what = if store == "down" {
-        "store unavailable"
-    } else {
-        "Redis unavailable"
-    };
-    Err(ApiError::new(ErrorCode::Unavailable, what).with_details(body))
+    crate::gateway::readiness(&s).await.map(Json)
 }

@@ -15,6 +15,25 @@ pub enum Transport {
     WebSocket,
     /// `event:`/`id:`/`data:` blocks.
     Sse,
+    /// A gRPC stream: the WebSocket frames, which the gRPC door decodes
+    /// into protobuf messages (once per shared frame, see `grpc::frames`).
+    Grpc,
+}
+
+impl Transport {
+    /// Whether this transport's frames are the WebSocket JSON messages.
+    pub fn json_frames(self) -> bool {
+        matches!(self, Transport::WebSocket | Transport::Grpc)
+    }
+
+    /// The label of this transport in metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Transport::WebSocket => "websocket",
+            Transport::Sse => "sse",
+            Transport::Grpc => "grpc",
+        }
+    }
 }
 
 /// A committed event with its per-transport encodings, built at most once.
@@ -37,7 +56,7 @@ impl HubEvent {
     /// The frame for `transport` (encoded on first use, then shared).
     pub fn frame(&self, transport: Transport) -> Utf8Bytes {
         match transport {
-            Transport::WebSocket => self
+            Transport::WebSocket | Transport::Grpc => self
                 .ws
                 .get_or_init(|| ws_event(&self.committed.json))
                 .clone(),
@@ -110,7 +129,7 @@ pub fn presence(
     }
     .to_json();
     match transport {
-        Transport::WebSocket => Utf8Bytes::from(json),
+        Transport::WebSocket | Transport::Grpc => Utf8Bytes::from(json),
         Transport::Sse => sse_unnumbered("presence", &json),
     }
 }

@@ -288,7 +288,7 @@ impl Hub {
             return;
         };
         match r.transport {
-            Transport::WebSocket => {
+            Transport::WebSocket | Transport::Grpc => {
                 r.outbox.push(frames::unsubscribed(
                     board,
                     Some(r.why.unsubscribed_reason()),
@@ -378,10 +378,7 @@ fn broadcast_changes(g: &Registry, board: &str, changes: &Changes) {
 }
 
 fn transport_label(t: Transport) -> &'static str {
-    match t {
-        Transport::WebSocket => "websocket",
-        Transport::Sse => "sse",
-    }
+    t.label()
 }
 
 /// Feeds the hub from the bus until the bus closes. A lagging receiver is

@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use axum::extract::ws::Utf8Bytes;
 
-use super::frames::Transport;
 use super::outbox::CursorKey;
 use super::registry::{ConnId, Member};
 
@@ -39,7 +38,7 @@ pub fn deliver(members: &[Member], signal: Signal<'_>) -> u64 {
     let board_key: Arc<str> = Arc::from(signal.board);
     let mut delivered = 0u64;
     for m in members {
-        if Some(m.conn) == signal.except || m.transport != Transport::WebSocket || !m.is_live() {
+        if Some(m.conn) == signal.except || !m.transport.json_frames() || !m.is_live() {
             continue;
         }
         let queued = if signal.is_cursor {
@@ -59,6 +58,7 @@ mod tests {
     use crate::core::User;
     use crate::realtime::outbox::Outbox;
     use crate::realtime::registry::Mode;
+    use crate::realtime::Transport;
 
     fn member(conn: ConnId, transport: Transport, live: bool, limit: usize) -> Member {
         Member {

@@ -39,7 +39,7 @@ struct KindSeq {
 
 fn replay_frame(transport: Transport, json: &[u8]) -> Option<axum::extract::ws::Utf8Bytes> {
     match transport {
-        Transport::WebSocket => Some(frames::ws_event(json)),
+        Transport::WebSocket | Transport::Grpc => Some(frames::ws_event(json)),
         Transport::Sse => {
             let ks: KindSeq = serde_json::from_slice(json).ok()?;
             Some(frames::sse_event(&ks.kind, ks.seq, json))
@@ -139,7 +139,7 @@ async fn replay(
                 count += 1;
             }
             if n < PAGE {
-                if transport == Transport::WebSocket {
+                if transport.json_frames() {
                     let msg = ServerMessage::Subscribed {
                         board: board.to_owned(),
                         seq: pos,
@@ -157,7 +157,7 @@ async fn replay(
     let snap = log.snapshot(board).await?;
     let seq = snap.seq;
     let frame = match transport {
-        Transport::WebSocket => ServerMessage::Subscribed {
+        Transport::WebSocket | Transport::Grpc => ServerMessage::Subscribed {
             board: board.to_owned(),
             seq,
             replayed: None,

@@ -3,6 +3,7 @@
 //! one and returns the contract's [`ApiError`]; store failures are logged here
 //! and mapped to `internal` / `unavailable` exactly once.
 
+pub mod notification_stream;
 pub mod notifier;
 
 use std::net::IpAddr;

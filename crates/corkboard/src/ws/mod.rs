@@ -6,7 +6,6 @@
 //! and the per-user connection limit all answer before the upgrade.
 
 pub mod echo;
-pub mod limits;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,13 +24,13 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use crate::core::{ApiError, ClientMessage, ErrorCode, ServerMessage};
+use crate::gateway::limits::{self, BadMessages, Heartbeat, TokenBucket};
 use crate::gateway::HttpState;
 use crate::realtime::outbox::Drained;
 use crate::realtime::subscribe::{subscribe, Subscriber};
 use crate::realtime::ConnId;
 use crate::realtime::{CloseReason, Hub, Outbox, Transport};
 use crate::service::Principal;
-use limits::{BadMessages, Heartbeat, TokenBucket};
 
 pub use crate::gateway::settings::{WsSettings, DEFAULT_READ_BUFFER, DEFAULT_WRITE_BUFFER};
 
@@ -449,20 +448,15 @@ impl Connection {
     }
 
     async fn on_signal(&mut self, board: String, name: String, data: Value) {
-        if !matches!(name.as_str(), "typing" | "cursor" | "selection") {
-            let e = ApiError::bad_request("signal name must be typing, cursor or selection");
-            return self.reply(error_frame(None, Some(&board), &e)).await;
-        }
-        if data.to_string().len() > 1024 {
-            let e = ApiError::too_large("signal data is over 1 KiB");
-            return self.reply(error_frame(None, Some(&board), &e)).await;
-        }
+        let is_cursor = match crate::core::check_signal(&name, &data) {
+            Ok(c) => c,
+            Err(e) => return self.reply(error_frame(None, Some(&board), &e)).await,
+        };
         let hub = &self.s.app.hub;
         if !hub.is_subscribed(self.id, &board) {
             let e = ApiError::not_found("subscribe to the board before sending signals");
             return self.reply(error_frame(None, Some(&board), &e)).await;
         }
-        let is_cursor = name == "cursor";
         let signal = frame(&ServerMessage::Signal {
             board: board.clone(),
             from: self.p.user.clone(),

@@ -1,4 +1,5 @@
-//! Per-connection guards with time passed in, so tests move the clock
+//! Per-connection guards every session door shares (WebSocket, gRPC Connect),
+//! with time passed in, so tests move the clock
 //! instead of sleeping: token buckets for RPCs and signals, a counter of bad
 //! messages, and the heartbeat rule.
 
