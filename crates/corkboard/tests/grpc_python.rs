@@ -610,8 +610,28 @@ async fn notifications_replay_and_live_mention() {
     t.ann
         .note(&t.board, json!({"x": 1, "y": 1, "text": "hi @bob"}))
         .await;
-    let list = t.bob.get("/api/notifications").await;
-    assert_eq!(list.status, 200, "{}", list.text);
+    // The mention commits with the note; `board.activity` (bob is not present)
+    // follows it: wait for both, so REST and the stream see the same list.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let list = loop {
+        let list = t.bob.get("/api/notifications").await;
+        assert_eq!(list.status, 200, "{}", list.text);
+        let kinds: Vec<&str> = list.body["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["kind"].as_str())
+            .collect();
+        if kinds.contains(&"mention") && kinds.contains(&"board.activity") {
+            break list;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no mention and board.activity for bob within 5 s: {}",
+            list.text
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     // REST lists newest first; the stream replays in id order.
     let mut notes: Vec<Value> = list.body["notifications"].as_array().unwrap().clone();
     notes.reverse();
