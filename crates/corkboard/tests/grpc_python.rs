@@ -374,6 +374,8 @@ async fn subscribe_sees_rest_and_websocket_writers() {
     let r = t.ann.add_member(b, &carl, "viewer").await;
     assert_eq!(r.status, 200, "{}", r.text);
     let mut ws = Ws::connect(&t.ann).await;
+    // Ann's WebSocket subscription makes her present: a `presence` joined on bob's stream.
+    ws.subscribe(b, None).await;
     let r = ws
         .rpc(
             "note.create",
@@ -412,8 +414,23 @@ async fn subscribe_sees_rest_and_websocket_writers() {
     assert_eq!(ev[4]["member"]["user"]["username"], "carl");
     assert_eq!(ev[4]["member"]["role"], "ROLE_VIEWER");
     assert_eq!(ev[5]["note"]["text"], "from ws");
-    let snap = &tagged(&out, "MSG")[0];
-    assert_eq!(num(&snap["seq"]), 2, "{snap}");
+    let msgs = tagged(&out, "MSG");
+    assert_eq!(num(&msgs[0]["seq"]), 2, "{}", msgs[0]);
+    // The full member list once, after `subscribed`: bob, by his own stream.
+    let members = msgs[1]["presence"]["members"].as_array().expect("members");
+    assert!(
+        members.iter().any(|m| m["user"]["username"] == "bob"),
+        "{members:?}"
+    );
+    let joined: Vec<&Value> = msgs[2..]
+        .iter()
+        .filter_map(|m| m["presence"]["joined"].as_array())
+        .flatten()
+        .collect();
+    assert!(
+        joined.iter().any(|p| p["user"]["username"] == "ann"),
+        "no presence joined for ann: {out:#?}"
+    );
 }
 
 /// Subscribe with `since` inside the log: the events after it, `subscribed`
