@@ -528,6 +528,64 @@ async fn connect_session() {
     .await;
 }
 
+/// Connect's errors keep the session (viewer calls, bad signals, an empty
+/// message, a call without a method); a message over 64 KiB ends it.
+#[tokio::test]
+async fn connect_errors() {
+    let t = setup().await;
+    let vic = t.s.user("vic").await;
+    let r = t.ann.add_member(&t.board, &vic, "viewer").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    Py::run(
+        "connect_edges",
+        &t.s.base,
+        json!({"owner_token": t.ann_token, "viewer_token": secret(&vic).await,
+               "board": t.board, "viewer_username": "vic"}),
+    )
+    .await;
+    let (_, head) = t.ann.all_seqs(&t.board).await;
+    assert_eq!(head, 2, "bob and vic joining, nothing else written");
+}
+
+/// Subscribe's positions: `since` = the board's seq (nothing to replay),
+/// `since` = 0 (the whole log), `since` beyond the seq (a snapshot).
+#[tokio::test]
+async fn subscribe_since_edges() {
+    let t = setup().await;
+    for i in 0..3 {
+        t.ann.note(&t.board, json!({"x": i, "y": 0})).await;
+    }
+    // seq 1: bob joined; 2..=4: the notes. Each case writes one more.
+    let mut seq = 4u64;
+    for case in ["at the head", "from zero", "beyond the head"] {
+        let (since, snapshot, replayed) = match case {
+            "at the head" => (seq, false, Some(0)),
+            "from zero" => (0, false, Some(seq)),
+            _ => (seq + 100, true, None),
+        };
+        let mut args = json!({"token": t.bob_token, "board": t.board, "since": since,
+                              "want_snapshot": snapshot, "live": 1});
+        if let Some(k) = replayed {
+            args["want_replayed"] = json!(k);
+        }
+        let mut py = Py::spawn("subscribe", &t.s.base, args);
+        let at: u64 = py.wait_for("READY").await.parse().unwrap();
+        assert_eq!(at, seq, "{case}: subscribed.seq");
+        let n = t.ann.note(&t.board, json!({"x": 9, "y": 9})).await;
+        seq += 1;
+        let out = py.finish().await;
+        let events = tagged(&out, "EVENT");
+        let last = events.last().expect("an event");
+        assert_eq!(last["note"]["id"], n["id"], "{case}");
+        assert_eq!(num(&last["seq"]), seq, "{case}");
+        assert_eq!(
+            events.len() as u64,
+            replayed.unwrap_or(0) + 1,
+            "{case}: {out:#?}"
+        );
+    }
+}
+
 /// Signals cross doors: a Connect session's signal reaches a WebSocket
 /// subscriber (with `from`), and a WebSocket signal reaches the Connect session.
 #[tokio::test]

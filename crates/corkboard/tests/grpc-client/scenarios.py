@@ -605,7 +605,7 @@ class Session:
             yield m
 
     def send(self, **kw):
-        self.q.put(pb.ClientMessage(**kw))
+        self.q.put(pb.ClientMessage(**kw))  # no fields: an empty message
 
     def close(self):
         self.q.put(None)
@@ -802,6 +802,87 @@ def scenario_connect_hold(target, a):
     if want_from:
         check(got_signal, f"no signal from {want_from}")
     check(events >= live, f"{events} events, want {live}")
+
+
+def scenario_connect_edges(target, a):
+    """Connect's rough edges: a viewer's call is `forbidden` but its signal is delivered;
+    bad signals and an empty message answer `error` and keep the session; a signal to a
+    board not subscribed is `not_found`; a call with no method is an error result with
+    its id; a message over 64 KiB ends the stream with RESOURCE_EXHAUSTED.
+
+    Args: owner_token, viewer_token, board, viewer_username."""
+    s = stub(target)
+    board = a["board"]
+    owner = Session(s, meta(a["owner_token"]))
+    eq(owner.recv().WhichOneof("msg"), "welcome", "owner welcome")
+    _, err = owner.subscribe(board)
+    check(err is None, f"owner subscribe: {err}")
+    v = Session(s, meta(a["viewer_token"]))
+    eq(v.recv().WhichOneof("msg"), "welcome", "viewer welcome")
+    _, err = v.subscribe(board)
+    check(err is None, f"viewer subscribe: {err}")
+
+    r = v.call_rpc(create_note=pb.CreateNoteRequest(board=board, x=1, y=1))
+    eq((r.WhichOneof("result"), r.error.code), ("error", "forbidden"), "a viewer's create_note")
+    r = v.call_rpc(get_board=pb.GetBoardRequest(board=board))
+    eq(r.WhichOneof("result"), "snapshot", "a viewer's get_board")
+    v.send(signal=pb.Signal(board=board, name="selection", data_json='{"ids":["a"]}'))
+    sig = owner.recv_until(lambda m: m.WhichOneof("msg") == "signal", "the viewer's signal")
+    eq(getattr(sig.signal, "from").username, a["viewer_username"], "signal.from")
+
+    def error_after(what, **kw):
+        v.send(**kw)
+        m = v.recv_until(lambda m: m.WhichOneof("msg") == "error", what)
+        return m.error
+
+    e = error_after("bad name", signal=pb.Signal(board=board, name="shout", data_json="{}"))
+    eq((e.code, e.board), ("bad_request", board), "a signal with an unknown name")
+    e = error_after("bad data", signal=pb.Signal(board=board, name="typing", data_json="[1,2]"))
+    check(e.code in ("bad_request", "invalid_message"), f"a signal whose data is not an object: {e}")
+    e = error_after("not JSON", signal=pb.Signal(board=board, name="typing", data_json="{nope"))
+    check(e.code in ("bad_request", "invalid_message"), f"a signal whose data is not JSON: {e}")
+    e = error_after("big data", signal=pb.Signal(board=board, name="cursor",
+                                                  data_json=json.dumps({"x": "y" * 2000})))
+    eq(e.code, "too_large", "a signal over 1 KiB")
+    e = error_after("unsubscribed board", signal=pb.Signal(board="other-board", name="typing", data_json="{}"))
+    eq((e.code, e.board), ("not_found", "other-board"), "a signal to a board not subscribed")
+    e = error_after("empty message", )
+    eq(e.code, "invalid_message", "an empty ClientMessage")
+    v.send(call=pb.Call(id="no-method"))
+    m = v.recv_until(lambda m: m.WhichOneof("msg") == "result" and m.result.id == "no-method", "no-method result")
+    eq(m.result.WhichOneof("result"), "error", "a call with no method")
+    check(m.result.error.code in ("bad_request", "invalid_message", "unknown_method"),
+          f"a call with no method: {m.result.error}")
+    # Still alive after all that.
+    r = v.call_rpc(get_board=pb.GetBoardRequest(board=board))
+    eq(r.WhichOneof("result"), "snapshot", "get_board after the errors")
+    # No signal of the bad ones reached the owner.
+    owner.send(call=pb.Call(id="sync", get_board=pb.GetBoardRequest(board=board)))
+    owner.recv_until(lambda m: m.WhichOneof("msg") == "result" and m.result.id == "sync", "sync")
+    bad = [m for m in owner.pending if m.WhichOneof("msg") == "signal"]
+    eq(bad, [], "rejected signals delivered")
+
+    # Over 64 KiB: the stream ends with RESOURCE_EXHAUSTED.
+    v.send(call=pb.Call(id="big", create_note=pb.CreateNoteRequest(board=board, x=1, y=1, text="z" * 70_000)))
+    status, code = "OK", None
+    try:
+        for _ in v.call:
+            pass
+    except grpc.RpcError as e:
+        status, code = e.code().name, err_code_trailer(e)
+    eq(status, "RESOURCE_EXHAUSTED", "Connect after a 70 KB message")
+    eq(code, "too_large", "its corkboard-error-code")
+    owner.call.cancel()
+
+
+def scenario_unary_status(target, a):
+    """One ListBoards with `token`; requires the status `status` (a name, or OK)."""
+    s = stub(target)
+    if a["status"] == "OK":
+        s.ListBoards(pb.ListBoardsRequest(), metadata=meta(a["token"]), timeout=CALL_TIMEOUT)
+        return
+    expect_error(lambda: s.ListBoards(pb.ListBoardsRequest(), metadata=meta(a["token"]), timeout=CALL_TIMEOUT),
+                 getattr(grpc.StatusCode, a["status"]), a.get("code"), "ListBoards")
 
 
 # ---------------------------------------------------------------------------
