@@ -778,6 +778,52 @@ async fn revoking_the_token_ends_its_streams() {
     conn.finish().await;
     t.ann.note(&t.board, json!({"x": 1, "y": 1})).await;
     other.finish().await;
+    // The revoked token no longer authenticates a call; the other one does.
+    Py::run(
+        "unary_status",
+        &t.s.base,
+        json!({"token": tok, "status": "UNAUTHENTICATED", "code": "unauthorized"}),
+    )
+    .await;
+    Py::run(
+        "unary_status",
+        &t.s.base,
+        json!({"token": t.bob_token, "status": "OK"}),
+    )
+    .await;
+}
+
+/// examples/grpc_client.py runs as its docstring says: lists boards,
+/// subscribes, creates a note and prints the event.
+#[tokio::test]
+async fn example_client_runs() {
+    let t = setup().await;
+    let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/grpc_client.py");
+    let out = tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::process::Command::new(python())
+            .arg(&example)
+            .arg(target(&t.s.base))
+            .arg(&t.board)
+            .args(["--text", "example note"])
+            .env("CORKBOARD_TOKEN", &t.ann_token)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .expect("the example finishes within 30 s")
+    .expect("run the example");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{}: {}\nstdout:\n{stdout}\nstderr:\n{stderr}",
+        example.display(),
+        out.status
+    );
+    assert!(stdout.contains(&format!("board {}", t.board)), "{stdout}");
+    assert!(stdout.contains("note.created by ann"), "{stdout}");
+    assert!(stdout.contains("example note"), "{stdout}");
 }
 
 /// Shutdown ends open Subscribe and Connect streams with UNAVAILABLE.
