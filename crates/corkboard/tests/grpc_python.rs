@@ -856,6 +856,44 @@ async fn health_and_reflection() {
     Py::run("health", &s.base, json!({})).await;
 }
 
+/// gRPC under TLS on the same listener (h2 through ALPN), with a certificate
+/// the Python client trusts.
+#[tokio::test]
+async fn grpc_over_tls() {
+    let certs = tempfile::tempdir().expect("tempdir");
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let cert = certs.path().join("cert.pem");
+    let key = certs.path().join("key.pem");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let s = TestServer::start_with(|c| {
+        c.tls_cert = Some(cert.clone());
+        c.tls_key = Some(key.clone());
+    })
+    .await;
+    let addr = s.running.as_ref().unwrap().addr;
+    let _ = http_client(); // installs the rustls provider reqwest needs
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ck.cert.pem().as_bytes()).unwrap())
+        .resolve("localhost", addr)
+        .build()
+        .expect("client");
+    let anon = Client {
+        base: format!("https://localhost:{}", addr.port()),
+        http,
+        auth: Auth::None,
+        user: Value::Null,
+    };
+    let ann = anon.signup("ann").await;
+    let board = ann.board("Secure").await;
+    Py::run(
+        "tls",
+        &s.base,
+        json!({"token": secret(&ann).await, "board": board, "ca": cert, "name": "localhost"}),
+    )
+    .await;
+}
+
 /// Splits a gRPC-Web body into (flag, payload) frames.
 fn grpc_web_frames(body: &[u8]) -> Vec<(u8, Vec<u8>)> {
     let mut frames = Vec::new();

@@ -1000,6 +1000,31 @@ def scenario_health(target, a):
     out("MSG", {"services": services, "methods": methods})
 
 
+def scenario_tls(target, a):
+    """Under TLS (h2 through ALPN): ListBoards, a Subscribe that sees a CreateNote.
+
+    Args: token, board, ca (path of the server's PEM certificate), name (its DNS name)."""
+    with open(a["ca"], "rb") as f:
+        creds = grpc.ssl_channel_credentials(root_certificates=f.read())
+    ch = grpc.secure_channel(target, creds, options=(("grpc.ssl_target_name_override", a["name"]),))
+    s = pb_grpc.CorkboardStub(ch)
+    md = meta(a["token"])
+    boards = s.ListBoards(pb.ListBoardsRequest(), metadata=md, timeout=CALL_TIMEOUT).boards
+    check(a["board"] in [b.id for b in boards], f"ListBoards over TLS: {boards}")
+    st, snapshot, _, sub, _ = subscribe_start(s, md, a["board"])
+    check(snapshot is not None, "a snapshot first")
+    r = s.CreateNote(pb.CreateNoteRequest(board=a["board"], text="over tls", x=1, y=1), metadata=md,
+                     timeout=CALL_TIMEOUT)
+    while True:
+        m = st.next()
+        if m.WhichOneof("update") == "event":
+            break
+    eq((m.event.seq, m.event.note.id), (r.seq, r.note.id), "the event of the note over TLS")
+    st.call.cancel()
+    expect_error(lambda: s.ListBoards(pb.ListBoardsRequest(), timeout=CALL_TIMEOUT),
+                 grpc.StatusCode.UNAUTHENTICATED, "unauthorized", "ListBoards over TLS without a token")
+
+
 # ---------------------------------------------------------------------------
 # Small steps the harness composes (cluster, cross-door)
 
