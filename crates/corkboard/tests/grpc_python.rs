@@ -748,7 +748,8 @@ async fn notifications_replay_and_live_mention() {
     .await;
 }
 
-/// Revoking the token ends its open Subscribe and Connect streams with UNAUTHENTICATED.
+/// Revoking the token ends its open Subscribe, Connect and Notifications streams
+/// with UNAUTHENTICATED.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoking_the_token_ends_its_streams() {
     let t = setup().await;
@@ -769,13 +770,21 @@ async fn revoking_the_token_ends_its_streams() {
         &t.s.base,
         json!({"token": t.bob_token, "board": t.board, "live": 1}),
     );
+    let mut notes = Py::spawn(
+        "notifications",
+        &t.s.base,
+        json!({"token": tok, "want_replay": [], "want_unread": 0, "live": 0,
+               "end": "UNAUTHENTICATED"}),
+    );
     sub.wait_for("READY").await;
     conn.wait_for("READY").await;
     other.wait_for("READY").await;
+    notes.wait_for("READY").await;
     let r = t.bob.delete(&format!("/api/tokens/{id}")).await;
     assert_eq!(r.status, 204, "{}", r.text);
     sub.finish().await;
     conn.finish().await;
+    notes.finish().await;
     t.ann.note(&t.board, json!({"x": 1, "y": 1})).await;
     other.finish().await;
     // The revoked token no longer authenticates a call; the other one does.
@@ -826,7 +835,7 @@ async fn example_client_runs() {
     assert!(stdout.contains("example note"), "{stdout}");
 }
 
-/// Shutdown ends open Subscribe and Connect streams with UNAVAILABLE.
+/// Shutdown ends open Subscribe, Connect and Notifications streams with UNAVAILABLE.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_ends_streams_with_unavailable() {
     let mut t = setup().await;
@@ -840,13 +849,21 @@ async fn shutdown_ends_streams_with_unavailable() {
         &t.s.base,
         json!({"token": t.ann_token, "board": t.board, "end": "UNAVAILABLE"}),
     );
+    let mut notes = Py::spawn(
+        "notifications",
+        &t.s.base,
+        json!({"token": t.bob_token, "want_replay": [], "want_unread": 0, "live": 0,
+               "end": "UNAVAILABLE"}),
+    );
     sub.wait_for("READY").await;
     conn.wait_for("READY").await;
+    notes.wait_for("READY").await;
     tokio::time::timeout(Duration::from_secs(20), t.s.stop())
         .await
         .expect("the server stops within 20 s with gRPC streams open");
     sub.finish().await;
     conn.finish().await;
+    notes.finish().await;
 }
 
 /// grpc.health.v1 says SERVING; reflection (v1) describes corkboard.v1.Corkboard.

@@ -893,7 +893,8 @@ def scenario_notifications(target, a):
     """Notifications: the unread ones (or those after `after`), an `unread` count, READY,
     then `live` live notifications (each printed) with the count changing.
 
-    Args: token, after?, want_replay (a list of kinds, in order), want_unread, live."""
+    Args: token, after?, want_replay (a list of kinds, in order), want_unread, live,
+    end? (a status name the stream must then end with)."""
     s = stub(target)
     req = pb.NotificationsRequest()
     if a.get("after") is not None:
@@ -930,7 +931,12 @@ def scenario_notifications(target, a):
             unread = m.unread
             counts.append(unread)
             out("MSG", {"unread": unread})
-    call.cancel()
+    if a.get("end"):
+        status, extra, code = st.end()
+        out("END", f"{status} {code}")
+        eq(status, a["end"], "how the Notifications stream ended")
+    else:
+        call.cancel()
 
 
 # ---------------------------------------------------------------------------
