@@ -1012,6 +1012,70 @@ async fn grpc_web_list_boards() {
     assert_eq!(grpc_web_status(&headers, &frames), "16", "{frames:?}");
 }
 
+/// gRPC-Web server streaming over HTTP/1.1 (what a browser does): Subscribe's
+/// frames arrive as they are sent: snapshot, subscribed, presence, then a live event.
+#[tokio::test]
+async fn grpc_web_subscribe_streams() {
+    let t = setup().await;
+    let _ = http_client(); // installs the rustls provider reqwest needs
+    let http = reqwest::Client::builder()
+        .http1_only()
+        .build()
+        .expect("client");
+    // SubscribeRequest{board}: field 1, length-delimited.
+    let board = t.board.as_bytes();
+    assert!(board.len() < 128);
+    let mut msg = vec![0x0a, board.len() as u8];
+    msg.extend_from_slice(board);
+    let mut body = vec![0u8];
+    body.extend_from_slice(&(msg.len() as u32).to_be_bytes());
+    body.extend_from_slice(&msg);
+    let mut res = http
+        .post(format!("{}/corkboard.v1.Corkboard/Subscribe", t.s.base))
+        .header("content-type", "application/grpc-web+proto")
+        .header("x-grpc-web", "1")
+        .header("authorization", format!("Bearer {}", t.bob_token))
+        .body(body)
+        .send()
+        .await
+        .expect("gRPC-Web Subscribe");
+    assert_eq!(res.status(), 200);
+    let mut buf = Vec::new();
+    let mut frames: Vec<(u8, Vec<u8>)> = Vec::new();
+    let mut wrote = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    // BoardUpdate's oneof tags: snapshot 1, event 2, subscribed 3, presence 4.
+    while frames.len() < 4 {
+        let chunk = tokio::time::timeout_at(deadline, res.chunk())
+            .await
+            .unwrap_or_else(|_| panic!("gRPC-Web frames so far: {frames:?}"))
+            .expect("chunk")
+            .unwrap_or_else(|| panic!("the stream ended; frames: {frames:?}"));
+        buf.extend_from_slice(&chunk);
+        while buf.len() >= 5 {
+            let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
+            if buf.len() < 5 + len {
+                break;
+            }
+            frames.push((buf[0], buf[5..5 + len].to_vec()));
+            buf.drain(..5 + len);
+        }
+        if frames.len() >= 3 && !wrote {
+            wrote = true;
+            t.ann
+                .note(&t.board, json!({"x": 1, "y": 1, "text": "web"}))
+                .await;
+        }
+    }
+    let tags: Vec<(u8, u8)> = frames.iter().map(|(f, d)| (*f, d[0])).collect();
+    assert_eq!(
+        tags,
+        [(0, 0x0a), (0, 0x1a), (0, 0x22), (0, 0x12)],
+        "snapshot, subscribed, presence, event: {frames:?}"
+    );
+    assert!(frames[3].1.windows(3).any(|w| w == b"web"));
+}
+
 /// Cluster mode: a note created over gRPC on node 0 reaches a gRPC Subscribe on node 1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_grpc_write_on_one_node_reaches_subscriber_on_another() {
