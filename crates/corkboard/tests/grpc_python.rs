@@ -268,14 +268,25 @@ async fn unary_calls() {
     assert_eq!(r.body["notes"].as_array().unwrap().len(), 1, "{}", r.text);
 }
 
-/// The same op or client id again: the same answer, one write.
+/// The same op or client id again (also an op first used over REST): the
+/// same answer, one write.
 #[tokio::test]
 async fn idempotent_retries() {
     let t = setup().await;
+    let r = t
+        .ann
+        .post(
+            &format!("/api/boards/{}/notes", t.board),
+            json!({"op": "rest-op-1", "x": 1, "y": 1, "text": "via rest"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
     Py::run(
         "idempotency",
         &t.s.base,
-        json!({"token": t.ann_token, "board": t.board}),
+        json!({"token": t.ann_token, "board": t.board, "rest_op": "rest-op-1",
+               "rest_note_id": r.body["note"]["id"], "rest_seq": r.body["seq"],
+               "rest_text": "via rest"}),
     )
     .await;
     let (seqs, head) = t.ann.all_seqs(&t.board).await;
@@ -586,6 +597,19 @@ async fn subscribe_since_edges() {
     }
 }
 
+/// Connect: 100 calls at once, each answered once with its id, events in
+/// order; a second subscribe with an earlier `since` replays from there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_many_calls_and_resubscribe() {
+    let t = setup().await;
+    Py::run(
+        "connect_many",
+        &t.s.base,
+        json!({"token": t.ann_token, "board": t.board}),
+    )
+    .await;
+}
+
 /// Signals cross doors: a Connect session's signal reaches a WebSocket
 /// subscriber (with `from`), and a WebSocket signal reaches the Connect session.
 #[tokio::test]
@@ -716,12 +740,22 @@ async fn notifications_replay_and_live_mention() {
     let mut py = Py::spawn(
         "notifications",
         &t.s.base,
-        json!({"token": t.bob_token, "want_replay": kinds, "want_unread": unread, "live": 1}),
+        json!({"token": t.bob_token, "want_replay": kinds, "want_unread": unread, "live": 1,
+               "then_unread": 0}),
     );
     assert_eq!(py.wait_for("READY").await, unread.to_string());
     t.ann
         .note(&t.board, json!({"x": 2, "y": 2, "text": "again @bob"}))
         .await;
+    assert_eq!(py.wait_for("READY2").await, (unread + 1).to_string());
+    // Marking them read pushes the new count.
+    let list = t.bob.get("/api/notifications").await;
+    let newest = list.body["notifications"][0]["id"].clone();
+    let r = t
+        .bob
+        .post("/api/notifications/read", json!({"up_to": newest}))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
     let out = py.finish().await;
     let live = tagged(&out, "NOTE");
     assert_eq!(live.len(), 1, "{out:?}");

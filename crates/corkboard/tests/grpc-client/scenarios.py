@@ -192,6 +192,8 @@ def scenario_unary(target, a):
     eq((note.x, note.y, note.w, note.h), (10.5, -3.0, 200.0, 140.0), "note geometry")
     eq(note.color, pb.COLOR_YELLOW, "default color")
     eq(note.version, r.seq, "note.version")
+    check(note.updated_at.seconds > 0, "note.updated_at is unset")
+    check(b.created_at.seconds > 0 and b.updated_at.seconds > 0, f"board timestamps: {b}")
     check(note.created_by.id and note.created_by.username, "note.created_by")
     out("NOTE", to_json(note))
 
@@ -255,6 +257,14 @@ def scenario_idempotency(target, a):
     s = stub(target)
     md = meta(a["token"])
     board = a["board"]
+    if a.get("rest_op"):
+        # An op first used over REST: the gRPC retry gets the original, applies nothing.
+        before = board_seq(s, a["token"], board)
+        r = s.CreateNote(pb.CreateNoteRequest(board=board, op=a["rest_op"], text="other", x=9, y=9), metadata=md,
+                         timeout=CALL_TIMEOUT)
+        eq((r.note.id, r.seq, r.note.text), (a["rest_note_id"], a["rest_seq"], a["rest_text"]),
+           "a gRPC retry of a REST create")
+        eq(board_seq(s, a["token"], board), before, "seq after the cross-door retry")
     seq0 = board_seq(s, a["token"], board)
     op = str(uuid.uuid4())
     r1 = s.CreateNote(pb.CreateNoteRequest(board=board, op=op, text="once", x=1, y=2), metadata=md,
@@ -294,6 +304,8 @@ def scenario_authz(target, a):
     board, note_id = a["board"], a["note_id"]
     v = meta(a["viewer_token"])
     seq0 = board_seq(s, a["viewer_token"], board)  # a viewer reads
+    roles = {b.id: b.role for b in s.ListBoards(pb.ListBoardsRequest(), metadata=v, timeout=CALL_TIMEOUT).boards}
+    eq(roles.get(board), pb.ROLE_VIEWER, "the viewer's role in ListBoards")
     expect_error(lambda: s.CreateNote(pb.CreateNoteRequest(board=board, x=1, y=1), metadata=v, timeout=CALL_TIMEOUT),
                  grpc.StatusCode.PERMISSION_DENIED, "forbidden", "viewer CreateNote")
     expect_error(lambda: s.UpdateNote(pb.UpdateNoteRequest(board=board, id=note_id, x=1), metadata=v,
@@ -885,6 +897,51 @@ def scenario_unary_status(target, a):
                  getattr(grpc.StatusCode, a["status"]), a.get("code"), "ListBoards")
 
 
+def scenario_connect_many(target, a):
+    """Connect: 100 calls sent at once are each answered exactly once with their id;
+    subscribing again with an earlier `since` restarts the subscription (a replay)."""
+    s = stub(target)
+    board = a["board"]
+    sess = Session(s, meta(a["token"]))
+    eq(sess.recv().WhichOneof("msg"), "welcome", "welcome")
+    ups, err = sess.subscribe(board)
+    check(err is None, f"subscribe: {err}")
+    seq0 = ups[1].subscribed.seq
+    n = 100
+    for i in range(n):
+        sess.send(call=pb.Call(id=f"m{i}", create_note=pb.CreateNoteRequest(board=board, x=i, y=0, text=f"n{i}")))
+    results = {}
+    events = []
+    while len(results) < n or len(events) < n:
+        m = sess.recv()
+        kind = m.WhichOneof("msg")
+        if kind == "result":
+            check(m.result.id not in results, f"a second result for {m.result.id}")
+            eq(m.result.WhichOneof("result"), "note", f"result {m.result.id}: {m.result}")
+            results[m.result.id] = m.result.note.seq
+        elif kind == "update" and m.update.WhichOneof("update") == "event":
+            events.append(m.update.event.seq)
+    eq(sorted(results), sorted(f"m{i}" for i in range(n)), "result ids")
+    eq(sorted(results.values()), list(range(seq0 + 1, seq0 + n + 1)), "result seqs")
+    eq(events, list(range(seq0 + 1, seq0 + n + 1)), "events in order, once each")
+    # Subscribe again from 3 before the head: a replay of 3, then subscribed.
+    head = seq0 + n
+    sess.send(subscribe=pb.SubscribeRequest(board=board, since=head - 3))
+    got = []
+    while True:
+        m = sess.recv()
+        if m.WhichOneof("msg") != "update":
+            continue
+        u = m.update
+        k = u.WhichOneof("update")
+        got.append(k)
+        if k == "subscribed":
+            eq((u.subscribed.seq, u.subscribed.replayed), (head, 3), "resubscribed")
+            break
+    eq([k for k in got if k in ("event", "snapshot")], ["event"] * 3, f"the restart's replay: {got}")
+    sess.call.cancel()
+
+
 # ---------------------------------------------------------------------------
 # Notifications
 
@@ -931,6 +988,14 @@ def scenario_notifications(target, a):
             unread = m.unread
             counts.append(unread)
             out("MSG", {"unread": unread})
+    if a.get("then_unread") is not None:
+        out("READY2", str(unread))
+        while True:
+            m = st.next()
+            if m.WhichOneof("update") == "unread":
+                out("MSG", {"unread": m.unread})
+                if m.unread == a["then_unread"]:
+                    break
     if a.get("end"):
         status, extra, code = st.end()
         out("END", f"{status} {code}")
