@@ -610,6 +610,52 @@ async fn connect_many_calls_and_resubscribe() {
     .await;
 }
 
+/// A gRPC subscriber is present for WebSocket subscribers while its stream is
+/// open, and leaves when the client cancels it (or its process exits).
+#[tokio::test]
+async fn grpc_subscriber_presence_joins_and_leaves() {
+    let t = setup().await;
+    let mut ws = Ws::connect(&t.ann).await;
+    ws.subscribe(&t.board, None).await;
+    let out = Py::run(
+        "subscribe",
+        &t.s.base,
+        json!({"token": t.bob_token, "board": t.board, "live": 0}),
+    )
+    .await;
+    assert!(out.iter().any(|l| l.starts_with("READY")), "{out:?}");
+    let has = |v: &Value, key: &str| {
+        v["type"] == "presence"
+            && v[key]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|p| p["user"]["username"] == "bob"))
+    };
+    let msgs = ws.recv_until(|v| has(v, "joined")).await;
+    assert!(msgs.iter().all(|v| !has(v, "left")), "{msgs:?}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let v = ws
+            .recv_within(left)
+            .await
+            .expect("bob's presence `left` within 10 s of his gRPC stream ending");
+        if has(&v, "left") {
+            break;
+        }
+    }
+    let r = t
+        .ann
+        .get(&format!("/api/boards/{}/presence", t.board))
+        .await;
+    let names: Vec<&str> = r.body["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m["user"]["username"].as_str())
+        .collect();
+    assert_eq!(names, ["ann"], "{}", r.text);
+}
+
 /// Signals cross doors: a Connect session's signal reaches a WebSocket
 /// subscriber (with `from`), and a WebSocket signal reaches the Connect session.
 #[tokio::test]
