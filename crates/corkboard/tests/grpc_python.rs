@@ -828,6 +828,35 @@ async fn notifications_replay_and_live_mention() {
     .await;
 }
 
+/// An invite naming a user reaches their open Notifications stream as `invited`,
+/// with the invite token as its text.
+#[tokio::test]
+async fn notifications_live_invite() {
+    let t = setup().await;
+    let carl = t.s.user("carl").await;
+    let mut py = Py::spawn(
+        "notifications",
+        &t.s.base,
+        json!({"token": secret(&carl).await, "want_replay": [], "want_unread": 0, "live": 1}),
+    );
+    py.wait_for("READY").await;
+    let r = t
+        .ann
+        .post(
+            &format!("/api/boards/{}/invites", t.board),
+            json!({"role": "editor", "username": "carl"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let out = py.finish().await;
+    let live = tagged(&out, "NOTE");
+    assert_eq!(live.len(), 1, "{out:?}");
+    assert_eq!(live[0]["kind"], "invited");
+    assert_eq!(live[0]["text"], r.body["token"]);
+    assert_eq!(live[0]["board"], json!(t.board));
+    assert_eq!(live[0]["by"]["username"], "ann");
+}
+
 /// Revoking the token ends its open Subscribe, Connect and Notifications streams
 /// with UNAUTHENTICATED.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
