@@ -27,9 +27,11 @@ services:
 cluster:
 	scripts/cluster
 
-## npm packages the tests drive (the independent EventSource client of tests/sse_eventsource.rs).
+## Independent clients the tests drive: the npm EventSource of tests/sse_eventsource.rs, and
+## Python grpcio (a venv plus stubs from proto/) for tests/grpc_python.rs and examples/grpc_client.py.
 test-deps:
 	npm ci --prefix crates/corkboard/tests/sse-client --no-audit --no-fund
+	scripts/grpc-client-deps.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
