@@ -22,6 +22,19 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::internal().into_response()
 }
 
+/// What no route claims: a gRPC call of an unknown service gets a gRPC
+/// status; anything else is the web UI or the contract's 404.
+async fn fallback(
+    method: axum::http::Method,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    if crate::grpc::is_grpc(&headers) {
+        return crate::grpc::unknown_service(uri.path());
+    }
+    web::fallback(method, uri).await
+}
+
 /// The whole HTTP surface.
 pub fn router(state: Arc<HttpState>) -> Router {
     let body_limit = state.app.limits.http_body_bytes;
@@ -115,7 +128,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
     }
     let router = crate::grpc::routes(router, &state);
     router
-        .fallback(web::fallback)
+        .fallback(fallback)
         .method_not_allowed_fallback(crate::gateway::error::no_method)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn_with_state(

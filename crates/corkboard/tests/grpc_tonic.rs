@@ -195,3 +195,58 @@ async fn oversized_and_undecodable_requests_get_contract_codes_and_write_nothing
         .into_inner();
     assert_eq!((snap.seq, snap.notes.len()), (0, 0), "nothing was written");
 }
+
+/// A service the server does not have is UNIMPLEMENTED with the trailer
+/// (it was a plain HTTP 404 a gRPC client could not read).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_service_is_unimplemented_with_the_trailer() {
+    let server = TestServer::start().await;
+    let ch = Channel::from_shared(server.base.clone())
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut grpc = tonic::client::Grpc::new(ch);
+    grpc.ready().await.unwrap();
+    let e = grpc
+        .unary::<_, pb::ListBoardsResponse, _>(
+            Request::new(pb::ListBoardsRequest {}),
+            tonic::codegen::http::uri::PathAndQuery::from_static("/corkboard.v2.Nope/ListBoards"),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::Unimplemented, "{e:?}");
+    assert_eq!(
+        e.metadata().get("corkboard-error-code").unwrap(),
+        "unknown_method"
+    );
+}
+
+/// `after` beyond every notification id (even beyond u64) starts from now,
+/// as protocol.md says; only a non-number is INVALID_ARGUMENT.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_after_a_huge_id_start_from_now() {
+    let server = TestServer::start().await;
+    let ann = server.user("ann").await;
+    let tok = token(&ann).await;
+    let mut c = client(&server.base).await;
+    let huge = pb::NotificationsRequest {
+        after: Some("99999999999999999999999".into()),
+    };
+    let mut s = c
+        .notifications(authed(huge, &tok))
+        .await
+        .expect("accepted")
+        .into_inner();
+    let first = s.message().await.unwrap().expect("the unread count");
+    assert_eq!(
+        first.update,
+        Some(pb::notification_update::Update::Unread(0))
+    );
+    let bad = pb::NotificationsRequest {
+        after: Some("12x".into()),
+    };
+    let e = c.notifications(authed(bad, &tok)).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+}

@@ -194,3 +194,31 @@ async fn concurrent_writers_through_two_nodes() {
     n1.stop().await;
     n2.stop().await;
 }
+
+/// U+0000 is a `bad_request` on PostgreSQL as on SQLite (it was a 500:
+/// PostgreSQL cannot store NUL in `text`), and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_in_text_or_title_is_bad_request_on_postgres() {
+    if !available("nul_in_text_or_title_is_bad_request_on_postgres").await {
+        return;
+    }
+    let db = TestDatabase::create().await;
+    let s = pg_server(&db).await;
+    let ann = s.user("ann").await;
+    let b = ann.board("Plan").await;
+    let r = ann
+        .post(
+            &format!("/api/boards/{b}/notes"),
+            json!({"x": 1, "y": 1, "text": "a\u{0}b"}),
+        )
+        .await;
+    assert_error(&r, 400, "bad_request");
+    let r = ann
+        .patch(&format!("/api/boards/{b}"), json!({"title": "x\u{0}"}))
+        .await;
+    assert_error(&r, 400, "bad_request");
+    let r = ann.post("/api/boards", json!({"title": "x\u{0}"})).await;
+    assert_error(&r, 400, "bad_request");
+    let r = ann.get(&format!("/api/boards/{b}")).await;
+    assert_eq!(r.body["seq"], 0, "nothing written: {}", r.text);
+}

@@ -227,6 +227,7 @@ pub fn check_password(p: &str) -> Result<(), ApiError> {
 /// # Errors
 /// `bad_request` outside that range.
 pub fn check_title(t: &str) -> Result<(), ApiError> {
+    check_no_nul("title", t)?;
     let n = chars(t);
     if !(1..=200).contains(&n) || t.trim().is_empty() {
         return Err(
@@ -256,11 +257,28 @@ pub fn check_client_id(field: &str, v: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Refuses U+0000 in stored text: PostgreSQL cannot store it in `text`
+/// (SQLite can), so both stores give the same `bad_request` instead of one
+/// answering 500.
+///
+/// # Errors
+/// `bad_request` naming the field.
+pub fn check_no_nul(field: &str, v: &str) -> Result<(), ApiError> {
+    if v.contains('\0') {
+        return Err(
+            ApiError::bad_request(format!("{field} must not contain U+0000 (NUL)"))
+                .with_details(serde_json::json!({"field": field})),
+        );
+    }
+    Ok(())
+}
+
 /// Checks an API token name: 1–100 characters.
 ///
 /// # Errors
 /// `bad_request` outside that range.
 pub fn check_token_name(name: &str) -> Result<(), ApiError> {
+    check_no_nul("name", name)?;
     if !(1..=100).contains(&chars(name)) || name.trim().is_empty() {
         return Err(ApiError::bad_request("name must be 1–100 characters")
             .with_details(serde_json::json!({"field": "name"})));
@@ -291,6 +309,8 @@ mod tests {
         assert!(check_title(&"é".repeat(201)).is_err());
         assert!(check_title("   ").is_err());
         assert!(check_title("").is_err());
+        assert!(check_title("a\0b").is_err());
+        assert!(check_token_name("a\0b").is_err());
     }
 
     #[test]

@@ -145,6 +145,30 @@ impl pb::server::corkboard_server::Corkboard for Door {
     }
 }
 
+/// Whether a request is gRPC (or gRPC-Web), by its content type.
+pub fn is_grpc(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/grpc"))
+}
+
+/// The answer to a gRPC call of a service this server does not have:
+/// UNIMPLEMENTED with the `unknown_method` trailer, as for an unknown
+/// method of a known service (not an HTTP 404 a gRPC client cannot read).
+pub fn unknown_service(path: &str) -> axum::response::Response {
+    let e = ApiError::new(
+        crate::core::ErrorCode::UnknownMethod,
+        format!("no gRPC method {path}"),
+    );
+    let mut res = status::status(&e).into_http::<axum::body::Body>();
+    res.headers_mut().insert(
+        "grpc-status",
+        axum::http::HeaderValue::from(tonic::Code::Unimplemented as i32),
+    );
+    res
+}
+
 /// How often gRPC health follows `/readyz`.
 const HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 

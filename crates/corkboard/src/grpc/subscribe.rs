@@ -152,9 +152,15 @@ pub fn notifications(
 ) -> Result<Updates<pb::NotificationUpdate>, ApiError> {
     let from = match req.after.as_deref().map(str::trim) {
         None | Some("") => Start::Unread,
-        Some(a) => Start::After(a.parse().map_err(|_| {
-            ApiError::bad_request("after must be a notification id (decimal digits)")
-        })?),
+        // An id beyond any there is (even beyond u64) starts from now.
+        Some(a) if !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()) => {
+            Start::After(a.parse().unwrap_or(u64::MAX))
+        }
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "after must be a notification id (decimal digits)",
+            ))
+        }
     };
     let conn = HubConn::register(s, &p)?;
     let (id, outbox) = (conn.id, conn.outbox.clone());
