@@ -192,6 +192,17 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_HTTP2_SEND_BUFFER", default_value_t = 64 << 10)]
     pub http2_send_buffer: usize,
 
+    /// Serve `/metrics` on this separate address only (e.g. 127.0.0.1:9090
+    /// for a local Prometheus), not on --listen.
+    #[arg(long, env = "CORKBOARD_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Require `Authorization: Bearer <this>` on `/metrics` (on whichever
+    /// listener serves it). Without it and without --metrics-listen,
+    /// `/metrics` is open to anyone who reaches --listen.
+    #[arg(long, env = "CORKBOARD_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+
     /// Serve a WebSocket echo endpoint at /ws-echo (for `make conformance` only).
     #[arg(long, env = "CORKBOARD_WS_ECHO")]
     pub ws_echo: bool,

@@ -121,10 +121,12 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/ws", any(crate::ws::upgrade))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(metrics::render))
         .merge(api);
     if state.ws_echo {
         router = router.route("/ws-echo", any(crate::ws::echo::echo));
+    }
+    if state.metrics.listen.is_none() {
+        router = router.merge(metrics::router(state.metrics.token.as_deref()));
     }
     let router = crate::grpc::routes(router, &state);
     router

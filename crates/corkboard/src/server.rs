@@ -124,6 +124,10 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         ws_echo: config.ws_echo,
         sse: config.sse(),
         grpc: config.grpc(),
+        metrics: crate::gateway::settings::MetricsSettings {
+            listen: config.metrics_listen,
+            token: config.metrics_token.clone().filter(|t| !t.is_empty()),
+        },
     });
     let notifier = tokio::spawn(crate::service::notifier::run(
         state.app.clone(),
@@ -144,6 +148,17 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     let router = crate::routes::router(state.clone());
     let make = router.into_make_service_with_connect_info::<SocketAddr>();
     let (stop, mut stopped) = watch::channel(false);
+    if let Some(addr) = config.metrics_listen {
+        let listener = bind(addr).with_context(|| format!("binding --metrics-listen {addr}"))?;
+        let app = crate::http::metrics::router::<()>(state.metrics.token.as_deref());
+        tracing::info!(%addr, "serving /metrics on its own listener");
+        // Stopped (aborted) with the other background tasks at the end of shutdown.
+        background.push(tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!(error = %e, "metrics listener failed");
+            }
+        }));
+    }
     let grpc = state.grpc.clone();
     let is_tls = tls.is_some();
     let listener = bind(config.listen)

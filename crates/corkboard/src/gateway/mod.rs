@@ -35,6 +35,8 @@ pub struct HttpState {
     pub sse: settings::SseSettings,
     /// gRPC and HTTP/2 settings.
     pub grpc: settings::GrpcSettings,
+    /// Who may read `/metrics`, and where it is served.
+    pub metrics: settings::MetricsSettings,
 }
 
 /// Whether this node should take traffic (`/readyz`, and gRPC health): not

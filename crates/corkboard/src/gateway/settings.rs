@@ -92,3 +92,12 @@ impl Default for GrpcSettings {
         }
     }
 }
+
+/// Where `/metrics` is served and who may read it (from flags).
+#[derive(Clone, Debug, Default)]
+pub struct MetricsSettings {
+    /// A separate listener for `/metrics`; then the main one does not serve it.
+    pub listen: Option<std::net::SocketAddr>,
+    /// The Bearer token `/metrics` requires, if any.
+    pub token: Option<String>,
+}

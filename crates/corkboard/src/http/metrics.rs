@@ -45,7 +45,31 @@ pub fn recorder() -> Option<PrometheusHandle> {
         .clone()
 }
 
-/// Middleware counting requests and timing them, labelled by route template.
+/// The method as a metrics label: one of the standard methods, or `other`.
+/// Any token is a valid HTTP method, so labelling by the raw name would let
+/// anyone add series (and memory) with made-up, arbitrarily long methods.
+fn method_label(m: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const KNOWN: [(Method, &str); 9] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::OPTIONS, "OPTIONS"),
+        (Method::CONNECT, "CONNECT"),
+        (Method::TRACE, "TRACE"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(k, _)| k == m)
+        .map_or("other", |(_, label)| label)
+}
+
+/// Middleware counting requests and timing them, labelled by method (a
+/// closed list) and route template (the route table's, or `unmatched`), so
+/// the number of series is bounded whatever clients send.
 pub async fn track(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = req
@@ -53,16 +77,50 @@ pub async fn track(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let res = next.run(req).await;
     let status = res.status().as_u16().to_string();
     metrics::counter!("corkboard_http_requests_total",
-        "method" => method.clone(), "route" => route.clone(), "status" => status)
+        "method" => method, "route" => route.clone(), "status" => status)
     .increment(1);
     metrics::histogram!("corkboard_http_request_duration_seconds",
         "method" => method, "route" => route)
     .record(started.elapsed());
     res
+}
+
+/// `GET /metrics` with `--metrics-token`: 401 unless the request carries
+/// `Authorization: Bearer <token>` (compared in constant time).
+pub async fn render_protected(
+    axum::extract::State(token): axum::extract::State<std::sync::Arc<str>>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if !constant_time_eq(given.as_bytes(), token.as_bytes()) {
+        return crate::core::ApiError::unauthorized("/metrics needs its Bearer token")
+            .into_response();
+    }
+    render().await
+}
+
+/// Byte equality whose time does not depend on where the inputs differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The router that serves `/metrics`, protected by `token` when set.
+pub fn router<S: Clone + Send + Sync + 'static>(token: Option<&str>) -> axum::Router<S> {
+    use axum::routing::get;
+    match token {
+        Some(t) => axum::Router::new()
+            .route("/metrics", get(render_protected))
+            .with_state(std::sync::Arc::<str>::from(t)),
+        None => axum::Router::new().route("/metrics", get(render)),
+    }
 }
 
 /// `GET /metrics`: the Prometheus text format.
@@ -82,4 +140,17 @@ pub async fn render() -> Response {
         body,
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn made_up_methods_share_one_label() {
+        use axum::http::Method;
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let odd = Method::from_bytes("X".repeat(5000).as_bytes()).unwrap();
+        assert_eq!(method_label(&odd), "other");
+    }
 }
