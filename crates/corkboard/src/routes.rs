@@ -137,6 +137,10 @@ pub fn router(state: Arc<HttpState>) -> Router {
             state.clone(),
             origin::check_origin,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::headers::layer,
+        ))
         .layer(middleware::from_fn(metrics::track))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(panic_response))

@@ -20,3 +20,33 @@ async fn walkthrough() {
     assert_error(&s.anon().get("/api/me").await, 401, "unauthorized");
     s.stop().await;
 }
+
+/// Every response says nosniff, no framing and a referrer policy; API
+/// responses carry a deny-all Content-Security-Policy; plain HTTP has no
+/// HSTS and the plain cookie name.
+#[tokio::test]
+async fn security_headers_on_every_response() {
+    let s = TestServer::start().await;
+    let anon = s.anon();
+    let http = http_client();
+    for path in ["/api/me", "/healthz", "/api/nope"] {
+        let r = http.get(format!("{}{path}", s.base)).send().await.unwrap();
+        let h = r.headers();
+        assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(h["x-frame-options"], "DENY", "{path}");
+        assert!(h.contains_key("referrer-policy"), "{path}");
+        assert_eq!(
+            h["content-security-policy"],
+            "default-src 'none'; frame-ancestors 'none'",
+            "{path}"
+        );
+        assert!(!h.contains_key("strict-transport-security"));
+    }
+    let r = anon
+        .post(
+            "/api/auth/signup",
+            serde_json::json!({"username": "hdr", "password": "password123"}),
+        )
+        .await;
+    assert!(r.cookie.is_some(), "plain HTTP keeps the plain cookie name");
+}

@@ -35,6 +35,15 @@ async fn twenty_streams_share_one_connection() {
     assert_eq!(r.status(), 201);
     let set_cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
     assert!(set_cookie.contains("; Secure"), "{set_cookie}");
+    assert!(
+        set_cookie.starts_with("__Host-corkboard_session="),
+        "the __Host- prefix under TLS: {set_cookie}"
+    );
+    assert_eq!(
+        r.headers()["strict-transport-security"],
+        "max-age=31536000",
+        "HSTS under TLS"
+    );
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
     let b: Value = http
         .post(format!("{base}/api/boards"))

@@ -15,8 +15,22 @@ use super::HttpState;
 use crate::core::ApiError;
 use crate::service::Principal;
 
-/// Name of the session cookie.
+/// Name of the session cookie over plain HTTP.
 pub const SESSION_COOKIE: &str = "corkboard_session";
+
+/// Name of the session cookie when served over TLS (or `--secure-cookies`):
+/// the `__Host-` prefix makes browsers refuse it unless it is `Secure`, for
+/// `Path=/` and set by this very host, so a sibling subdomain cannot plant one.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-corkboard_session";
+
+/// The session cookie's name for a server that is (or is not) behind TLS.
+pub fn session_cookie(tls: bool) -> &'static str {
+    if tls {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
 
 /// A JSON body. Empty, malformed or mistyped bodies are `bad_request`;
 /// bodies over the limit are `too_large`.
@@ -100,8 +114,10 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-/// The secret a request carries: a Bearer token, else the session cookie.
-pub fn credential_secret(parts: &Parts) -> Option<String> {
+/// The secret a request carries: a Bearer token, else the session cookie
+/// (under TLS only the `__Host-` one).
+pub fn credential_secret(parts: &Parts, tls: bool) -> Option<String> {
+    let cookie_name = session_cookie(tls);
     if let Some(v) = parts.headers.get(header::AUTHORIZATION) {
         let v = v.to_str().ok()?;
         let (scheme, rest) = v.split_once(' ')?;
@@ -114,7 +130,7 @@ pub fn credential_secret(parts: &Parts) -> Option<String> {
         let Ok(v) = v.to_str() else { continue };
         for pair in v.split(';') {
             if let Some((k, val)) = pair.trim().split_once('=') {
-                if k == SESSION_COOKIE && !val.is_empty() {
+                if k == cookie_name && !val.is_empty() {
                     return Some(val.to_owned());
                 }
             }
@@ -130,7 +146,7 @@ impl FromRequestParts<Arc<HttpState>> for Principal {
         parts: &mut Parts,
         state: &Arc<HttpState>,
     ) -> Result<Self, ApiError> {
-        let secret = credential_secret(parts)
+        let secret = credential_secret(parts, state.tls)
             .ok_or_else(|| ApiError::unauthorized("sign in, or send a Bearer token"))?;
         state.app.authenticate(&secret).await
     }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::core::{ApiError, User};
-use crate::gateway::extract::{ClientIp, JsonBody, SESSION_COOKIE};
+use crate::gateway::extract::{session_cookie, ClientIp, JsonBody};
 use crate::gateway::HttpState;
 use crate::service::Principal;
 
@@ -30,7 +30,8 @@ const SESSION_MAX_AGE: u64 = 30 * 24 * 3600;
 fn with_cookie(state: &HttpState, status: StatusCode, user: User, secret: &str) -> Response {
     let secure = if state.tls { "; Secure" } else { "" };
     let cookie = format!(
-        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_MAX_AGE}{secure}"
+        "{}={secret}; Path=/; HttpOnly; SameSite=Lax; Max-Age={SESSION_MAX_AGE}{secure}",
+        session_cookie(state.tls)
     );
     let mut res = (status, Json(json!({ "user": user }))).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
@@ -63,7 +64,10 @@ pub async fn login(
 pub async fn logout(State(s): State<Arc<HttpState>>, p: Principal) -> Result<Response, ApiError> {
     s.app.logout(&p).await?;
     let secure = if s.tls { "; Secure" } else { "" };
-    let clear = format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}");
+    let clear = format!(
+        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}",
+        session_cookie(s.tls)
+    );
     let mut res = StatusCode::NO_CONTENT.into_response();
     if let Ok(v) = HeaderValue::from_str(&clear) {
         res.headers_mut().insert(header::SET_COOKIE, v);

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod command;
+pub mod headers;
 pub mod metrics;
 pub mod ops;
 pub mod origin;

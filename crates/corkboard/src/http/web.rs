@@ -38,6 +38,7 @@ fn candidates(path: &str) -> Vec<String> {
 
 fn serve(name: &str, file: rust_embed::EmbeddedFile, status: StatusCode) -> Response {
     let mime = file.metadata.mimetype().to_owned();
+    let body_copy = file.data.clone();
     let mut res = (status, Body::from(file.data.into_owned())).into_response();
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&mime) {
@@ -49,10 +50,12 @@ fn serve(name: &str, file: rust_embed::EmbeddedFile, status: StatusCode) -> Resp
         "no-cache"
     };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
+    if mime.starts_with("text/html") {
+        let csp = super::headers::cached_page_csp(name, &body_copy);
+        if let Ok(v) = HeaderValue::from_str(&csp) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
     res
 }
 

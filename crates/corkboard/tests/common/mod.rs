@@ -249,7 +249,10 @@ impl Client {
         let cookie = set_cookie.as_deref().and_then(|s| {
             s.split(';')
                 .next()
-                .and_then(|kv| kv.strip_prefix("corkboard_session="))
+                .and_then(|kv| {
+                    kv.strip_prefix("corkboard_session=")
+                        .or_else(|| kv.strip_prefix("__Host-corkboard_session="))
+                })
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
         });
