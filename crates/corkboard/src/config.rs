@@ -170,6 +170,29 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_SSE_RETRY_MS", default_value_t = 2_000)]
     pub sse_retry_ms: u64,
 
+    /// A new connection must complete its first request head within this
+    /// many ms (slow or silent clients are cut off before HTTP starts).
+    #[arg(
+        long,
+        env = "CORKBOARD_FIRST_REQUEST_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub first_request_timeout_ms: u64,
+
+    /// An HTTP/1.1 request head (request line and headers) must arrive
+    /// within this many ms, byte-trickled or not; else the connection closes.
+    #[arg(
+        long,
+        env = "CORKBOARD_HEADER_READ_TIMEOUT_MS",
+        default_value_t = 10_000
+    )]
+    pub header_read_timeout_ms: u64,
+
+    /// A request body must arrive within this many ms (REST; WebSocket,
+    /// SSE, long poll and gRPC streams are not bounded by it): then `bad_request` and the connection closes.
+    #[arg(long, env = "CORKBOARD_BODY_TIMEOUT_MS", default_value_t = 30_000)]
+    pub body_timeout_ms: u64,
+
     /// Largest gRPC request message, in bytes; bigger is RESOURCE_EXHAUSTED.
     #[arg(long, env = "CORKBOARD_GRPC_MAX_MESSAGE", default_value_t = 64 << 10)]
     pub grpc_max_message: usize,
@@ -254,6 +277,13 @@ impl Config {
                 self.http2_keepalive_timeout_ms.max(100),
             ),
             send_buffer: self.http2_send_buffer.max(1024),
+            first_request_timeout: std::time::Duration::from_millis(
+                self.first_request_timeout_ms.max(10),
+            ),
+            header_read_timeout: std::time::Duration::from_millis(
+                self.header_read_timeout_ms.max(10),
+            ),
+            body_timeout: std::time::Duration::from_millis(self.body_timeout_ms.max(10)),
         }
     }
 

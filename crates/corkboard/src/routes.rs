@@ -117,6 +117,11 @@ pub fn router(state: Arc<HttpState>) -> Router {
             "/api/notifications/stream",
             get(crate::sse::notification_stream),
         );
+    // A stalled request body is cut off (`bad_request`). Only REST reads bodies; the
+    // streams (WebSocket, SSE, long poll, gRPC) are outside this router.
+    let api = api.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+        state.grpc.body_timeout,
+    ));
     let mut router = Router::new()
         .route("/ws", any(crate::ws::upgrade))
         .route("/healthz", get(ops::healthz))

@@ -168,7 +168,9 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     let handle = axum_server::Handle::new();
     let serve = match tls {
         None => {
-            let mut server = axum_server::from_tcp(listener)?.handle(handle.clone());
+            let mut server = axum_server::from_tcp(listener)?
+                .handle(handle.clone())
+                .first_request_timeout(grpc.first_request_timeout);
             configure_http(server.http_builder(), &grpc);
             tokio::spawn(async move {
                 if let Err(e) = server.serve(make).await {
@@ -181,7 +183,8 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
                 listener,
                 axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
             )?
-            .handle(handle.clone());
+            .handle(handle.clone())
+            .first_request_timeout(grpc.first_request_timeout);
             configure_http(server.http_builder(), &grpc);
             tokio::spawn(async move {
                 if let Err(e) = server.serve(make).await {
@@ -237,6 +240,8 @@ fn configure_http(
     b: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
     grpc: &crate::gateway::settings::GrpcSettings,
 ) {
+    // Slowloris: a request head trickled byte by byte still has to end in time.
+    b.http1().header_read_timeout(grpc.header_read_timeout);
     b.http2()
         // WebSocket over HTTP/2 (RFC 8441) needs the extended CONNECT protocol.
         .enable_connect_protocol()

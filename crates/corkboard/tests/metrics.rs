@@ -24,7 +24,10 @@ async fn made_up_methods_do_not_add_series() {
         assert!(r.status >= 400);
     }
     let after = metrics_text(&anon).await;
-    assert!(!after.contains("XXXXXXXXXX"), "a made-up method became a label");
+    assert!(
+        !after.contains("XXXXXXXXXX"),
+        "a made-up method became a label"
+    );
     assert!(after.contains("method=\"other\""));
     assert!(
         after.len() < before + 4_000,
@@ -66,5 +69,8 @@ async fn metrics_listen_moves_metrics_off_the_main_port() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(text.contains("# TYPE"), "served on its own listener: {text:.200}");
+    assert!(
+        text.contains("# TYPE"),
+        "served on its own listener: {text:.200}"
+    );
 }

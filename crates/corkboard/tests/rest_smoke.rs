@@ -36,8 +36,7 @@ async fn security_headers_on_every_response() {
         assert_eq!(h["x-frame-options"], "DENY", "{path}");
         assert!(h.contains_key("referrer-policy"), "{path}");
         assert_eq!(
-            h["content-security-policy"],
-            "default-src 'none'; frame-ancestors 'none'",
+            h["content-security-policy"], "default-src 'none'; frame-ancestors 'none'",
             "{path}"
         );
         assert!(!h.contains_key("strict-transport-security"));

@@ -67,9 +67,15 @@ impl Default for SseSettings {
     }
 }
 
-/// gRPC and HTTP/2 settings (from flags).
+/// Connection settings: gRPC, HTTP/2 and the HTTP timeouts (from flags).
 #[derive(Clone, Debug)]
 pub struct GrpcSettings {
+    /// A new connection's first request head must arrive within this.
+    pub first_request_timeout: Duration,
+    /// An HTTP/1.1 request head must arrive within this.
+    pub header_read_timeout: Duration,
+    /// A REST request body must arrive within this (then `bad_request`).
+    pub body_timeout: Duration,
     /// Largest request message a gRPC client may send (bytes); bigger is
     /// `RESOURCE_EXHAUSTED` and writes nothing.
     pub max_message: usize,
@@ -89,6 +95,9 @@ impl Default for GrpcSettings {
             keepalive: Duration::from_secs(20),
             keepalive_timeout: Duration::from_secs(20),
             send_buffer: 64 << 10,
+            first_request_timeout: Duration::from_secs(10),
+            header_read_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
         }
     }
 }

@@ -120,7 +120,9 @@ mod tests {
         assert!(h.contains(&want));
         let csp = page_csp(html);
         assert!(csp.contains(&format!("'sha256-{want}'")));
-        assert!(!csp.contains("'unsafe-inline'; img") || csp.contains("script-src 'self' 'sha256-"));
+        assert!(
+            !csp.contains("'unsafe-inline'; img") || csp.contains("script-src 'self' 'sha256-")
+        );
         assert!(!csp.contains("script-src 'self' 'unsafe-inline'"));
         assert!(csp.contains("frame-ancestors 'none'"));
     }
