@@ -17,6 +17,8 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::core::{ApiError, ErrorCode};
 use crate::gateway::extract::PathParams;
 use crate::gateway::HttpState;
+use crate::realtime::outbox::Drained;
+use crate::realtime::{CloseReason, ConnId, Hub, Outbox, Transport};
 use crate::service::Principal;
 use crate::store::EventsAfter;
 
@@ -59,6 +61,18 @@ pub async fn poll(
 ) -> Result<Response, ApiError> {
     let (after, wait) = parse_query(&q)?;
     let deadline = tokio::time::Instant::now() + wait;
+    // A poll is a connection like the others: it counts toward the per-user
+    // limit, and a logout or token revocation ends it (401).
+    let hub = s.app.hub.clone();
+    let outbox = Arc::new(Outbox::new(1024));
+    let id = hub.register(
+        &p.user,
+        &p.credential_id,
+        Transport::LongPoll,
+        outbox.clone(),
+    )?;
+    let _registered = Registered { hub, id };
+    let mut none = Vec::new();
     // Listen before reading the log, so an event committed in between wakes us.
     let mut rx = s.app.bus.subscribe();
     loop {
@@ -87,6 +101,15 @@ pub async fn poll(
                         },
                         _ = tokio::time::sleep_until(deadline) => break false,
                         _ = s.shutdown.cancelled() => break false,
+                        d = outbox.drain(&mut none) => match d {
+                            Drained::Close(CloseReason::CredentialRevoked) => {
+                                return Err(ApiError::unauthorized(
+                                    "the session ended or the token was revoked",
+                                ));
+                            }
+                            Drained::Close(_) => break false,
+                            Drained::Frames => continue,
+                        },
                     }
                 };
                 if !woke {
@@ -94,6 +117,18 @@ pub async fn poll(
                 }
             }
         }
+    }
+}
+
+/// Unregisters a poll from the hub when it answers (or is dropped).
+struct Registered {
+    hub: Arc<Hub>,
+    id: ConnId,
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        self.hub.unregister(self.id);
     }
 }
 

@@ -175,7 +175,7 @@ pub fn broadcast_presence(
         }
         let cached = match m.transport {
             Transport::WebSocket | Transport::Grpc => &mut ws,
-            Transport::Sse => &mut sse,
+            Transport::Sse | Transport::LongPoll => &mut sse,
         };
         let frame = cached.get_or_insert_with(|| frames::presence(m.transport, board, kind, list));
         m.outbox.push(frame.clone());

@@ -18,6 +18,9 @@ pub enum Transport {
     /// A gRPC stream: the WebSocket frames, which the gRPC door decodes
     /// into protobuf messages (once per shared frame, see `grpc::frames`).
     Grpc,
+    /// A long poll waiting for events: counted and revocable like the
+    /// others, never subscribed (it reads the log), so it gets no frames.
+    LongPoll,
 }
 
 impl Transport {
@@ -31,6 +34,7 @@ impl Transport {
         match self {
             Transport::WebSocket => "websocket",
             Transport::Sse => "sse",
+            Transport::LongPoll => "longpoll",
             Transport::Grpc => "grpc",
         }
     }
@@ -60,7 +64,7 @@ impl HubEvent {
                 .ws
                 .get_or_init(|| ws_event(&self.committed.json))
                 .clone(),
-            Transport::Sse => self
+            Transport::Sse | Transport::LongPoll => self
                 .sse
                 .get_or_init(|| {
                     sse_event(
@@ -130,7 +134,7 @@ pub fn presence(
     .to_json();
     match transport {
         Transport::WebSocket | Transport::Grpc => Utf8Bytes::from(json),
-        Transport::Sse => sse_unnumbered("presence", &json),
+        Transport::Sse | Transport::LongPoll => sse_unnumbered("presence", &json),
     }
 }
 

@@ -27,6 +27,7 @@ use super::frames::{self, HubEvent, Presence, PresenceKind, Transport};
 use super::outbox::Outbox;
 use super::presence::Changes;
 use super::registry::{ConnId, Counted, Detached, Registry};
+use super::revoked::RevokedSet;
 use super::signals::{self, Signal};
 use crate::core::{ApiError, Clock, ErrorCode, Timestamp, User};
 use crate::store::CommittedEvent;
@@ -35,6 +36,8 @@ use crate::store::CommittedEvent;
 /// delivery of events, presence and signals to them.
 pub struct Hub {
     inner: Mutex<Registry>,
+    /// Taken only while `inner` is held (see [`super::revoked`]).
+    revoked: Mutex<RevokedSet>,
     clock: Arc<dyn Clock>,
     outbox_bytes: usize,
     cluster: ClusterSync,
@@ -46,6 +49,7 @@ impl Hub {
     pub fn new(clock: Arc<dyn Clock>, max_conns_per_user: u32, outbox_bytes: usize) -> Self {
         Self {
             inner: Mutex::new(Registry::new(max_conns_per_user)),
+            revoked: Mutex::new(RevokedSet::default()),
             clock,
             outbox_bytes,
             cluster: ClusterSync::default(),
@@ -65,6 +69,7 @@ impl Hub {
     /// Registers a connection.
     ///
     /// # Errors
+    /// `unauthorized` when the credential was revoked meanwhile;
     /// `rate_limited` when the user already holds the maximum number of connections.
     pub fn register(
         &self,
@@ -74,6 +79,11 @@ impl Hub {
         outbox: Arc<Outbox>,
     ) -> Result<ConnId, ApiError> {
         let mut g = self.inner.lock();
+        if self.revoked.lock().contains(credential_id) {
+            return Err(ApiError::unauthorized(
+                "session or token is invalid or revoked",
+            ));
+        }
         let Some(id) = g.connect(user, credential_id, transport, outbox) else {
             return Err(ApiError::new(
                 ErrorCode::RateLimited,
@@ -294,7 +304,7 @@ impl Hub {
                     Some(r.why.unsubscribed_reason()),
                 ));
             }
-            Transport::Sse => r.outbox.close(r.why.close_reason()),
+            Transport::Sse | Transport::LongPoll => r.outbox.close(r.why.close_reason()),
         }
         self.ended(g, d);
     }
@@ -329,6 +339,7 @@ impl Hub {
     /// Closes this node's connections opened with this credential.
     pub fn kick_local(&self, credential_id: &str) {
         let g = self.inner.lock();
+        self.revoked.lock().insert(credential_id, self.clock.now());
         for outbox in g.outboxes_of(credential_id) {
             outbox.close(CloseReason::CredentialRevoked);
         }

@@ -18,6 +18,7 @@ pub mod notify;
 pub mod outbox;
 mod presence;
 mod registry;
+mod revoked;
 mod signals;
 pub mod subscribe;
 

@@ -40,7 +40,7 @@ struct KindSeq {
 fn replay_frame(transport: Transport, json: &[u8]) -> Option<axum::extract::ws::Utf8Bytes> {
     match transport {
         Transport::WebSocket | Transport::Grpc => Some(frames::ws_event(json)),
-        Transport::Sse => {
+        Transport::Sse | Transport::LongPoll => {
             let ks: KindSeq = serde_json::from_slice(json).ok()?;
             Some(frames::sse_event(&ks.kind, ks.seq, json))
         }
@@ -167,7 +167,7 @@ async fn replay(
             }),
         }
         .to_json(),
-        Transport::Sse => format!(
+        Transport::Sse | Transport::LongPoll => format!(
             "event: snapshot\nid: {seq}\ndata: {}\n\n",
             serde_json::to_string(&snap).unwrap_or_default()
         ),
