@@ -106,8 +106,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         clock.clone(),
         limits,
         hub.clone(),
-        config.signups_per_minute,
-        config.failed_logins_per_minute,
+        config.auth_limits(),
     );
     if let Some(c) = &cluster {
         app = app.with_cluster(c.clone());
@@ -124,6 +123,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         ws_echo: config.ws_echo,
         sse: config.sse(),
         grpc: config.grpc(),
+        trusted_proxies: crate::gateway::forwarded::TrustedProxies(config.trusted_proxy.clone()),
     });
     let notifier = tokio::spawn(crate::service::notifier::run(
         state.app.clone(),

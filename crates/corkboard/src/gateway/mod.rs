@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod forwarded;
 pub mod limits;
 pub mod settings;
 
@@ -35,6 +36,8 @@ pub struct HttpState {
     pub sse: settings::SseSettings,
     /// gRPC and HTTP/2 settings.
     pub grpc: settings::GrpcSettings,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` names the client.
+    pub trusted_proxies: forwarded::TrustedProxies,
 }
 
 /// Whether this node should take traffic (`/readyz`, and gRPC health): not
