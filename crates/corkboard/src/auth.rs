@@ -5,12 +5,14 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use crate::core::Timestamp;
 use crate::store::Credential;
@@ -136,6 +138,34 @@ impl IpCounter {
     /// Seconds until the current window ends (for `Retry-After`).
     pub fn retry_after(now: Timestamp) -> u64 {
         (60 - (now.0.div_euclid(1000).rem_euclid(60))) as u64
+    }
+}
+
+/// Slots for argon2 work: each hash holds 19 MiB and a core, so a burst of
+/// logins queues for a slot instead of running (and allocating) all at once.
+pub struct HashSlots(Arc<Semaphore>);
+
+impl HashSlots {
+    /// `n` hashes at once (at least one).
+    pub fn new(n: usize) -> Self {
+        Self(Arc::new(Semaphore::new(n.max(1))))
+    }
+
+    /// Runs `f` on the blocking pool once a slot is free. The slot travels
+    /// with the work, so a caller that goes away does not free it before
+    /// the hash is done. `None` if `f` panicked.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let slot = self.0.clone().acquire_owned().await.ok()?;
+        tokio::task::spawn_blocking(move || {
+            let out = f();
+            drop(slot);
+            out
+        })
+        .await
+        .ok()
     }
 }
 
@@ -403,6 +433,36 @@ mod tests {
         assert_eq!(delays, [0, 0, 0, 1000, 2000]);
         let other = l.begin("bob", IpAddr::from([198, 51, 100, 9]), t).unwrap();
         assert!(other.delay.is_zero());
+    }
+
+    /// 8 hashes asked for at once with 2 slots: never more than 2 run together.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hash_slots_bound_the_work_in_flight() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let slots = Arc::new(HashSlots::new(2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let jobs: Vec<_> = (0..8)
+            .map(|i| {
+                let (slots, running, most) = (slots.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    slots
+                        .run(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(20));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                            i
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for (i, j) in jobs.into_iter().enumerate() {
+            assert_eq!(j.await.unwrap(), Some(i));
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=2).contains(&most), "{most} hashes ran at once");
     }
 
     #[test]

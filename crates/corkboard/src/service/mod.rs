@@ -9,7 +9,7 @@ pub mod notifier;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::auth::{self, AuthLimits, CredentialCache, IpCounter, LoginLimiter};
+use crate::auth::{self, AuthLimits, CredentialCache, HashSlots, IpCounter, LoginLimiter};
 use crate::bus::{ClusterBus, LocalBus};
 use crate::core::{model, Action, ApiError, Board, Clock, ErrorCode, Limits, Mutation, User};
 use crate::realtime::subscribe::BoardLog;
@@ -41,9 +41,8 @@ pub struct App {
     creds: CredentialCache,
     signups: IpCounter,
     logins: LoginLimiter,
-    /// Bounds the argon2 work in flight (each hash holds 19 MiB and a core),
-    /// so a burst of logins queues instead of exhausting memory.
-    hashes: Arc<tokio::sync::Semaphore>,
+    /// Bounds the argon2 work in flight (`--max-concurrent-hashes`).
+    hashes: HashSlots,
 }
 
 /// Maps a store failure to the contract, logging what the client must not see.
@@ -78,9 +77,7 @@ impl App {
             cluster: None,
             creds: CredentialCache::default(),
             signups: IpCounter::new(auth.signups_per_minute),
-            hashes: Arc::new(tokio::sync::Semaphore::new(
-                auth.max_concurrent_hashes.max(1),
-            )),
+            hashes: HashSlots::new(auth.max_concurrent_hashes),
             logins: LoginLimiter::new(auth),
         }
     }
@@ -106,26 +103,12 @@ impl App {
         .with_details(serde_json::json!({ "retry_after": retry_after }))
     }
 
-    /// Runs argon2 work `f` on the blocking pool once a hashing slot is free.
-    /// The slot travels with the work, so a caller that goes away does not
-    /// free it before the hash is done.
+    /// Runs argon2 work `f` once a hashing slot is free.
     async fn hashing<T: Send + 'static>(
         &self,
         f: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, ApiError> {
-        let slot = self
-            .hashes
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::internal())?;
-        tokio::task::spawn_blocking(move || {
-            let out = f();
-            drop(slot);
-            out
-        })
-        .await
-        .map_err(|_| ApiError::internal())
+        self.hashes.run(f).await.ok_or_else(ApiError::internal)
     }
 
     async fn new_session(&self, user: &User) -> Result<String, ApiError> {
