@@ -184,12 +184,16 @@ impl App {
         }
         let found = self.store.find_login(&account).await.map_err(store_error)?;
         let (user, hash) = match found {
-            Some((u, h)) => (Some(u), h),
-            None => (None, auth::dummy_hash().to_owned()),
+            Some((u, h)) => (Some(u), Some(h)),
+            None => (None, None),
         };
         let pw = password.to_owned();
+        // The dummy hash is made on first use: in a hashing slot too.
         let ok = self
-            .hashing(move || auth::verify_password(&pw, &hash))
+            .hashing(move || match &hash {
+                Some(h) => auth::verify_password(&pw, h),
+                None => auth::verify_password(&pw, auth::dummy_hash()),
+            })
             .await?;
         match user {
             Some(user) if ok => {
