@@ -1,15 +1,18 @@
 //! Credentials: argon2id password hashes, random secrets stored only as
-//! SHA-256 hashes, a short-lived cache of authenticated secrets, and the
-//! per-IP counters that slow down signup and password guessing.
+//! SHA-256 hashes, a short-lived cache of authenticated secrets, the
+//! per-IP counter that slows down signup and the limiter that slows down
+//! password guessing.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
 use parking_lot::Mutex;
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use crate::core::Timestamp;
 use crate::store::Credential;
@@ -114,13 +117,6 @@ impl IpCounter {
         }
     }
 
-    /// Whether `ip` has used up its allowance in the current window.
-    pub fn exhausted(&self, ip: IpAddr, now: Timestamp) -> bool {
-        let window = now.0.div_euclid(60_000);
-        let map = self.map.lock();
-        matches!(map.get(&ip), Some((w, n)) if *w == window && *n >= self.per_minute)
-    }
-
     /// Counts one event for `ip`; returns false if it was over the allowance.
     pub fn hit(&self, ip: IpAddr, now: Timestamp) -> bool {
         let window = now.0.div_euclid(60_000);
@@ -142,6 +138,206 @@ impl IpCounter {
     /// Seconds until the current window ends (for `Retry-After`).
     pub fn retry_after(now: Timestamp) -> u64 {
         (60 - (now.0.div_euclid(1000).rem_euclid(60))) as u64
+    }
+}
+
+/// Slots for argon2 work: each hash holds 19 MiB and a core, so a burst of
+/// logins queues for a slot instead of running (and allocating) all at once.
+pub struct HashSlots(Arc<Semaphore>);
+
+impl HashSlots {
+    /// `n` hashes at once (at least one).
+    pub fn new(n: usize) -> Self {
+        Self(Arc::new(Semaphore::new(n.max(1))))
+    }
+
+    /// Runs `f` on the blocking pool once a slot is free. The slot travels
+    /// with the work, so a caller that goes away does not free it before
+    /// the hash is done. `None` if `f` panicked.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let slot = self.0.clone().acquire_owned().await.ok()?;
+        tokio::task::spawn_blocking(move || {
+            let out = f();
+            drop(slot);
+            out
+        })
+        .await
+        .ok()
+    }
+}
+
+/// How signups, logins and password hashing are bounded (the
+/// `--signups-per-minute`, `--failed-logins-per-minute`, `--login-backoff-*`,
+/// `--account-slowdown-after` and `--max-concurrent-hashes` flags).
+#[derive(Clone, Debug)]
+pub struct AuthLimits {
+    /// Signups per client address per minute.
+    pub signups_per_minute: u32,
+    /// Password hashes computed at once (each takes 19 MiB and a core).
+    pub max_concurrent_hashes: usize,
+    /// Failed logins per client address per minute, any account (then 429
+    /// until the minute ends).
+    pub failures_per_minute: u32,
+    /// Consecutive failures of one (account, address) pair before that pair
+    /// must wait between attempts.
+    pub backoff_after: u32,
+    /// Longest wait of a pair, in seconds (the wait doubles up to it).
+    pub backoff_max_secs: u64,
+    /// Failures on one account within a minute, from all addresses, after
+    /// which attempts on it are queued one second apart (never refused).
+    pub account_slowdown_after: u32,
+}
+
+/// A (lowercased) username.
+type Account = String;
+
+/// One (account, address) pair's record.
+struct Backoff {
+    /// Consecutive failures (attempts in flight count as failures).
+    failures: u32,
+    /// No attempt before this time, ms.
+    until: i64,
+    /// The last attempt, ms: a pair quiet for the longest wait starts afresh.
+    last: i64,
+}
+
+/// One account's failures in the current minute, and its queue.
+struct AccountLoad {
+    window: i64,
+    failures: u32,
+    /// The earliest start of the next queued attempt, ms.
+    next_slot: i64,
+}
+
+#[derive(Default)]
+struct LoginState {
+    per_ip: HashMap<IpAddr, (i64, u32)>,
+    per_pair: HashMap<(Account, IpAddr), Backoff>,
+    per_account: HashMap<Account, AccountLoad>,
+}
+
+/// Throttles password guessing per client address, per (account, address)
+/// pair and per account. An attempt is counted as a failure when it starts
+/// ([`LoginLimiter::begin`]) and refunded if the password was right
+/// ([`LoginLimiter::succeeded`]): concurrent guesses see each other, so 40
+/// at once cannot all be checked against a limit of 20.
+pub struct LoginLimiter {
+    policy: AuthLimits,
+    state: Mutex<LoginState>,
+}
+
+/// An attempt that [`LoginLimiter::begin`] let through.
+pub struct LoginAttempt {
+    account: Account,
+    ip: IpAddr,
+    /// How long to wait before checking the password (the account's queue).
+    pub delay: Duration,
+}
+
+/// Entries kept before expired ones are swept.
+const MAX_ENTRIES: usize = 100_000;
+
+impl LoginLimiter {
+    /// A limiter with `policy`.
+    pub fn new(policy: AuthLimits) -> Self {
+        Self {
+            policy,
+            state: Mutex::new(LoginState::default()),
+        }
+    }
+
+    /// Reserves an attempt by `ip` on `account`, counting it as a failure.
+    ///
+    /// # Errors
+    /// The seconds to wait, when the address has used up its minute or the
+    /// pair is backing off.
+    pub fn begin(&self, account: &str, ip: IpAddr, now: Timestamp) -> Result<LoginAttempt, u64> {
+        let now = now.0;
+        let window = now.div_euclid(60_000);
+        let mut st = self.state.lock();
+        if st.per_ip.len() + st.per_pair.len() + st.per_account.len() > MAX_ENTRIES {
+            st.sweep(window, now, (self.policy.backoff_max_secs * 1000) as i64);
+        }
+        let per_ip = st.per_ip.get(&ip).filter(|(w, _)| *w == window);
+        if per_ip.is_some_and(|(_, n)| *n >= self.policy.failures_per_minute) {
+            return Err(IpCounter::retry_after(Timestamp(now)));
+        }
+        let key = (account.to_owned(), ip);
+        if let Some(b) = st.per_pair.get(&key).filter(|b| now < b.until) {
+            return Err(((b.until - now) as u64).div_ceil(1000));
+        }
+        let n = st.per_ip.entry(ip).or_insert((window, 0));
+        if n.0 != window {
+            *n = (window, 0);
+        }
+        n.1 += 1;
+        let max_ms = (self.policy.backoff_max_secs * 1000) as i64;
+        let b = st.per_pair.entry(key).or_insert(Backoff {
+            failures: 0,
+            until: 0,
+            last: now,
+        });
+        if now - b.last > max_ms {
+            b.failures = 0;
+        }
+        b.last = now;
+        b.failures += 1;
+        if b.failures >= self.policy.backoff_after {
+            let doublings = (b.failures - self.policy.backoff_after).min(30);
+            b.until = now + (1000i64 << doublings).min(max_ms);
+        }
+        let load = st
+            .per_account
+            .entry(account.to_owned())
+            .or_insert(AccountLoad {
+                window,
+                failures: 0,
+                next_slot: 0,
+            });
+        if load.window != window {
+            load.window = window;
+            load.failures = 0;
+        }
+        let mut delay = Duration::ZERO;
+        if load.failures >= self.policy.account_slowdown_after {
+            let slot = load.next_slot.max(now);
+            load.next_slot = slot + 1000;
+            delay = Duration::from_millis((slot - now) as u64);
+        }
+        load.failures += 1;
+        Ok(LoginAttempt {
+            account: account.to_owned(),
+            ip,
+            delay,
+        })
+    }
+
+    /// The password was right: the attempt is not a failure after all, and
+    /// the pair starts afresh. (The account's count stays: others may still
+    /// be guessing.)
+    pub fn succeeded(&self, a: LoginAttempt) {
+        let mut st = self.state.lock();
+        if let Some(n) = st.per_ip.get_mut(&a.ip) {
+            n.1 = n.1.saturating_sub(1);
+        }
+        st.per_pair.remove(&(a.account, a.ip));
+    }
+}
+
+impl LoginState {
+    /// Drops what no longer limits anything; everything if that is not enough.
+    fn sweep(&mut self, window: i64, now: i64, max_ms: i64) {
+        self.per_ip.retain(|_, (w, _)| *w == window);
+        // A pair quiet for the longest wait starts afresh anyway.
+        self.per_pair.retain(|_, b| now - b.last <= max_ms);
+        self.per_account
+            .retain(|_, l| l.window == window || l.next_slot > now);
+        if self.per_ip.len() + self.per_pair.len() + self.per_account.len() > MAX_ENTRIES {
+            *self = LoginState::default();
+        }
     }
 }
 
@@ -175,9 +371,98 @@ mod tests {
         let t = Timestamp(60_000 * 10);
         assert!(c.hit(ip, t) && c.hit(ip, t));
         assert!(!c.hit(ip, t));
-        assert!(c.exhausted(ip, t));
         assert!(c.hit("127.0.0.2".parse().unwrap(), t));
         assert!(c.hit(ip, Timestamp(t.0 + 60_000)));
+    }
+
+    fn limiter(per_minute: u32, backoff_after: u32, slowdown_after: u32) -> LoginLimiter {
+        LoginLimiter::new(AuthLimits {
+            signups_per_minute: 10,
+            max_concurrent_hashes: 1,
+            failures_per_minute: per_minute,
+            backoff_after,
+            backoff_max_secs: 8,
+            account_slowdown_after: slowdown_after,
+        })
+    }
+
+    /// Attempts count when they begin; a success gives the address its slot back.
+    #[test]
+    fn login_attempts_count_up_front() {
+        let l = limiter(2, 100, 100);
+        let ip: IpAddr = "198.51.100.1".parse().unwrap();
+        let t = Timestamp(60_000 * 10 + 30_000);
+        let a = l.begin("ann", ip, t).unwrap();
+        let _b = l.begin("bob", ip, t).unwrap();
+        assert_eq!(l.begin("cy", ip, t).err(), Some(30));
+        l.succeeded(a);
+        assert!(l.begin("cy", ip, t).is_ok());
+        assert!(l.begin("cy", ip, Timestamp(t.0 + 30_000)).is_ok());
+    }
+
+    /// A pair's wait doubles up to the cap; other addresses and a quiet spell are not affected.
+    #[test]
+    fn login_backoff_doubles_to_the_cap() {
+        let l = limiter(1000, 2, 100);
+        let ip: IpAddr = "198.51.100.1".parse().unwrap();
+        let mut t = 1_000_000;
+        assert!(l.begin("ann", ip, Timestamp(t)).is_ok());
+        for wait in [1, 2, 4, 8, 8] {
+            assert!(l.begin("ann", ip, Timestamp(t)).is_ok());
+            assert_eq!(l.begin("ann", ip, Timestamp(t)).err(), Some(wait));
+            assert!(l.begin("ann", "::1".parse().unwrap(), Timestamp(t)).is_ok());
+            t += wait as i64 * 1000;
+        }
+        // Quiet for longer than the cap: a fresh start.
+        t += 9_000;
+        assert!(l.begin("ann", ip, Timestamp(t)).is_ok());
+        assert!(l.begin("ann", ip, Timestamp(t)).is_ok());
+    }
+
+    /// Past the account's budget, attempts from anywhere queue one second apart; none is refused.
+    #[test]
+    fn busy_accounts_are_slowed_not_locked() {
+        let l = limiter(1000, 1000, 2);
+        let t = Timestamp(60_000 * 10);
+        let delays: Vec<u64> = (0..5u8)
+            .map(|i| {
+                let ip = IpAddr::from([198, 51, 100, i]);
+                l.begin("ann", ip, t).unwrap().delay.as_millis() as u64
+            })
+            .collect();
+        assert_eq!(delays, [0, 0, 0, 1000, 2000]);
+        let other = l.begin("bob", IpAddr::from([198, 51, 100, 9]), t).unwrap();
+        assert!(other.delay.is_zero());
+    }
+
+    /// 8 hashes asked for at once with 2 slots: never more than 2 run together.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn hash_slots_bound_the_work_in_flight() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let slots = Arc::new(HashSlots::new(2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let jobs: Vec<_> = (0..8)
+            .map(|i| {
+                let (slots, running, most) = (slots.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    slots
+                        .run(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            std::thread::sleep(Duration::from_millis(20));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                            i
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for (i, j) in jobs.into_iter().enumerate() {
+            assert_eq!(j.await.unwrap(), Some(i));
+        }
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=2).contains(&most), "{most} hashes ran at once");
     }
 
     #[test]

@@ -111,6 +111,34 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_FAILED_LOGINS_PER_MINUTE", default_value_t = 20)]
     pub failed_logins_per_minute: u32,
 
+    /// Consecutive failed logins of one account from one client IP before
+    /// that pair must wait 1 s, then 2 s, 4 s… between attempts (429 with
+    /// `retry_after`); a correct password resets it, other IPs are unaffected.
+    #[arg(long, env = "CORKBOARD_LOGIN_BACKOFF_AFTER", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_backoff_after: u32,
+
+    /// Longest wait of the per-account, per-IP login backoff, in seconds.
+    #[arg(long, env = "CORKBOARD_LOGIN_BACKOFF_MAX", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub login_backoff_max: u64,
+
+    /// Failed logins on one account within a minute, from all IPs together,
+    /// after which attempts on it are queued one second apart (slowed, never refused).
+    #[arg(long, env = "CORKBOARD_ACCOUNT_SLOWDOWN_AFTER", default_value_t = 100)]
+    pub account_slowdown_after: u32,
+
+    /// Password hashes (argon2id, 19 MiB each) computed at once; more logins
+    /// and signups wait their turn. Default: the number of cores.
+    #[arg(long, env = "CORKBOARD_MAX_CONCURRENT_HASHES", default_value_t = default_hashes(), value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_concurrent_hashes: u64,
+
+    /// A reverse proxy whose `X-Forwarded-For` (else `Forwarded: for=`) is
+    /// believed: an address or CIDR block (repeat the flag, or comma-separate
+    /// in the variable). The client is then the right-most address in the
+    /// header that is not a trusted proxy; from any other peer the headers
+    /// are ignored. Default: none (the TCP peer is the client).
+    #[arg(long, env = "CORKBOARD_TRUSTED_PROXY", value_delimiter = ',', value_parser = crate::gateway::forwarded::parse_net)]
+    pub trusted_proxy: Vec<ipnet::IpNet>,
+
     /// Events each board's log keeps at least.
     #[arg(long, env = "CORKBOARD_LOG_MIN_EVENTS", default_value_t = 10_000)]
     pub log_min_events: u64,
@@ -231,7 +259,24 @@ pub struct Config {
     pub ws_echo: bool,
 }
 
+/// The number of cores, the default of `--max-concurrent-hashes`.
+fn default_hashes() -> u64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get() as u64)
+}
+
 impl Config {
+    /// The signup, login and hashing limits these flags configure.
+    pub fn auth_limits(&self) -> crate::auth::AuthLimits {
+        crate::auth::AuthLimits {
+            signups_per_minute: self.signups_per_minute,
+            max_concurrent_hashes: self.max_concurrent_hashes as usize,
+            failures_per_minute: self.failed_logins_per_minute,
+            backoff_after: self.login_backoff_after,
+            backoff_max_secs: self.login_backoff_max,
+            account_slowdown_after: self.account_slowdown_after,
+        }
+    }
+
     /// The contract limits these flags configure.
     pub fn limits(&self) -> Limits {
         Limits {

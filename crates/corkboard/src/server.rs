@@ -106,8 +106,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         clock.clone(),
         limits,
         hub.clone(),
-        config.signups_per_minute,
-        config.failed_logins_per_minute,
+        config.auth_limits(),
     );
     if let Some(c) = &cluster {
         app = app.with_cluster(c.clone());
@@ -128,6 +127,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
             listen: config.metrics_listen,
             token: config.metrics_token.clone().filter(|t| !t.is_empty()),
         },
+        trusted_proxies: crate::gateway::forwarded::TrustedProxies(config.trusted_proxy.clone()),
     });
     let notifier = tokio::spawn(crate::service::notifier::run(
         state.app.clone(),

@@ -6,6 +6,7 @@ mod common;
 use std::sync::Arc;
 
 use common::*;
+use corkboard::config::Config;
 use corkboard::core::{ManualClock, Timestamp};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -474,4 +475,171 @@ async fn failed_login_rate_limit() {
     assert_error(&login(&s, "ann", "wrongpass3").await, 429, "rate_limited");
     clock.advance(60_000);
     assert_eq!(login(&s, "ann", "password123").await.status, 200);
+}
+
+/// Logs in `name` with `password` as the client at `ip`, through a proxy at
+/// 127.0.0.1 that sent `X-Forwarded-For: ip`.
+async fn login_from(s: &TestServer, ip: &str, name: &str, password: &str) -> Resp {
+    let body = json!({"username": name, "password": password}).to_string();
+    s.anon()
+        .raw(
+            Method::POST,
+            "/api/auth/login",
+            body,
+            &[
+                ("content-type", "application/json"),
+                ("x-forwarded-for", ip),
+            ],
+        )
+        .await
+}
+
+/// A server behind a proxy at 127.0.0.1 (`--trusted-proxy`), after `tweak`,
+/// with the user `ann`.
+async fn behind_proxy(clock: Arc<ManualClock>, tweak: impl FnOnce(&mut Config)) -> TestServer {
+    let s = TestServer::start_with_clock(
+        |c| {
+            c.trusted_proxy = vec!["127.0.0.1/32".parse().unwrap()];
+            tweak(c);
+        },
+        clock,
+    )
+    .await;
+    s.user("ann").await;
+    s
+}
+
+/// 40 wrong guesses at once from one address, against a limit of 20: each
+/// is counted before its password is checked, so at most 20 get 401.
+#[tokio::test]
+async fn concurrent_failed_logins_are_counted_atomically() {
+    let clock = mid_minute_clock();
+    let s = TestServer::start_with_clock(
+        |c| {
+            c.failed_logins_per_minute = 20;
+            c.login_backoff_after = 1_000;
+        },
+        clock,
+    )
+    .await;
+    s.user("ann").await;
+    let guesses: Vec<_> = (0..40)
+        .map(|i| {
+            let c = s.anon();
+            tokio::spawn(async move {
+                c.post(
+                    "/api/auth/login",
+                    json!({"username": "ann", "password": format!("wrongpass{i}")}),
+                )
+                .await
+            })
+        })
+        .collect();
+    let (mut denied, mut limited) = (0, 0);
+    for g in guesses {
+        let r = g.await.expect("task");
+        match r.status {
+            401 => denied += 1,
+            429 => {
+                assert_error(&r, 429, "rate_limited");
+                limited += 1;
+            }
+            other => panic!("unexpected {other}: {}", r.text),
+        }
+    }
+    assert_eq!((denied, limited), (20, 20));
+}
+
+/// Behind a trusted proxy each forwarded client has its own failed-login
+/// allowance; a spoofed X-Forwarded-For from an untrusted peer changes nothing.
+#[tokio::test]
+async fn failed_logins_are_counted_per_forwarded_client() {
+    let clock = mid_minute_clock();
+    let s = behind_proxy(clock.clone(), |c| c.failed_logins_per_minute = 2).await;
+    for pw in ["wrongpass1", "wrongpass2"] {
+        assert_error(
+            &login_from(&s, "198.51.100.1", "ann", pw).await,
+            401,
+            "unauthorized",
+        );
+    }
+    let r = login_from(&s, "198.51.100.1", "ann", "password123").await;
+    assert_error(&r, 429, "rate_limited");
+    // The next client behind the same proxy is not locked out.
+    assert_eq!(
+        login_from(&s, "198.51.100.2", "ann", "password123")
+            .await
+            .status,
+        200
+    );
+    // Prepending an address does not make a new client: nginx appends the real one.
+    let r = login_from(&s, "203.0.113.5, 198.51.100.1", "ann", "password123").await;
+    assert_error(&r, 429, "rate_limited");
+
+    // Without --trusted-proxy the header is ignored: one peer, one allowance.
+    let s = TestServer::start_with_clock(|c| c.failed_logins_per_minute = 2, clock).await;
+    s.user("ann").await;
+    for ip in ["198.51.100.1", "198.51.100.2"] {
+        assert_error(
+            &login_from(&s, ip, "ann", "wrongpass").await,
+            401,
+            "unauthorized",
+        );
+    }
+    let r = login_from(&s, "198.51.100.3", "ann", "password123").await;
+    assert_error(&r, 429, "rate_limited");
+}
+
+/// After 3 failures of one account from one address that pair waits 1 s,
+/// then 2 s (429 with `retry_after`), while the owner logs in from another
+/// address at once; a correct password ends the backoff.
+#[tokio::test]
+async fn failed_logins_back_off_per_account_and_address() {
+    let clock = mid_minute_clock();
+    let s = behind_proxy(clock.clone(), |c| c.login_backoff_after = 3).await;
+    s.user("bob").await;
+    let attacker = "198.51.100.66";
+    for i in 0..3 {
+        let r = login_from(&s, attacker, "ann", &format!("guess{i}xx")).await;
+        assert_error(&r, 401, "unauthorized");
+    }
+    let r = login_from(&s, attacker, "ann", "password123").await;
+    assert_error(&r, 429, "rate_limited");
+    assert_eq!(r.body["error"]["details"]["retry_after"], 1);
+    // The victim, elsewhere, is not locked out; the attacker's other accounts neither.
+    assert_eq!(
+        login_from(&s, "203.0.113.7", "ann", "password123")
+            .await
+            .status,
+        200
+    );
+    assert_error(
+        &login_from(&s, attacker, "bob", "guess").await,
+        401,
+        "unauthorized",
+    );
+    clock.advance(1_000);
+    assert_error(
+        &login_from(&s, attacker, "ann", "guess3xx").await,
+        401,
+        "unauthorized",
+    );
+    let r = login_from(&s, attacker, "ann", "password123").await;
+    assert_eq!(r.body["error"]["details"]["retry_after"], 2, "{}", r.text);
+    clock.advance(2_000);
+    assert_eq!(
+        login_from(&s, attacker, "ann", "password123").await.status,
+        200
+    );
+    // Success started the pair afresh: the next failure is not delayed.
+    assert_error(
+        &login_from(&s, attacker, "ann", "guess4xx").await,
+        401,
+        "unauthorized",
+    );
+    assert_error(
+        &login_from(&s, attacker, "ann", "guess5xx").await,
+        401,
+        "unauthorized",
+    );
 }

@@ -3,17 +3,13 @@ import Link from "next/link";
 import { useEffect } from "react";
 import { shutdownRealtime, useConnectionState } from "@/hooks/realtime";
 import { api } from "@/lib/api";
+import { goToLogin } from "@/lib/nav";
 import type { User } from "@/realtime/protocol";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { NotificationsButton } from "./Notifications";
 import { SessionProvider, useSession } from "./session";
 import { ToastProvider } from "./toasts";
 import { Avatar, Logo, Spinner } from "./ui";
-
-function goToLogin() {
-  const here = window.location.pathname + window.location.search;
-  window.location.replace(`/login/?next=${encodeURIComponent(here)}`);
-}
 
 function Header({ user, children }: { user: User; children?: React.ReactNode }) {
   const { conn } = useConnectionState();

@@ -15,3 +15,9 @@ export function openBoard(id: string): void {
 export function reloadTo(path: string): void {
   window.location.replace(path);
 }
+
+/** Sends the browser to sign in, to come back here after (login checks `next` with safeNext). */
+export function goToLogin(): void {
+  const here = window.location.pathname + window.location.search;
+  window.location.replace(`/login/?next=${encodeURIComponent(here)}`);
+}

@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod forwarded;
 pub mod limits;
 pub mod settings;
 
@@ -37,6 +38,8 @@ pub struct HttpState {
     pub grpc: settings::GrpcSettings,
     /// Who may read `/metrics`, and where it is served.
     pub metrics: settings::MetricsSettings,
+    /// Proxies whose `X-Forwarded-For` / `Forwarded` names the client.
+    pub trusted_proxies: forwarded::TrustedProxies,
 }
 
 /// Whether this node should take traffic (`/readyz`, and gRPC health): not

@@ -9,7 +9,7 @@ pub mod notifier;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::auth::{self, CredentialCache, IpCounter};
+use crate::auth::{self, AuthLimits, CredentialCache, HashSlots, IpCounter, LoginLimiter};
 use crate::bus::{ClusterBus, LocalBus};
 use crate::core::{model, Action, ApiError, Board, Clock, ErrorCode, Limits, Mutation, User};
 use crate::realtime::subscribe::BoardLog;
@@ -40,7 +40,9 @@ pub struct App {
     pub cluster: Option<Arc<dyn ClusterBus>>,
     creds: CredentialCache,
     signups: IpCounter,
-    failed_logins: IpCounter,
+    logins: LoginLimiter,
+    /// Bounds the argon2 work in flight (`--max-concurrent-hashes`).
+    hashes: HashSlots,
 }
 
 /// Maps a store failure to the contract, logging what the client must not see.
@@ -63,8 +65,7 @@ impl App {
         clock: Arc<dyn Clock>,
         limits: Limits,
         hub: Arc<Hub>,
-        signups_per_minute: u32,
-        failed_logins_per_minute: u32,
+        auth: AuthLimits,
     ) -> Self {
         Self {
             store,
@@ -75,8 +76,9 @@ impl App {
             notify: Arc::new(NotifyHub::default()),
             cluster: None,
             creds: CredentialCache::default(),
-            signups: IpCounter::new(signups_per_minute),
-            failed_logins: IpCounter::new(failed_logins_per_minute),
+            signups: IpCounter::new(auth.signups_per_minute),
+            hashes: HashSlots::new(auth.max_concurrent_hashes),
+            logins: LoginLimiter::new(auth),
         }
     }
 
@@ -93,14 +95,20 @@ impl App {
         self.creds.forget(id);
     }
 
-    fn rate_limited(&self, what: &str) -> ApiError {
+    fn rate_limited(&self, what: &str, retry_after: u64) -> ApiError {
         ApiError::new(
             ErrorCode::RateLimited,
             format!("too many {what}; try again later"),
         )
-        .with_details(serde_json::json!({
-            "retry_after": IpCounter::retry_after(self.clock.now())
-        }))
+        .with_details(serde_json::json!({ "retry_after": retry_after }))
+    }
+
+    /// Runs argon2 work `f` once a hashing slot is free.
+    async fn hashing<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.hashes.run(f).await.ok_or_else(ApiError::internal)
     }
 
     async fn new_session(&self, user: &User) -> Result<String, ApiError> {
@@ -132,13 +140,14 @@ impl App {
     ) -> Result<(User, String), ApiError> {
         let name = model::normalize_username(username)?;
         model::check_password(password)?;
-        if !self.signups.hit(ip, self.clock.now()) {
-            return Err(self.rate_limited("signups"));
+        let now = self.clock.now();
+        if !self.signups.hit(ip, now) {
+            return Err(self.rate_limited("signups", IpCounter::retry_after(now)));
         }
         let pw = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
-            .await
-            .map_err(|_| ApiError::internal())?
+        let hash = self
+            .hashing(move || auth::hash_password(&pw))
+            .await?
             .map_err(|e| {
                 tracing::error!(error = %e, "password hashing failed");
                 ApiError::internal()
@@ -157,39 +166,43 @@ impl App {
     ///
     /// # Errors
     /// `unauthorized` for a wrong name or password (indistinguishable),
-    /// `rate_limited` after too many failures from this IP.
+    /// `rate_limited` with `retry_after` after too many failures from this
+    /// IP, or while this IP backs off from this account.
     pub async fn login(
         &self,
         username: &str,
         password: &str,
         ip: IpAddr,
     ) -> Result<(User, String), ApiError> {
-        let now = self.clock.now();
-        if self.failed_logins.exhausted(ip, now) {
-            return Err(self.rate_limited("failed logins"));
+        let account = username.to_lowercase();
+        let attempt = self
+            .logins
+            .begin(&account, ip, self.clock.now())
+            .map_err(|secs| self.rate_limited("failed logins", secs))?;
+        if !attempt.delay.is_zero() {
+            tokio::time::sleep(attempt.delay).await;
         }
-        let found = self
-            .store
-            .find_login(&username.to_lowercase())
-            .await
-            .map_err(store_error)?;
+        let found = self.store.find_login(&account).await.map_err(store_error)?;
         let (user, hash) = match found {
-            Some((u, h)) => (Some(u), h),
-            None => (None, auth::dummy_hash().to_owned()),
+            Some((u, h)) => (Some(u), Some(h)),
+            None => (None, None),
         };
         let pw = password.to_owned();
-        let ok = tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
-            .await
-            .map_err(|_| ApiError::internal())?;
+        // The dummy hash is made on first use: in a hashing slot too.
+        let ok = self
+            .hashing(move || match &hash {
+                Some(h) => auth::verify_password(&pw, h),
+                None => auth::verify_password(&pw, auth::dummy_hash()),
+            })
+            .await?;
         match user {
             Some(user) if ok => {
+                self.logins.succeeded(attempt);
                 let secret = self.new_session(&user).await?;
                 Ok((user, secret))
             }
-            _ => {
-                self.failed_logins.hit(ip, now);
-                Err(ApiError::unauthorized("wrong username or password"))
-            }
+            // The attempt was counted as a failure when it began.
+            _ => Err(ApiError::unauthorized("wrong username or password")),
         }
     }
 

@@ -2,7 +2,7 @@
 import { useEffect, useState } from "react";
 import Link from "next/link";
 import { api, ApiError } from "@/lib/api";
-import { boardPath } from "@/lib/nav";
+import { boardPath, goToLogin } from "@/lib/nav";
 import { Logo, Spinner } from "@/components/ui";
 
 /** `/invite?token=…`: accepts the invite and opens the board. */
@@ -20,8 +20,7 @@ export default function InvitePage() {
       (board) => window.location.replace(boardPath(board.id)),
       (e: ApiError) => {
         if (e.code === "unauthorized") {
-          const here = window.location.pathname + window.location.search;
-          window.location.replace(`/login/?next=${encodeURIComponent(here)}`);
+          goToLogin();
         } else if (e.code === "not_found" || e.code === "gone") {
           setError("This invite link is no longer valid. Ask the board owner for a new one.");
         } else {

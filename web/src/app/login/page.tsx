@@ -1,14 +1,14 @@
 "use client";
 import { useEffect, useRef, useState } from "react";
 import { api, ApiError } from "@/lib/api";
+import { safeNext } from "@/lib/safeNext";
 import { Button, Input, Logo, Spinner } from "@/components/ui";
 
 type FieldErrors = { username?: string; password?: string; form?: string };
 
 function nextPath(): string {
   const next = new URLSearchParams(window.location.search).get("next");
-  // Only paths on this site.
-  return next && next.startsWith("/") && !next.startsWith("//") ? next : "/boards/";
+  return safeNext(next, window.location.origin);
 }
 
 function localCheck(username: string, password: string, signup: boolean): FieldErrors {
