@@ -105,6 +105,16 @@ impl TestServer {
     }
 }
 
+/// The session cookie as a `Cookie` header value: under TLS the server
+/// names it `__Host-corkboard_session`.
+pub fn cookie_header(base: &str, secret: &str) -> String {
+    if base.starts_with("https://") {
+        format!("__Host-corkboard_session={secret}")
+    } else {
+        format!("corkboard_session={secret}")
+    }
+}
+
 /// A reqwest client. reqwest is built with `rustls-no-provider` (for the TLS
 /// tests), so the process-wide rustls provider must be installed first.
 pub fn http_client() -> reqwest::Client {
@@ -236,7 +246,7 @@ impl Client {
     async fn try_send(&self, mut req: reqwest::RequestBuilder) -> Result<Resp, reqwest::Error> {
         match &self.auth {
             Auth::None => {}
-            Auth::Cookie(c) => req = req.header("cookie", format!("corkboard_session={c}")),
+            Auth::Cookie(c) => req = req.header("cookie", cookie_header(&self.base, c)),
             Auth::Bearer(t) => req = req.header("authorization", format!("Bearer {t}")),
         }
         let res = req.send().await?;

@@ -83,7 +83,7 @@ pub async fn try_open(client: &Client, path: &str, headers: &[(&str, &str)]) -> 
         .header("accept", "text/event-stream");
     match &client.auth {
         Auth::None => {}
-        Auth::Cookie(c) => req = req.header("cookie", format!("corkboard_session={c}")),
+        Auth::Cookie(c) => req = req.header("cookie", super::cookie_header(&client.base, c)),
         Auth::Bearer(t) => req = req.header("authorization", format!("Bearer {t}")),
     }
     for (k, v) in headers {

@@ -63,7 +63,10 @@ pub fn request(
     match &client.auth {
         Auth::None => {}
         Auth::Cookie(c) => {
-            h.insert("cookie", format!("corkboard_session={c}").parse().unwrap());
+            h.insert(
+                "cookie",
+                super::cookie_header(&client.base, c).parse().unwrap(),
+            );
         }
         Auth::Bearer(t) => {
             h.insert("authorization", format!("Bearer {t}").parse().unwrap());
