@@ -554,3 +554,40 @@ async fn deleted_board_is_not_found_for_everyone() {
         assert_eq!(c.get("/api/boards").await.body, json!({"boards": []}));
     }
 }
+
+/// An op id belongs to the member who sent it: a viewer replaying an
+/// editor's op id is `forbidden` (it was answered 201 with the editor's
+/// result), and another editor sending the same op id makes a change of
+/// their own instead of receiving the first one's answer.
+#[tokio::test]
+async fn op_ids_are_checked_for_authorization_and_scoped_per_user() {
+    let s = TestServer::start().await;
+    let own = s.user("owner1").await;
+    let ed = s.user("editor1").await;
+    let viewer = s.user("viewer1").await;
+    let b = own.board("b").await;
+    assert_eq!(own.add_member(&b, &ed, "editor").await.status, 200);
+    assert_eq!(own.add_member(&b, &viewer, "viewer").await.status, 200);
+    let body = json!({"op": "shared-op-1", "x": 1, "y": 2, "text": "mine"});
+    let first = own
+        .post(&format!("/api/boards/{b}/notes"), body.clone())
+        .await;
+    assert_eq!(first.status, 201);
+    let r = viewer
+        .post(&format!("/api/boards/{b}/notes"), body.clone())
+        .await;
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    assert_eq!(r.body["error"]["code"], "forbidden");
+    let theirs = ed
+        .post(&format!("/api/boards/{b}/notes"), body.clone())
+        .await;
+    assert_eq!(theirs.status, 201);
+    assert_ne!(
+        theirs.body["note"]["id"], first.body["note"]["id"],
+        "a change of their own, not a replay"
+    );
+    let again = own.post(&format!("/api/boards/{b}/notes"), body).await;
+    assert_eq!(again.body, first.body, "the owner's retry still replays");
+    let snap = own.get(&format!("/api/boards/{b}")).await;
+    assert_eq!(snap.body["notes"].as_array().map(Vec::len), Some(2));
+}

@@ -106,6 +106,22 @@ pub enum Action {
     },
 }
 
+impl Action {
+    /// The least role that may take this action at all, checked before an
+    /// idempotent replay too (a viewer never gets an editor's remembered
+    /// answer). `None`: the rules depend on the target (see `plan`).
+    pub fn least_role(&self) -> Option<Role> {
+        match self {
+            Action::CreateNote(_)
+            | Action::UpdateNote { .. }
+            | Action::DeleteNote { .. }
+            | Action::RenameBoard { .. } => Some(Role::Editor),
+            Action::DeleteBoard => Some(Role::Owner),
+            Action::Join { .. } | Action::SetRole { .. } | Action::RemoveMember { .. } => None,
+        }
+    }
+}
+
 /// A change requested by `actor` on `board`, with its idempotency key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mutation {
@@ -120,8 +136,10 @@ impl Mutation {
     /// and for a create with a client-chosen id, that id.
     pub fn idempotency_keys(&self) -> Vec<String> {
         let mut keys = Vec::new();
+        // Scoped to the actor: another member sending the same op id makes
+        // a change of their own, never a replay of someone else's answer.
         if let Some(op) = &self.op {
-            keys.push(format!("op:{op}"));
+            keys.push(format!("op:{}:{op}", self.actor.id));
         }
         if let Action::CreateNote(c) = &self.action {
             if let Some(id) = &c.id {
@@ -794,7 +812,8 @@ mod tests {
             }),
         );
         m.op = Some("o".into());
-        assert_eq!(m.idempotency_keys(), vec!["op:o", "note:n"]);
+        let op_key = format!("op:{}:o", m.actor.id);
+        assert_eq!(m.idempotency_keys(), vec![op_key.as_str(), "note:n"]);
     }
 
     #[test]

@@ -105,6 +105,14 @@ pub async fn mutate<T: MutationTx>(
         return Err(ApiError::not_found("board not found").into());
     }
     // Idempotent retry: answer with what the first attempt answered.
+    // Authorization first: a replay answers only who may take the action.
+    if let (Some(least), Some(role)) = (m.action.least_role(), actor_role) {
+        if role < least {
+            return Err(
+                ApiError::forbidden(format!("this needs the {} role", least.as_str())).into(),
+            );
+        }
+    }
     let keys = m.idempotency_keys();
     if !keys.is_empty() {
         if let Some(a) = tx.remembered(&m.board, &keys).await? {
