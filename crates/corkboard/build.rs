@@ -16,6 +16,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let file = root.join("corkboard/v1/corkboard.proto");
     println!("cargo:rerun-if-changed={}", file.display());
+    println!("cargo:rerun-if-changed=build.rs");
     let mut compiler = protox::Compiler::new([&root])?;
     compiler.include_imports(true).include_source_info(true);
     compiler.open_file(&file)?;
@@ -42,6 +43,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(true)
         .build_client(false)
         .build_transport(false)
+        // Small per-stream buffers (see src/grpc/codec.rs).
+        .codec_path("crate::grpc::codec::SmallCodec")
         .extern_path(
             ".corkboard.v1.BoardUpdate",
             "crate::grpc::wire::EncodedUpdate",

@@ -36,16 +36,59 @@ pub fn session_cookie(tls: bool) -> &'static str {
 /// bodies over the limit are `too_large`.
 pub struct JsonBody<T>(pub T);
 
-/// Reads the body, mapping an over-limit body to `too_large` with the limit.
+/// Bytes of an over-limit body read and thrown away before answering 413:
+/// closing while the client is still sending makes the kernel reset the
+/// connection, and the client would see a reset instead of the answer.
+const DRAIN_BYTES: usize = 16 << 20;
+/// The longest an over-limit body is drained.
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reads the body up to the limit. Over it: `too_large` with the limit,
+/// after draining what the client still sends (up to [`DRAIN_BYTES`] and
+/// [`DRAIN_TIME`]), so the answer arrives.
 async fn body_bytes(req: Request, state: &Arc<HttpState>) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|r| {
-        let e = ApiError::from(r);
-        if e.code == crate::core::ErrorCode::TooLarge {
-            e.with_details(serde_json::json!({"limit": state.app.limits.http_body_bytes}))
-        } else {
-            e
+    use futures_util::StreamExt;
+    let limit = state.app.limits.http_body_bytes;
+    let too_large = || {
+        ApiError::too_large("request body is too large")
+            .with_details(serde_json::json!({"limit": limit}))
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let mut body = req.into_body().into_data_stream();
+    if declared.is_some_and(|n| n > limit as u64) {
+        drain(&mut body).await;
+        return Err(too_large());
+    }
+    let mut buf = bytes::BytesMut::with_capacity(declared.map_or(0, |n| n as usize));
+    while let Some(chunk) = body.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("could not read the body: {e}")))?;
+        if buf.len() + chunk.len() > limit {
+            drain(&mut body).await;
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// Reads and discards the rest of a body, within the drain bounds.
+async fn drain(body: &mut axum::body::BodyDataStream) {
+    use futures_util::StreamExt;
+    let _ = tokio::time::timeout(DRAIN_TIME, async {
+        let mut n = 0usize;
+        while let Some(Ok(c)) = body.next().await {
+            n += c.len();
+            if n > DRAIN_BYTES {
+                return;
+            }
         }
     })
+    .await;
 }
 
 impl<T: DeserializeOwned> FromRequest<Arc<HttpState>> for JsonBody<T> {

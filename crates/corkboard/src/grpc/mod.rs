@@ -10,6 +10,7 @@
 //! ([`status`]) to gRPC codes with the `corkboard-error-code` trailer.
 
 mod calls;
+mod codec;
 mod connect;
 mod convert;
 mod feed;

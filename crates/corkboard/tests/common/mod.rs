@@ -243,6 +243,21 @@ impl Client {
         self.try_send(req).await.map_err(|e| e.to_string())
     }
 
+    /// A raw JSON body; a network failure (a reset) is an `Err`.
+    pub async fn try_call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: String,
+    ) -> Result<Resp, String> {
+        let req = self
+            .http
+            .request(method, format!("{}{}", self.base, path))
+            .header("content-type", "application/json")
+            .body(body);
+        self.try_send(req).await.map_err(|e| e.to_string())
+    }
+
     async fn try_send(&self, mut req: reqwest::RequestBuilder) -> Result<Resp, reqwest::Error> {
         match &self.auth {
             Auth::None => {}

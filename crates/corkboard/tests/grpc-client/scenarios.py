@@ -542,6 +542,7 @@ def scenario_resume(target, a):
     check(snapshot is not None, "no snapshot on the first Subscribe")
     start = sub.seq
     errors = []
+    done = [0]
 
     def writer():
         w = stub(target)
@@ -549,6 +550,7 @@ def scenario_resume(target, a):
         try:
             first = None
             for i in range(writes):
+                done[0] = i
                 if first is not None and i % 3 == 2:
                     w.UpdateNote(pb.UpdateNoteRequest(board=board, id=first, x=i), metadata=wmd,
                                  timeout=CALL_TIMEOUT)
@@ -573,7 +575,12 @@ def scenario_resume(target, a):
         last = m.event.seq
     st.call.cancel()
     cut = last
-    time.sleep(0.3)  # writes go on while nobody listens
+    # Writes go on while nobody listens: wait until a few more are made (on a
+    # loaded machine a fixed pause may see none).
+    at_cut = done[0]
+    deadline = time.time() + 10
+    while done[0] < min(at_cut + 3, writes - 1) and time.time() < deadline:
+        time.sleep(0.01)
     st2, snap2, replay, sub2, _ = subscribe_start(s, md, board, since=last)
     check(snap2 is None, "a snapshot on resume with a since within the log")
     seqs.extend(e.seq for e in replay)
