@@ -300,7 +300,7 @@ for r in fan:
         target(f"gRPC: server CPU per delivery ≤ 1.5× WebSocket's, {transport(r)}",
                f"{c} vs {w} µs ({c / w:.2f}×), p99 {r['p99_ms']:.1f} vs {ws_fan['p99_ms']:.1f} ms "
                f"({r['subscribers']:,} subscribers, {r['updates_per_sec']}/s)"
-               if c and w else "n/a", bool(c and w and c <= 1.5 * w
+               if c and w else "n/a", bool(c and w and c <= 1.5 * w and r["subscribers"] >= 1000
                                            and r["deliveries"] == r["expected_deliveries"]))
     target(f"(e) p99 ≤ 10 ms at 200 updates/s to 1,000 subscribers, {transport(r)}",
            f"p99 {r['p99_ms']:.1f} ms ({r['subscribers']} subscribers, {r['updates_per_sec']}/s)",

@@ -399,6 +399,8 @@ pub async fn fanout(
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu0 = server_pid.and_then(procstat::stats);
+    // The load generator's own CPU: near 100 % of its core, latency is its queueing too.
+    let (own0, t0) = (procstat::stats(std::process::id()), Instant::now());
     let writer = ws_connect(&s.at(&writer_url)).await?;
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
     let end = Instant::now() + Duration::from_secs(duration);
@@ -415,6 +417,8 @@ pub async fn fanout(
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu1 = server_pid.and_then(procstat::stats);
+    let own1 = procstat::stats(std::process::id());
+    let wall = t0.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         let _ = t.await;
@@ -445,7 +449,11 @@ pub async fn fanout(
         out["http2_connections"] = json!(chans.len());
         out["streams_ended"] = json!(ended.load(Ordering::Relaxed));
     }
+    if let (Some((l0, _)), Some((l1, _))) = (own0, own1) {
+        out["loadgen_cpu_pct"] = json!(((l1 - l0) / wall * 100.0).round());
+    }
     if let (Some((c0, _)), Some((c1, rss))) = (cpu0, cpu1) {
+        out["server_cpu_pct"] = json!(((c1 - c0) / wall * 100.0).round());
         out["server_cpu_us_per_delivery"] =
             json!(((c1 - c0) * 1e6 / d.max(1) as f64 * 100.0).round() / 100.0);
         out["server_rss_mib"] = json!((rss as f64 / 1048576.0).round());
