@@ -18,10 +18,10 @@ RESULTS="$(mktemp)"
 DATA="$(mktemp -d)"
 TOKEN="bench-$RANDOM$RANDOM"
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
-  SECS="${BENCH_SECONDS:-3}"; STEP_SECS=2; IDLE_SIZES="1000"; SSE_IDLE=1000; SUBS=200
+  SECS="${BENCH_SECONDS:-3}"; STEP_SECS=2; IDLE_SIZES="1000"; SSE_IDLE=1000; GRPC_IDLE=2000; SUBS=200
   STORM=2000; RESUME=1000; RATES="50 400"; WRITERS="16"
 else
-  SECS="${BENCH_SECONDS:-10}"; STEP_SECS=6; IDLE_SIZES="1000 10000 19000"; SSE_IDLE=10000
+  SECS="${BENCH_SECONDS:-10}"; STEP_SECS=6; IDLE_SIZES="1000 10000 19000"; SSE_IDLE=10000; GRPC_IDLE=10000
   SUBS=1000; STORM=10000; RESUME=5000; RATES="10 25 50 100 200 400 800 1600"; WRITERS="16 64"
 fi
 trap 'kill "${SERVER:-}" 2>/dev/null || true; rm -rf "$DATA" "$RESULTS"' EXIT
@@ -125,6 +125,12 @@ for server in corkboard node-ws socket.io; do
   done
 done
 run corkboard idle --transport sse --connections "$SSE_IDLE" --rate 5000
+# gRPC: idle `Subscribe` streams, 100 per HTTP/2 connection (half the server's
+# 200 concurrent streams) and one per connection (a device each).
+for spc in 100 1; do
+  run corkboard idle --transport grpc --connections "$GRPC_IDLE" --streams-per-connection "$spc" \
+    --rate 5000
+done
 
 # (c) Connection storm: clients connect, authenticate and join at once.
 for server in corkboard node-ws socket.io; do
@@ -132,9 +138,14 @@ for server in corkboard node-ws socket.io; do
     --rate 10000 --inflight 1000
 done
 
-# (e) Fan-out of durable updates: SUBS subscribers, one writer at 200 updates/s.
+# (e) Fan-out of durable updates: SUBS subscribers, one writer at 200 updates/s; gRPC
+# `Subscribe` streams 100 per HTTP/2 connection and one per connection.
 for transport in ws sse; do
   run corkboard fanout --transport "$transport" --subscribers "$SUBS" --rate 200 --duration "$SECS"
+done
+for spc in 100 1; do
+  run corkboard fanout --transport grpc --streams-per-connection "$spc" --subscribers "$SUBS" \
+    --rate 200 --duration "$SECS"
 done
 
 # (f) Resume storm: clients reconnect with `since` 100 events behind.

@@ -10,6 +10,7 @@
 //! `--duration`; the result is one JSON line on stdout.
 
 mod conn;
+mod grpc;
 mod procstat;
 mod pump;
 mod realtime;
@@ -82,6 +83,10 @@ enum Cmd {
         /// Cluster mode: the node the writer sends its updates to (default --url).
         #[arg(long)]
         writer_url: Option<String>,
+        /// gRPC: `Subscribe` streams per HTTP/2 connection (1 ..= 200, the
+        /// server's concurrent-stream limit).
+        #[arg(long, default_value_t = 100)]
+        streams_per_connection: usize,
     },
     /// Relay fan-out (workload a): N members of one room, S of them sending
     /// 64-byte payloads at R per second in total; Corkboard uses `signal`s.
@@ -235,10 +240,12 @@ async fn main() -> Result<()> {
             server_pid,
             subscriber_url,
             writer_url,
+            streams_per_connection,
         } => {
             let placement = realtime::Placement {
                 subscribers: subscriber_url,
                 writer: writer_url,
+                streams_per_connection,
             };
             realtime::fanout(
                 &url,

@@ -1,5 +1,6 @@
 //! Real-time workloads: idle connections (server RSS per connection, workload
-//! (b)) and fan-out of durable updates (WebSocket and SSE, workload (e)).
+//! (b)) and fan-out of durable updates (WebSocket, SSE and gRPC `Subscribe`,
+//! workload (e)).
 //!
 //! Latency is measured end to end inside this process: the writer embeds its
 //! send time (µs since a shared start `Instant`) in the note text or signal
@@ -19,6 +20,7 @@ use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::conn::{self, ServerArgs, Target, Ws};
+use crate::grpc;
 use crate::procstat;
 use crate::pump::{self, Live};
 use crate::relay::endpoint;
@@ -45,6 +47,8 @@ mod parking_lot_free {
 pub enum Transport {
     Ws,
     Sse,
+    /// gRPC `Subscribe` streams, several per HTTP/2 connection.
+    Grpc,
 }
 
 impl Transport {
@@ -52,6 +56,7 @@ impl Transport {
         match self {
             Transport::Ws => "websocket",
             Transport::Sse => "sse",
+            Transport::Grpc => "grpc",
         }
     }
 }
@@ -105,6 +110,17 @@ pub struct IdleArgs {
     /// Server PID, to read its RSS from /proc.
     #[arg(long)]
     pub server_pid: u32,
+    /// gRPC: `Subscribe` streams per HTTP/2 connection (1 ..= 200, the
+    /// server's concurrent-stream limit).
+    #[arg(long, default_value_t = 100)]
+    pub streams_per_connection: usize,
+}
+
+/// What the idle workload holds per client.
+enum Held {
+    Ws(Ws),
+    Sse(reqwest::Response),
+    Grpc(tonic::Streaming<grpc::pb::BoardUpdate>),
 }
 
 /// Opens `connections` idle subscribed connections and reports server RSS per connection.
@@ -123,47 +139,70 @@ pub async fn idle(a: IdleArgs) -> Result<Value> {
     let mut held = 0usize;
     let mut sse_conns = Vec::new();
     let mut pumps = Vec::new();
+    let mut readers = Vec::new();
     let interval = Duration::from_secs_f64(1.0 / a.rate.max(1) as f64);
+    let corkboard = a.server.target == Target::Corkboard;
+    let grpc_per_conn = a.streams_per_connection.clamp(1, grpc::SERVER_MAX_STREAMS);
+    let chans = if corkboard && a.transport == Transport::Grpc {
+        grpc::channels(
+            std::slice::from_ref(&a.server.url),
+            a.connections,
+            grpc_per_conn,
+            Some(a.server.sources()),
+        )?
+    } else {
+        Vec::new()
+    };
     let mut batch = tokio::task::JoinSet::new();
     for i in 0..a.connections {
         let (ep, session) = (ep.clone(), session.clone());
         let src = a.server.sources().addr(i);
-        let sse = a.transport == Transport::Sse && a.server.target == Target::Corkboard;
+        let transport = if corkboard {
+            a.transport
+        } else {
+            Transport::Ws
+        };
+        let ch = chans.get(i / grpc_per_conn).cloned();
         batch.spawn(async move {
-            match (sse, session) {
-                (true, Some(s)) => {
+            match (transport, session, ch) {
+                (Transport::Sse, Some(s), _) => {
                     let c = reqwest::Client::builder()
                         .pool_max_idle_per_host(0)
                         .local_address(src)
                         .build()?;
-                    sse_subscribe(&s, &c, &ep.room)
-                        .await
-                        .map(|r| (None, Some(r)))
+                    sse_subscribe(&s, &c, &ep.room).await.map(Held::Sse)
                 }
+                (Transport::Grpc, _, Some(ch)) => grpc::subscribe_timed(ch, &ep.token, &ep.room)
+                    .await
+                    .map(Held::Grpc),
                 _ => conn::join(&ep, Some(src), None)
                     .await
-                    .map(|j| (Some(j.ws), None)),
+                    .map(|j| Held::Ws(j.ws)),
             }
         });
         if batch.len() >= 200 || i + 1 == a.connections || i + 1 == warm {
             while let Some(r) = batch.join_next().await {
-                let (w, sse) = r??;
-                if let Some(ws) = w {
-                    let p = pump::run(
-                        ws,
-                        a.server.target,
-                        started,
-                        None,
-                        stop_rx.clone(),
-                        live.clone(),
-                    );
-                    pumps.push(tokio::spawn(p));
-                    held += 1;
+                match r?? {
+                    Held::Ws(ws) => {
+                        let p = pump::run(
+                            ws,
+                            a.server.target,
+                            started,
+                            None,
+                            stop_rx.clone(),
+                            live.clone(),
+                        );
+                        pumps.push(tokio::spawn(p));
+                    }
+                    Held::Sse(r) => sse_conns.push(r),
+                    Held::Grpc(mut stream) => {
+                        // Reads what the server sends (presence) until the stream ends.
+                        readers.push(tokio::spawn(async move {
+                            while let Ok(Some(_)) = stream.message().await {}
+                        }));
+                    }
                 }
-                if let Some(r) = sse {
-                    sse_conns.push(r);
-                    held += 1;
-                }
+                held += 1;
             }
             if i + 1 == warm {
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -176,8 +215,10 @@ pub async fn idle(a: IdleArgs) -> Result<Value> {
     let connect_secs = started.elapsed().as_secs_f64() - 1.0; // less the baseline pause
     tokio::time::sleep(Duration::from_secs(2)).await;
     let (_, rss1) = procstat::stats(a.server_pid).context("server /proc")?;
-    let still_open = pumps.iter().filter(|p| !p.is_finished()).count() + sse_conns.len();
-    Ok(json!({
+    let still_open = pumps.iter().filter(|p| !p.is_finished()).count()
+        + readers.iter().filter(|r| !r.is_finished()).count()
+        + sse_conns.len();
+    let mut out = json!({
         "workload": "idle subscribed connections",
         "server": a.server.target.label(),
         "transport": if a.server.target == Target::Corkboard { a.transport.label() } else { "websocket" },
@@ -188,7 +229,13 @@ pub async fn idle(a: IdleArgs) -> Result<Value> {
         "server_rss_after_mib": rss1 as f64 / 1048576.0,
         "baseline_connections": held0,
         "rss_per_connection_kib": ((rss1 as f64 - rss0 as f64) / 1024.0 / (held - held0).max(1) as f64 * 100.0).round() / 100.0,
-    }))
+    });
+    if !chans.is_empty() {
+        // For gRPC a "connection" above is one `Subscribe` stream.
+        out["streams_per_connection"] = json!(grpc_per_conn);
+        out["http2_connections"] = json!(chans.len());
+    }
+    Ok(out)
 }
 
 /// Extracts the number after `t=` in a frame (cheap; no JSON parse per delivery).
@@ -211,6 +258,8 @@ pub struct Placement {
     pub subscribers: Vec<String>,
     /// The writer's node (None: the session's URL).
     pub writer: Option<String>,
+    /// gRPC: `Subscribe` streams per HTTP/2 connection.
+    pub streams_per_connection: usize,
 }
 
 pub async fn fanout(
@@ -235,11 +284,54 @@ pub async fn fanout(
     let hist = Arc::new(Hist::new());
     let delivered = Arc::new(AtomicU64::new(0));
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // gRPC streams that ended before the run did (they should not).
+    let ended = Arc::new(AtomicU64::new(0));
+    let per_conn = placement
+        .streams_per_connection
+        .clamp(1, grpc::SERVER_MAX_STREAMS);
+    let chans = if transport == Transport::Grpc {
+        grpc::channels(&sub_urls, subscribers, per_conn, None)?
+    } else {
+        Vec::new()
+    };
     let mut tasks = Vec::new();
     for i in 0..subscribers {
         let (hist, delivered, stop) = (hist.clone(), delivered.clone(), stop.clone());
         let node = &sub_urls[i % sub_urls.len()];
         match transport {
+            Transport::Grpc => {
+                // Connection c goes to node c mod nodes (see grpc::channels).
+                let ch = chans[i / per_conn].clone();
+                let mut stream = grpc::subscribe_timed(ch, &s.token, &board).await?;
+                let ended = ended.clone();
+                tasks.push(tokio::spawn(async move {
+                    let mut local = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
+                    let mut n = 0u64;
+                    while !stop.load(Ordering::Relaxed) {
+                        let m = tokio::time::timeout(Duration::from_millis(500), stream.message())
+                            .await;
+                        let u = match m {
+                            Err(_) => continue,
+                            Ok(Ok(Some(u))) => u,
+                            Ok(_) => {
+                                ended.fetch_add(1, Ordering::Relaxed);
+                                break;
+                            }
+                        };
+                        if let Some(sent) = grpc::stamp(&u).filter(|t| *t > 0) {
+                            let now = base.elapsed().as_micros() as u64;
+                            if let Some(h) = local.as_mut() {
+                                let _ = h.record(now.saturating_sub(sent).max(1));
+                            }
+                            n += 1;
+                        }
+                    }
+                    delivered.fetch_add(n, Ordering::Relaxed);
+                    if let (Some(h), Ok(mut g)) = (local, hist.0.lock()) {
+                        let _ = g.add(h);
+                    }
+                }));
+            }
             Transport::Ws => {
                 let ep = conn::Endpoint {
                     target: Target::Corkboard,
@@ -307,6 +399,8 @@ pub async fn fanout(
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu0 = server_pid.and_then(procstat::stats);
+    // The load generator's own CPU: near 100 % of its core, latency is its queueing too.
+    let (own0, t0) = (procstat::stats(std::process::id()), Instant::now());
     let writer = ws_connect(&s.at(&writer_url)).await?;
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
     let end = Instant::now() + Duration::from_secs(duration);
@@ -323,6 +417,8 @@ pub async fn fanout(
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let cpu1 = server_pid.and_then(procstat::stats);
+    let own1 = procstat::stats(std::process::id());
+    let wall = t0.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     for t in tasks {
         let _ = t.await;
@@ -348,7 +444,16 @@ pub async fn fanout(
         "expected_deliveries": sent * subscribers as u64,
         "p50_ms": ms(0.5), "p99_ms": ms(0.99), "p999_ms": ms(0.999), "max_ms": h.max() as f64 / 1000.0,
     });
+    if transport == Transport::Grpc {
+        out["streams_per_connection"] = json!(per_conn);
+        out["http2_connections"] = json!(chans.len());
+        out["streams_ended"] = json!(ended.load(Ordering::Relaxed));
+    }
+    if let (Some((l0, _)), Some((l1, _))) = (own0, own1) {
+        out["loadgen_cpu_pct"] = json!(((l1 - l0) / wall * 100.0).round());
+    }
     if let (Some((c0, _)), Some((c1, rss))) = (cpu0, cpu1) {
+        out["server_cpu_pct"] = json!(((c1 - c0) / wall * 100.0).round());
         out["server_cpu_us_per_delivery"] =
             json!(((c1 - c0) * 1e6 / d.max(1) as f64 * 100.0).round() / 100.0);
         out["server_rss_mib"] = json!((rss as f64 / 1048576.0).round());
