@@ -221,6 +221,14 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_BODY_TIMEOUT_MS", default_value_t = 30_000)]
     pub body_timeout_ms: u64,
 
+    /// Set TCP_NODELAY on accepted connections (`--tcp-nodelay=true`): small
+    /// writes leave at once instead of waiting for the previous segment's
+    /// ACK (Nagle). Lower latency, more packets and CPU per delivery (see
+    /// docs/benchmarks.md); HTTP/2 (gRPC) gains most, as it writes several
+    /// small frames per event.
+    #[arg(long, env = "CORKBOARD_TCP_NODELAY", default_value_t = false, action = clap::ArgAction::Set)]
+    pub tcp_nodelay: bool,
+
     /// Largest gRPC request message, in bytes; bigger is RESOURCE_EXHAUSTED.
     #[arg(long, env = "CORKBOARD_GRPC_MAX_MESSAGE", default_value_t = 64 << 10)]
     pub grpc_max_message: usize,

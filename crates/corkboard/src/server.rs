@@ -169,6 +169,9 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     let serve = match tls {
         None => {
             let mut server = axum_server::from_tcp(listener)?
+                .acceptor(SocketOptions {
+                    nodelay: config.tcp_nodelay,
+                })
                 .handle(handle.clone())
                 .first_request_timeout(grpc.first_request_timeout);
             configure_http(server.http_builder(), &grpc);
@@ -179,12 +182,16 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
             })
         }
         Some(tls) => {
-            let mut server = axum_server::from_tcp_rustls(
-                listener,
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(
                 axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
-            )?
-            .handle(handle.clone())
-            .first_request_timeout(grpc.first_request_timeout);
+            )
+            .acceptor(SocketOptions {
+                nodelay: config.tcp_nodelay,
+            });
+            let mut server = axum_server::from_tcp(listener)?
+                .acceptor(acceptor)
+                .handle(handle.clone())
+                .first_request_timeout(grpc.first_request_timeout);
             configure_http(server.http_builder(), &grpc);
             tokio::spawn(async move {
                 if let Err(e) = server.serve(make).await {
@@ -232,6 +239,29 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         },
         drain: Duration::from_secs(config.drain_timeout),
     })
+}
+
+/// Options set on each accepted TCP connection.
+#[derive(Clone, Copy, Debug)]
+struct SocketOptions {
+    /// `TCP_NODELAY`: send small writes at once instead of waiting for the
+    /// previous segment's ACK (Nagle).
+    nodelay: bool,
+}
+
+impl<S> axum_server::accept::Accept<tokio::net::TcpStream, S> for SocketOptions {
+    type Stream = tokio::net::TcpStream;
+    type Service = S;
+    type Future = std::future::Ready<std::io::Result<(Self::Stream, S)>>;
+
+    fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
+        let set = if self.nodelay {
+            stream.set_nodelay(true)
+        } else {
+            Ok(())
+        };
+        std::future::ready(set.map(|()| (stream, service)))
+    }
 }
 
 /// HTTP/1.1 and HTTP/2 on one listener (h2c with prior knowledge on plain
