@@ -56,7 +56,7 @@ pub fn start(
     p: Principal,
     incoming: Streaming<pb::ClientMessage>,
 ) -> Result<Updates<Out>, ApiError> {
-    let conn = HubConn::register(s, &p)?;
+    let conn = HubConn::register(s, &p, Transport::Grpc)?;
     let inflight = s.ws.max_inflight.max(1);
     let (tx, rx) = mpsc::channel::<Reply>(inflight);
     let ended = CancellationToken::new();

@@ -99,14 +99,15 @@ impl Drop for HubConn {
 }
 
 impl HubConn {
-    /// Registers a stream for `p`.
+    /// Registers a stream for `p` (`Grpc` for a Connect session,
+    /// `GrpcSubscribe` for the streams that take no signals).
     ///
     /// # Errors
     /// `rate_limited` over the per-user connection limit.
-    pub fn register(s: &HttpState, p: &Principal) -> Result<Self, ApiError> {
+    pub fn register(s: &HttpState, p: &Principal, transport: Transport) -> Result<Self, ApiError> {
         let hub = s.app.hub.clone();
         let outbox = Arc::new(Outbox::new(hub.outbox_bytes()));
-        let id = hub.register(&p.user, &p.credential_id, Transport::Grpc, outbox.clone())?;
+        let id = hub.register(&p.user, &p.credential_id, transport, outbox.clone())?;
         metrics::counter!("corkboard_grpc_streams_total").increment(1);
         Ok(Self {
             hub,

@@ -98,7 +98,7 @@ pub async fn board(
 ) -> Result<Updates<EncodedUpdate>, ApiError> {
     let board = convert::required("board", req.board)?;
     s.app.board(&p, &board).await?;
-    let conn = HubConn::register(s, &p)?;
+    let conn = HubConn::register(s, &p, Transport::GrpcSubscribe)?;
     let (id, outbox) = (conn.id, conn.outbox.clone());
     let state = s.clone();
     let b = board.clone();
@@ -107,7 +107,7 @@ pub async fn board(
         let sub = Subscriber {
             conn: id,
             outbox: &outbox,
-            transport: Transport::Grpc,
+            transport: Transport::GrpcSubscribe,
         };
         let log = state.app.log_for(&p);
         if let Err(e) = subscribe(&state.app.hub, &log, &sub, &b, since).await {
@@ -162,7 +162,7 @@ pub fn notifications(
             ))
         }
     };
-    let conn = HubConn::register(s, &p)?;
+    let conn = HubConn::register(s, &p, Transport::GrpcSubscribe)?;
     let (id, outbox) = (conn.id, conn.outbox.clone());
     let user_id = p.user.id.clone();
     s.app.notify.begin(&user_id, id, outbox.clone());

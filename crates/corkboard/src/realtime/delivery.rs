@@ -174,7 +174,7 @@ pub fn broadcast_presence(
             continue;
         }
         let cached = match m.transport {
-            Transport::WebSocket | Transport::Grpc => &mut ws,
+            Transport::WebSocket | Transport::Grpc | Transport::GrpcSubscribe => &mut ws,
             Transport::Sse | Transport::LongPoll => &mut sse,
         };
         let frame = cached.get_or_insert_with(|| frames::presence(m.transport, board, kind, list));

@@ -15,9 +15,12 @@ pub enum Transport {
     WebSocket,
     /// `event:`/`id:`/`data:` blocks.
     Sse,
-    /// A gRPC stream: the WebSocket frames, which the gRPC door decodes
-    /// into protobuf messages (once per shared frame, see `grpc::frames`).
+    /// A gRPC Connect session: the WebSocket frames, which the gRPC door
+    /// decodes into protobuf messages (once per shared frame, see `grpc::feed`).
     Grpc,
+    /// A gRPC `Subscribe` stream: as [`Transport::Grpc`], without signals
+    /// (its messages cannot carry them).
+    GrpcSubscribe,
     /// A long poll waiting for events: counted and revocable like the
     /// others, never subscribed (it reads the log), so it gets no frames.
     LongPoll,
@@ -26,6 +29,14 @@ pub enum Transport {
 impl Transport {
     /// Whether this transport's frames are the WebSocket JSON messages.
     pub fn json_frames(self) -> bool {
+        matches!(
+            self,
+            Transport::WebSocket | Transport::Grpc | Transport::GrpcSubscribe
+        )
+    }
+
+    /// Whether this transport delivers ephemeral signals.
+    pub fn takes_signals(self) -> bool {
         matches!(self, Transport::WebSocket | Transport::Grpc)
     }
 
@@ -35,7 +46,7 @@ impl Transport {
             Transport::WebSocket => "websocket",
             Transport::Sse => "sse",
             Transport::LongPoll => "longpoll",
-            Transport::Grpc => "grpc",
+            Transport::Grpc | Transport::GrpcSubscribe => "grpc",
         }
     }
 }
@@ -60,7 +71,7 @@ impl HubEvent {
     /// The frame for `transport` (encoded on first use, then shared).
     pub fn frame(&self, transport: Transport) -> Utf8Bytes {
         match transport {
-            Transport::WebSocket | Transport::Grpc => self
+            Transport::WebSocket | Transport::Grpc | Transport::GrpcSubscribe => self
                 .ws
                 .get_or_init(|| ws_event(&self.committed.json))
                 .clone(),
@@ -133,7 +144,7 @@ pub fn presence(
     }
     .to_json();
     match transport {
-        Transport::WebSocket | Transport::Grpc => Utf8Bytes::from(json),
+        Transport::WebSocket | Transport::Grpc | Transport::GrpcSubscribe => Utf8Bytes::from(json),
         Transport::Sse | Transport::LongPoll => sse_unnumbered("presence", &json),
     }
 }

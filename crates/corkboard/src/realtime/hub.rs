@@ -298,7 +298,7 @@ impl Hub {
             return;
         };
         match r.transport {
-            Transport::WebSocket | Transport::Grpc => {
+            Transport::WebSocket | Transport::Grpc | Transport::GrpcSubscribe => {
                 r.outbox.push(frames::unsubscribed(
                     board,
                     Some(r.why.unsubscribed_reason()),

@@ -38,7 +38,7 @@ pub fn deliver(members: &[Member], signal: Signal<'_>) -> u64 {
     let board_key: Arc<str> = Arc::from(signal.board);
     let mut delivered = 0u64;
     for m in members {
-        if Some(m.conn) == signal.except || !m.transport.json_frames() || !m.is_live() {
+        if Some(m.conn) == signal.except || !m.transport.takes_signals() || !m.is_live() {
             continue;
         }
         let queued = if signal.is_cursor {
@@ -101,14 +101,16 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn only_other_live_websocket_subscribers_get_signals() {
+    async fn only_other_live_session_subscribers_get_signals() {
         let members = [
             member(1, Transport::WebSocket, true, 1000),
             member(2, Transport::WebSocket, true, 1000),
             member(3, Transport::Sse, true, 1000),
             member(4, Transport::WebSocket, false, 1000),
+            member(5, Transport::GrpcSubscribe, true, 1000),
+            member(6, Transport::Grpc, true, 1000),
         ];
-        assert_eq!(deliver(&members, signal("t", false)), 1);
+        assert_eq!(deliver(&members, signal("t", false)), 2);
         assert!(
             frames(&members[0]).await.is_empty(),
             "not back to the sender"
@@ -116,6 +118,11 @@ mod tests {
         assert_eq!(frames(&members[1]).await, ["t"]);
         assert!(frames(&members[2]).await.is_empty(), "not on SSE");
         assert!(frames(&members[3]).await.is_empty(), "not while replaying");
+        assert!(
+            frames(&members[4]).await.is_empty(),
+            "not on a gRPC Subscribe stream (it cannot carry them)"
+        );
+        assert_eq!(frames(&members[5]).await, ["t"], "a gRPC Connect session");
     }
 
     #[tokio::test]

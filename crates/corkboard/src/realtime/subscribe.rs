@@ -39,7 +39,9 @@ struct KindSeq {
 
 fn replay_frame(transport: Transport, json: &[u8]) -> Option<axum::extract::ws::Utf8Bytes> {
     match transport {
-        Transport::WebSocket | Transport::Grpc => Some(frames::ws_event(json)),
+        Transport::WebSocket | Transport::Grpc | Transport::GrpcSubscribe => {
+            Some(frames::ws_event(json))
+        }
         Transport::Sse | Transport::LongPoll => {
             let ks: KindSeq = serde_json::from_slice(json).ok()?;
             Some(frames::sse_event(&ks.kind, ks.seq, json))
@@ -157,16 +159,18 @@ async fn replay(
     let snap = log.snapshot(board).await?;
     let seq = snap.seq;
     let frame = match transport {
-        Transport::WebSocket | Transport::Grpc => ServerMessage::Subscribed {
-            board: board.to_owned(),
-            seq,
-            replayed: None,
-            snapshot: Some(SnapshotBody {
-                board: snap.board,
-                notes: snap.notes,
-            }),
+        Transport::WebSocket | Transport::Grpc | Transport::GrpcSubscribe => {
+            ServerMessage::Subscribed {
+                board: board.to_owned(),
+                seq,
+                replayed: None,
+                snapshot: Some(SnapshotBody {
+                    board: snap.board,
+                    notes: snap.notes,
+                }),
+            }
+            .to_json()
         }
-        .to_json(),
         Transport::Sse | Transport::LongPoll => format!(
             "event: snapshot\nid: {seq}\ndata: {}\n\n",
             serde_json::to_string(&snap).unwrap_or_default()
