@@ -21,7 +21,7 @@ use tonic::{Status, Streaming};
 
 use super::calls;
 use super::convert::{self, Decoded};
-use super::feed::{End, FrameDecoder, HubConn};
+use super::feed::{Batch, FrameDecoder, HubConn};
 use super::pb;
 use super::status;
 use super::subscribe::Updates;
@@ -124,17 +124,7 @@ impl SessionOut {
                     // finished sending; the session stays until it cancels.
                     None => self.finish_without_reader().await,
                 },
-                batch = self.conn.next(&self.decoder, None) => {
-                    for d in &batch.frames {
-                        push_decoded(d, &mut self.queue);
-                    }
-                    match batch.end {
-                        None => {}
-                        Some(End::Closed(CloseReason::ClientClosed)) => self.end = Some(None),
-                        Some(End::Closed(r)) => self.end = Some(Some(status::closed(r))),
-                        Some(End::Shutdown) => self.end = Some(Some(status::closed(CloseReason::Shutdown))),
-                    }
-                }
+                batch = self.conn.next(&self.decoder, None) => self.take(batch),
             }
         }
     }
@@ -142,14 +132,16 @@ impl SessionOut {
     /// After the reader ended: only hub frames remain.
     async fn finish_without_reader(&mut self) {
         let batch = self.conn.next(&self.decoder, None).await;
+        self.take(batch);
+    }
+
+    /// Queues a batch of hub frames, and the end it brings, if any.
+    fn take(&mut self, batch: Batch) {
         for d in &batch.frames {
             push_decoded(d, &mut self.queue);
         }
-        match batch.end {
-            None => {}
-            Some(End::Closed(CloseReason::ClientClosed)) => self.end = Some(None),
-            Some(End::Closed(r)) => self.end = Some(Some(status::closed(r))),
-            Some(End::Shutdown) => self.end = Some(Some(status::closed(CloseReason::Shutdown))),
+        if let Some(end) = batch.end {
+            self.end = Some(end.status());
         }
     }
 }

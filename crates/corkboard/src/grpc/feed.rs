@@ -74,6 +74,17 @@ pub enum End {
     Shutdown,
 }
 
+impl End {
+    /// The status the stream ends with: `None` for OK (the client closed).
+    pub fn status(self) -> Option<tonic::Status> {
+        match self {
+            End::Closed(CloseReason::ClientClosed) => None,
+            End::Closed(r) => Some(super::status::closed(r)),
+            End::Shutdown => Some(super::status::closed(CloseReason::Shutdown)),
+        }
+    }
+}
+
 /// What one wait on the outbox gave.
 pub struct Batch {
     /// Decoded frames, in order.

@@ -16,9 +16,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::Status;
 
 use super::convert::{self, Decoded};
-use super::feed::{End, FrameDecoder, HubConn};
+use super::feed::{FrameDecoder, HubConn};
 use super::pb;
-use super::status;
 use super::wire::EncodedUpdate;
 use crate::core::ApiError;
 use crate::gateway::HttpState;
@@ -50,11 +49,24 @@ enum Mapped {
     Done,
 }
 
-fn reader_stream<T, F>(r: Reader<T, F>) -> Updates<T>
+fn reader_stream<T, F>(
+    conn: HubConn,
+    s: &HttpState,
+    decoder: &Arc<FrameDecoder>,
+    map: F,
+) -> Updates<T>
 where
     T: Send + 'static,
     F: FnMut(&Decoded, &mut VecDeque<T>) -> Mapped + Send + 'static,
 {
+    let r = Reader {
+        conn,
+        decoder: decoder.clone(),
+        shutdown: s.shutdown.clone(),
+        queue: VecDeque::new(),
+        end: None,
+        map,
+    };
     Box::pin(futures_util::stream::unfold(r, |mut r| async move {
         loop {
             if let Some(m) = r.queue.pop_front() {
@@ -74,11 +86,8 @@ where
             if r.end.is_some() {
                 continue;
             }
-            match batch.end {
-                None => {}
-                Some(End::Closed(CloseReason::ClientClosed)) => r.end = Some(None),
-                Some(End::Closed(reason)) => r.end = Some(Some(status::closed(reason))),
-                Some(End::Shutdown) => r.end = Some(Some(status::closed(CloseReason::Shutdown))),
+            if let Some(end) = batch.end {
+                r.end = Some(end.status());
             }
         }
     }))
@@ -115,28 +124,21 @@ pub async fn board(
             outbox.close(CloseReason::SubscribeFailed);
         }
     });
-    let reader = Reader {
-        conn,
-        decoder: decoder.clone(),
-        shutdown: s.shutdown.clone(),
-        queue: VecDeque::new(),
-        end: None,
-        map: move |d: &Decoded, q: &mut VecDeque<EncodedUpdate>| {
-            let Decoded::Updates {
-                encoded,
-                unsubscribed,
-            } = d
-            else {
-                return Mapped::More;
-            };
-            q.extend(encoded.iter().cloned());
-            if unsubscribed.as_deref() == Some(board.as_str()) {
-                return Mapped::Done;
-            }
-            Mapped::More
-        },
+    let map = move |d: &Decoded, q: &mut VecDeque<EncodedUpdate>| {
+        let Decoded::Updates {
+            encoded,
+            unsubscribed,
+        } = d
+        else {
+            return Mapped::More;
+        };
+        q.extend(encoded.iter().cloned());
+        if unsubscribed.as_deref() == Some(board.as_str()) {
+            return Mapped::Done;
+        }
+        Mapped::More
     };
-    Ok(reader_stream(reader))
+    Ok(reader_stream(conn, s, decoder, map))
 }
 
 /// Starts `Notifications` for `p`: after `after`, or the unread ones.
@@ -175,21 +177,14 @@ pub fn notifications(
     s.tracker.spawn(async move {
         notification_stream::start(&state.app, &user_id, id, &outbox, from).await;
     });
-    let reader = Reader {
-        conn,
-        decoder: decoder.clone(),
-        shutdown: s.shutdown.clone(),
-        queue: VecDeque::new(),
-        end: None,
-        map: move |d: &Decoded, q: &mut VecDeque<pb::NotificationUpdate>| {
-            let _keep = &guard;
-            if let Decoded::Notification(u) = d {
-                q.push_back(u.clone());
-            }
-            Mapped::More
-        },
+    let map = move |d: &Decoded, q: &mut VecDeque<pb::NotificationUpdate>| {
+        let _keep = &guard;
+        if let Decoded::Notification(u) = d {
+            q.push_back(u.clone());
+        }
+        Mapped::More
     };
-    Ok(reader_stream(reader))
+    Ok(reader_stream(conn, s, decoder, map))
 }
 
 /// Removes a notification stream from the notify hub when it ends.
