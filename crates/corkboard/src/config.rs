@@ -155,6 +155,11 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_HEARTBEAT_MS", default_value_t = 25_000)]
     pub heartbeat_ms: u64,
 
+    /// Longest one WebSocket write may block, in ms: a client that stops
+    /// reading is dropped after this (1013 `write_stalled`).
+    #[arg(long, env = "CORKBOARD_WRITE_TIMEOUT_MS", default_value_t = 25_000)]
+    pub write_timeout_ms: u64,
+
     /// Largest WebSocket message (and frame), in bytes; bigger closes with 1009.
     #[arg(long, env = "CORKBOARD_MAX_WS_MESSAGE", default_value_t = 64 << 10)]
     pub max_ws_message: usize,
@@ -301,6 +306,7 @@ impl Config {
         crate::gateway::settings::WsSettings {
             heartbeat: std::time::Duration::from_millis(self.heartbeat_ms.max(10)),
             max_message: self.max_ws_message,
+            write_timeout: std::time::Duration::from_millis(self.write_timeout_ms.max(10)),
             rpc_rate: self.rpc_rate,
             signal_rate: self.signal_rate,
             write_buffer: self.ws_write_buffer,

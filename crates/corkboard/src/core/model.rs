@@ -227,7 +227,7 @@ pub fn check_password(p: &str) -> Result<(), ApiError> {
 /// # Errors
 /// `bad_request` outside that range.
 pub fn check_title(t: &str) -> Result<(), ApiError> {
-    check_no_nul("title", t)?;
+    check_no_control("title", t)?;
     let n = chars(t);
     if !(1..=200).contains(&n) || t.trim().is_empty() {
         return Err(
@@ -257,20 +257,34 @@ pub fn check_client_id(field: &str, v: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Refuses U+0000 in stored text: PostgreSQL cannot store it in `text`
+/// Refuses control characters in stored text, except tab, line feed and
+/// carriage return. U+0000 cannot be stored in PostgreSQL's `text` at all
 /// (SQLite can), so both stores give the same `bad_request` instead of one
-/// answering 500.
+/// answering 500; the others are escaped by JSON to six bytes each, so
+/// refusing them keeps a board's snapshot within what the length limits
+/// promise (at most 4 bytes per character plus quoting).
 ///
 /// # Errors
 /// `bad_request` naming the field.
-pub fn check_no_nul(field: &str, v: &str) -> Result<(), ApiError> {
-    if v.contains('\0') {
-        return Err(
-            ApiError::bad_request(format!("{field} must not contain U+0000 (NUL)"))
-                .with_details(serde_json::json!({"field": field})),
-        );
-    }
-    Ok(())
+pub fn check_no_control(field: &str, v: &str) -> Result<(), ApiError> {
+    let Some(c) = v
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    else {
+        return Ok(());
+    };
+    let what = if c == '\0' {
+        "U+0000 (NUL)".to_owned()
+    } else {
+        format!(
+            "control characters (U+{:04X}); only tab and line breaks are allowed",
+            c as u32
+        )
+    };
+    Err(
+        ApiError::bad_request(format!("{field} must not contain {what}"))
+            .with_details(serde_json::json!({"field": field})),
+    )
 }
 
 /// Checks an API token name: 1–100 characters.
@@ -278,7 +292,7 @@ pub fn check_no_nul(field: &str, v: &str) -> Result<(), ApiError> {
 /// # Errors
 /// `bad_request` outside that range.
 pub fn check_token_name(name: &str) -> Result<(), ApiError> {
-    check_no_nul("name", name)?;
+    check_no_control("name", name)?;
     if !(1..=100).contains(&chars(name)) || name.trim().is_empty() {
         return Err(ApiError::bad_request("name must be 1–100 characters")
             .with_details(serde_json::json!({"field": "name"})));
@@ -289,6 +303,17 @@ pub fn check_token_name(name: &str) -> Result<(), ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_refused_except_tab_and_line_breaks() {
+        assert!(check_no_control("text", "a\tb\nc\r\nd ünï 😀").is_ok());
+        for bad in ["\0", "a\u{1}b", "\u{1b}[31m", "\u{7f}", "\u{85}", "x\u{9f}"] {
+            let e = check_no_control("text", bad).unwrap_err();
+            assert_eq!(e.code, crate::core::ErrorCode::BadRequest, "{bad:?}");
+        }
+        assert!(check_title("a\u{1}").is_err());
+        assert!(check_token_name("t\u{2}").is_err());
+    }
 
     #[test]
     fn usernames_are_lowercased_and_checked() {

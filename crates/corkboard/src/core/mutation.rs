@@ -12,8 +12,8 @@ use serde_json::json;
 use super::error::ApiError;
 use super::event::{Event, EventBody, NoteDelta};
 use super::model::{
-    chars, check_client_id, check_no_nul, check_title, Board, Color, FieldVersions, Limits, Note,
-    NoteRecord, Role, User, DEFAULT_H, DEFAULT_W,
+    chars, check_client_id, check_no_control, check_title, Board, Color, FieldVersions, Limits,
+    Note, NoteRecord, Role, User, DEFAULT_H, DEFAULT_W,
 };
 use super::outcome::Outcome;
 use super::time::Timestamp;
@@ -201,7 +201,7 @@ impl Mutation {
 
 fn check_text(text: Option<&str>, limits: &Limits) -> Result<(), ApiError> {
     if let Some(t) = text {
-        check_no_nul("text", t)?;
+        check_no_control("text", t)?;
         if chars(t) > limits.note_text_chars {
             return Err(ApiError::too_large(format!(
                 "text is longer than {} characters",

@@ -16,6 +16,10 @@ pub struct WsSettings {
     pub signal_rate: u32,
     /// RPCs one connection may have in flight at once.
     pub max_inflight: usize,
+    /// Longest a batch of frames may take to write: a peer that stops
+    /// reading blocks the writer, and past this the connection is dropped
+    /// (1013 `write_stalled`) by a watchdog outside the writer.
+    pub write_timeout: Duration,
     /// Bytes of outgoing frames collected before a socket write. The writer
     /// feeds every frame it drained and then flushes, so a burst goes out in
     /// writes of about this size instead of one write per frame; 0 writes
@@ -35,6 +39,7 @@ impl Default for WsSettings {
             rpc_rate: 100,
             signal_rate: 50,
             max_inflight: 64,
+            write_timeout: Duration::from_secs(25),
             write_buffer: DEFAULT_WRITE_BUFFER,
             read_buffer: DEFAULT_READ_BUFFER,
         }

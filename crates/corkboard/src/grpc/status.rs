@@ -100,7 +100,7 @@ pub fn closed(reason: CloseReason) -> Status {
             ErrorCode::Unauthorized,
             "the token was revoked or the session ended",
         ),
-        CloseReason::OutboxFull | CloseReason::ReplayOverflow => (
+        CloseReason::OutboxFull | CloseReason::ReplayOverflow | CloseReason::WriteStalled => (
             ErrorCode::RateLimited,
             "the stream fell too far behind; resume with `since`",
         ),

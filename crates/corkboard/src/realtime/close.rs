@@ -53,6 +53,9 @@ pub enum CloseReason {
     /// The hub's bus receiver lagged and missed events, so every subscriber
     /// resumes from the log (1013).
     HubLagged,
+    /// A write to the client made no progress for the write timeout: it
+    /// stopped reading (1013).
+    WriteStalled,
     /// Nothing heard from the client for 2 × the heartbeat (4000).
     HeartbeatTimeout,
     /// The session or token the connection was opened with was revoked or
@@ -81,7 +84,8 @@ impl CloseReason {
             | CloseReason::ReplayOverflow
             | CloseReason::ReplayGap
             | CloseReason::EventGap
-            | CloseReason::HubLagged => 1013,
+            | CloseReason::HubLagged
+            | CloseReason::WriteStalled => 1013,
             CloseReason::HeartbeatTimeout => 4000,
             CloseReason::CredentialRevoked => 4001,
         }
@@ -108,6 +112,7 @@ impl CloseReason {
             CloseReason::ReplayGap => "replay_gap",
             CloseReason::EventGap => "event_gap",
             CloseReason::HubLagged => "hub_lagged",
+            CloseReason::WriteStalled => "write_stalled",
             CloseReason::HeartbeatTimeout => "heartbeat_timeout",
             CloseReason::CredentialRevoked => "credential_revoked",
         }
@@ -128,7 +133,7 @@ mod tests {
     /// Every cause with the code the contract fixes for it. `ws_code` and
     /// `reason` match without a wildcard, so a new variant is caught there;
     /// this list then has to name it for the tests below to cover it.
-    const ALL: [(CloseReason, u16); 20] = [
+    const ALL: [(CloseReason, u16); 21] = [
         (ClientClosed, 1000),
         (Shutdown, 1001),
         (ProtocolError, 1002),
@@ -147,6 +152,7 @@ mod tests {
         (ReplayGap, 1013),
         (EventGap, 1013),
         (HubLagged, 1013),
+        (WriteStalled, 1013),
         (HeartbeatTimeout, 4000),
         (CredentialRevoked, 4001),
     ];
@@ -182,7 +188,14 @@ mod tests {
             .collect();
         assert_eq!(
             overloads,
-            [OutboxFull, ReplayOverflow, ReplayGap, EventGap, HubLagged]
+            [
+                OutboxFull,
+                ReplayOverflow,
+                ReplayGap,
+                EventGap,
+                HubLagged,
+                WriteStalled
+            ]
         );
     }
 }

@@ -76,6 +76,10 @@ pub struct Delivered {
     pub count: u64,
     /// Subscriptions the event ends, to end after the walk.
     pub revoked: Vec<Revoked>,
+    /// Connections whose outbox this event overflowed (1013): their
+    /// subscriptions end now, so presence does not wait for a writer that
+    /// may be blocked on a peer that stopped reading.
+    pub cut: Vec<ConnId>,
 }
 
 /// Delivers `ev` to a board's subscribers: held by those still replaying
@@ -84,6 +88,7 @@ pub struct Delivered {
 pub fn deliver_event(members: &mut [Member], ev: &Arc<HubEvent>, held_limit: usize) -> Delivered {
     let e = &ev.committed.event;
     let mut revoked = Vec::new();
+    let mut cut = Vec::new();
     let mut count = 0u64;
     for m in members.iter_mut() {
         match &mut m.mode {
@@ -106,6 +111,12 @@ pub fn deliver_event(members: &mut [Member], ev: &Arc<HubEvent>, held_limit: usi
                 *last = e.seq;
                 if m.outbox.push(ev.frame(m.transport)) {
                     count += 1;
+                } else if m
+                    .outbox
+                    .close_reason()
+                    .is_some_and(CloseReason::is_overload)
+                {
+                    cut.push(m.conn);
                 }
             }
         }
@@ -118,7 +129,11 @@ pub fn deliver_event(members: &mut [Member], ev: &Arc<HubEvent>, held_limit: usi
             });
         }
     }
-    Delivered { count, revoked }
+    Delivered {
+        count,
+        revoked,
+        cut,
+    }
 }
 
 /// How a subscription's hand-off from replay to live ended.

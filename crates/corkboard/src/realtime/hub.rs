@@ -289,6 +289,11 @@ impl Hub {
         for r in out.revoked {
             self.revoke(&mut g, board, r);
         }
+        for id in out.cut {
+            for d in g.unsubscribe_all(id) {
+                self.ended(&g, d);
+            }
+        }
     }
 
     /// Ends a subscription whose access was lost (after the event saying so):
@@ -459,6 +464,16 @@ mod tests {
         Hub::new(Arc::new(SystemClock), 3, 1 << 20)
     }
 
+    /// Registers a connection of user `who` and makes it live on board "b".
+    fn live_on_b(h: &Hub, who: &str, t: Transport, o: &Arc<Outbox>) -> ConnId {
+        let id = h
+            .register(&user(who), &format!("c{who}"), t, o.clone())
+            .unwrap();
+        h.begin(id, "b");
+        h.go_live(id, "b", 0);
+        id
+    }
+
     #[tokio::test]
     async fn buffered_events_are_deduplicated_against_the_replay() {
         let h = hub();
@@ -486,24 +501,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_overflowed_stream_leaves_presence_without_its_writer() {
+        let h = hub();
+        let watcher = Arc::new(Outbox::new(1 << 20));
+        live_on_b(&h, "w", Transport::WebSocket, &watcher);
+        // An SSE stream whose writer never drains (its peer stopped reading).
+        let stuck = Arc::new(Outbox::new(64));
+        let s = live_on_b(&h, "a", Transport::Sse, &stuck);
+        take(&watcher).await;
+        let mut seq = 0;
+        while !stuck.is_closed() {
+            seq += 1;
+            h.dispatch(ev("b", seq, deleted("n")));
+        }
+        assert_eq!(stuck.close_reason(), Some(CloseReason::OutboxFull));
+        assert_eq!(stuck.queued_bytes(), 0, "the queue is dropped at once");
+        assert!(h.presence("b").iter().all(|p| p.user.username != "a"));
+        let left = take(&watcher).await;
+        assert!(
+            left.iter()
+                .any(|v| v["type"] == "presence" && v["left"][0]["user"]["username"] == "a"),
+            "{left:?}"
+        );
+        h.check_invariants().unwrap();
+        // The transport still unregisters later, harmlessly.
+        h.unregister(s);
+        h.check_invariants().unwrap();
+    }
+
+    #[tokio::test]
     async fn presence_counts_connections_per_user() {
         let h = hub();
         let watcher = Arc::new(Outbox::new(1 << 20));
-        let w = h
-            .register(&user("w"), "cw", Transport::WebSocket, watcher.clone())
-            .unwrap();
-        h.begin(w, "b");
-        h.go_live(w, "b", 0);
+        live_on_b(&h, "w", Transport::WebSocket, &watcher);
         take(&watcher).await;
         let tabs: Vec<_> = (0..3)
             .map(|_| {
-                let o = Arc::new(Outbox::new(1 << 20));
-                let id = h
-                    .register(&user("a"), "ca", Transport::WebSocket, o)
-                    .unwrap();
-                h.begin(id, "b");
-                h.go_live(id, "b", 0);
-                id
+                live_on_b(
+                    &h,
+                    "a",
+                    Transport::WebSocket,
+                    &Arc::new(Outbox::new(1 << 20)),
+                )
             })
             .collect();
         let joined = take(&watcher).await;

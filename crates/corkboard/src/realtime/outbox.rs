@@ -6,14 +6,28 @@
 //! [`CloseReason::OutboxFull`] (WebSocket 1013) so a slow reader is cut off
 //! instead of growing memory or slowing the others. The connection's own
 //! task may instead wait for room ([`Outbox::push_wait`]) when it produces a
-//! burst it controls (a replay). Signals are droppable, and cursors are
-//! coalesced to the newest per sender.
+//! burst it controls (a replay, RPC replies): such frames fill at most half
+//! the outbox, so live events keep room, and the frames waiting for room are
+//! themselves bounded by the limit (past it the outbox closes as full), so a
+//! client that never reads pins at most about twice the limit however much
+//! it asked for. Signals are droppable, and cursors are coalesced to the
+//! newest per sender.
+//!
+//! One frame larger than the whole limit (a big board's snapshot) is
+//! admitted when the queue is empty, and does not count against the limit
+//! for the frames queued behind it: a board that fits the note limits can
+//! always be opened.
+//!
+//! The outbox also records when the writer took its current batch, so a
+//! watchdog outside the writer can tell a write that makes no progress
+//! ([`Outbox::stalled_for`]).
 
 use std::collections::{HashMap, VecDeque};
 
 use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
+use tokio::time::{Duration, Instant};
 
 use super::close::CloseReason;
 
@@ -32,6 +46,52 @@ struct Inner {
     bytes: usize,
     cursors: HashMap<CursorKey, Utf8Bytes>,
     closed: Option<CloseReason>,
+    /// Bytes of the queued frame admitted over the limit because the queue
+    /// was empty; they do not count against the limit for later frames.
+    oversize: usize,
+    /// Bytes of frames waiting in [`Outbox::push_wait`] for room.
+    waiting: usize,
+    /// When the writer took the batch it is still writing (None when idle).
+    batch_taken: Option<Instant>,
+}
+
+impl Inner {
+    /// Queued bytes that count against the limit.
+    fn counted(&self) -> usize {
+        self.bytes - self.oversize
+    }
+
+    /// Closes as full (1013) unless closed already.
+    fn overflow(&mut self) {
+        if self.closed.is_none() {
+            metrics::counter!("corkboard_outbox_overflows_total").increment(1);
+        }
+        self.set_closed(CloseReason::OutboxFull);
+    }
+
+    /// Records the first close. An overload close (1013) drops what is
+    /// queued at once: the client resumes from its last seq anyway, and a
+    /// writer blocked on a peer that does not read must not keep it alive.
+    fn set_closed(&mut self, reason: CloseReason) {
+        if self.closed.is_some() {
+            return;
+        }
+        self.closed = Some(reason);
+        if reason.is_overload() {
+            self.queue.clear();
+            self.cursors.clear();
+            self.bytes = 0;
+            self.oversize = 0;
+        }
+    }
+
+    fn enqueue(&mut self, frame: Utf8Bytes, limit: usize) {
+        if self.queue.is_empty() && frame.len() > limit {
+            self.oversize = frame.len();
+        }
+        self.bytes += frame.len();
+        self.queue.push_back(Item::Frame(frame));
+    }
 }
 
 /// The bounded outbound queue of one connection.
@@ -39,6 +99,8 @@ pub struct Outbox {
     inner: Mutex<Inner>,
     readable: Notify,
     writable: Notify,
+    /// Woken when the outbox closes, for a reader waiting on its peer.
+    closing: Notify,
     limit: usize,
 }
 
@@ -57,6 +119,7 @@ impl Outbox {
             inner: Mutex::new(Inner::default()),
             readable: Notify::new(),
             writable: Notify::new(),
+            closing: Notify::new(),
             limit,
         }
     }
@@ -68,15 +131,13 @@ impl Outbox {
         if g.closed.is_some() {
             return false;
         }
-        if g.bytes + frame.len() > self.limit && g.bytes > 0 {
-            g.closed = Some(CloseReason::OutboxFull);
+        if g.counted() + frame.len() > self.limit && g.bytes > 0 {
+            g.overflow();
             drop(g);
-            metrics::counter!("corkboard_outbox_overflows_total").increment(1);
-            self.readable.notify_one();
+            self.closed_now();
             return false;
         }
-        g.bytes += frame.len();
-        g.queue.push_back(Item::Frame(frame));
+        g.enqueue(frame, self.limit);
         drop(g);
         self.readable.notify_one();
         true
@@ -86,7 +147,7 @@ impl Outbox {
     /// full; otherwise drops it. Returns whether it was queued.
     pub fn push_droppable(&self, frame: Utf8Bytes) -> bool {
         let mut g = self.inner.lock();
-        if g.closed.is_some() || g.bytes + frame.len() > self.limit / 2 {
+        if g.closed.is_some() || g.counted() + frame.len() > self.limit / 2 {
             metrics::counter!("corkboard_signals_dropped_total").increment(1);
             return false;
         }
@@ -112,7 +173,7 @@ impl Outbox {
             metrics::counter!("corkboard_cursors_coalesced_total").increment(1);
             return true;
         }
-        if g.bytes + new_len > self.limit / 2 {
+        if g.counted() + new_len > self.limit / 2 {
             metrics::counter!("corkboard_signals_dropped_total").increment(1);
             return false;
         }
@@ -124,42 +185,91 @@ impl Outbox {
         true
     }
 
-    /// Queues a frame, waiting for room first. A frame larger than the whole
-    /// limit is accepted once the queue is empty. Returns false if closed.
+    /// Queues a frame the connection's own task produced (a replayed event, a
+    /// reply), waiting until the queue is at most half full with it, or
+    /// empty (a frame larger than the whole limit goes then). Frames waiting
+    /// count too: if they would pass the limit, the outbox closes as full
+    /// (1013) instead, so a client that never reads cannot pin more.
+    /// Returns false if closed.
     pub async fn push_wait(&self, frame: Utf8Bytes) -> bool {
-        loop {
+        let len = frame.len();
+        let mut counted_waiting = false;
+        let queued = loop {
             let wait = self.writable.notified();
             {
                 let mut g = self.inner.lock();
                 if g.closed.is_some() {
-                    return false;
+                    break false;
                 }
-                if g.bytes == 0 || g.bytes + frame.len() <= self.limit {
-                    g.bytes += frame.len();
-                    g.queue.push_back(Item::Frame(frame));
+                if g.bytes == 0 || g.counted() + len <= self.limit / 2 {
+                    g.enqueue(frame, self.limit);
+                    if counted_waiting {
+                        g.waiting -= len;
+                    }
                     drop(g);
                     self.readable.notify_one();
                     return true;
                 }
+                if !counted_waiting {
+                    if g.waiting + len > self.limit {
+                        g.overflow();
+                        drop(g);
+                        self.closed_now();
+                        return false;
+                    }
+                    g.waiting += len;
+                    counted_waiting = true;
+                }
             }
             wait.await;
+        };
+        if counted_waiting {
+            self.inner.lock().waiting -= len;
         }
+        queued
     }
 
     /// Asks the connection to close (after the frames already queued).
     pub fn close(&self, reason: CloseReason) {
-        let mut g = self.inner.lock();
-        if g.closed.is_none() {
-            g.closed = Some(reason);
-        }
-        drop(g);
+        self.inner.lock().set_closed(reason);
+        self.closed_now();
+    }
+
+    /// Wakes everyone who waits on this outbox after it closed.
+    fn closed_now(&self) {
         self.readable.notify_one();
         self.writable.notify_waiters();
+        self.closing.notify_waiters();
     }
 
     /// Whether the outbox has been closed.
     pub fn is_closed(&self) -> bool {
         self.inner.lock().closed.is_some()
+    }
+
+    /// Why the outbox closed, once it has.
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.inner.lock().closed
+    }
+
+    /// Resolves once the outbox is closed, so a task that waits on something
+    /// else (the peer) learns of a close made elsewhere (an overflow).
+    pub async fn closed(&self) {
+        loop {
+            let wait = self.closing.notified();
+            if self.is_closed() {
+                return;
+            }
+            wait.await;
+        }
+    }
+
+    /// How long the writer has been writing the batch it took last, if it
+    /// has not come back for more: a write that makes no progress (a peer
+    /// that stopped reading) shows here, outside the blocked writer.
+    pub fn stalled_for(&self, now: Instant) -> Option<Duration> {
+        let taken = self.inner.lock().batch_taken?;
+        Some(now.saturating_duration_since(taken))
     }
 
     /// Bytes currently queued.
@@ -171,6 +281,8 @@ impl Outbox {
     /// queued frame into `out`. An overload close (1013) drops what was
     /// queued: the client resumes from its last seq anyway.
     pub async fn drain(&self, out: &mut Vec<Utf8Bytes>) -> Drained {
+        // Coming back for more means the last batch was written.
+        self.inner.lock().batch_taken = None;
         loop {
             let wait = self.readable.notified();
             {
@@ -182,13 +294,16 @@ impl Outbox {
                         g.queue.clear();
                         g.cursors.clear();
                         g.bytes = 0;
+                        g.oversize = 0;
                     }
+                    g.batch_taken = Some(Instant::now());
                     drop(g);
                     self.writable.notify_waiters();
                     return Drained::Close(reason);
                 }
                 if !g.queue.is_empty() {
                     Self::take_all(&mut g, out);
+                    g.batch_taken = Some(Instant::now());
                     drop(g);
                     self.writable.notify_waiters();
                     return Drained::Frames;
@@ -210,6 +325,7 @@ impl Outbox {
             }
         }
         g.bytes = 0;
+        g.oversize = 0;
     }
 }
 
@@ -299,5 +415,72 @@ mod tests {
         let (frames, close) = drained(&o).await;
         assert_eq!(frames, vec!["last words"]);
         assert_eq!(close.unwrap().ws_code(), 1001);
+    }
+
+    #[tokio::test]
+    async fn one_oversized_frame_does_not_count_against_the_limit() {
+        let o = Outbox::new(10);
+        // A snapshot bigger than the whole outbox, queued while it is empty…
+        assert!(o.push_wait(f("01234567890123456789")).await);
+        // …leaves the limit to the events behind it (presence, live events).
+        assert!(o.push(f("12345")));
+        assert!(o.push(f("12345")));
+        assert!(!o.push(f("1")), "past the limit it still closes");
+        assert_eq!(o.close_reason(), Some(CloseReason::OutboxFull));
+    }
+
+    #[tokio::test]
+    async fn waiting_replies_are_bounded_and_close_as_full() {
+        let o = std::sync::Arc::new(Outbox::new(10));
+        assert!(o.push(f("12345678")));
+        let o1 = o.clone();
+        let first = tokio::spawn(async move { o1.push_wait(f("abcdef")).await });
+        while o.inner.lock().waiting == 0 {
+            tokio::task::yield_now().await;
+        }
+        // A second reply would make the waiting bytes pass the limit: a
+        // client that never reads cannot pin more than that.
+        assert!(!o.push_wait(f("ghijkl")).await);
+        assert_eq!(o.close_reason(), Some(CloseReason::OutboxFull));
+        assert!(!first.await.unwrap(), "the waiter learns of the close");
+        assert_eq!(o.inner.lock().waiting, 0);
+        // closed() resolves for a reader waiting on its peer.
+        tokio::time::timeout(Duration::from_secs(1), o.closed())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn replies_leave_half_the_outbox_to_live_events() {
+        let o = std::sync::Arc::new(Outbox::new(10));
+        assert!(o.push_wait(f("123")).await);
+        assert!(o.push_wait(f("45")).await);
+        let o1 = o.clone();
+        let t = tokio::spawn(async move { o1.push_wait(f("6")).await });
+        tokio::task::yield_now().await;
+        assert!(!t.is_finished(), "over half full: the reply waits");
+        assert!(o.push(f("live-")), "live events still fit");
+        let (frames, _) = drained(&o).await;
+        assert_eq!(frames, vec!["123", "45", "live-"]);
+        assert!(t.await.unwrap());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_batch_not_written_shows_as_stalled() {
+        let o = Outbox::new(100);
+        assert_eq!(o.stalled_for(Instant::now()), None);
+        o.push(f("a"));
+        let mut out = Vec::new();
+        o.drain(&mut out).await;
+        tokio::time::advance(Duration::from_secs(3)).await;
+        assert_eq!(o.stalled_for(Instant::now()), Some(Duration::from_secs(3)));
+        // The writer coming back for more means the batch was written.
+        o.push(f("b"));
+        o.drain(&mut out).await;
+        assert_eq!(o.stalled_for(Instant::now()), Some(Duration::ZERO));
+        let next = o.drain(&mut out);
+        tokio::pin!(next);
+        assert!(futures_util::poll!(&mut next).is_pending());
+        assert_eq!(o.stalled_for(Instant::now()), None, "idle is not stalled");
     }
 }

@@ -285,6 +285,20 @@ impl Registry {
         Some(self.detach(id, board.to_owned(), &user_id, sub.present))
     }
 
+    /// Ends every subscription of a connection that stays registered (its
+    /// outbox overflowed, and its transport ends it when it can): presence
+    /// leaves at once, while the connection still counts toward its user's limit.
+    pub fn unsubscribe_all(&mut self, id: ConnId) -> Vec<Detached> {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return Vec::new();
+        };
+        let subs = std::mem::take(&mut conn.subs);
+        let user_id = conn.user.id.clone();
+        subs.into_iter()
+            .map(|(board, sub)| self.detach(id, board, &user_id, sub.present))
+            .collect()
+    }
+
     fn detach(&mut self, id: ConnId, board: String, user_id: &str, present: bool) -> Detached {
         if let Some(subs) = self.boards.get_mut(&board) {
             subs.remove(id);

@@ -4,6 +4,12 @@
 //! Each connection is a reader (this task) and a writer (a spawned task)
 //! joined by the connection's [`Outbox`]. Authentication, the Origin check
 //! and the per-user connection limit all answer before the upgrade.
+//!
+//! The writer can block forever on a peer that stopped reading, so nothing
+//! that must happen on time runs inside it: the reader keeps the watchdog
+//! (heartbeat deadline, write stall) and learns of an outbox closed
+//! elsewhere (an overflow), then ends the connection, aborting a writer that
+//! cannot deliver its close frame.
 
 pub mod echo;
 
@@ -17,7 +23,6 @@ use axum::extract::ws::{
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use futures_util::{SinkExt, StreamExt};
-use parking_lot::Mutex;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
@@ -111,11 +116,13 @@ struct Connection {
     p: Principal,
     id: ConnId,
     outbox: Arc<Outbox>,
-    last_heard: Arc<Mutex<Instant>>,
+    /// When the peer last sent anything (a frame, a pong).
+    last_heard: Instant,
     rpc_bucket: TokenBucket,
     signal_bucket: TokenBucket,
     bad: BadMessages,
-    /// Serializes subscribe/unsubscribe of this connection.
+    /// Serializes subscribe/unsubscribe and `board.get` of this connection,
+    /// so it builds at most one snapshot at a time whatever it asks for.
     subs_lock: Arc<tokio::sync::Mutex<()>>,
     slots: Arc<Semaphore>,
     /// Unregisters from the hub when the connection ends.
@@ -178,7 +185,7 @@ impl Connection {
             p,
             id,
             outbox,
-            last_heard: Arc::new(Mutex::new(now)),
+            last_heard: now,
             rpc_bucket: TokenBucket::new(rpc, rpc * 2, now),
             signal_bucket: TokenBucket::new(sig, sig * 2, now),
             bad: BadMessages::new(50, Duration::from_secs(10)),
@@ -199,16 +206,13 @@ impl Connection {
             server: concat!("corkboard/", env!("CARGO_PKG_VERSION")).into(),
         };
         self.outbox.push(frame(&welcome));
-        let mut writer = tokio::spawn(write_loop(
-            sink,
-            self.outbox.clone(),
-            self.last_heard.clone(),
-            self.s.ws.heartbeat,
-        ));
+        let mut writer = tokio::spawn(write_loop(sink, self.outbox.clone(), self.s.ws.heartbeat));
         let mut inflight: JoinSet<()> = JoinSet::new();
         let shutdown = self.s.shutdown.clone();
         let mut shutting_down = false;
         let mut read_failed = false;
+        let watchdog = tokio::time::sleep_until(self.next_watch(Instant::now()));
+        tokio::pin!(watchdog);
         loop {
             tokio::select! {
                 msg = stream.next() => match msg {
@@ -219,7 +223,7 @@ impl Connection {
                         break;
                     }
                     Some(Ok(m)) => {
-                        *self.last_heard.lock() = Instant::now();
+                        self.last_heard = Instant::now();
                         match m {
                             // Boxed: the handler's state lives only while a message is
                             // handled, so an idle connection's future stays small.
@@ -244,6 +248,17 @@ impl Connection {
                     inflight.abort_all();
                     return;
                 }
+                // Closed elsewhere (an overflow, a revocation): the writer may
+                // be blocked on the peer, so the reader ends the connection.
+                _ = self.outbox.closed() => break,
+                _ = &mut watchdog => {
+                    let now = Instant::now();
+                    if let Some(reason) = self.watch(now) {
+                        self.outbox.close(reason);
+                        break;
+                    }
+                    watchdog.as_mut().reset(self.next_watch(now));
+                }
                 Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
             }
         }
@@ -252,8 +267,35 @@ impl Connection {
         Box::pin(self.close(shutting_down, inflight, writer, stream, read_failed)).await;
     }
 
+    /// Why the connection must close now, if it must: the peer has been
+    /// silent for 2 × the heartbeat, or a write has not finished within the
+    /// write timeout (the peer stopped reading).
+    fn watch(&self, now: Instant) -> Option<CloseReason> {
+        if let Heartbeat::TimedOut = limits::heartbeat(self.last_heard, now, self.s.ws.heartbeat) {
+            return Some(CloseReason::HeartbeatTimeout);
+        }
+        match self.outbox.stalled_for(now) {
+            Some(d) if d >= self.s.ws.write_timeout => Some(CloseReason::WriteStalled),
+            _ => None,
+        }
+    }
+
+    /// When the watchdog looks next: just after the heartbeat deadline, and
+    /// often enough to see a stalled write within 1.5 × the write timeout.
+    fn next_watch(&self, now: Instant) -> Instant {
+        let silent = self.last_heard + self.s.ws.heartbeat * 2 + Duration::from_millis(1);
+        let timeout = self.s.ws.write_timeout;
+        let stall = match self.outbox.stalled_for(now) {
+            Some(d) => now + timeout.saturating_sub(d),
+            None => now + timeout / 2,
+        };
+        silent.min(stall).max(now + Duration::from_millis(1))
+    }
+
     /// The end of a connection: answers the RPCs in flight on shutdown, asks
     /// the writer to send the close frame, and drains the peer's reply briefly.
+    /// A writer that cannot deliver the close frame within the write timeout
+    /// (the peer does not read) is aborted, which drops the socket.
     async fn close(
         &self,
         shutting_down: bool,
@@ -262,16 +304,44 @@ impl Connection {
         mut stream: WsStream,
         read_failed: bool,
     ) {
+        // The connection is over: presence leaves now, not after the close frame.
+        self.s.app.hub.unregister(self.id);
         if shutting_down {
             // Answer the RPCs in flight, then close with 1001.
-            while inflight.join_next().await.is_some() {}
+            let answer_for = self.s.ws.write_timeout.min(Duration::from_secs(5));
+            let _ = tokio::time::timeout(answer_for, async {
+                while inflight.join_next().await.is_some() {}
+            })
+            .await;
+            inflight.abort_all();
             self.outbox.close(CloseReason::Shutdown);
         } else {
             inflight.abort_all();
             self.outbox.close(CloseReason::ClientClosed);
         }
-        // Let the writer send the close frame, then drain the peer's reply briefly.
-        let _ = tokio::time::timeout(Duration::from_secs(5), &mut writer).await;
+        let stalled = self.outbox.stalled_for(Instant::now()).unwrap_or_default();
+        let hopeless = match self.outbox.close_reason() {
+            Some(CloseReason::WriteStalled) => true,
+            // Silent for 2 × heartbeat with a write blocked for one: gone.
+            Some(CloseReason::HeartbeatTimeout) => stalled >= self.s.ws.heartbeat,
+            _ => false,
+        };
+        if hopeless {
+            // No close frame will get through a peer that does not read: drop the socket.
+            writer.abort();
+            if let Some(r) = self.outbox.close_reason() {
+                metrics::counter!("corkboard_ws_closes_total", "code" => r.ws_code().to_string())
+                    .increment(1);
+            }
+            return;
+        }
+        // Let the writer send the close frame (within what is left of the
+        // write timeout for a write already under way), then drain the peer's reply briefly.
+        let grace = self.s.ws.write_timeout.saturating_sub(stalled);
+        if tokio::time::timeout(grace, &mut writer).await.is_err() {
+            writer.abort();
+            return;
+        }
         let started = Instant::now();
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             while let Some(Ok(m)) = stream.next().await {
@@ -435,7 +505,15 @@ impl Connection {
         let s = self.s.clone();
         let p = self.p.clone();
         let outbox = self.outbox.clone();
+        // A snapshot can be megabytes: build one at a time per connection.
+        let snapshot_lock = (method
+            == <crate::commands::board_get::BoardGet as crate::commands::Command>::METHOD)
+            .then(|| self.subs_lock.clone());
         inflight.spawn(async move {
+            let _g = match &snapshot_lock {
+                Some(lock) => Some(lock.lock().await),
+                None => None,
+            };
             let started = std::time::Instant::now();
             let reply = match crate::commands::call_json(&s.app, &p, &method, params).await {
                 Ok(result) => frame(&ServerMessage::Result { id, result }),
@@ -472,12 +550,8 @@ impl Connection {
 ///
 /// Every drained frame is fed before one flush; with a write buffer
 /// ([`WsSettings::write_buffer`]) tungstenite then puts them in one write.
-async fn write_loop<S>(
-    mut sink: S,
-    outbox: Arc<Outbox>,
-    last_heard: Arc<Mutex<Instant>>,
-    heartbeat: Duration,
-) where
+async fn write_loop<S>(mut sink: S, outbox: Arc<Outbox>, heartbeat: Duration)
+where
     S: futures_util::Sink<Message> + Unpin,
 {
     let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
@@ -510,14 +584,8 @@ async fn write_loop<S>(
                 }
             }
             _ = ping.tick() => {
-                let heard = *last_heard.lock();
-                match limits::heartbeat(heard, Instant::now(), heartbeat) {
-                    Heartbeat::Ping => {
-                        if sink.send(Message::Ping(bytes::Bytes::new())).await.is_err() {
-                            return;
-                        }
-                    }
-                    Heartbeat::TimedOut => outbox.close(CloseReason::HeartbeatTimeout),
+                if sink.send(Message::Ping(bytes::Bytes::new())).await.is_err() {
+                    return;
                 }
             }
         }
@@ -527,6 +595,7 @@ async fn write_loop<S>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use parking_lot::Mutex;
     use std::pin::Pin;
     use std::task::{Context, Poll};
 
@@ -567,11 +636,9 @@ mod tests {
 
     fn writer(outbox: &Arc<Outbox>) -> (Recorder, tokio::task::JoinHandle<()>) {
         let rec = Recorder::default();
-        let heard = Arc::new(Mutex::new(Instant::now()));
         let task = tokio::spawn(write_loop(
             rec.clone(),
             outbox.clone(),
-            heard,
             Duration::from_secs(60),
         ));
         (rec, task)
