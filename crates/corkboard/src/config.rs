@@ -234,6 +234,12 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_TCP_NODELAY", default_value_t = false, action = clap::ArgAction::Set)]
     pub tcp_nodelay: bool,
 
+    /// Open TCP connections the main listener holds at once (every HTTP,
+    /// WebSocket, SSE and gRPC client); one more is closed as soon as it is
+    /// accepted. Keep it under the process's open-file limit.
+    #[arg(long, env = "CORKBOARD_MAX_CONNECTIONS", default_value_t = 16_000)]
+    pub max_connections: usize,
+
     /// Largest gRPC request message, in bytes; bigger is RESOURCE_EXHAUSTED.
     #[arg(long, env = "CORKBOARD_GRPC_MAX_MESSAGE", default_value_t = 64 << 10)]
     pub grpc_max_message: usize,

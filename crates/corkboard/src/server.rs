@@ -13,7 +13,9 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
 use std::time::Duration;
+use tokio::sync::Semaphore;
 
 use anyhow::Context;
 use tokio::sync::watch;
@@ -166,12 +168,14 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         .into_std()?;
     let addr = listener.local_addr()?;
     let handle = axum_server::Handle::new();
+    let socket_options = SocketOptions {
+        nodelay: config.tcp_nodelay,
+        slots: Arc::new(Semaphore::new(config.max_connections.max(1))),
+    };
     let serve = match tls {
         None => {
             let mut server = axum_server::from_tcp(listener)?
-                .acceptor(SocketOptions {
-                    nodelay: config.tcp_nodelay,
-                })
+                .acceptor(socket_options)
                 .handle(handle.clone())
                 .first_request_timeout(grpc.first_request_timeout);
             configure_http(server.http_builder(), &grpc);
@@ -185,9 +189,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
             let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(
                 axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
             )
-            .acceptor(SocketOptions {
-                nodelay: config.tcp_nodelay,
-            });
+            .acceptor(socket_options);
             let mut server = axum_server::from_tcp(listener)?
                 .acceptor(acceptor)
                 .handle(handle.clone())
@@ -241,26 +243,37 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     })
 }
 
-/// Options set on each accepted TCP connection.
-#[derive(Clone, Copy, Debug)]
+/// What happens to each accepted TCP connection: the connection cap
+/// (`--max-connections`) and socket options.
+#[derive(Clone, Debug)]
 struct SocketOptions {
     /// `TCP_NODELAY`: send small writes at once instead of waiting for the
     /// previous segment's ACK (Nagle).
     nodelay: bool,
+    /// One permit per open connection; none left closes the new one at once,
+    /// so descriptors and per-connection memory stay bounded.
+    slots: Arc<Semaphore>,
 }
 
 impl<S> axum_server::accept::Accept<tokio::net::TcpStream, S> for SocketOptions {
-    type Stream = tokio::net::TcpStream;
+    type Stream = crate::gateway::capped::Capped;
     type Service = S;
     type Future = std::future::Ready<std::io::Result<(Self::Stream, S)>>;
 
     fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
+        let Ok(permit) = self.slots.clone().try_acquire_owned() else {
+            metrics::counter!("corkboard_connections_refused_total").increment(1);
+            tracing::debug!("--max-connections reached; closing a new connection");
+            return std::future::ready(Err(std::io::Error::other("too many connections")));
+        };
         let set = if self.nodelay {
             stream.set_nodelay(true)
         } else {
             Ok(())
         };
-        std::future::ready(set.map(|()| (stream, service)))
+        std::future::ready(
+            set.map(|()| (crate::gateway::capped::Capped::new(stream, permit), service)),
+        )
     }
 }
 

@@ -98,3 +98,31 @@ async fn streams_outlive_the_timeouts() {
         }
     }
 }
+
+/// `--max-connections`: past the cap a new connection is closed at once
+/// (no request is served on it), and a closed one frees its slot.
+#[tokio::test]
+async fn connections_past_the_cap_are_closed_at_once() {
+    let s = TestServer::start_with(|c| c.max_connections = 3).await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(addr(&s)).await.unwrap());
+    }
+    // Give the server time to accept the three (slots are taken on accept).
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut extra = TcpStream::connect(addr(&s)).await.unwrap();
+    let _ = extra
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await;
+    let (got, took) = read_to_close(extra, Duration::from_secs(2)).await;
+    assert!(got.is_empty(), "nothing served past the cap: {got:?}");
+    assert!(took < Duration::from_secs(1), "closed at once: {took:?}");
+    drop(held.pop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut ok = TcpStream::connect(addr(&s)).await.unwrap();
+    ok.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let (got, _) = read_to_close(ok, Duration::from_secs(2)).await;
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+}

@@ -4,6 +4,7 @@
 //! WebSocket, SSE, long poll) sit above this module and never import each
 //! other.
 
+pub mod capped;
 pub mod error;
 pub mod extract;
 pub mod forwarded;
