@@ -107,6 +107,10 @@ describe("corkboard web UI, end to end", { timeout: 240_000 }, () => {
 
     const link = await inviteLink(alice.page, "editor");
     await bob.page.goto(link);
+    // The invite page shows the board and role and asks before joining.
+    await bob.page.getByRole("heading", { name: "Launch plan" }).waitFor();
+    assert.equal(await bob.page.getByTestId("invite-role").textContent(), "editor");
+    await bob.page.getByRole("button", { name: "Join board" }).click();
     await bob.page.waitForURL(new RegExp(`/boards/${boardId}/?$`));
     await bob.page.getByRole("button", { name: "Add note" }).waitFor();
     await connected(bob.page);
@@ -297,6 +301,7 @@ describe("corkboard web UI, end to end", { timeout: 240_000 }, () => {
     try {
       await signUp(carol);
       await carol.page.goto(link);
+      await carol.page.getByRole("button", { name: "Join board" }).click();
       await carol.page.waitForURL(new RegExp(`/boards/${boardId}/?$`));
       const C = carol.page;
       await C.getByText("View only").waitFor();
