@@ -91,7 +91,8 @@ pub fn router(state: Arc<HttpState>) -> Router {
             patch(rest::<member_update::MemberUpdate>(Json, outcome)).delete(rest::<
                 member_remove::MemberRemove,
             >(
-                OptionalJson, outcome
+                OptionalJson,
+                outcome,
             )),
         )
         .route(

@@ -62,7 +62,10 @@ async fn create_and_list_invites() {
     let r = invite(&ann, &b, json!({"role": "viewer"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
     assert!(r.body["token"].as_str().unwrap().starts_with("cbi_"));
-    assert_eq!(r.body["expires_at"], "2026-11-23T19:08:31.000Z", "default --invite-ttl");
+    assert_eq!(
+        r.body["expires_at"], "2026-11-23T19:08:31.000Z",
+        "default --invite-ttl"
+    );
     assert_eq!(r.body["single_use"], false);
     let token = r.body["token"].as_str().unwrap().to_owned();
     let r = invite(
@@ -83,10 +86,17 @@ async fn create_and_list_invites() {
     assert_eq!(list[0]["created_by"]["username"], "ann");
     assert_eq!(list[1]["role"], "viewer");
     assert!(list[1].get("username").is_none());
-    assert!(!json!(list).to_string().contains(&token), "listing shows a token");
+    assert!(
+        !json!(list).to_string().contains(&token),
+        "listing shows a token"
+    );
     accept(&bob, &token, None).await;
     assert_eq!(listed(&ann, &b).await[1]["uses"], 1);
-    assert_error(&bob.get(&format!("/api/boards/{b}/invites")).await, 403, "forbidden");
+    assert_error(
+        &bob.get(&format!("/api/boards/{b}/invites")).await,
+        403,
+        "forbidden",
+    );
     // expires_in beyond --invite-max-ttl, or zero, is 400.
     for bad in [json!(0), json!(30 * 24 * 3600 + 1), json!(-1), json!("1")] {
         let r = invite(&ann, &b, json!({"role": "viewer", "expires_in": bad})).await;
@@ -106,8 +116,15 @@ async fn expired_invite_is_not_found() {
     clock.advance(60_000);
     assert_error(&preview(&bob, &t).await, 404, "not_found");
     assert_error(&accept(&bob, &t, None).await, 404, "not_found");
-    assert_error(&bob.get(&format!("/api/boards/{b}")).await, 404, "not_found");
-    assert!(listed(&ann, &b).await.is_empty(), "expired invites are not listed");
+    assert_error(
+        &bob.get(&format!("/api/boards/{b}")).await,
+        404,
+        "not_found",
+    );
+    assert!(
+        listed(&ann, &b).await.is_empty(),
+        "expired invites are not listed"
+    );
 }
 
 /// A single-use invite lets one user join; the next gets 404, the one who
@@ -138,7 +155,10 @@ async fn revoked_invite_is_not_found() {
     let b = ann.board("B").await;
     ann.add_member(&b, &bob, "editor").await;
     let r = invite(&ann, &b, json!({"role": "viewer"})).await;
-    let (t, id) = (r.body["token"].as_str().unwrap(), r.body["id"].as_str().unwrap());
+    let (t, id) = (
+        r.body["token"].as_str().unwrap(),
+        r.body["id"].as_str().unwrap(),
+    );
     let path = format!("/api/boards/{b}/invites/{id}");
     assert_error(&bob.delete(&path).await, 403, "forbidden");
     assert_error(&cat.delete(&path).await, 404, "not_found");
@@ -172,7 +192,11 @@ async fn preview_shows_board_and_role() {
             "expires_at": r.body["expires_at"],
         })
     );
-    assert_error(&bob.get(&format!("/api/boards/{b}")).await, 404, "not_found");
+    assert_error(
+        &bob.get(&format!("/api/boards/{b}")).await,
+        404,
+        "not_found",
+    );
     assert_error(&preview(&bob, "cbi_nope").await, 404, "not_found");
     assert_error(&preview(&s.anon(), t).await, 401, "unauthorized");
 }
@@ -194,7 +218,11 @@ async fn removed_member_cannot_rejoin_with_old_link() {
     assert_eq!(r.status, 204, "{}", r.text);
     clock.advance(1);
     assert_error(&accept(&bob, &t, None).await, 403, "forbidden");
-    assert_error(&bob.get(&format!("/api/boards/{b}")).await, 404, "not_found");
+    assert_error(
+        &bob.get(&format!("/api/boards/{b}")).await,
+        404,
+        "not_found",
+    );
     let fresh = token(&ann, &b, json!({"role": "viewer"})).await;
     let r = accept(&bob, &fresh, None).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -218,7 +246,11 @@ async fn downgraded_member_cannot_reaccept_as_editor() {
     clock.advance(1);
     assert_eq!(bob.delete(&member).await.status, 204);
     assert_error(&accept(&bob, &t, None).await, 403, "forbidden");
-    assert_error(&bob.get(&format!("/api/boards/{b}")).await, 404, "not_found");
+    assert_error(
+        &bob.get(&format!("/api/boards/{b}")).await,
+        404,
+        "not_found",
+    );
 }
 
 /// Invite create and accept, role change and removal with an `op`: a retry
@@ -250,7 +282,10 @@ async fn op_retries_apply_once() {
     assert_eq!((again.status, &again.body), (200, &first.body));
     assert_eq!(seq(&ann, &b).await, n + 1, "the role change applied once");
     let rm = Some(json!({"op": "rm-1"}));
-    assert_eq!(ann.call(Method::DELETE, &member, rm.clone()).await.status, 204);
+    assert_eq!(
+        ann.call(Method::DELETE, &member, rm.clone()).await.status,
+        204
+    );
     let again = ann.call(Method::DELETE, &member, rm).await;
     assert_eq!(again.status, 204, "{}", again.text);
     assert_eq!(seq(&ann, &b).await, n + 2, "the removal applied once");
@@ -283,12 +318,18 @@ async fn invite_quotas_are_rate_limited() {
     assert!(r.headers.get("retry-after").is_some());
     assert_eq!(invite(&ann, &b, named("cat")).await.status, 201);
     for _ in 0..2 {
-        assert_eq!(invite(&ann, &b, json!({"role": "viewer"})).await.status, 201);
+        assert_eq!(
+            invite(&ann, &b, json!({"role": "viewer"})).await.status,
+            201
+        );
     }
     let r = invite(&ann, &b, json!({"role": "viewer"})).await;
     assert_error(&r, 429, "rate_limited");
     assert_eq!(r.body["error"]["details"]["retry_after"], 3600 - 2);
     clock.advance(3600 * 1000);
-    assert_eq!(invite(&ann, &b, json!({"role": "viewer"})).await.status, 201);
+    assert_eq!(
+        invite(&ann, &b, json!({"role": "viewer"})).await.status,
+        201
+    );
     assert_error(&invite(&ann, &b, named("bob")).await, 429, "rate_limited");
 }

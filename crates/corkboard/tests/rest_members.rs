@@ -48,9 +48,20 @@ async fn invite_with_username() {
     let b = ann.board("B").await;
     let r = invite(&ann, &b, json!({"role": "editor", "username": "bob"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
-    let mut keys: Vec<&str> = r.body.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    let mut keys: Vec<&str> = r
+        .body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["expires_at", "id", "single_use", "token"], "{}", r.text);
+    assert_eq!(
+        keys,
+        ["expires_at", "id", "single_use", "token"],
+        "{}",
+        r.text
+    );
     let token = r.body["token"].as_str().unwrap().to_owned();
     assert!(!token.is_empty());
     assert_eq!(seq(&ann, &b).await, 0, "an invite is not a board change");

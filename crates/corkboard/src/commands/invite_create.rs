@@ -183,7 +183,12 @@ async fn check_quotas(
     let mut quotas = vec![(None, HOUR_MS, l.invites_per_hour, "per hour")];
     if let Some(t) = target {
         let per_day = l.named_invites_per_day;
-        quotas.push((Some(t.id.as_str()), DAY_MS, per_day, "per day naming one user"));
+        quotas.push((
+            Some(t.id.as_str()),
+            DAY_MS,
+            per_day,
+            "per day naming one user",
+        ));
     }
     for (target, window, max, what) in quotas {
         let c = app

@@ -32,6 +32,9 @@ impl Command for MemberRemove {
         let action = Action::RemoveMember {
             user_id: self.user_id,
         };
-        Ok(app.mutate(caller, &self.board, self.op, action).await?.outcome)
+        Ok(app
+            .mutate(caller, &self.board, self.op, action)
+            .await?
+            .outcome)
     }
 }

@@ -46,6 +46,9 @@ impl Command for MemberUpdate {
             user_id: self.user_id,
             role: self.role,
         };
-        Ok(app.mutate(caller, &self.board, self.op, action).await?.outcome)
+        Ok(app
+            .mutate(caller, &self.board, self.op, action)
+            .await?
+            .outcome)
     }
 }

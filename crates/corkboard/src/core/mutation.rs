@@ -917,10 +917,16 @@ mod tests {
         .unwrap();
         assert!(p.event.is_none());
         assert!(matches!(&p.outcome, Outcome::Joined { board } if board.role == Role::Editor));
-        let p = mk("new", None, None, Action::Join {
+        let p = mk(
+            "new",
+            None,
+            None,
+            Action::Join {
                 role: Role::Viewer,
                 invite: None,
-            }).unwrap();
+            },
+        )
+        .unwrap();
         assert_eq!(p.event.unwrap().kind(), "member.joined");
         // Lowering a role or removing someone else marks a cut; raising a
         // role or leaving on one's own does not.
@@ -928,17 +934,41 @@ mod tests {
             user_id: "u-ed".into(),
             role,
         };
-        let p = mk("own", Some(Role::Owner), Some((&ed, Role::Editor)), set(Role::Viewer)).unwrap();
+        let p = mk(
+            "own",
+            Some(Role::Owner),
+            Some((&ed, Role::Editor)),
+            set(Role::Viewer),
+        )
+        .unwrap();
         assert_eq!(p.effect, Effect::Demote(ed.clone(), Role::Viewer));
-        let p = mk("own", Some(Role::Owner), Some((&ed, Role::Viewer)), set(Role::Editor)).unwrap();
+        let p = mk(
+            "own",
+            Some(Role::Owner),
+            Some((&ed, Role::Viewer)),
+            set(Role::Editor),
+        )
+        .unwrap();
         assert_eq!(p.effect, Effect::PutMember(ed.clone(), Role::Editor));
-        let p = mk("own", Some(Role::Owner), Some((&ed, Role::Editor)), rm("u-ed")).unwrap();
+        let p = mk(
+            "own",
+            Some(Role::Owner),
+            Some((&ed, Role::Editor)),
+            rm("u-ed"),
+        )
+        .unwrap();
         let cut = |cut| Effect::RemoveMember {
             user_id: "u-ed".into(),
             cut,
         };
         assert_eq!(p.effect, cut(true));
-        let p = mk("ed", Some(Role::Editor), Some((&ed, Role::Editor)), rm("u-ed")).unwrap();
+        let p = mk(
+            "ed",
+            Some(Role::Editor),
+            Some((&ed, Role::Editor)),
+            rm("u-ed"),
+        )
+        .unwrap();
         assert_eq!(p.effect, cut(false));
     }
 }

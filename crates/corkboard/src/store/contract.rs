@@ -8,8 +8,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::core::{
-    Action, Clock, ErrorCode, InviteUse, Limits, Mutation, NewNotification, NoteCreate,
-    NoteUpdate, Notification, Outcome, Role, SystemClock, Timestamp, User,
+    Action, Clock, ErrorCode, InviteUse, Limits, Mutation, NewNotification, NoteCreate, NoteUpdate,
+    Notification, Outcome, Role, SystemClock, Timestamp, User,
 };
 use crate::store::{
     CommittedEvent, CredentialKind, EventSink, EventsAfter, InviteCount, NewCredential, NewInvite,
@@ -543,7 +543,12 @@ pub async fn members_and_invites(s: &dyn Store, sink: &CaptureSink) {
         .unwrap()
         .unwrap();
     assert_eq!(
-        (found.board.as_str(), found.title.as_str(), &found.owner, found.role),
+        (
+            found.board.as_str(),
+            found.title.as_str(),
+            &found.owner,
+            found.role
+        ),
         ("b1", "Plan", &ann, Role::Viewer)
     );
     assert!(found.usable);
@@ -701,14 +706,30 @@ pub async fn invite_lifecycle(s: &dyn Store) {
     );
     assert_eq!(code(join_via(s, "op", &cy).await), ErrorCode::NotFound);
     // The listing: live invites only, newest first, never a token.
-    s.create_invite(invite("multi", Role::Editor, &ann, Timestamp(now.0 - 500), None))
-        .await
-        .unwrap();
+    s.create_invite(invite(
+        "multi",
+        Role::Editor,
+        &ann,
+        Timestamp(now.0 - 500),
+        None,
+    ))
+    .await
+    .unwrap();
     let listed = s.list_invites("b1", now).await.unwrap();
     let ids: Vec<&str> = listed.iter().map(|i| i.id.as_str()).collect();
-    assert_eq!(ids, ["single", "multi"].iter().rev().copied().collect::<Vec<_>>());
+    assert_eq!(
+        ids,
+        ["single", "multi"]
+            .iter()
+            .rev()
+            .copied()
+            .collect::<Vec<_>>()
+    );
     let single = &listed[1];
-    assert_eq!((single.single_use, single.uses, single.role), (true, 1, Role::Editor));
+    assert_eq!(
+        (single.single_use, single.uses, single.role),
+        (true, 1, Role::Editor)
+    );
     assert_eq!(&single.created_by, &ann);
     let json = serde_json::to_value(&listed).unwrap().to_string();
     assert!(!json.contains("tok-"), "{json}");
@@ -716,7 +737,9 @@ pub async fn invite_lifecycle(s: &dyn Store) {
     let all = s.invites_since(&ann.id, None, Timestamp(0)).await.unwrap();
     assert_eq!(all.count, 4);
     assert_eq!(
-        s.invites_since(&ann.id, Some(&cy.id), Timestamp(0)).await.unwrap(),
+        s.invites_since(&ann.id, Some(&cy.id), Timestamp(0))
+            .await
+            .unwrap(),
         InviteCount {
             count: 1,
             oldest: Some(before)

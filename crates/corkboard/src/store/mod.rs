@@ -291,8 +291,11 @@ pub trait Store: Send + Sync + 'static {
         op: &str,
     ) -> Result<Option<Option<String>>, StoreError>;
     /// The board's unrevoked, unexpired invites, newest first.
-    async fn list_invites(&self, board: &str, now: Timestamp)
-        -> Result<Vec<InviteInfo>, StoreError>;
+    async fn list_invites(
+        &self,
+        board: &str,
+        now: Timestamp,
+    ) -> Result<Vec<InviteInfo>, StoreError>;
     /// Revokes an invite of the board; `false` if there was no such live one.
     async fn revoke_invite(
         &self,

@@ -37,8 +37,7 @@ use crate::store::rows::{self, Cols};
 use crate::store::sql::{self, big, Pg, Sql};
 use crate::store::{
     Applied, Credential, CredentialKind, EventSink, EventsAfter, InviteCount, InviteInfo,
-    InviteRecord, NewCredential, NewInvite,
-    Snapshot, Store, StoreError, TokenInfo,
+    InviteRecord, NewCredential, NewInvite, Snapshot, Store, StoreError, TokenInfo,
 };
 
 /// The shared statements inside a mutation's transaction (errors keep their

@@ -24,8 +24,7 @@ use crate::core::{
 use crate::store::sql::Lite;
 use crate::store::{
     Applied, Credential, CredentialKind, EventSink, EventsAfter, InviteCount, InviteInfo,
-    InviteRecord, NewCredential, NewInvite,
-    Snapshot, Store, StoreError, TokenInfo,
+    InviteRecord, NewCredential, NewInvite, Snapshot, Store, StoreError, TokenInfo,
 };
 use writer::{Envelope, Job, Output, Writer};
 
