@@ -428,6 +428,20 @@ describe("corkboard web UI, end to end", { timeout: 240_000 }, () => {
     await A.waitForTimeout(200);
     await shot(A, "boards");
 
+    // The owner's Share menu with its live links, and the invite page asking before joining.
+    const inv = await rest(alice.context, "POST", `/api/boards/${boardId}/invites`, { role: "editor", single_use: true });
+    assert.equal(inv.status, 201, JSON.stringify(inv.body));
+    await A.goto(`${BASE}/boards/${boardId}`);
+    await connected(A);
+    await A.locator("summary", { hasText: "Share" }).click();
+    await A.getByRole("button", { name: "Revoke" }).first().waitFor();
+    await A.waitForTimeout(200);
+    await shot(A, "share");
+    await B.goto(`${BASE}/invite?token=${encodeURIComponent(inv.body.token)}`);
+    await B.getByRole("button", { name: "Join board" }).waitFor();
+    await B.waitForTimeout(200);
+    await shot(B, "invite");
+
     const visitor = await newUser("visitor");
     try {
       await visitor.page.goto(`${BASE}/login/`);
