@@ -107,6 +107,10 @@ describe("corkboard web UI, end to end", { timeout: 240_000 }, () => {
 
     const link = await inviteLink(alice.page, "editor");
     await bob.page.goto(link);
+    // The invite page shows the board and role and asks before joining.
+    await bob.page.getByRole("heading", { name: "Launch plan" }).waitFor();
+    assert.equal(await bob.page.getByTestId("invite-role").textContent(), "editor");
+    await bob.page.getByRole("button", { name: "Join board" }).click();
     await bob.page.waitForURL(new RegExp(`/boards/${boardId}/?$`));
     await bob.page.getByRole("button", { name: "Add note" }).waitFor();
     await connected(bob.page);
@@ -297,6 +301,7 @@ describe("corkboard web UI, end to end", { timeout: 240_000 }, () => {
     try {
       await signUp(carol);
       await carol.page.goto(link);
+      await carol.page.getByRole("button", { name: "Join board" }).click();
       await carol.page.waitForURL(new RegExp(`/boards/${boardId}/?$`));
       const C = carol.page;
       await C.getByText("View only").waitFor();
@@ -422,6 +427,20 @@ describe("corkboard web UI, end to end", { timeout: 240_000 }, () => {
     await A.getByRole("link", { name: /Roadmap Q3/ }).waitFor();
     await A.waitForTimeout(200);
     await shot(A, "boards");
+
+    // The owner's Share menu with its live links, and the invite page asking before joining.
+    const inv = await rest(alice.context, "POST", `/api/boards/${boardId}/invites`, { role: "editor", single_use: true });
+    assert.equal(inv.status, 201, JSON.stringify(inv.body));
+    await A.goto(`${BASE}/boards/${boardId}`);
+    await connected(A);
+    await A.locator("summary", { hasText: "Share" }).click();
+    await A.getByRole("button", { name: "Revoke" }).first().waitFor();
+    await A.waitForTimeout(200);
+    await shot(A, "share");
+    await B.goto(`${BASE}/invite?token=${encodeURIComponent(inv.body.token)}`);
+    await B.getByRole("button", { name: "Join board" }).waitFor();
+    await B.waitForTimeout(200);
+    await shot(B, "invite");
 
     const visitor = await newUser("visitor");
     try {

@@ -103,6 +103,26 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_MAX_NOTES_PER_BOARD", default_value_t = 5_000)]
     pub max_notes_per_board: usize,
 
+    /// Seconds an invite link lives when its creator names no `expires_in`
+    /// (default 7 days).
+    #[arg(long, env = "CORKBOARD_INVITE_TTL", default_value_t = 7 * 24 * 3600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub invite_ttl: u64,
+
+    /// Longest lifetime, in seconds, an invite's `expires_in` may ask for
+    /// (default 30 days; at least --invite-ttl).
+    #[arg(long, env = "CORKBOARD_INVITE_MAX_TTL", default_value_t = 30 * 24 * 3600, value_parser = clap::value_parser!(u64).range(1..=31_536_000))]
+    pub invite_max_ttl: u64,
+
+    /// Invites one user may create per rolling hour, over all their boards
+    /// (then 429 `rate_limited` with `retry_after`).
+    #[arg(long, env = "CORKBOARD_INVITES_PER_HOUR", default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
+    pub invites_per_hour: u64,
+
+    /// Invites one user may create naming the same other user per rolling
+    /// day: each notifies that user (then 429 `rate_limited` with `retry_after`).
+    #[arg(long, env = "CORKBOARD_NAMED_INVITES_PER_DAY", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    pub named_invites_per_day: u64,
+
     /// Signups allowed per client IP per minute.
     #[arg(long, env = "CORKBOARD_SIGNUPS_PER_MINUTE", default_value_t = 30)]
     pub signups_per_minute: u32,
@@ -304,6 +324,10 @@ impl Config {
             http_body_bytes: self.max_body_bytes,
             log_min_events: self.log_min_events,
             log_min_age_ms: (self.log_min_age as i64).saturating_mul(1000),
+            invite_ttl_secs: self.invite_ttl,
+            invite_max_ttl_secs: self.invite_max_ttl.max(self.invite_ttl),
+            invites_per_hour: self.invites_per_hour,
+            named_invites_per_day: self.named_invites_per_day,
         }
     }
 

@@ -67,11 +67,20 @@ pub fn router(state: Arc<HttpState>) -> Router {
         )
         .route(
             "/api/boards/{b}/invites",
-            post(rest::<invite_create::InviteCreate>(Json, created)),
+            get(rest::<invite_list::InviteList>(Nothing, ok))
+                .post(rest::<invite_create::InviteCreate>(Json, created)),
+        )
+        .route(
+            "/api/boards/{b}/invites/{id}",
+            delete(rest::<invite_revoke::InviteRevoke>(Nothing, no_content)),
+        )
+        .route(
+            "/api/invites/{token}",
+            get(rest::<invite_preview::InvitePreview>(Nothing, ok)),
         )
         .route(
             "/api/invites/{token}/accept",
-            post(rest::<invite_accept::InviteAccept>(Nothing, outcome)),
+            post(rest::<invite_accept::InviteAccept>(OptionalJson, outcome)),
         )
         .route(
             "/api/boards/{b}/members",
@@ -82,7 +91,8 @@ pub fn router(state: Arc<HttpState>) -> Router {
             patch(rest::<member_update::MemberUpdate>(Json, outcome)).delete(rest::<
                 member_remove::MemberRemove,
             >(
-                Nothing, outcome
+                OptionalJson,
+                outcome,
             )),
         )
         .route(

@@ -18,6 +18,8 @@ struct World {
     anon: Client,
     board: String,
     note: String,
+    /// A live invite of the board (for the revoke route).
+    invite_id: String,
 }
 
 impl World {
@@ -43,8 +45,16 @@ impl World {
             .as_str()
             .unwrap()
             .to_owned();
+        let r = owner
+            .post(
+                &format!("/api/boards/{board}/invites"),
+                json!({"role": "viewer"}),
+            )
+            .await;
+        let invite_id = r.body["id"].as_str().expect("invite id").to_owned();
         Self {
             s,
+            invite_id,
             owner,
             editor,
             viewer,
@@ -106,6 +116,12 @@ impl World {
                 format!("/api/boards/{b}/invites"),
                 Some(json!({"role": "editor"})),
             ),
+            (Method::GET, format!("/api/boards/{b}/invites"), None),
+            (
+                Method::DELETE,
+                format!("/api/boards/{b}/invites/{}", self.invite_id),
+                None,
+            ),
             (Method::GET, format!("/api/boards/{b}/members"), None),
             (
                 Method::PATCH,
@@ -142,6 +158,7 @@ async fn anonymous_is_unauthorized_everywhere() {
         Some(json!({"title": "x"})),
     ));
     routes.push((Method::POST, format!("/api/invites/{token}/accept"), None));
+    routes.push((Method::GET, format!("/api/invites/{token}"), None));
     for (m, path, body) in routes {
         let r = w.anon.call(m.clone(), &path, body).await;
         assert_error(&r, 401, "unauthorized");

@@ -39,7 +39,7 @@ async fn members(c: &Client, b: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// An invite naming an existing user answers 201 `{token}` and writes no board event.
+/// An invite naming an existing user answers 201 `{token, id, expires_at, single_use}` and writes no board event.
 #[tokio::test]
 async fn invite_with_username() {
     let s = TestServer::start().await;
@@ -48,8 +48,20 @@ async fn invite_with_username() {
     let b = ann.board("B").await;
     let r = invite(&ann, &b, json!({"role": "editor", "username": "bob"})).await;
     assert_eq!(r.status, 201, "{}", r.text);
-    let obj = r.body.as_object().unwrap();
-    assert_eq!(obj.len(), 1, "{}", r.text);
+    let mut keys: Vec<&str> = r
+        .body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["expires_at", "id", "single_use", "token"],
+        "{}",
+        r.text
+    );
     let token = r.body["token"].as_str().unwrap().to_owned();
     assert!(!token.is_empty());
     assert_eq!(seq(&ann, &b).await, 0, "an invite is not a board change");

@@ -1,7 +1,7 @@
 "use client";
 import { useEffect, useRef, useState } from "react";
 import { useNotifications } from "@/hooks/realtime";
-import { api } from "@/lib/api";
+import { inviteLink } from "@/lib/api";
 import { openBoard } from "@/lib/nav";
 import type { Notification } from "@/realtime/protocol";
 import { useToast } from "./toasts";
@@ -56,14 +56,11 @@ export function NotificationsButton() {
     };
   }, [open]);
 
-  const openItem = async (n: Notification) => {
+  const openItem = (n: Notification) => {
     if (n.kind === "invited" && n.text) {
-      try {
-        await api.acceptInvite(n.text);
-      } catch (e) {
-        toast(`Couldn't accept the invite: ${(e as Error).message}`, "error");
-        return;
-      }
+      // The invite page shows the board and role and asks before joining.
+      window.location.assign(inviteLink(n.text));
+      return;
     }
     openBoard(n.board);
   };
@@ -123,7 +120,7 @@ export function NotificationsButton() {
                   <li key={n.id}>
                     <button
                       type="button"
-                      onClick={() => void openItem(n)}
+                      onClick={() => openItem(n)}
                       className="flex w-full gap-3 px-4 py-3 text-left hover:bg-stone-50 dark:hover:bg-stone-800/60"
                     >
                       <span

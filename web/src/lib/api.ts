@@ -10,6 +10,33 @@ import type {
 } from "@/realtime/protocol";
 import { API_BASE } from "./config";
 
+/** A freshly created invite: its token is shown only in this answer. */
+export interface NewInvite {
+  token: string;
+  id: string;
+  expires_at: string;
+  single_use: boolean;
+}
+
+/** An invite as the board's owner lists it (never with its token). */
+export interface InviteInfo {
+  id: string;
+  role: InviteRole;
+  username?: string;
+  created_by: User;
+  created_at: string;
+  expires_at: string;
+  single_use: boolean;
+  uses: number;
+}
+
+/** What an invite link offers, shown before joining. */
+export interface InvitePreview {
+  board: { id: string; title: string; owner: User };
+  role: InviteRole;
+  expires_at: string;
+}
+
 /** An HTTP error with the server's error body. */
 export class ApiError extends RpcError {}
 
@@ -56,12 +83,17 @@ export const api = {
   renameBoard: (id: string, title: string) =>
     request<Board>("PATCH", `/api/boards/${encodeURIComponent(id)}`, { title }),
   deleteBoard: (id: string) => request<void>("DELETE", `/api/boards/${encodeURIComponent(id)}`),
-  invite: (id: string, role: InviteRole, username?: string) =>
-    request<{ token: string }>(
-      "POST",
-      `/api/boards/${encodeURIComponent(id)}/invites`,
-      username ? { role, username } : { role },
-    ),
+  invite: (id: string, role: InviteRole, opts: { username?: string; singleUse?: boolean } = {}) =>
+    request<NewInvite>("POST", `/api/boards/${encodeURIComponent(id)}/invites`, {
+      role,
+      ...(opts.username ? { username: opts.username } : {}),
+      ...(opts.singleUse ? { single_use: true } : {}),
+    }),
+  invites: (id: string) =>
+    request<{ invites: InviteInfo[] }>("GET", `/api/boards/${encodeURIComponent(id)}/invites`),
+  revokeInvite: (id: string, inviteId: string) =>
+    request<void>("DELETE", `/api/boards/${encodeURIComponent(id)}/invites/${encodeURIComponent(inviteId)}`),
+  previewInvite: (token: string) => request<InvitePreview>("GET", `/api/invites/${encodeURIComponent(token)}`),
   acceptInvite: (token: string) => request<Board>("POST", `/api/invites/${encodeURIComponent(token)}/accept`),
   members: (id: string) => request<{ members: Member[] }>("GET", `/api/boards/${encodeURIComponent(id)}/members`),
   setRole: (id: string, userId: string, role: Role) =>

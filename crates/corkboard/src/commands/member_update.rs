@@ -7,19 +7,23 @@ use crate::service::{App, Principal};
 
 use super::{Command, Ids};
 
-/// Changes a member's role (owner only; not the owner's own).
+/// Changes a member's role (owner only; not the owner's own); a retried
+/// `op` applies once. Lowering a role stops older invites from raising it again.
 #[derive(Debug)]
 pub struct MemberUpdate {
     pub board: String,
     pub user_id: String,
     pub role: Role,
+    pub op: Option<String>,
 }
 
-/// `{role}`.
+/// `{role, op?}`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleBody {
     pub role: Role,
+    #[serde(default)]
+    pub op: Option<String>,
 }
 
 impl Command for MemberUpdate {
@@ -33,6 +37,7 @@ impl Command for MemberUpdate {
             board: ids.take(),
             user_id: ids.take(),
             role: body.role,
+            op: body.op,
         })
     }
 
@@ -41,6 +46,9 @@ impl Command for MemberUpdate {
             user_id: self.user_id,
             role: self.role,
         };
-        Ok(app.mutate(caller, &self.board, None, action).await?.outcome)
+        Ok(app
+            .mutate(caller, &self.board, self.op, action)
+            .await?
+            .outcome)
     }
 }

@@ -28,6 +28,9 @@ pub mod board_presence;
 pub mod board_rename;
 pub mod invite_accept;
 pub mod invite_create;
+pub mod invite_list;
+pub mod invite_preview;
+pub mod invite_revoke;
 pub mod member_list;
 pub mod member_remove;
 pub mod member_update;
@@ -85,6 +88,15 @@ impl Ids {
     pub fn take(&mut self) -> String {
         self.0.next().unwrap_or_default()
     }
+}
+
+/// An optional body holding only an idempotency key: `{op?}` (a retry
+/// with the same `op` applies nothing twice and answers as the first did).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpBody {
+    #[serde(default)]
+    pub op: Option<String>,
 }
 
 /// A body with no fields; unknown fields are refused.
@@ -179,6 +191,9 @@ registry!(
     board_presence::BoardPresence,
     invite_create::InviteCreate,
     invite_accept::InviteAccept,
+    invite_preview::InvitePreview,
+    invite_list::InviteList,
+    invite_revoke::InviteRevoke,
     member_list::MemberList,
     member_update::MemberUpdate,
     member_remove::MemberRemove,

@@ -18,7 +18,8 @@ pub use messages::{
 };
 pub use model::{Board, Color, FieldVersions, Limits, Note, NoteRecord, Presence, Role, User};
 pub use mutation::{
-    plan, Action, BoardState, Ctx, Effect, Mutation, NoteCreate, NoteDelete, NoteUpdate, Plan,
+    plan, Action, BoardState, Ctx, Effect, InviteUse, Mutation, NoteCreate, NoteDelete, NoteUpdate,
+    Plan,
 };
 pub use notification::{NewNotification, Notification};
 pub use outcome::Outcome;

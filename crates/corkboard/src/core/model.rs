@@ -162,6 +162,15 @@ pub struct Limits {
     pub log_min_events: u64,
     /// Age (ms) within which every event is kept.
     pub log_min_age_ms: i64,
+    /// Seconds an invite lives when its creator names no `expires_in`.
+    pub invite_ttl_secs: u64,
+    /// The largest `expires_in` an invite may ask for, in seconds.
+    pub invite_max_ttl_secs: u64,
+    /// Invites one user may create per rolling hour (all boards together).
+    pub invites_per_hour: u64,
+    /// Invites one user may create naming the same other user per rolling
+    /// day (each one notifies that user).
+    pub named_invites_per_day: u64,
 }
 
 impl Default for Limits {
@@ -172,6 +181,10 @@ impl Default for Limits {
             http_body_bytes: 1 << 20,
             log_min_events: 10_000,
             log_min_age_ms: 24 * 3600 * 1000,
+            invite_ttl_secs: 7 * 24 * 3600,
+            invite_max_ttl_secs: 30 * 24 * 3600,
+            invites_per_hour: 50,
+            named_invites_per_day: 3,
         }
     }
 }

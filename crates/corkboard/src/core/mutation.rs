@@ -96,6 +96,10 @@ pub enum Action {
     /// An invite was accepted: join with `role` (the store resolved the token).
     Join {
         role: Role,
+        /// The invite accepted: the store checks, in the mutation's
+        /// transaction, that it is still usable and not older than the
+        /// user's last removal or demotion, and counts the use.
+        invite: Option<InviteUse>,
     },
     SetRole {
         user_id: String,
@@ -120,6 +124,13 @@ impl Action {
             Action::Join { .. } | Action::SetRole { .. } | Action::RemoveMember { .. } => None,
         }
     }
+}
+
+/// The invite a [`Action::Join`] goes through.
+#[derive(Clone, Debug, PartialEq)]
+pub struct InviteUse {
+    pub id: String,
+    pub created_at: Timestamp,
 }
 
 /// A change requested by `actor` on `board`, with its idempotency key.
@@ -187,7 +198,7 @@ impl Mutation {
                 check_size("h", u.h)?;
             }
             Action::RenameBoard { title } => check_title(title)?,
-            Action::SetRole { role, .. } | Action::Join { role } => {
+            Action::SetRole { role, .. } | Action::Join { role, .. } => {
                 if *role == Role::Owner {
                     return Err(ApiError::bad_request("role must be editor or viewer")
                         .with_details(json!({"field": "role"})));
@@ -286,7 +297,14 @@ pub enum Effect {
     RenameBoard(String),
     DeleteBoard,
     PutMember(User, Role),
-    RemoveMember(String),
+    /// A member's role is lowered: older invites can no longer bring them back.
+    Demote(User, Role),
+    /// A membership ends; with `cut` (removed by the owner) older invites
+    /// can no longer bring them back.
+    RemoveMember {
+        user_id: String,
+        cut: bool,
+    },
 }
 
 /// The decision for one mutation.
@@ -490,7 +508,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 mentions: Vec::new(),
             })
         }
-        Action::Join { role } => {
+        Action::Join { role, .. } => {
             if let Some(existing) = ctx.actor_role {
                 return Ok(Plan {
                     effect: Effect::None,
@@ -518,15 +536,20 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
         }
         Action::SetRole { user_id, role: new } => {
             require(Role::Owner, "changing roles")?;
-            let (user, _) = ctx
+            let (user, old) = ctx
                 .target
                 .filter(|(u, _)| &u.id == user_id)
                 .ok_or_else(|| ApiError::not_found("member not found"))?;
             if user.id == board.owner.id {
                 return Err(ApiError::forbidden("the owner's role cannot change"));
             }
+            let effect = if *new < old {
+                Effect::Demote(user.clone(), *new)
+            } else {
+                Effect::PutMember(user.clone(), *new)
+            };
             Ok(Plan {
-                effect: Effect::PutMember(user.clone(), *new),
+                effect,
                 event: Some(event(EventBody::MemberUpdated {
                     user: user.clone(),
                     role: *new,
@@ -555,7 +578,10 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 ));
             }
             Ok(Plan {
-                effect: Effect::RemoveMember(user.id.clone()),
+                effect: Effect::RemoveMember {
+                    user_id: user.id.clone(),
+                    cut: user.id != m.actor.id,
+                },
                 event: Some(event(EventBody::MemberLeft {
                     user: user.clone(),
                     role: old,
@@ -883,12 +909,66 @@ mod tests {
             "ed",
             Some(Role::Editor),
             None,
-            Action::Join { role: Role::Viewer },
+            Action::Join {
+                role: Role::Viewer,
+                invite: None,
+            },
         )
         .unwrap();
         assert!(p.event.is_none());
         assert!(matches!(&p.outcome, Outcome::Joined { board } if board.role == Role::Editor));
-        let p = mk("new", None, None, Action::Join { role: Role::Viewer }).unwrap();
+        let p = mk(
+            "new",
+            None,
+            None,
+            Action::Join {
+                role: Role::Viewer,
+                invite: None,
+            },
+        )
+        .unwrap();
         assert_eq!(p.event.unwrap().kind(), "member.joined");
+        // Lowering a role or removing someone else marks a cut; raising a
+        // role or leaving on one's own does not.
+        let set = |role| Action::SetRole {
+            user_id: "u-ed".into(),
+            role,
+        };
+        let p = mk(
+            "own",
+            Some(Role::Owner),
+            Some((&ed, Role::Editor)),
+            set(Role::Viewer),
+        )
+        .unwrap();
+        assert_eq!(p.effect, Effect::Demote(ed.clone(), Role::Viewer));
+        let p = mk(
+            "own",
+            Some(Role::Owner),
+            Some((&ed, Role::Viewer)),
+            set(Role::Editor),
+        )
+        .unwrap();
+        assert_eq!(p.effect, Effect::PutMember(ed.clone(), Role::Editor));
+        let p = mk(
+            "own",
+            Some(Role::Owner),
+            Some((&ed, Role::Editor)),
+            rm("u-ed"),
+        )
+        .unwrap();
+        let cut = |cut| Effect::RemoveMember {
+            user_id: "u-ed".into(),
+            cut,
+        };
+        assert_eq!(p.effect, cut(true));
+        let p = mk(
+            "ed",
+            Some(Role::Editor),
+            Some((&ed, Role::Editor)),
+            rm("u-ed"),
+        )
+        .unwrap();
+        assert_eq!(p.effect, cut(false));
     }
 }

@@ -8,12 +8,12 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::core::{
-    Action, ErrorCode, Limits, Mutation, NewNotification, NoteCreate, NoteUpdate, Notification,
-    Outcome, Role, Timestamp, User,
+    Action, Clock, ErrorCode, InviteUse, Limits, Mutation, NewNotification, NoteCreate, NoteUpdate,
+    Notification, Outcome, Role, SystemClock, Timestamp, User,
 };
 use crate::store::{
-    CommittedEvent, CredentialKind, EventSink, EventsAfter, NewCredential, NewInvite, Store,
-    StoreError,
+    CommittedEvent, CredentialKind, EventSink, EventsAfter, InviteCount, NewCredential, NewInvite,
+    Store, StoreError,
 };
 
 /// A sink that records every committed event, for assertions on fan-out order.
@@ -67,6 +67,8 @@ where
     retention_and_positions(&*s).await;
     let (s, sink) = fresh(Limits::default()).await;
     members_and_invites(&*s, &sink).await;
+    let (s, _) = fresh(Limits::default()).await;
+    invite_lifecycle(&*s).await;
     let (s, _) = fresh(Limits {
         notes_per_board: 3,
         ..Limits::default()
@@ -98,6 +100,49 @@ fn m(board: &str, actor: &User, op: Option<&str>, action: Action) -> Mutation {
         op: op.map(Into::into),
         action,
     }
+}
+
+/// SHA-256 hex of an invite token, as the commands store it (`auth::hash_secret`).
+fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(token.as_bytes()))
+}
+
+/// An invite of board `b1` by `by` with token `tok-{id}` (stored hashed),
+/// created at `at`, living an hour from now.
+fn invite(id: &str, role: Role, by: &User, at: Timestamp, notify: Option<User>) -> NewInvite {
+    let token = format!("tok-{id}");
+    NewInvite {
+        id: id.into(),
+        token_hash: token_hash(&token),
+        token,
+        board: "b1".into(),
+        role,
+        created_by: by.clone(),
+        notify,
+        created_at: at,
+        expires_at: Timestamp(SystemClock.now().0 + 3_600_000),
+        single_use: false,
+        op: None,
+    }
+}
+
+/// Joining through invite `id` (as the accept command does: found by its token's hash).
+async fn join_via(s: &dyn Store, id: &str, u: &User) -> Result<crate::store::Applied, StoreError> {
+    let hash = token_hash(&format!("tok-{id}"));
+    let inv = s
+        .find_invite(&hash, SystemClock.now())
+        .await
+        .unwrap()
+        .expect("invite found");
+    let action = Action::Join {
+        role: inv.role,
+        invite: Some(InviteUse {
+            id: inv.id,
+            created_at: inv.created_at,
+        }),
+    };
+    s.mutate(m("b1", u, None, action)).await
 }
 
 fn create(x: f64) -> Action {
@@ -488,22 +533,28 @@ pub async fn members_and_invites(s: &dyn Store, sink: &CaptureSink) {
         .await
         .unwrap();
     assert!(s.board_for("b1", &bob.id).await.unwrap().is_none());
-    s.create_invite(NewInvite {
-        token: "inv-1".into(),
-        board: "b1".into(),
-        role: Role::Viewer,
-        created_by: ann.clone(),
-        notify: Some(bob.clone()),
-        created_at: Timestamp(2),
-    })
-    .await
-    .unwrap();
-    let (board, role) = s.find_invite("inv-1").await.unwrap().unwrap();
-    assert_eq!((board.as_str(), role), ("b1", Role::Viewer));
-    let j = s
-        .mutate(m("b1", &bob, None, Action::Join { role }))
+    let at = SystemClock.now();
+    s.create_invite(invite("inv-1", Role::Viewer, &ann, at, Some(bob.clone())))
         .await
         .unwrap();
+    let found = s
+        .find_invite(&token_hash("tok-inv-1"), at)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            found.board.as_str(),
+            found.title.as_str(),
+            &found.owner,
+            found.role
+        ),
+        ("b1", "Plan", &ann, Role::Viewer)
+    );
+    assert!(found.usable);
+    // Only the hash is stored: the token itself finds nothing.
+    assert!(s.find_invite("tok-inv-1", at).await.unwrap().is_none());
+    let j = join_via(s, "inv-1", &bob).await.unwrap();
     assert!(matches!(&j.outcome, Outcome::Joined { board } if board.role == Role::Viewer));
     assert_eq!(
         s.board_for("b1", &bob.id).await.unwrap().unwrap().role,
@@ -607,6 +658,122 @@ fn text(id: &str, t: &str) -> Action {
     }
 }
 
+/// Invites expire, can be single use, listed and revoked; a create's `op`
+/// answer is remembered until revocation; and an invite older than a
+/// member's removal or demotion cannot bring them back.
+pub async fn invite_lifecycle(s: &dyn Store) {
+    let [ann, bob, cy, dan] = [
+        user(s, "ann").await,
+        user(s, "bob").await,
+        user(s, "cy_").await,
+        user(s, "dan").await,
+    ];
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
+    let now = SystemClock.now();
+    let before = Timestamp(now.0 - 1000);
+    // Single use: the second user gets not_found.
+    let mut single = invite("single", Role::Editor, &ann, before, None);
+    single.single_use = true;
+    s.create_invite(single).await.unwrap();
+    join_via(s, "single", &bob).await.unwrap();
+    assert_eq!(code(join_via(s, "single", &cy).await), ErrorCode::NotFound);
+    // Accepting again as a member commits nothing and uses nothing.
+    assert!(join_via(s, "single", &bob).await.is_ok());
+    // Expired: found (so a retry can replay) but not usable.
+    let mut old = invite("old", Role::Viewer, &ann, before, Some(cy.clone()));
+    old.expires_at = before;
+    s.create_invite(old).await.unwrap();
+    let hash = token_hash("tok-old");
+    assert!(!s.find_invite(&hash, now).await.unwrap().unwrap().usable);
+    assert_eq!(code(join_via(s, "old", &cy).await), ErrorCode::NotFound);
+    // Revoked, with its op answer forgotten.
+    let mut op = invite("op", Role::Viewer, &ann, before, None);
+    op.op = Some(("op-1".into(), "{\"token\":\"x\"}".into()));
+    s.create_invite(op).await.unwrap();
+    assert_eq!(
+        s.invite_answer("b1", &ann.id, "op-1").await.unwrap(),
+        Some(Some("{\"token\":\"x\"}".into()))
+    );
+    assert_eq!(s.invite_answer("b1", &bob.id, "op-1").await.unwrap(), None);
+    assert!(s.revoke_invite("b1", "op", now).await.unwrap());
+    assert!(!s.revoke_invite("b1", "op", now).await.unwrap());
+    assert!(!s.revoke_invite("b2", "single", now).await.unwrap());
+    assert_eq!(
+        s.invite_answer("b1", &ann.id, "op-1").await.unwrap(),
+        Some(None)
+    );
+    assert_eq!(code(join_via(s, "op", &cy).await), ErrorCode::NotFound);
+    // The listing: live invites only, newest first, never a token.
+    s.create_invite(invite(
+        "multi",
+        Role::Editor,
+        &ann,
+        Timestamp(now.0 - 500),
+        None,
+    ))
+    .await
+    .unwrap();
+    let listed = s.list_invites("b1", now).await.unwrap();
+    let ids: Vec<&str> = listed.iter().map(|i| i.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["single", "multi"]
+            .iter()
+            .rev()
+            .copied()
+            .collect::<Vec<_>>()
+    );
+    let single = &listed[1];
+    assert_eq!(
+        (single.single_use, single.uses, single.role),
+        (true, 1, Role::Editor)
+    );
+    assert_eq!(&single.created_by, &ann);
+    let json = serde_json::to_value(&listed).unwrap().to_string();
+    assert!(!json.contains("tok-"), "{json}");
+    // Quota counts: everything ann created (revoked and expired too).
+    let all = s.invites_since(&ann.id, None, Timestamp(0)).await.unwrap();
+    assert_eq!(all.count, 4);
+    assert_eq!(
+        s.invites_since(&ann.id, Some(&cy.id), Timestamp(0))
+            .await
+            .unwrap(),
+        InviteCount {
+            count: 1,
+            oldest: Some(before)
+        }
+    );
+    assert_eq!(s.invites_since(&ann.id, None, now).await.unwrap().count, 0);
+    // Removed by the owner: the older link no longer brings bob back.
+    join_via(s, "multi", &dan).await.unwrap();
+    let rm = |u: &User| Action::RemoveMember {
+        user_id: u.id.clone(),
+    };
+    s.mutate(m("b1", &ann, None, rm(&bob))).await.unwrap();
+    assert_eq!(code(join_via(s, "multi", &bob).await), ErrorCode::Forbidden);
+    // Demoted, then left: the older link no longer makes dan an editor.
+    let down = Action::SetRole {
+        user_id: dan.id.clone(),
+        role: Role::Viewer,
+    };
+    s.mutate(m("b1", &ann, None, down)).await.unwrap();
+    s.mutate(m("b1", &dan, None, rm(&dan))).await.unwrap();
+    assert_eq!(code(join_via(s, "multi", &dan).await), ErrorCode::Forbidden);
+    // A member who leaves on their own can come back through an older link.
+    join_via(s, "multi", &cy).await.unwrap();
+    s.mutate(m("b1", &cy, None, rm(&cy))).await.unwrap();
+    join_via(s, "multi", &cy).await.unwrap();
+    // A link made after the removal works.
+    let after = Timestamp(SystemClock.now().0 + 1);
+    s.create_invite(invite("fresh", Role::Viewer, &ann, after, None))
+        .await
+        .unwrap();
+    let j = join_via(s, "fresh", &bob).await.unwrap();
+    assert!(matches!(&j.outcome, Outcome::Joined { board } if board.role == Role::Viewer));
+}
+
 /// A board with owner ann and members bob (editor) and dan (viewer); cy is no member.
 async fn board_with_members(s: &dyn Store) -> [User; 4] {
     let [ann, bob, cy, dan] = [
@@ -619,7 +786,7 @@ async fn board_with_members(s: &dyn Store) -> [User; 4] {
         .await
         .unwrap();
     for (u, role) in [(&bob, Role::Editor), (&dan, Role::Viewer)] {
-        s.mutate(m("b1", u, None, Action::Join { role }))
+        s.mutate(m("b1", u, None, Action::Join { role, invite: None }))
             .await
             .unwrap();
     }
@@ -737,17 +904,11 @@ pub async fn invited_notification(s: &dyn Store) {
     s.create_board("b1", &ann, "Plan", Timestamp(1))
         .await
         .unwrap();
-    let invite = |token: &str, notify: Option<User>| NewInvite {
-        token: token.into(),
-        board: "b1".into(),
-        role: Role::Editor,
-        created_by: ann.clone(),
-        notify,
-        created_at: Timestamp(9),
-    };
-    assert_eq!(s.create_invite(invite("inv-0", None)).await.unwrap(), None);
+    let at = Timestamp(9);
+    let new = |id: &str, notify| invite(id, Role::Editor, &ann, at, notify);
+    assert_eq!(s.create_invite(new("inv-0", None)).await.unwrap(), None);
     let n = s
-        .create_invite(invite("inv-1", Some(bob.clone())))
+        .create_invite(new("inv-1", Some(bob.clone())))
         .await
         .unwrap()
         .expect("an invited notification");
@@ -758,7 +919,7 @@ pub async fn invited_notification(s: &dyn Store) {
         note: None,
         by: ann.clone(),
         at: Timestamp(9),
-        text: "inv-1".into(),
+        text: "tok-inv-1".into(),
         read: false,
     };
     assert_eq!(n, expected);

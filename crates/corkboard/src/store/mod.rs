@@ -162,16 +162,63 @@ pub enum EventsAfter {
     Future { seq: u64 },
 }
 
-/// An invite link to create.
+/// An invite link to create. The store keeps the token's hash only.
 #[derive(Debug, Clone)]
 pub struct NewInvite {
+    /// The invite's id (for listing and revocation; not a secret).
+    pub id: String,
+    /// The secret, used only for the `invited` notification's text.
     pub token: String,
+    /// [`crate::auth::hash_secret`] of `token`: what is stored and looked up.
+    pub token_hash: String,
     pub board: String,
     pub role: Role,
     pub created_by: User,
     /// A user named by the invite, who gets an `invited` notification.
     pub notify: Option<User>,
     pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// Accepted by one user only.
+    pub single_use: bool,
+    /// The creator's idempotency key, with the answer replayed to a retry.
+    pub op: Option<(String, String)>,
+}
+
+/// An invite found by its token, with what the preview shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InviteRecord {
+    pub id: String,
+    pub board: String,
+    pub title: String,
+    pub owner: User,
+    pub role: Role,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    /// Not revoked, not expired and not used up (at the time asked).
+    pub usable: bool,
+}
+
+/// An invite as its board's owner lists it (never with its token).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct InviteInfo {
+    pub id: String,
+    pub role: Role,
+    /// The user the invite names, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    pub created_by: User,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub single_use: bool,
+    pub uses: u64,
+}
+
+/// How many invites a user created since some time, and when the oldest of
+/// them was created (for quotas and their `retry_after`).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct InviteCount {
+    pub count: u64,
+    pub oldest: Option<Timestamp>,
 }
 
 /// Durable state. Implementations: [`sqlite::SqliteStore`] (embedded default)
@@ -228,8 +275,42 @@ pub trait Store: Send + Sync + 'static {
     /// Stores an invite link, and the `invited` notification when it names a
     /// user (returned, to be pushed to that user's streams).
     async fn create_invite(&self, invite: NewInvite) -> Result<Option<Notification>, StoreError>;
-    /// The board and role an invite token grants.
-    async fn find_invite(&self, token: &str) -> Result<Option<(String, Role)>, StoreError>;
+    /// The invite with this token hash (even if no longer usable), unless revoked
+    /// long ago or its board is gone.
+    async fn find_invite(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<InviteRecord>, StoreError>;
+    /// The answer remembered for `created_by`'s invite create with `op` on
+    /// `board`: `Some(None)` when that invite has since been revoked.
+    async fn invite_answer(
+        &self,
+        board: &str,
+        created_by: &str,
+        op: &str,
+    ) -> Result<Option<Option<String>>, StoreError>;
+    /// The board's unrevoked, unexpired invites, newest first.
+    async fn list_invites(
+        &self,
+        board: &str,
+        now: Timestamp,
+    ) -> Result<Vec<InviteInfo>, StoreError>;
+    /// Revokes an invite of the board; `false` if there was no such live one.
+    async fn revoke_invite(
+        &self,
+        board: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError>;
+    /// Invites `created_by` created after `since` (revoked ones too), naming
+    /// `target` when given.
+    async fn invites_since(
+        &self,
+        created_by: &str,
+        target: Option<&str>,
+        since: Timestamp,
+    ) -> Result<InviteCount, StoreError>;
 
     /// Applies one mutation atomically (see the module docs).
     async fn mutate(&self, m: Mutation) -> Result<Applied, StoreError>;

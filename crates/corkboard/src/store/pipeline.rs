@@ -15,7 +15,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::core::{
-    notification, plan, Action, ApiError, BoardState, Ctx, Effect, Limits, Mutation,
+    notification, plan, Action, ApiError, BoardState, Ctx, Effect, InviteUse, Limits, Mutation,
     NewNotification, NoteRecord, Notification, Outcome, Role, Timestamp, User,
 };
 use crate::store::{Applied, CommittedEvent, StoreError};
@@ -78,6 +78,15 @@ pub trait MutationTx {
     async fn append(&mut self, a: &Append<'_>) -> Result<(), Self::Error>;
     /// Stores a notification under the user's next id.
     async fn notify(&mut self, n: &NewNotification) -> Result<Notification, Self::Error>;
+    /// When the user was last removed from the board or had their role lowered.
+    async fn member_cut(
+        &mut self,
+        board: &str,
+        user_id: &str,
+    ) -> Result<Option<Timestamp>, Self::Error>;
+    /// Counts one use of the invite if it is usable at `now` (atomically:
+    /// a single-use invite is used once); `false` if it is not.
+    async fn use_invite(&mut self, id: &str, now: Timestamp) -> Result<bool, Self::Error>;
 }
 
 /// What a mutation's transaction produced.
@@ -118,6 +127,15 @@ pub async fn mutate<T: MutationTx>(
         if let Some(a) = tx.remembered(&m.board, &keys).await? {
             return Ok(Step::Answer(a));
         }
+    }
+    if let (
+        Action::Join {
+            invite: Some(inv), ..
+        },
+        None,
+    ) = (&m.action, actor_role)
+    {
+        check_invite(tx, m, inv, now).await?;
     }
     let note_id = match &m.action {
         Action::UpdateNote { id, .. } | Action::DeleteNote { id } => Some(id),
@@ -193,6 +211,30 @@ pub async fn mutate<T: MutationTx>(
         },
         committed,
     ))
+}
+
+/// An invite accepted by a non-member must still be usable, and cannot bring
+/// back a user removed (or demoted) after it was created; joining uses it up.
+/// A member accepting again changes nothing, so nothing is checked.
+async fn check_invite<T: MutationTx>(
+    tx: &mut T,
+    m: &Mutation,
+    inv: &InviteUse,
+    now: Timestamp,
+) -> Result<(), T::Error> {
+    if let Some(cut) = tx.member_cut(&m.board, &m.actor.id).await? {
+        if inv.created_at < cut {
+            return Err(ApiError::forbidden(
+                "this invite predates your removal or role change on the board; \
+                 ask the owner for a new one",
+            )
+            .into());
+        }
+    }
+    if !tx.use_invite(&inv.id, now).await? {
+        return Err(ApiError::not_found("invite not found").into());
+    }
+    Ok(())
 }
 
 /// The board after `effect` committed at `seq`.

@@ -19,7 +19,10 @@ use crate::core::{
     User,
 };
 use crate::store::rows::{self, Cols};
-use crate::store::{Credential, NewCredential, NewInvite, Snapshot, StoreError, TokenInfo};
+use crate::store::{
+    Credential, InviteCount, InviteInfo, InviteRecord, NewCredential, NewInvite, Snapshot,
+    StoreError, TokenInfo,
+};
 
 /// What differs between the two databases' spelling of the shared statements.
 pub trait Dialect: Database {
@@ -610,6 +613,7 @@ where
             "DELETE FROM ops WHERE board_id = ?",
             "DELETE FROM members WHERE board_id = ?",
             "DELETE FROM invites WHERE board_id = ?",
+            "DELETE FROM member_cuts WHERE board_id = ?",
             "DELETE FROM notifications WHERE board_id = ?",
             "DELETE FROM boards WHERE id = ?",
         ] {
@@ -618,7 +622,8 @@ where
         Ok(())
     }
 
-    /// Stores an invite and, when it names a user, their `invited` notification.
+    /// Stores an invite (its token's hash) and, when it names a user, their
+    /// `invited` notification.
     ///
     /// # Errors
     /// When the database fails.
@@ -626,15 +631,26 @@ where
         c: &mut DB::Connection,
         inv: &NewInvite,
     ) -> Result<Option<Notification>, E> {
+        let (op, answer) = match &inv.op {
+            Some((op, answer)) => (Some(op.as_str()), Some(answer.as_str())),
+            None => (None, None),
+        };
         let q = Self::query(
-            "INSERT INTO invites (token, board_id, role, created_by, created_at) \
-             VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO invites (id, token_hash, board_id, role, created_by, target_id, \
+             created_at, expires_at, max_uses, create_op, create_answer) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
-        .bind(inv.token.as_str())
+        .bind(inv.id.as_str())
+        .bind(inv.token_hash.as_str())
         .bind(inv.board.as_str())
         .bind(inv.role.as_str())
         .bind(inv.created_by.id.as_str())
-        .bind(inv.created_at.0);
+        .bind(inv.notify.as_ref().map(|u| u.id.as_str()))
+        .bind(inv.created_at.0)
+        .bind(inv.expires_at.0)
+        .bind(i64::from(inv.single_use))
+        .bind(op)
+        .bind(answer);
         Self::run(c, q).await?;
         match &inv.notify {
             Some(to) => {
@@ -651,19 +667,201 @@ where
         }
     }
 
-    /// The board and role an invite grants.
+    /// The invite with this token hash, with its board for the preview.
     ///
     /// # Errors
     /// When the database fails or a row is malformed.
     pub async fn find_invite(
         c: &mut DB::Connection,
-        token: &str,
-    ) -> Result<Option<(String, Role)>, E> {
-        let q = Self::query("SELECT board_id, role FROM invites WHERE token = ?").bind(token);
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<InviteRecord>, E> {
+        let q = Self::query(
+            "SELECT i.id, i.role, i.created_at, i.expires_at, i.max_uses, i.uses, \
+             i.revoked_at, b.id AS board_id, b.title, b.owner_id, o.username AS owner_name \
+             FROM invites i JOIN boards b ON b.id = i.board_id \
+             JOIN users o ON o.id = b.owner_id WHERE i.token_hash = ?",
+        )
+        .bind(token_hash);
+        let Some(r) = Self::one(c, q).await? else {
+            return Ok(None);
+        };
+        let (max_uses, uses) = (r.uint("max_uses")?, r.uint("uses")?);
+        let expires_at = Timestamp(r.int("expires_at")?);
+        Ok(Some(InviteRecord {
+            id: r.text("id")?,
+            board: r.text("board_id")?,
+            title: r.text("title")?,
+            owner: rows::user(&r, "owner_id", "owner_name")?,
+            role: rows::role_col(&r, "role")?,
+            created_at: Timestamp(r.int("created_at")?),
+            expires_at,
+            usable: r.opt_int("revoked_at")?.is_none()
+                && expires_at > now
+                && (max_uses == 0 || uses < max_uses),
+        }))
+    }
+
+    /// The remembered answer of an invite create by `created_by` with `op`.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn invite_answer(
+        c: &mut DB::Connection,
+        board: &str,
+        created_by: &str,
+        op: &str,
+    ) -> Result<Option<Option<String>>, E> {
+        let q = Self::query(
+            "SELECT create_answer FROM invites \
+             WHERE board_id = ? AND created_by = ? AND create_op = ?",
+        )
+        .bind(board)
+        .bind(created_by)
+        .bind(op);
         let found = Self::one(c, q).await?;
-        Ok(found
-            .map(|r| Ok::<_, StoreError>((r.text("board_id")?, rows::role_col(&r, "role")?)))
-            .transpose()?)
+        Ok(found.map(|r| r.opt_text("create_answer")).transpose()?)
+    }
+
+    /// The board's unrevoked, unexpired invites, newest first.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn list_invites(
+        c: &mut DB::Connection,
+        board: &str,
+        now: Timestamp,
+    ) -> Result<Vec<InviteInfo>, E> {
+        let q = Self::query(
+            "SELECT i.id, i.role, t.username AS target_name, i.created_by, \
+             u.username AS created_by_name, i.created_at, i.expires_at, i.max_uses, i.uses \
+             FROM invites i JOIN users u ON u.id = i.created_by \
+             LEFT JOIN users t ON t.id = i.target_id \
+             WHERE i.board_id = ? AND i.revoked_at IS NULL AND i.expires_at > ? \
+             ORDER BY i.created_at DESC, i.id DESC",
+        )
+        .bind(board)
+        .bind(now.0);
+        let mut out = Vec::new();
+        for r in Self::all(c, q).await? {
+            out.push(InviteInfo {
+                id: r.text("id")?,
+                role: rows::role_col(&r, "role")?,
+                username: r.opt_text("target_name")?,
+                created_by: rows::user(&r, "created_by", "created_by_name")?,
+                created_at: Timestamp(r.int("created_at")?),
+                expires_at: Timestamp(r.int("expires_at")?),
+                single_use: r.uint("max_uses")? == 1,
+                uses: r.uint("uses")?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Revokes a live invite of the board (and forgets its replayable answer).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn revoke_invite(
+        c: &mut DB::Connection,
+        board: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<bool, E> {
+        let q = Self::query(
+            "UPDATE invites SET revoked_at = ?, create_answer = NULL \
+             WHERE board_id = ? AND id = ? AND revoked_at IS NULL AND expires_at > ?",
+        )
+        .bind(now.0)
+        .bind(board)
+        .bind(id)
+        .bind(now.0);
+        Ok(Self::run(c, q).await? == 1)
+    }
+
+    /// Invites `created_by` created after `since`, naming `target` when given.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn invites_since(
+        c: &mut DB::Connection,
+        created_by: &str,
+        target: Option<&str>,
+        since: Timestamp,
+    ) -> Result<InviteCount, E> {
+        let q = match target {
+            None => Self::query(
+                "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM invites \
+                 WHERE created_by = ? AND created_at > ?",
+            )
+            .bind(created_by)
+            .bind(since.0),
+            Some(t) => Self::query(
+                "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM invites \
+                 WHERE created_by = ? AND created_at > ? AND target_id = ?",
+            )
+            .bind(created_by)
+            .bind(since.0)
+            .bind(t),
+        };
+        match Self::one(c, q).await? {
+            Some(r) => Ok(InviteCount {
+                count: r.uint("n")?,
+                oldest: r.opt_int("oldest")?.map(Timestamp),
+            }),
+            None => Ok(InviteCount::default()),
+        }
+    }
+
+    /// Counts one use of the invite if it is usable at `now` (atomically: a
+    /// single-use invite is used once).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn use_invite(c: &mut DB::Connection, id: &str, now: Timestamp) -> Result<bool, E> {
+        let q = Self::query(
+            "UPDATE invites SET uses = uses + 1 WHERE id = ? AND revoked_at IS NULL \
+             AND expires_at > ? AND (max_uses = 0 OR uses < max_uses)",
+        )
+        .bind(id)
+        .bind(now.0);
+        Ok(Self::run(c, q).await? == 1)
+    }
+
+    /// When the user was last removed from the board or had their role lowered.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn member_cut(
+        c: &mut DB::Connection,
+        board: &str,
+        user_id: &str,
+    ) -> Result<Option<Timestamp>, E> {
+        let q = Self::query("SELECT at FROM member_cuts WHERE board_id = ? AND user_id = ?")
+            .bind(board)
+            .bind(user_id);
+        let found = Self::one(c, q).await?;
+        Ok(found.map(|r| r.int("at").map(Timestamp)).transpose()?)
+    }
+
+    /// Records that the user was removed from the board or had their role lowered at `at`.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn cut_member(
+        c: &mut DB::Connection,
+        board: &str,
+        user_id: &str,
+        at: Timestamp,
+    ) -> Result<(), E> {
+        let q = Self::query(
+            "INSERT INTO member_cuts (board_id, user_id, at) VALUES (?, ?, ?) \
+             ON CONFLICT (board_id, user_id) DO UPDATE SET at = excluded.at",
+        )
+        .bind(board)
+        .bind(user_id)
+        .bind(at.0);
+        Self::run(c, q).await.map(|_| ())
     }
 
     /// Stores a notification under the user's next id. The id comes from a

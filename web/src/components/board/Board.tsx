@@ -142,9 +142,9 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     });
   };
 
-  const invite = async (r: InviteRole) => {
+  const invite = async (r: InviteRole, singleUse: boolean) => {
     try {
-      const { token } = await api.invite(boardId, r);
+      const { token } = await api.invite(boardId, r, { singleUse });
       const url = inviteLink(token);
       try {
         await navigator.clipboard.writeText(url);

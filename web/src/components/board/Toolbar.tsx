@@ -5,6 +5,7 @@ import { Avatar, Button, Input } from "@/components/ui";
 import type { BoardMeta } from "@/realtime/board";
 import type { InviteRole, User } from "@/realtime/protocol";
 import type { BoardView } from "@/realtime/store";
+import { SharePanel } from "./SharePanel";
 
 /** The board's title (renamable by editors), who is online, zoom, sharing (owners) and "Add note" (editors). */
 export function Toolbar({
@@ -28,7 +29,7 @@ export function Toolbar({
   zoom: number;
   onZoom(f: number): void;
   onResetZoom(): void;
-  onInvite(role: InviteRole): void;
+  onInvite(role: InviteRole, singleUse: boolean): Promise<void>;
 }) {
   const [renaming, setRenaming] = useState(false);
   const [draft, setDraft] = useState("");
@@ -117,29 +118,7 @@ export function Toolbar({
         </Button>
       </div>
 
-      {board?.role === "owner" && (
-        <details className="relative">
-          <summary className="inline-flex h-8 cursor-pointer list-none items-center rounded-lg px-2.5 text-sm font-medium ring-1 ring-stone-300 hover:bg-stone-50 dark:ring-stone-700 dark:hover:bg-stone-800 [&::-webkit-details-marker]:hidden">
-            Share
-          </summary>
-          <div className="absolute right-0 top-10 z-40 w-52 rounded-xl border border-stone-200 bg-white p-1 text-sm shadow-xl dark:border-stone-800 dark:bg-stone-900">
-            <button
-              type="button"
-              className="w-full rounded-lg px-3 py-2 text-left hover:bg-stone-100 dark:hover:bg-stone-800"
-              onClick={() => onInvite("editor")}
-            >
-              Copy editor link
-            </button>
-            <button
-              type="button"
-              className="w-full rounded-lg px-3 py-2 text-left hover:bg-stone-100 dark:hover:bg-stone-800"
-              onClick={() => onInvite("viewer")}
-            >
-              Copy viewer link
-            </button>
-          </div>
-        </details>
-      )}
+      {board?.role === "owner" && <SharePanel boardId={board.id} onInvite={onInvite} />}
 
       {canEdit && (
         <Button variant="primary" size="sm" onClick={onAdd} disabled={!view?.ready}>

@@ -36,8 +36,8 @@ use crate::store::pipeline::{self, Append, MutationTx, Step, TxError};
 use crate::store::rows::{self, Cols};
 use crate::store::sql::{self, big, Pg, Sql};
 use crate::store::{
-    Applied, Credential, CredentialKind, EventSink, EventsAfter, NewCredential, NewInvite,
-    Snapshot, Store, StoreError, TokenInfo,
+    Applied, Credential, CredentialKind, EventSink, EventsAfter, InviteCount, InviteInfo,
+    InviteRecord, NewCredential, NewInvite, Snapshot, Store, StoreError, TokenInfo,
 };
 
 /// The shared statements inside a mutation's transaction (errors keep their
@@ -258,7 +258,17 @@ impl MutationTx for MutationConn<'_> {
                 .map(|_| ()),
             Effect::DeleteBoard => PgTx::delete_board(c, board).await,
             Effect::PutMember(user, role) => PgTx::put_member(c, board, user, *role, now).await,
-            Effect::RemoveMember(user_id) => PgTx::remove_member(c, board, user_id).await,
+            Effect::Demote(user, role) => {
+                PgTx::put_member(c, board, user, *role, now).await?;
+                PgTx::cut_member(c, board, &user.id, now).await
+            }
+            Effect::RemoveMember { user_id, cut } => {
+                PgTx::remove_member(c, board, user_id).await?;
+                if *cut {
+                    PgTx::cut_member(c, board, user_id, now).await?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -293,6 +303,18 @@ impl MutationTx for MutationConn<'_> {
 
     async fn notify(&mut self, n: &NewNotification) -> Result<Notification, TxError> {
         PgTx::insert_notification(self.c(), n).await
+    }
+
+    async fn member_cut(
+        &mut self,
+        board: &str,
+        user_id: &str,
+    ) -> Result<Option<Timestamp>, TxError> {
+        PgTx::member_cut(self.c(), board, user_id).await
+    }
+
+    async fn use_invite(&mut self, id: &str, now: Timestamp) -> Result<bool, TxError> {
+        PgTx::use_invite(self.c(), id, now).await
     }
 }
 
@@ -382,8 +404,47 @@ impl Store for PgStore {
         Ok(notified)
     }
 
-    async fn find_invite(&self, token: &str) -> Result<Option<(String, Role)>, StoreError> {
-        Pg::find_invite(&mut *self.conn().await?, token).await
+    async fn find_invite(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<InviteRecord>, StoreError> {
+        Pg::find_invite(&mut *self.conn().await?, token_hash, now).await
+    }
+
+    async fn invite_answer(
+        &self,
+        board: &str,
+        created_by: &str,
+        op: &str,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        Pg::invite_answer(&mut *self.conn().await?, board, created_by, op).await
+    }
+
+    async fn list_invites(
+        &self,
+        board: &str,
+        now: Timestamp,
+    ) -> Result<Vec<InviteInfo>, StoreError> {
+        Pg::list_invites(&mut *self.conn().await?, board, now).await
+    }
+
+    async fn revoke_invite(
+        &self,
+        board: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        Pg::revoke_invite(&mut *self.conn().await?, board, id, now).await
+    }
+
+    async fn invites_since(
+        &self,
+        created_by: &str,
+        target: Option<&str>,
+        since: Timestamp,
+    ) -> Result<InviteCount, StoreError> {
+        Pg::invites_since(&mut *self.conn().await?, created_by, target, since).await
     }
 
     async fn mutate(&self, m: Mutation) -> Result<Applied, StoreError> {

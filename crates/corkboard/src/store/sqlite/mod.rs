@@ -23,8 +23,8 @@ use crate::core::{
 };
 use crate::store::sql::Lite;
 use crate::store::{
-    Applied, Credential, CredentialKind, EventSink, EventsAfter, NewCredential, NewInvite,
-    Snapshot, Store, StoreError, TokenInfo,
+    Applied, Credential, CredentialKind, EventSink, EventsAfter, InviteCount, InviteInfo,
+    InviteRecord, NewCredential, NewInvite, Snapshot, Store, StoreError, TokenInfo,
 };
 use writer::{Envelope, Job, Output, Writer};
 
@@ -249,8 +249,56 @@ impl Store for SqliteStore {
         )
     }
 
-    async fn find_invite(&self, token: &str) -> Result<Option<(String, Role)>, StoreError> {
-        Lite::find_invite(&mut *self.read.acquire().await?, token).await
+    async fn find_invite(
+        &self,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> Result<Option<InviteRecord>, StoreError> {
+        Lite::find_invite(&mut *self.read.acquire().await?, token_hash, now).await
+    }
+
+    async fn invite_answer(
+        &self,
+        board: &str,
+        created_by: &str,
+        op: &str,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        Lite::invite_answer(&mut *self.read.acquire().await?, board, created_by, op).await
+    }
+
+    async fn list_invites(
+        &self,
+        board: &str,
+        now: Timestamp,
+    ) -> Result<Vec<InviteInfo>, StoreError> {
+        Lite::list_invites(&mut *self.read.acquire().await?, board, now).await
+    }
+
+    async fn revoke_invite(
+        &self,
+        board: &str,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<bool, StoreError> {
+        written!(
+            self,
+            Job::RevokeInvite {
+                board: board.into(),
+                id: id.into(),
+                now,
+            },
+            Output::Bool
+        )
+    }
+
+    async fn invites_since(
+        &self,
+        created_by: &str,
+        target: Option<&str>,
+        since: Timestamp,
+    ) -> Result<InviteCount, StoreError> {
+        let mut c = self.read.acquire().await?;
+        Lite::invites_since(&mut *c, created_by, target, since).await
     }
 
     async fn mutate(&self, m: Mutation) -> Result<Applied, StoreError> {

@@ -102,6 +102,11 @@ pub enum Job {
         now: Timestamp,
     },
     CreateInvite(NewInvite),
+    RevokeInvite {
+        board: String,
+        id: String,
+        now: Timestamp,
+    },
     AddNotification(NewNotification),
     MarkRead {
         user_id: String,
@@ -338,6 +343,9 @@ impl Writer {
                 Output::Board(board)
             }
             Job::CreateInvite(inv) => Output::Notification(Lite::create_invite(c, inv).await?),
+            Job::RevokeInvite { board, id, now } => {
+                Output::Bool(Lite::revoke_invite(c, board, id, *now).await?)
+            }
             Job::AddNotification(n) => {
                 Output::Notification(Some(Lite::insert_notification(c, n).await?))
             }
@@ -472,14 +480,20 @@ impl MutationTx for Batch<'_> {
                 pending.notes.retain(|(b, _), _| b != board);
                 pending.ops.retain(|(b, _), _| b != board);
             }
-            Effect::PutMember(user, role) => {
+            Effect::PutMember(user, role) | Effect::Demote(user, role) => {
                 Lite::put_member(self.conn, board, user, *role, now).await?;
+                if matches!(effect, Effect::Demote(..)) {
+                    Lite::cut_member(self.conn, board, &user.id, now).await?;
+                }
                 if let Some(c) = self.cache.get_mut(board) {
                     c.roles.insert(user.id.clone(), *role);
                 }
             }
-            Effect::RemoveMember(user_id) => {
+            Effect::RemoveMember { user_id, cut } => {
                 Lite::remove_member(self.conn, board, user_id).await?;
+                if *cut {
+                    Lite::cut_member(self.conn, board, user_id, now).await?;
+                }
                 if let Some(c) = self.cache.get_mut(board) {
                     c.roles.remove(user_id);
                 }
@@ -517,6 +531,18 @@ impl MutationTx for Batch<'_> {
 
     async fn notify(&mut self, n: &NewNotification) -> Result<Notification, TxError> {
         Ok(Lite::insert_notification(self.conn, n).await?)
+    }
+
+    async fn member_cut(
+        &mut self,
+        board: &str,
+        user_id: &str,
+    ) -> Result<Option<Timestamp>, TxError> {
+        Ok(Lite::member_cut(self.conn, board, user_id).await?)
+    }
+
+    async fn use_invite(&mut self, id: &str, now: Timestamp) -> Result<bool, TxError> {
+        Ok(Lite::use_invite(self.conn, id, now).await?)
     }
 }
 
