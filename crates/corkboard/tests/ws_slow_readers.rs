@@ -83,6 +83,19 @@ async fn a_board_bigger_than_the_outbox_opens_and_stays_live() {
     assert_eq!(ev["note"]["text"], "after");
     let got = ws.rpc("board.get", json!({"board": b})).await;
     assert_eq!(got["result"]["notes"].as_array().unwrap().len(), 21);
+    // Subscribe and two board.get sent back to back: the big replies wait
+    // their turn behind the snapshot instead of overflowing.
+    let mut eager = Ws::connect(&ann).await;
+    eager.send(json!({"type": "subscribe", "board": b})).await;
+    let first = eager.send_rpc("board.get", json!({"board": b})).await;
+    let second = eager.send_rpc("board.get", json!({"board": b})).await;
+    let msgs = eager
+        .recv_until(|m| m["type"] == "result" && m["id"] == second)
+        .await;
+    assert!(msgs.iter().any(|m| m["type"] == "subscribed"));
+    assert!(msgs
+        .iter()
+        .any(|m| m["id"] == first && m["type"] == "result"));
     s.stop().await;
 }
 

@@ -188,8 +188,9 @@ impl Outbox {
     /// Queues a frame the connection's own task produced (a replayed event, a
     /// reply), waiting until the queue is at most half full with it, or
     /// empty (a frame larger than the whole limit goes then). Frames waiting
-    /// count too: if they would pass the limit, the outbox closes as full
-    /// (1013) instead, so a client that never reads cannot pin more.
+    /// count too: if a second one would take them past the limit, the
+    /// outbox closes as full (1013) instead, so a client that never reads
+    /// cannot pin more.
     /// Returns false if closed.
     pub async fn push_wait(&self, frame: Utf8Bytes) -> bool {
         let len = frame.len();
@@ -211,7 +212,9 @@ impl Outbox {
                     return true;
                 }
                 if !counted_waiting {
-                    if g.waiting + len > self.limit {
+                    // One frame may always wait (it exists already); more
+                    // may join it only within the limit.
+                    if g.waiting > 0 && g.waiting + len > self.limit {
                         g.overflow();
                         drop(g);
                         self.closed_now();
@@ -482,5 +485,24 @@ mod tests {
         tokio::pin!(next);
         assert!(futures_util::poll!(&mut next).is_pending());
         assert_eq!(o.stalled_for(Instant::now()), None, "idle is not stalled");
+    }
+
+    #[tokio::test]
+    async fn one_big_reply_may_wait_behind_a_queue() {
+        let o = std::sync::Arc::new(Outbox::new(10));
+        assert!(o.push(f("1234")));
+        let o1 = o.clone();
+        // A snapshot bigger than the limit behind a non-empty queue waits…
+        let big = tokio::spawn(async move { o1.push_wait(f("0123456789abcdef")).await });
+        while o.inner.lock().waiting == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!o.is_closed());
+        // …and goes once the queue is empty.
+        let (frames, _) = drained(&o).await;
+        assert_eq!(frames, vec!["1234"]);
+        assert!(big.await.unwrap());
+        let (frames, _) = drained(&o).await;
+        assert_eq!(frames, vec!["0123456789abcdef"]);
     }
 }

@@ -211,8 +211,12 @@ impl Connection {
         let shutdown = self.s.shutdown.clone();
         let mut shutting_down = false;
         let mut read_failed = false;
-        let watchdog = tokio::time::sleep_until(self.next_watch(Instant::now()));
-        tokio::pin!(watchdog);
+        let state = self.s.clone();
+        let ws = &state.ws;
+        let outbox = self.outbox.clone();
+        let next_look =
+            tokio::time::sleep_until(next_watch(&outbox, self.last_heard, Instant::now(), ws));
+        tokio::pin!(next_look);
         loop {
             tokio::select! {
                 msg = stream.next() => match msg {
@@ -227,7 +231,19 @@ impl Connection {
                         match m {
                             // Boxed: the handler's state lives only while a message is
                             // handled, so an idle connection's future stays small.
-                            Message::Text(t) => Box::pin(self.on_text(t, &mut inflight)).await,
+                            Message::Text(t) => {
+                                let heard = self.last_heard;
+                                tokio::select! {
+                                    biased;
+                                    () = Box::pin(self.on_text(t, &mut inflight)) => {}
+                                    // Handling may wait on a peer that stopped reading.
+                                    reason = watchdog(&outbox, heard, ws) => {
+                                        outbox.close(reason);
+                                        break;
+                                    }
+                                    () = outbox.closed() => break,
+                                }
+                            }
                             Message::Binary(_) => {
                                 self.outbox.close(CloseReason::BinaryFrame);
                             }
@@ -251,13 +267,13 @@ impl Connection {
                 // Closed elsewhere (an overflow, a revocation): the writer may
                 // be blocked on the peer, so the reader ends the connection.
                 _ = self.outbox.closed() => break,
-                _ = &mut watchdog => {
+                _ = &mut next_look => {
                     let now = Instant::now();
-                    if let Some(reason) = self.watch(now) {
-                        self.outbox.close(reason);
+                    if let Some(reason) = watch(&outbox, self.last_heard, now, ws) {
+                        outbox.close(reason);
                         break;
                     }
-                    watchdog.as_mut().reset(self.next_watch(now));
+                    next_look.as_mut().reset(next_watch(&outbox, self.last_heard, now, ws));
                 }
                 Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
             }
@@ -265,31 +281,6 @@ impl Connection {
         let shutting_down = shutting_down || shutdown.is_cancelled();
         // Boxed: its timers only exist while closing, not in every idle connection.
         Box::pin(self.close(shutting_down, inflight, writer, stream, read_failed)).await;
-    }
-
-    /// Why the connection must close now, if it must: the peer has been
-    /// silent for 2 × the heartbeat, or a write has not finished within the
-    /// write timeout (the peer stopped reading).
-    fn watch(&self, now: Instant) -> Option<CloseReason> {
-        if let Heartbeat::TimedOut = limits::heartbeat(self.last_heard, now, self.s.ws.heartbeat) {
-            return Some(CloseReason::HeartbeatTimeout);
-        }
-        match self.outbox.stalled_for(now) {
-            Some(d) if d >= self.s.ws.write_timeout => Some(CloseReason::WriteStalled),
-            _ => None,
-        }
-    }
-
-    /// When the watchdog looks next: just after the heartbeat deadline, and
-    /// often enough to see a stalled write within 1.5 × the write timeout.
-    fn next_watch(&self, now: Instant) -> Instant {
-        let silent = self.last_heard + self.s.ws.heartbeat * 2 + Duration::from_millis(1);
-        let timeout = self.s.ws.write_timeout;
-        let stall = match self.outbox.stalled_for(now) {
-            Some(d) => now + timeout.saturating_sub(d),
-            None => now + timeout / 2,
-        };
-        silent.min(stall).max(now + Duration::from_millis(1))
     }
 
     /// The end of a connection: answers the RPCs in flight on shutdown, asks
@@ -542,6 +533,43 @@ impl Connection {
             data,
         });
         hub.signal(self.id, &board, is_cursor, signal);
+    }
+}
+
+/// Why the connection must close now, if it must: the peer has been silent
+/// since `heard` for 2 × the heartbeat, or a write has not finished within
+/// the write timeout (the peer stopped reading).
+fn watch(outbox: &Outbox, heard: Instant, now: Instant, ws: &WsSettings) -> Option<CloseReason> {
+    if let Heartbeat::TimedOut = limits::heartbeat(heard, now, ws.heartbeat) {
+        return Some(CloseReason::HeartbeatTimeout);
+    }
+    match outbox.stalled_for(now) {
+        Some(d) if d >= ws.write_timeout => Some(CloseReason::WriteStalled),
+        _ => None,
+    }
+}
+
+/// When the watchdog looks next: just after the heartbeat deadline, and
+/// often enough to see a stalled write within 1.5 × the write timeout.
+fn next_watch(outbox: &Outbox, heard: Instant, now: Instant, ws: &WsSettings) -> Instant {
+    let silent = heard + ws.heartbeat * 2 + Duration::from_millis(1);
+    let stall = match outbox.stalled_for(now) {
+        Some(d) => now + ws.write_timeout.saturating_sub(d),
+        None => now + ws.write_timeout / 2,
+    };
+    silent.min(stall).max(now + Duration::from_millis(1))
+}
+
+/// Resolves once the connection must close (see [`watch`]). Raced against
+/// the handling of a message, which may wait (for an RPC slot, for room in
+/// the outbox) on a peer that no longer reads.
+async fn watchdog(outbox: &Outbox, heard: Instant, ws: &WsSettings) -> CloseReason {
+    loop {
+        let now = Instant::now();
+        if let Some(reason) = watch(outbox, heard, now, ws) {
+            return reason;
+        }
+        tokio::time::sleep_until(next_watch(outbox, heard, now, ws)).await;
     }
 }
 
