@@ -103,6 +103,17 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_MAX_NOTES_PER_BOARD", default_value_t = 5_000)]
     pub max_notes_per_board: usize,
 
+    /// Boards one user may own; creating one more is 429 `rate_limited`
+    /// (deleting one frees a place). 0: no limit.
+    #[arg(long, env = "CORKBOARD_MAX_BOARDS_PER_USER", default_value_t = 1_000)]
+    pub max_boards_per_user: u64,
+
+    /// REST mutations (any non-GET call under /api/ except /api/auth/*) per
+    /// second per user, burst 2×, across all of the user's credentials on
+    /// this node; beyond: 429 `rate_limited` with Retry-After. 0: no limit.
+    #[arg(long, env = "CORKBOARD_REST_MUTATION_RATE", default_value_t = 100)]
+    pub rest_mutation_rate: u32,
+
     /// Signups allowed per client IP per minute.
     #[arg(long, env = "CORKBOARD_SIGNUPS_PER_MINUTE", default_value_t = 30)]
     pub signups_per_minute: u32,
@@ -293,6 +304,7 @@ impl Config {
             http_body_bytes: self.max_body_bytes,
             log_min_events: self.log_min_events,
             log_min_age_ms: (self.log_min_age as i64).saturating_mul(1000),
+            boards_per_user: self.max_boards_per_user,
         }
     }
 

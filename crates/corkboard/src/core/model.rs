@@ -162,6 +162,8 @@ pub struct Limits {
     pub log_min_events: u64,
     /// Age (ms) within which every event is kept.
     pub log_min_age_ms: i64,
+    /// Boards one user may own (`--max-boards-per-user`); 0: no limit.
+    pub boards_per_user: u64,
 }
 
 impl Default for Limits {
@@ -172,6 +174,7 @@ impl Default for Limits {
             http_body_bytes: 1 << 20,
             log_min_events: 10_000,
             log_min_age_ms: 24 * 3600 * 1000,
+            boards_per_user: 1000,
         }
     }
 }
@@ -236,6 +239,17 @@ pub fn check_title(t: &str) -> Result<(), ApiError> {
         );
     }
     Ok(())
+}
+
+/// The refusal of a board create by a user who owns `limit` boards
+/// (`--max-boards-per-user`): `rate_limited`, with no `retry_after` (the
+/// place frees up when the user deletes a board, not with time).
+pub fn board_quota(limit: u64) -> ApiError {
+    ApiError::new(
+        super::error::ErrorCode::RateLimited,
+        format!("you own {limit} boards, the most allowed; delete one first"),
+    )
+    .with_details(serde_json::json!({"quota": "boards_per_user", "limit": limit}))
 }
 
 /// Checks a client-chosen id (note id, op id, token name is separate):

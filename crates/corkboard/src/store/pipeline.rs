@@ -34,6 +34,18 @@ pub struct Append<'a> {
     pub stored: (i64, &'a str),
 }
 
+/// An answer remembered for a user rather than a board (a board delete:
+/// the board and its ops are gone after it).
+pub struct UserOp<'a> {
+    pub user_id: &'a str,
+    pub key: &'a str,
+    /// The board seq of the event.
+    pub seq: u64,
+    /// [`Outcome::to_stored`] of the answer.
+    pub stored: (i64, &'a str),
+    pub now: Timestamp,
+}
+
 /// The primitives a backend offers the pipeline, inside one write
 /// transaction (SQLite: the writer's batch; PostgreSQL: the board's row lock).
 #[allow(async_fn_in_trait)]
@@ -78,6 +90,10 @@ pub trait MutationTx {
     async fn append(&mut self, a: &Append<'_>) -> Result<(), Self::Error>;
     /// Stores a notification under the user's next id.
     async fn notify(&mut self, n: &NewNotification) -> Result<Notification, Self::Error>;
+    /// The answer remembered for the user under `key` (see [`UserOp`]).
+    async fn user_op(&mut self, user_id: &str, key: &str) -> Result<Option<Applied>, Self::Error>;
+    /// Remembers an answer for a user (see [`UserOp`]).
+    async fn remember_user_op(&mut self, op: &UserOp<'_>) -> Result<(), Self::Error>;
 }
 
 /// What a mutation's transaction produced.
@@ -98,7 +114,14 @@ pub async fn mutate<T: MutationTx>(
     limits: &Limits,
     now: Timestamp,
 ) -> Result<Step, T::Error> {
+    let user_key = m.user_op_key();
     let Some((state, actor_role)) = tx.board(&m.board, &m.actor.id).await? else {
+        // A retried board delete: the board is gone, its answer is the actor's.
+        if let Some(key) = &user_key {
+            if let Some(a) = tx.user_op(&m.actor.id, key).await? {
+                return Ok(Step::Answer(a));
+            }
+        }
         return Err(ApiError::not_found("board not found").into());
     };
     if actor_role.is_none() && !matches!(m.action, Action::Join { .. }) {
@@ -166,6 +189,17 @@ pub async fn mutate<T: MutationTx>(
             let stored = tx.notify(&n).await?;
             notifications.push((n.user_id, stored));
         }
+    }
+    if let Some(key) = &user_key {
+        let (kind, body) = p.outcome.to_stored();
+        tx.remember_user_op(&UserOp {
+            user_id: &m.actor.id,
+            key,
+            seq,
+            stored: (kind, &body),
+            now,
+        })
+        .await?;
     }
     if !matches!(p.effect, Effect::DeleteBoard) {
         let board = after(&state, &p.effect, seq, now);
