@@ -71,7 +71,8 @@ async fn serve<C: Command>(
 ) -> Result<C::Output, ApiError> {
     let (mut parts, body) = req.into_parts();
     let caller = Principal::from_request_parts(&mut parts, &s).await?;
-    if parts.method != axum::http::Method::GET {
+    // Reads (GET, and HEAD on the same routes) are not mutations.
+    if !parts.method.is_safe() {
         mutation_allowed(&s, &caller)?;
     }
     let ids = if C::IDS.is_empty() {

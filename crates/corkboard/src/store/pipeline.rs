@@ -4,11 +4,14 @@
 //! the actor's role, answers a retried op with the outcome remembered under
 //! its keys, loads what [`plan`] needs (the note, the target member), plans,
 //! writes the effect, appends the event with the op keys and the board's new
-//! state, and stores the mention notifications the core decides on. The
-//! backends supply the primitives ([`MutationTx`]) and differ only in SQL and
-//! batching: SQLite answers most primitives from its writer's cache and the
-//! batch's prefetch and writes multi-row statements at the end of the batch;
-//! PostgreSQL locks the board row and writes as it goes.
+//! state, and stores the mention notifications the core decides on. A board
+//! delete's op is remembered for its actor instead ([`UserOp`]), since the
+//! board's own ops go with it: its retry finds no board and is answered
+//! from there. The backends supply the primitives ([`MutationTx`]) and
+//! differ only in SQL and batching: SQLite answers most primitives from its
+//! writer's cache and the batch's prefetch and writes multi-row statements
+//! at the end of the batch; PostgreSQL locks the board row and writes as it
+//! goes.
 
 use std::sync::Arc;
 
