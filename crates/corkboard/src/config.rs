@@ -122,6 +122,16 @@ pub struct Config {
     /// day: each notifies that user (then 429 `rate_limited` with `retry_after`).
     #[arg(long, env = "CORKBOARD_NAMED_INVITES_PER_DAY", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     pub named_invites_per_day: u64,
+    /// Boards one user may own; creating one more is 429 `rate_limited`
+    /// (deleting one frees a place). 0: no limit.
+    #[arg(long, env = "CORKBOARD_MAX_BOARDS_PER_USER", default_value_t = 1_000)]
+    pub max_boards_per_user: u64,
+
+    /// REST mutations (any non-GET call under /api/ except /api/auth/*) per
+    /// second per user, burst 2×, across all of the user's credentials on
+    /// this node; beyond: 429 `rate_limited` with Retry-After. 0: no limit.
+    #[arg(long, env = "CORKBOARD_REST_MUTATION_RATE", default_value_t = 100)]
+    pub rest_mutation_rate: u32,
 
     /// Signups allowed per client IP per minute.
     #[arg(long, env = "CORKBOARD_SIGNUPS_PER_MINUTE", default_value_t = 30)]
@@ -328,6 +338,7 @@ impl Config {
             invite_max_ttl_secs: self.invite_max_ttl.max(self.invite_ttl),
             invites_per_hour: self.invites_per_hour,
             named_invites_per_day: self.named_invites_per_day,
+            boards_per_user: self.max_boards_per_user,
         }
     }
 

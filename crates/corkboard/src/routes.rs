@@ -63,7 +63,7 @@ pub fn router(state: Arc<HttpState>) -> Router {
             "/api/boards/{b}",
             get(rest::<board_get::BoardGet>(Nothing, ok))
                 .patch(rest::<board_rename::BoardRename>(Json, outcome))
-                .delete(rest::<board_delete::BoardDelete>(Nothing, outcome)),
+                .delete(rest::<board_delete::BoardDelete>(OptionalJson, outcome)),
         )
         .route(
             "/api/boards/{b}/invites",

@@ -130,6 +130,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
             token: config.metrics_token.clone().filter(|t| !t.is_empty()),
         },
         trusted_proxies: crate::gateway::forwarded::TrustedProxies(config.trusted_proxy.clone()),
+        rest_mutations: crate::gateway::limits::UserBuckets::new(config.rest_mutation_rate),
     });
     let notifier = tokio::spawn(crate::service::notifier::run(
         state.app.clone(),

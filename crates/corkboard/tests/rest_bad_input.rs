@@ -277,6 +277,9 @@ async fn board_bad_bodies() {
         json!({"name": "ok"}),
         json!({"title": "é".repeat(201)}),
         json!({"title": "x".repeat(1000)}),
+        json!({"title": "ok", "op": null}),
+        json!({"title": "ok", "op": "not an op id"}),
+        json!({"title": "ok", "op": 7}),
     ] {
         bodies.push(v.to_string());
     }

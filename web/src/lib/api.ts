@@ -79,7 +79,9 @@ export const api = {
   logout: () => request<void>("POST", "/api/auth/logout"),
 
   boards: () => request<{ boards: Board[] }>("GET", "/api/boards"),
-  createBoard: (title: string) => request<Board>("POST", "/api/boards", { title }),
+  /** `op`: the idempotency key; a retry with the same one creates no second board. */
+  createBoard: (title: string, op?: string) =>
+    request<Board>("POST", "/api/boards", op === undefined ? { title } : { title, op }),
   renameBoard: (id: string, title: string) =>
     request<Board>("PATCH", `/api/boards/${encodeURIComponent(id)}`, { title }),
   deleteBoard: (id: string) => request<void>("DELETE", `/api/boards/${encodeURIComponent(id)}`),

@@ -210,7 +210,7 @@ export class BoardClient {
   rename(title: string): void {
     const op = this.uuid();
     this.store.add({ op, kind: "rename", title });
-    this.conn.mutate("board.rename", op, "board", () => ({ board: this.boardId, title })).then(
+    this.conn.mutate("board.rename", op, "board", () => ({ board: this.boardId, title, op })).then(
       (r) => this.store.acknowledge(op, r.board.seq),
       (e: RpcError) => this.rejected(op, e, "rename the board"),
     );

@@ -104,7 +104,7 @@ export interface RpcMethods {
   "note.create": { params: { board: Id } & NoteCreate; result: NoteResult };
   "note.update": { params: { board: Id; id: Id } & NoteUpdate; result: NoteResult };
   "note.delete": { params: { board: Id; id: Id; op?: string }; result: SeqResult };
-  "board.rename": { params: { board: Id; title: string }; result: { board: Board } };
+  "board.rename": { params: { board: Id; title: string; op?: string }; result: { board: Board } };
   "board.get": { params: { board: Id }; result: { board: Board; notes: Note[]; seq: number } };
 }
 export type RpcMethod = keyof RpcMethods;

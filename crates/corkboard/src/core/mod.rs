@@ -16,9 +16,12 @@ pub use event::{Event, EventBody, NoteDelta};
 pub use messages::{
     check_signal, ClientMessage, ErrorBody, ServerMessage, SnapshotBody, UnsubscribeReason,
 };
-pub use model::{Board, Color, FieldVersions, Limits, Note, NoteRecord, Presence, Role, User};
+pub use model::{
+    board_quota, Board, Color, FieldVersions, Limits, Note, NoteRecord, Presence, Role, User,
+};
 pub use mutation::{
     plan, Action, BoardState, Ctx, Effect, InviteUse, Mutation, NoteCreate, NoteDelete, NoteUpdate,
+    OpOnly,
     Plan,
 };
 pub use notification::{NewNotification, Notification};

@@ -171,6 +171,8 @@ pub struct Limits {
     /// Invites one user may create naming the same other user per rolling
     /// day (each one notifies that user).
     pub named_invites_per_day: u64,
+    /// Boards one user may own (`--max-boards-per-user`); 0: no limit.
+    pub boards_per_user: u64,
 }
 
 impl Default for Limits {
@@ -185,6 +187,7 @@ impl Default for Limits {
             invite_max_ttl_secs: 30 * 24 * 3600,
             invites_per_hour: 50,
             named_invites_per_day: 3,
+            boards_per_user: 1000,
         }
     }
 }
@@ -249,6 +252,17 @@ pub fn check_title(t: &str) -> Result<(), ApiError> {
         );
     }
     Ok(())
+}
+
+/// The refusal of a board create by a user who owns `limit` boards
+/// (`--max-boards-per-user`): `rate_limited`, with no `retry_after` (the
+/// place frees up when the user deletes a board, not with time).
+pub fn board_quota(limit: u64) -> ApiError {
+    ApiError::new(
+        super::error::ErrorCode::RateLimited,
+        format!("you own {limit} boards, the most allowed; delete one first"),
+    )
+    .with_details(serde_json::json!({"quota": "boards_per_user", "limit": limit}))
 }
 
 /// Checks a client-chosen id (note id, op id, token name is separate):

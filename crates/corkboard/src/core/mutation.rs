@@ -20,7 +20,7 @@ use super::time::Timestamp;
 
 /// Deserializes a present field as `Some(value)` and refuses `null`, so that
 /// "absent" and "null" are not confused in partial updates.
-fn non_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+pub(crate) fn non_null<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,
@@ -77,6 +77,10 @@ pub struct NoteDelete {
     #[serde(default, deserialize_with = "non_null")]
     pub op: Option<String>,
 }
+
+/// Body of a mutation that takes nothing but its idempotency key, `{op?}`
+/// (note delete, board delete).
+pub type OpOnly = NoteDelete;
 
 /// What a mutation does to a board.
 #[derive(Clone, Debug, PartialEq)]
@@ -158,6 +162,16 @@ impl Mutation {
             }
         }
         keys
+    }
+
+    /// The key a board delete's answer is remembered under for its actor
+    /// (the board, and the ops it held, are gone after it): `None` without
+    /// an `op` or for any other action.
+    pub fn user_op_key(&self) -> Option<String> {
+        match (&self.action, &self.op) {
+            (Action::DeleteBoard, Some(op)) => Some(format!("board.delete:{}:{op}", self.board)),
+            _ => None,
+        }
     }
 
     /// Shape checks that need no state: ids, limits on values, empty updates.
@@ -840,6 +854,16 @@ mod tests {
         m.op = Some("o".into());
         let op_key = format!("op:{}:o", m.actor.id);
         assert_eq!(m.idempotency_keys(), vec![op_key.as_str(), "note:n"]);
+    }
+
+    #[test]
+    fn only_a_board_delete_with_an_op_has_a_user_op_key() {
+        let mut m = mutation("x", Action::DeleteBoard);
+        assert_eq!(m.user_op_key(), None);
+        m.op = Some("o".into());
+        assert_eq!(m.user_op_key().as_deref(), Some("board.delete:b1:o"));
+        m.action = Action::RenameBoard { title: "t".into() };
+        assert_eq!(m.user_op_key(), None);
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct HttpState {
     pub metrics: settings::MetricsSettings,
     /// Proxies whose `X-Forwarded-For` / `Forwarded` names the client.
     pub trusted_proxies: forwarded::TrustedProxies,
+    /// REST mutations per user (`--rest-mutation-rate`).
+    pub rest_mutations: limits::UserBuckets,
 }
 
 /// Whether this node should take traffic (`/readyz`, and gRPC health): not

@@ -106,7 +106,10 @@ pub async fn rename_board(
     r: pb::RenameBoardRequest,
 ) -> Result<pb::Board, ApiError> {
     let board = convert::required("board", r.board)?;
-    let body = Title { title: r.title };
+    let body = Title {
+        title: r.title,
+        op: None,
+    };
     match BoardRename::parse(ids(vec![board]), body)?
         .run(app, p)
         .await?

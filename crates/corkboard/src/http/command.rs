@@ -13,7 +13,7 @@ use axum::Json;
 use serde::Serialize;
 
 use crate::commands::{Command, Done, Ids};
-use crate::core::{ApiError, Outcome};
+use crate::core::{ApiError, ErrorCode, Outcome};
 use crate::gateway::extract::{JsonBody, OptionalJson, PathParams};
 use crate::gateway::HttpState;
 use crate::service::Principal;
@@ -71,6 +71,10 @@ async fn serve<C: Command>(
 ) -> Result<C::Output, ApiError> {
     let (mut parts, body) = req.into_parts();
     let caller = Principal::from_request_parts(&mut parts, &s).await?;
+    // Reads (GET, and HEAD on the same routes) are not mutations.
+    if !parts.method.is_safe() {
+        mutation_allowed(&s, &caller)?;
+    }
     let ids = if C::IDS.is_empty() {
         Vec::new()
     } else {
@@ -94,6 +98,20 @@ async fn serve<C: Command>(
         BodyFrom::Nothing => empty_body()?,
     };
     C::parse(Ids::new(ids), body)?.run(&s.app, &caller).await
+}
+
+/// Takes one of the caller's REST mutation tokens (`--rest-mutation-rate`).
+///
+/// # Errors
+/// `rate_limited` with `{retry_after, limit}` (the door adds `Retry-After`).
+fn mutation_allowed(s: &HttpState, caller: &Principal) -> Result<(), ApiError> {
+    let now = tokio::time::Instant::now();
+    s.rest_mutations.take(&caller.user.id, now).map_err(|secs| {
+        metrics::counter!("corkboard_rest_rate_limited_total").increment(1);
+        ApiError::new(ErrorCode::RateLimited, "too many requests; slow down").with_details(
+            serde_json::json!({"retry_after": secs, "limit": s.rest_mutations.rate()}),
+        )
+    })
 }
 
 /// The body of a request that sent none: `{}`.

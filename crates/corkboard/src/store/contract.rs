@@ -12,7 +12,8 @@ use crate::core::{
     Notification, Outcome, Role, SystemClock, Timestamp, User,
 };
 use crate::store::{
-    CommittedEvent, CredentialKind, EventSink, EventsAfter, InviteCount, NewCredential, NewInvite,
+    CommittedEvent, CredentialKind, EventSink, EventsAfter, InviteCount, NewBoard, NewCredential,
+    NewInvite,
     Store, StoreError,
 };
 
@@ -85,6 +86,15 @@ where
     notification_ids_order_and_reads(&*s).await;
     let (s, _) = fresh(Limits::default()).await;
     notifications_go_with_their_board(&*s).await;
+    let (s, _) = fresh(Limits {
+        boards_per_user: 2,
+        log_min_age_ms: 1000,
+        ..Limits::default()
+    })
+    .await;
+    board_quota_and_create_ops(&*s).await;
+    let (s, sink) = fresh(Limits::default()).await;
+    board_rename_and_delete_ops(&*s, &sink).await;
 }
 
 async fn user(s: &dyn Store, name: &str) -> User {
@@ -1049,4 +1059,123 @@ pub async fn notifications_go_with_their_board(s: &dyn Store) {
         ids(&s.notifications(&bob.id, 4, 100, true).await.unwrap()),
         vec![5]
     );
+}
+
+fn new_board(id: &str, owner: &User, op: Option<&str>, at: i64) -> NewBoard {
+    NewBoard {
+        id: id.into(),
+        owner: owner.clone(),
+        title: format!("Board {id}"),
+        op: op.map(Into::into),
+        now: Timestamp(at),
+    }
+}
+
+/// A retried board create answers the first board and creates no other;
+/// the owner's quota is checked in the create's transaction, after the
+/// replay; a deleted board frees its place; pruning forgets old create ops.
+pub async fn board_quota_and_create_ops(s: &dyn Store) {
+    let (ann, bob) = (user(s, "ann").await, user(s, "bob").await);
+    let first = s
+        .create_board_with(new_board("b1", &ann, Some("c1"), 1))
+        .await
+        .unwrap();
+    assert!(!first.replayed);
+    let again = s
+        .create_board_with(new_board("b2", &ann, Some("c1"), 2))
+        .await
+        .unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.board, first.board, "the original answer, not b2");
+    assert_eq!(s.list_boards(&ann.id).await.unwrap().len(), 1);
+    // Another user's op of the same name is their own.
+    let bobs = s
+        .create_board_with(new_board("b3", &bob, Some("c1"), 3))
+        .await
+        .unwrap();
+    assert_eq!((bobs.board.id.as_str(), bobs.replayed), ("b3", false));
+    s.create_board("b4", &ann, "Two", Timestamp(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(s.create_board_with(new_board("b5", &ann, None, 5)).await),
+        ErrorCode::RateLimited
+    );
+    assert_eq!(
+        code(
+            s.create_board_with(new_board("b5", &ann, Some("c2"), 5))
+                .await
+        ),
+        ErrorCode::RateLimited
+    );
+    // A replay is not a new board: it is answered over the quota too.
+    let over = s
+        .create_board_with(new_board("b6", &ann, Some("c1"), 6))
+        .await
+        .unwrap();
+    assert_eq!((over.board.id.as_str(), over.replayed), ("b1", true));
+    // The refused op was not remembered; a freed place lets it through.
+    s.mutate(m("b4", &ann, None, Action::DeleteBoard))
+        .await
+        .unwrap();
+    let c2 = s
+        .create_board_with(new_board("b7", &ann, Some("c2"), 7))
+        .await
+        .unwrap();
+    assert_eq!((c2.board.id.as_str(), c2.replayed), ("b7", false));
+    // Ops older than the log's age window are forgotten by pruning.
+    s.mutate(m("b1", &ann, None, Action::DeleteBoard))
+        .await
+        .unwrap();
+    s.prune(Timestamp(1 + 1000 + 3)).await.unwrap();
+    let fresh = s
+        .create_board_with(new_board("b8", &ann, Some("c1"), 9_000))
+        .await
+        .unwrap();
+    assert_eq!((fresh.board.id.as_str(), fresh.replayed), ("b8", false));
+}
+
+/// Board rename and delete take an op like note mutations: a retry answers
+/// the first outcome and applies nothing; a retried delete answers
+/// `BoardDeleted` although the board is gone, for its actor only.
+pub async fn board_rename_and_delete_ops(s: &dyn Store, sink: &CaptureSink) {
+    let (ann, bob) = (user(s, "ann").await, user(s, "bob").await);
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
+    let rename = |title: &str| Action::RenameBoard {
+        title: title.into(),
+    };
+    let r1 = s
+        .mutate(m("b1", &ann, Some("r1"), rename("A")))
+        .await
+        .unwrap();
+    let r2 = s
+        .mutate(m("b1", &ann, Some("r1"), rename("B")))
+        .await
+        .unwrap();
+    assert!(r2.replayed);
+    assert_eq!((r2.outcome, r2.seq), (r1.outcome, r1.seq));
+    assert_eq!(
+        s.board_for("b1", &ann.id).await.unwrap().unwrap().title,
+        "A"
+    );
+    assert_eq!(sink.seqs().len(), 1, "one event for two renames");
+    let d1 = s
+        .mutate(m("b1", &ann, Some("d1"), Action::DeleteBoard))
+        .await
+        .unwrap();
+    let d2 = s
+        .mutate(m("b1", &ann, Some("d1"), Action::DeleteBoard))
+        .await
+        .unwrap();
+    assert!(d2.replayed && !d1.replayed);
+    assert_eq!((d2.outcome, d2.seq), (Outcome::BoardDeleted, d1.seq));
+    assert_eq!(sink.seqs().len(), 2, "one board.deleted for two deletes");
+    for (who, op) in [(&ann, Some("d2")), (&ann, None), (&bob, Some("d1"))] {
+        assert_eq!(
+            code(s.mutate(m("b1", who, op, Action::DeleteBoard)).await),
+            ErrorCode::NotFound
+        );
+    }
 }

@@ -221,6 +221,32 @@ pub struct InviteCount {
     pub oldest: Option<Timestamp>,
 }
 
+/// A board to create, with the idempotency key of the create.
+#[derive(Debug, Clone)]
+pub struct NewBoard {
+    pub id: String,
+    pub owner: User,
+    pub title: String,
+    /// The client's `op`: a retry with the same one gets the first answer
+    /// and creates nothing (remembered per owner, see `user_ops`).
+    pub op: Option<String>,
+    pub now: Timestamp,
+}
+
+/// The answer to a board create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoardCreated {
+    /// The board as its owner saw it when it was created.
+    pub board: Board,
+    /// True when this was a retry of an op that already created it.
+    pub replayed: bool,
+}
+
+/// The key a board create's answer is remembered under for its owner.
+pub fn board_create_key(op: &str) -> String {
+    format!("board.create:{op}")
+}
+
 /// Durable state. Implementations: [`sqlite::SqliteStore`] (embedded default)
 /// and [`postgres::PgStore`] (cluster mode).
 #[async_trait]
@@ -255,14 +281,28 @@ pub trait Store: Send + Sync + 'static {
         kind: CredentialKind,
     ) -> Result<bool, StoreError>;
 
-    /// Creates a board owned by `owner` (seq 0, no event).
+    /// Creates a board owned by `owner` (seq 0, no event), without an op.
     async fn create_board(
         &self,
         id: &str,
         owner: &User,
         title: &str,
         now: Timestamp,
-    ) -> Result<Board, StoreError>;
+    ) -> Result<Board, StoreError> {
+        let b = NewBoard {
+            id: id.to_owned(),
+            owner: owner.clone(),
+            title: title.to_owned(),
+            op: None,
+            now,
+        };
+        Ok(self.create_board_with(b).await?.board)
+    }
+    /// Creates a board (seq 0, no event) in one transaction that first
+    /// answers a retried op with the board it created, then checks the
+    /// owner's quota (`Limits::boards_per_user`: `rate_limited` when they
+    /// own that many), then creates it and remembers the op.
+    async fn create_board_with(&self, b: NewBoard) -> Result<BoardCreated, StoreError>;
     /// Boards the user is a member of, newest first.
     async fn list_boards(&self, user_id: &str) -> Result<Vec<Board>, StoreError>;
     /// The board and the user's role, if the user is a member.

@@ -4,11 +4,14 @@
 //! the actor's role, answers a retried op with the outcome remembered under
 //! its keys, loads what [`plan`] needs (the note, the target member), plans,
 //! writes the effect, appends the event with the op keys and the board's new
-//! state, and stores the mention notifications the core decides on. The
-//! backends supply the primitives ([`MutationTx`]) and differ only in SQL and
-//! batching: SQLite answers most primitives from its writer's cache and the
-//! batch's prefetch and writes multi-row statements at the end of the batch;
-//! PostgreSQL locks the board row and writes as it goes.
+//! state, and stores the mention notifications the core decides on. A board
+//! delete's op is remembered for its actor instead ([`UserOp`]), since the
+//! board's own ops go with it: its retry finds no board and is answered
+//! from there. The backends supply the primitives ([`MutationTx`]) and
+//! differ only in SQL and batching: SQLite answers most primitives from its
+//! writer's cache and the batch's prefetch and writes multi-row statements
+//! at the end of the batch; PostgreSQL locks the board row and writes as it
+//! goes.
 
 use std::sync::Arc;
 
@@ -32,6 +35,18 @@ pub struct Append<'a> {
     pub outcome: &'a Outcome,
     /// [`Outcome::to_stored`] of it.
     pub stored: (i64, &'a str),
+}
+
+/// An answer remembered for a user rather than a board (a board delete:
+/// the board and its ops are gone after it).
+pub struct UserOp<'a> {
+    pub user_id: &'a str,
+    pub key: &'a str,
+    /// The board seq of the event.
+    pub seq: u64,
+    /// [`Outcome::to_stored`] of the answer.
+    pub stored: (i64, &'a str),
+    pub now: Timestamp,
 }
 
 /// The primitives a backend offers the pipeline, inside one write
@@ -87,6 +102,10 @@ pub trait MutationTx {
     /// Counts one use of the invite if it is usable at `now` (atomically:
     /// a single-use invite is used once); `false` if it is not.
     async fn use_invite(&mut self, id: &str, now: Timestamp) -> Result<bool, Self::Error>;
+    /// The answer remembered for the user under `key` (see [`UserOp`]).
+    async fn user_op(&mut self, user_id: &str, key: &str) -> Result<Option<Applied>, Self::Error>;
+    /// Remembers an answer for a user (see [`UserOp`]).
+    async fn remember_user_op(&mut self, op: &UserOp<'_>) -> Result<(), Self::Error>;
 }
 
 /// What a mutation's transaction produced.
@@ -107,7 +126,14 @@ pub async fn mutate<T: MutationTx>(
     limits: &Limits,
     now: Timestamp,
 ) -> Result<Step, T::Error> {
+    let user_key = m.user_op_key();
     let Some((state, actor_role)) = tx.board(&m.board, &m.actor.id).await? else {
+        // A retried board delete: the board is gone, its answer is the actor's.
+        if let Some(key) = &user_key {
+            if let Some(a) = tx.user_op(&m.actor.id, key).await? {
+                return Ok(Step::Answer(a));
+            }
+        }
         return Err(ApiError::not_found("board not found").into());
     };
     if actor_role.is_none() && !matches!(m.action, Action::Join { .. }) {
@@ -184,6 +210,17 @@ pub async fn mutate<T: MutationTx>(
             let stored = tx.notify(&n).await?;
             notifications.push((n.user_id, stored));
         }
+    }
+    if let Some(key) = &user_key {
+        let (kind, body) = p.outcome.to_stored();
+        tx.remember_user_op(&UserOp {
+            user_id: &m.actor.id,
+            key,
+            seq,
+            stored: (kind, &body),
+            now,
+        })
+        .await?;
     }
     if !matches!(p.effect, Effect::DeleteBoard) {
         let board = after(&state, &p.effect, seq, now);

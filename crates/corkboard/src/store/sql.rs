@@ -20,8 +20,8 @@ use crate::core::{
 };
 use crate::store::rows::{self, Cols};
 use crate::store::{
-    Credential, InviteCount, InviteInfo, InviteRecord, NewCredential, NewInvite, Snapshot,
-    StoreError, TokenInfo,
+    Credential, InviteCount, InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite,
+    Snapshot, StoreError, TokenInfo,
 };
 
 /// What differs between the two databases' spelling of the shared statements.
@@ -414,6 +414,110 @@ where
             created_at: now,
             updated_at: now,
         })
+    }
+
+    /// How many boards the user owns.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn owned_boards(c: &mut DB::Connection, user_id: &str) -> Result<u64, E> {
+        let q = Self::query("SELECT COUNT(*) AS n FROM boards WHERE owner_id = ?").bind(user_id);
+        match Self::one(c, q).await? {
+            Some(r) => Ok(r.uint("n")?),
+            None => Ok(0),
+        }
+    }
+
+    /// The answer remembered for `user_id` under `key`: `(seq, status, body)`.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn user_op(
+        c: &mut DB::Connection,
+        user_id: &str,
+        key: &str,
+    ) -> Result<Option<(u64, i64, String)>, E> {
+        let q = Self::query("SELECT seq, status, body FROM user_ops WHERE user_id = ? AND key = ?")
+            .bind(user_id)
+            .bind(key);
+        let found = Self::one(c, q).await?;
+        Ok(found
+            .map(|r| Ok::<_, StoreError>((r.uint("seq")?, r.int("status")?, r.text("body")?)))
+            .transpose()?)
+    }
+
+    /// Remembers an answer for `user_id` under `key` (`stored`: status and body).
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn put_user_op(
+        c: &mut DB::Connection,
+        user_id: &str,
+        key: &str,
+        seq: u64,
+        stored: (i64, &str),
+        now: Timestamp,
+    ) -> Result<(), E> {
+        let q = Self::query(
+            "INSERT INTO user_ops (user_id, key, seq, status, body, at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(user_id)
+        .bind(key)
+        .bind(big(seq))
+        .bind(stored.0)
+        .bind(stored.1)
+        .bind(now.0);
+        Self::run(c, q).await.map(|_| ())
+    }
+
+    /// Drops per-user answers remembered before `cutoff_at`; returns how many went.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn prune_user_ops(c: &mut DB::Connection, cutoff_at: i64) -> Result<u64, E> {
+        Self::run(
+            c,
+            Self::query("DELETE FROM user_ops WHERE at < ?").bind(cutoff_at),
+        )
+        .await
+    }
+
+    /// A board create inside the caller's transaction (see
+    /// [`crate::store::Store::create_board_with`]): the owner's row is
+    /// locked first where rows are locked, so two creates of one user (the
+    /// same op, or the last place of the quota) take turns.
+    ///
+    /// # Errors
+    /// `rate_limited` over the quota, or when the database fails.
+    pub async fn create_board_with(
+        c: &mut DB::Connection,
+        b: &NewBoard,
+        max_owned: u64,
+    ) -> Result<Created, E> {
+        if DB::LOCKS_ROWS {
+            let q = Self::query("SELECT id FROM users WHERE id = ? FOR UPDATE")
+                .bind(b.owner.id.as_str());
+            Self::one(c, q).await?;
+        }
+        let key = b.op.as_deref().map(crate::store::board_create_key);
+        if let Some(key) = &key {
+            if let Some((_, _, body)) = Self::user_op(c, &b.owner.id, key).await? {
+                let board = serde_json::from_str(&body)
+                    .map_err(|e| StoreError::Db(format!("stored board: {e}")))?;
+                return Ok(Created::Replayed(board));
+            }
+        }
+        if max_owned > 0 && Self::owned_boards(c, &b.owner.id).await? >= max_owned {
+            return Err(StoreError::from(crate::core::board_quota(max_owned)).into());
+        }
+        let state = Self::create_board(c, &b.id, &b.owner, &b.title, b.now).await?;
+        if let Some(key) = &key {
+            let board = state.view(Role::Owner);
+            let body = serde_json::to_string(&board)
+                .map_err(|e| StoreError::Db(format!("board encode: {e}")))?;
+            Self::put_user_op(c, &b.owner.id, key, 0, (CREATED, &body), b.now).await?;
+        }
+        Ok(Created::New(state))
     }
 
     /// Boards the user is a member of, newest first.
@@ -1121,6 +1225,33 @@ where
     }
 }
 
+/// The `status` of a remembered board create (its body is the Board).
+const CREATED: i64 = 0;
+
+/// What [`Sql::create_board_with`] did.
+pub enum Created {
+    /// Created the board.
+    New(BoardState),
+    /// The op had created it already: the board as it was answered then.
+    Replayed(Board),
+}
+
+impl Created {
+    /// The store's answer.
+    pub fn answer(&self) -> crate::store::BoardCreated {
+        match self {
+            Created::New(state) => crate::store::BoardCreated {
+                board: state.view(Role::Owner),
+                replayed: false,
+            },
+            Created::Replayed(board) => crate::store::BoardCreated {
+                board: board.clone(),
+                replayed: true,
+            },
+        }
+    }
+}
+
 /// The retention windows at `now`: keep the newest `log_min_events` events
 /// and every event at or after the returned cutoff.
 pub fn retention(limits: &crate::core::Limits, now: Timestamp) -> (i64, i64) {
@@ -1141,6 +1272,22 @@ pub fn board_seq(r: &impl Cols) -> Result<(String, u64), StoreError> {
 /// A board row with the member's `role` column, as that member sees it.
 fn board_view(r: &impl Cols) -> Result<Board, StoreError> {
     Ok(rows::board_state(r, 0)?.view(rows::role_col(r, "role")?))
+}
+
+/// A `user_ops` row of a board mutation (`seq`, `status`, `body`), as the
+/// replayed answer.
+///
+/// # Errors
+/// When the outcome cannot be decoded.
+pub fn user_op_applied(
+    (seq, status, body): (u64, i64, String),
+) -> Result<crate::store::Applied, StoreError> {
+    let outcome = crate::core::Outcome::from_stored(status, &body).map_err(StoreError::Db)?;
+    Ok(crate::store::Applied {
+        outcome,
+        seq,
+        replayed: true,
+    })
 }
 
 /// An `ops` row (`board_id`, `key`, `seq`, `status`, `body`): the remembered

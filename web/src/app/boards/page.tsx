@@ -5,6 +5,7 @@ import { useToast } from "@/components/toasts";
 import { Button, Input, Spinner } from "@/components/ui";
 import { api, ApiError, inviteLink } from "@/lib/api";
 import { boardPath, openBoard } from "@/lib/nav";
+import { RetryOp } from "@/lib/retryOp";
 import type { Board, InviteRole } from "@/realtime/protocol";
 
 async function copy(text: string): Promise<boolean> {
@@ -139,6 +140,8 @@ function BoardsList() {
   const [title, setTitle] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [creating, setCreating] = useState(false);
+  // A create retried after an error reuses its op: the server makes one board.
+  const [createOp] = useState(() => new RetryOp());
 
   const load = useCallback(() => {
     api.boards().then(
@@ -160,7 +163,8 @@ function BoardsList() {
     setCreating(true);
     setError(null);
     try {
-      const b = await api.createBoard(t);
+      const b = await api.createBoard(t, createOp.for(t));
+      createOp.done();
       openBoard(b.id);
     } catch (e) {
       setError((e as ApiError).message);

@@ -32,12 +32,13 @@ use crate::core::{
     Board, BoardState, Clock, Effect, Limits, Mutation, NewNotification, NoteRecord, Notification,
     Role, Timestamp, User,
 };
-use crate::store::pipeline::{self, Append, MutationTx, Step, TxError};
+use crate::store::pipeline::{self, Append, MutationTx, Step, TxError, UserOp};
 use crate::store::rows::{self, Cols};
 use crate::store::sql::{self, big, Pg, Sql};
 use crate::store::{
-    Applied, Credential, CredentialKind, EventSink, EventsAfter, InviteCount, InviteInfo,
-    InviteRecord, NewCredential, NewInvite, Snapshot, Store, StoreError, TokenInfo,
+    Applied, BoardCreated, Credential, CredentialKind, EventSink, EventsAfter, InviteCount,
+    InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, Snapshot, Store, StoreError,
+    TokenInfo,
 };
 
 /// The shared statements inside a mutation's transaction (errors keep their
@@ -316,6 +317,15 @@ impl MutationTx for MutationConn<'_> {
     async fn use_invite(&mut self, id: &str, now: Timestamp) -> Result<bool, TxError> {
         PgTx::use_invite(self.c(), id, now).await
     }
+
+    async fn user_op(&mut self, user_id: &str, key: &str) -> Result<Option<Applied>, TxError> {
+        let found = PgTx::user_op(self.c(), user_id, key).await?;
+        Ok(found.map(sql::user_op_applied).transpose()?)
+    }
+
+    async fn remember_user_op(&mut self, r: &UserOp<'_>) -> Result<(), TxError> {
+        PgTx::put_user_op(self.c(), r.user_id, r.key, r.seq, r.stored, r.now).await
+    }
 }
 
 #[async_trait]
@@ -366,18 +376,12 @@ impl Store for PgStore {
         Pg::revoke_credential(&mut *self.conn().await?, user_id, id, kind, now).await
     }
 
-    async fn create_board(
-        &self,
-        id: &str,
-        owner: &User,
-        title: &str,
-        now: Timestamp,
-    ) -> Result<Board, StoreError> {
+    async fn create_board_with(&self, b: NewBoard) -> Result<BoardCreated, StoreError> {
         self.check_open()?;
         let mut tx = self.pool.begin().await?;
-        let state = Pg::create_board(&mut *tx, id, owner, title, now).await?;
+        let created = Pg::create_board_with(&mut *tx, &b, self.limits.boards_per_user).await?;
         tx.commit().await?;
-        Ok(state.view(Role::Owner))
+        Ok(created.answer())
     }
 
     async fn list_boards(&self, user_id: &str) -> Result<Vec<Board>, StoreError> {
@@ -491,6 +495,7 @@ impl Store for PgStore {
             removed += Pg::prune_board(&mut *tx, &id, windows).await?;
             tx.commit().await?;
         }
+        Pg::prune_user_ops(&mut *self.conn().await?, windows.1).await?;
         Ok(removed)
     }
 

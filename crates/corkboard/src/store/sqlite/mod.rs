@@ -23,8 +23,9 @@ use crate::core::{
 };
 use crate::store::sql::Lite;
 use crate::store::{
-    Applied, Credential, CredentialKind, EventSink, EventsAfter, InviteCount, InviteInfo,
-    InviteRecord, NewCredential, NewInvite, Snapshot, Store, StoreError, TokenInfo,
+    Applied, BoardCreated, Credential, CredentialKind, EventSink, EventsAfter, InviteCount,
+    InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, Snapshot, Store, StoreError,
+    TokenInfo,
 };
 use writer::{Envelope, Job, Output, Writer};
 
@@ -177,23 +178,8 @@ impl Store for SqliteStore {
         )
     }
 
-    async fn create_board(
-        &self,
-        id: &str,
-        owner: &User,
-        title: &str,
-        now: Timestamp,
-    ) -> Result<Board, StoreError> {
-        written!(
-            self,
-            Job::CreateBoard {
-                id: id.into(),
-                owner: owner.clone(),
-                title: title.into(),
-                now,
-            },
-            Output::Board
-        )
+    async fn create_board_with(&self, b: NewBoard) -> Result<BoardCreated, StoreError> {
+        written!(self, Job::CreateBoard(b), Output::Board)
     }
 
     async fn list_boards(&self, user_id: &str) -> Result<Vec<Board>, StoreError> {

@@ -19,14 +19,15 @@ use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::core::{
-    Action, Board, BoardState, Clock, Effect, Limits, Mutation, NewNotification, NoteRecord,
-    Notification, Role, Timestamp, User,
+    Action, BoardState, Clock, Effect, Limits, Mutation, NewNotification, NoteRecord, Notification,
+    Role, Timestamp, User,
 };
-use crate::store::pipeline::{self, Append, MutationTx, Step, TxError};
+use crate::store::pipeline::{self, Append, MutationTx, Step, TxError, UserOp};
 use crate::store::rows;
 use crate::store::sql::{self, op_row, repeat, Lite};
 use crate::store::{
-    Applied, CommittedEvent, CredentialKind, EventSink, NewCredential, NewInvite, StoreError,
+    Applied, BoardCreated, CommittedEvent, CredentialKind, EventSink, NewBoard, NewCredential,
+    NewInvite, StoreError,
 };
 
 /// Most jobs in one transaction.
@@ -95,12 +96,7 @@ pub enum Job {
         id: String,
         kind: CredentialKind,
     },
-    CreateBoard {
-        id: String,
-        owner: User,
-        title: String,
-        now: Timestamp,
-    },
+    CreateBoard(NewBoard),
     CreateInvite(NewInvite),
     RevokeInvite {
         board: String,
@@ -125,7 +121,7 @@ pub enum Output {
     User(User),
     Unit,
     Bool(bool),
-    Board(Board),
+    Board(BoardCreated),
     Count(u64),
 }
 
@@ -324,23 +320,20 @@ impl Writer {
             Job::Revoke { user_id, id, kind } => Output::Bool(
                 Lite::revoke_credential(c, user_id, id, *kind, self.clock.now()).await?,
             ),
-            Job::CreateBoard {
-                id,
-                owner,
-                title,
-                now,
-            } => {
-                let state = Lite::create_board(c, id, owner, title, *now).await?;
-                let board = state.view(Role::Owner);
-                self.cache.insert(
-                    id.clone(),
-                    CachedBoard {
-                        state,
-                        roles: HashMap::from([(owner.id.clone(), Role::Owner)]),
-                        dirty: false,
-                    },
-                );
-                Output::Board(board)
+            Job::CreateBoard(b) => {
+                let created = Lite::create_board_with(c, b, self.limits.boards_per_user).await?;
+                let answer = created.answer();
+                if let sql::Created::New(state) = created {
+                    self.cache.insert(
+                        b.id.clone(),
+                        CachedBoard {
+                            state,
+                            roles: HashMap::from([(b.owner.id.clone(), Role::Owner)]),
+                            dirty: false,
+                        },
+                    );
+                }
+                Output::Board(answer)
             }
             Job::CreateInvite(inv) => Output::Notification(Lite::create_invite(c, inv).await?),
             Job::RevokeInvite { board, id, now } => {
@@ -358,6 +351,7 @@ impl Writer {
                 for id in Lite::prune_candidates(c, windows.0).await? {
                     removed += Lite::prune_board(c, &id, windows).await?;
                 }
+                Lite::prune_user_ops(c, windows.1).await?;
                 Output::Count(removed)
             }
         };
@@ -543,6 +537,16 @@ impl MutationTx for Batch<'_> {
 
     async fn use_invite(&mut self, id: &str, now: Timestamp) -> Result<bool, TxError> {
         Ok(Lite::use_invite(self.conn, id, now).await?)
+    }
+
+    async fn user_op(&mut self, user_id: &str, key: &str) -> Result<Option<Applied>, TxError> {
+        // Written directly (not batched), so a later job of the batch sees it.
+        let found = Lite::user_op(self.conn, user_id, key).await?;
+        Ok(found.map(sql::user_op_applied).transpose()?)
+    }
+
+    async fn remember_user_op(&mut self, r: &UserOp<'_>) -> Result<(), TxError> {
+        Ok(Lite::put_user_op(self.conn, r.user_id, r.key, r.seq, r.stored, r.now).await?)
     }
 }
 
