@@ -92,7 +92,15 @@ async fn sessions_are_listed_without_secrets() {
     keys.sort();
     assert_eq!(
         keys,
-        ["created_at", "current", "expires_at", "id", "ip", "last_used_at", "user_agent"]
+        [
+            "created_at",
+            "current",
+            "expires_at",
+            "id",
+            "ip",
+            "last_used_at",
+            "user_agent"
+        ]
     );
     assert_eq!(list[1]["user_agent"], "agent-b/2");
     assert_eq!(list[1]["ip"], "127.0.0.1");
@@ -150,14 +158,20 @@ async fn revoke_others_keeps_only_the_current_session() {
     let (mut ws1, mut sse1) = live(&phone).await;
     let (mut ws2, mut sse2) = live(&laptop).await;
     let (mut ws_ann, _sse_ann) = live(&ann).await;
-    let r = ann.call(Method::POST, "/api/sessions/revoke-others", None).await;
+    let r = ann
+        .call(Method::POST, "/api/sessions/revoke-others", None)
+        .await;
     assert_eq!((r.status, &r.body), (200, &json!({"revoked": 2})));
     assert_ended(&mut ws1, &mut sse1).await;
     assert_ended(&mut ws2, &mut sse2).await;
     assert_signed_out(&phone).await;
     assert_signed_out(&laptop).await;
     assert_eq!(ann.get("/api/me").await.status, 200);
-    assert_eq!(bob.get("/api/me").await.status, 200, "other users are untouched");
+    assert_eq!(
+        bob.get("/api/me").await.status,
+        200,
+        "other users are untouched"
+    );
     assert_eq!(sessions(&ann).await.len(), 1);
     assert!(
         ws_ann.sync().await.is_empty(),
@@ -191,22 +205,36 @@ async fn password_change_ends_the_other_sessions() {
     let t = ann.post("/api/tokens", json!({"name": "ci"})).await;
     let bearer = ann.with_bearer(t.body["token"].as_str().unwrap());
     let (mut ws, mut sse) = live(&phone).await;
-    let change = |current: &str, new: &str| {
-        json!({"current_password": current, "new_password": new})
-    };
+    let change =
+        |current: &str, new: &str| json!({"current_password": current, "new_password": new});
     let r = ann
-        .post("/api/auth/password", change("wrong-password", "new-password-1"))
+        .post(
+            "/api/auth/password",
+            change("wrong-password", "new-password-1"),
+        )
         .await;
     assert_error(&r, 403, "forbidden");
-    let r = ann.post("/api/auth/password", change("password123", "short")).await;
-    assert_error(&r, 400, "bad_request");
     let r = ann
-        .post("/api/auth/password", json!({"current_password": "password123"}))
+        .post("/api/auth/password", change("password123", "short"))
         .await;
     assert_error(&r, 400, "bad_request");
-    assert_eq!(phone.get("/api/me").await.status, 200, "nothing changed yet");
     let r = ann
-        .post("/api/auth/password", change("password123", "new-password-1"))
+        .post(
+            "/api/auth/password",
+            json!({"current_password": "password123"}),
+        )
+        .await;
+    assert_error(&r, 400, "bad_request");
+    assert_eq!(
+        phone.get("/api/me").await.status,
+        200,
+        "nothing changed yet"
+    );
+    let r = ann
+        .post(
+            "/api/auth/password",
+            change("password123", "new-password-1"),
+        )
         .await;
     assert_eq!(r.status, 204, "{:?}", r.body);
     assert_ended(&mut ws, &mut sse).await;
@@ -230,11 +258,23 @@ async fn password_guesses_are_throttled() {
     let s = TestServer::start_with(|c| c.login_backoff_after = 2).await;
     let ann = s.user("ann").await;
     let guess = json!({"current_password": "guess-guess", "new_password": "new-password-1"});
-    assert_error(&ann.post("/api/auth/password", guess.clone()).await, 403, "forbidden");
-    assert_error(&ann.post("/api/auth/password", guess.clone()).await, 403, "forbidden");
+    assert_error(
+        &ann.post("/api/auth/password", guess.clone()).await,
+        403,
+        "forbidden",
+    );
+    assert_error(
+        &ann.post("/api/auth/password", guess.clone()).await,
+        403,
+        "forbidden",
+    );
     let r = ann.post("/api/auth/password", guess).await;
     assert_error(&r, 429, "rate_limited");
-    assert!(r.body["error"]["details"]["retry_after"].as_u64().is_some(), "{:?}", r.body);
+    assert!(
+        r.body["error"]["details"]["retry_after"].as_u64().is_some(),
+        "{:?}",
+        r.body
+    );
 }
 
 /// A session used more often than the idle timeout lives on; left idle
@@ -254,7 +294,11 @@ async fn idle_sessions_expire() {
             json!({"username": "ann", "password": "password123"}),
         )
         .await;
-    assert!(r.set_cookie.as_deref().unwrap_or_default().contains("Max-Age=1000"));
+    assert!(r
+        .set_cookie
+        .as_deref()
+        .unwrap_or_default()
+        .contains("Max-Age=1000"));
     let ann = Client {
         auth: Auth::Cookie(r.cookie.expect("cookie")),
         ..s.anon()
@@ -285,10 +329,16 @@ async fn sessions_end_at_their_max_age() {
             break;
         }
         assert_eq!(r.status, 200);
-        assert!(start.elapsed() < Duration::from_secs(4), "still alive after 4 s");
+        assert!(
+            start.elapsed() < Duration::from_secs(4),
+            "still alive after 4 s"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    assert!(start.elapsed() >= Duration::from_millis(1500), "ended too early");
+    assert!(
+        start.elapsed() >= Duration::from_millis(1500),
+        "ended too early"
+    );
     // Signing in again gives a fresh session.
     let again = login(&s, "ann").await;
     assert_eq!(again.get("/api/me").await.status, 200);

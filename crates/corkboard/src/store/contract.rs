@@ -223,7 +223,10 @@ pub async fn sessions_list_revoke_and_expire(s: &dyn Store) {
     add("t1", &ann, CredentialKind::Token, 5).await.unwrap();
     add("b1", &bob, CredentialKind::Session, 10).await.unwrap();
     let c = s.find_credential("hash-s2").await.unwrap().unwrap();
-    assert_eq!((c.created_at, c.last_used_at), (Timestamp(20), Timestamp(20)));
+    assert_eq!(
+        (c.created_at, c.last_used_at),
+        (Timestamp(20), Timestamp(20))
+    );
     s.touch_credential("s2", Timestamp(100)).await.unwrap();
     let c = s.find_credential("hash-s2").await.unwrap().unwrap();
     assert_eq!(c.last_used_at, Timestamp(100));
@@ -234,27 +237,49 @@ pub async fn sessions_list_revoke_and_expire(s: &dyn Store) {
     assert_eq!(listed[1].user_agent.as_deref(), Some("agent-s2"));
     assert_eq!(listed[1].ip.as_deref(), Some("192.0.2.1"));
     // Expired: created at or before 10, or last used at or before 30.
-    let mut gone = s.expire_sessions(Timestamp(10), Timestamp(30)).await.unwrap();
+    let mut gone = s
+        .expire_sessions(Timestamp(10), Timestamp(30))
+        .await
+        .unwrap();
     gone.sort();
     assert_eq!(gone, ["b1", "s1", "s3"]);
     assert!(s.find_credential("hash-s1").await.unwrap().is_none());
-    assert!(s.find_credential("hash-t1").await.unwrap().is_some(), "tokens do not expire");
-    assert!(s.expire_sessions(Timestamp(10), Timestamp(30)).await.unwrap().is_empty());
+    assert!(
+        s.find_credential("hash-t1").await.unwrap().is_some(),
+        "tokens do not expire"
+    );
+    assert!(s
+        .expire_sessions(Timestamp(10), Timestamp(30))
+        .await
+        .unwrap()
+        .is_empty());
     add("s4", &ann, CredentialKind::Session, 200).await.unwrap();
     add("s5", &ann, CredentialKind::Session, 210).await.unwrap();
     add("b2", &bob, CredentialKind::Session, 200).await.unwrap();
     let mut gone = s.revoke_sessions(&ann.id, Some("s4")).await.unwrap();
     gone.sort();
     assert_eq!(gone, ["s2", "s5"]);
-    let ids: Vec<_> = s.list_sessions(&ann.id).await.unwrap().into_iter().map(|x| x.id).collect();
+    let ids: Vec<_> = s
+        .list_sessions(&ann.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
     assert_eq!(ids, ["s4"]);
     add("s6", &ann, CredentialKind::Session, 220).await.unwrap();
-    let gone = s.change_password(&ann.id, "new-hash", Some("s6")).await.unwrap();
+    let gone = s
+        .change_password(&ann.id, "new-hash", Some("s6"))
+        .await
+        .unwrap();
     assert_eq!(gone, ["s4"]);
     let (_, hash) = s.find_login("ann").await.unwrap().unwrap();
     assert_eq!(hash, "new-hash");
     assert!(s.find_credential("hash-s6").await.unwrap().is_some());
-    assert!(s.find_credential("hash-t1").await.unwrap().is_some(), "tokens are kept");
+    assert!(
+        s.find_credential("hash-t1").await.unwrap().is_some(),
+        "tokens are kept"
+    );
     assert_eq!(s.revoke_sessions(&ann.id, None).await.unwrap(), ["s6"]);
     assert!(s.list_sessions(&ann.id).await.unwrap().is_empty());
     // Bob's live session was never touched by Ann's calls.

@@ -391,7 +391,11 @@ where
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn touch_credential(c: &mut DB::Connection, id: &str, now: Timestamp) -> Result<(), E> {
+    pub async fn touch_credential(
+        c: &mut DB::Connection,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<(), E> {
         let q = Self::query("UPDATE credentials SET last_used_at = ? WHERE id = ?")
             .bind(now.0)
             .bind(id);
@@ -402,7 +406,10 @@ where
     ///
     /// # Errors
     /// When the database fails or a row is malformed.
-    pub async fn list_sessions(c: &mut DB::Connection, user_id: &str) -> Result<Vec<SessionInfo>, E> {
+    pub async fn list_sessions(
+        c: &mut DB::Connection,
+        user_id: &str,
+    ) -> Result<Vec<SessionInfo>, E> {
         let q = Self::query(
             "SELECT id, created_at, COALESCE(last_used_at, created_at) AS last_used_at, \
              user_agent, ip FROM credentials \
@@ -432,7 +439,10 @@ where
         .bind(user_id)
         .bind(keep.unwrap_or(""));
         let found = Self::all(c, q).await?;
-        Ok(found.iter().map(|r| r.text("id")).collect::<Result<_, _>>()?)
+        Ok(found
+            .iter()
+            .map(|r| r.text("id"))
+            .collect::<Result<_, _>>()?)
     }
 
     /// Sets a user's password hash.
@@ -467,7 +477,10 @@ where
         .bind(created_by.0)
         .bind(used_by.0);
         let found = Self::all(c, q).await?;
-        Ok(found.iter().map(|r| r.text("id")).collect::<Result<_, _>>()?)
+        Ok(found
+            .iter()
+            .map(|r| r.text("id"))
+            .collect::<Result<_, _>>()?)
     }
 
     /// Creates a board and its owner's membership (the caller's transaction makes them one).
