@@ -374,6 +374,52 @@ describe("corkboard web UI, end to end", { timeout: 240_000 }, () => {
     await online(alice.page).getByRole("img", { name: "carol", exact: true }).waitFor({ state: "detached", timeout: 5000 });
   });
 
+  test("the account page signs other sessions out and changes the password", { timeout: 45_000 }, async () => {
+    // alice signs in a second time, elsewhere
+    const phone = await newUser("alice-phone");
+    const page = await alice.context.newPage();
+    watch.attach(page, "alice-account");
+    try {
+      await phone.page.goto(`${BASE}/login/`);
+      await phone.page.getByLabel("Username").fill("alice");
+      await phone.page.getByLabel("Password").fill(PASSWORD);
+      await phone.page.getByRole("button", { name: "Sign in" }).click();
+      await phone.page.waitForURL(/\/boards\/$/);
+      await phone.page.close(); // its session stays; only its cookie is used below
+
+      await page.goto(`${BASE}/boards/`);
+      await page.locator('header summary[aria-label="Account"]').click();
+      await page.getByRole("link", { name: "Account & sessions" }).click();
+      await page.waitForURL(/\/account\/$/);
+      const list = page.getByRole("list", { name: "Sessions" });
+      await until("two sessions listed", async () => (await list.getByRole("listitem").count()) >= 2);
+      await list.getByText("This browser").waitFor();
+      await page.waitForTimeout(200);
+      const path = screenshotPath("account");
+      if (path) await page.screenshot({ path });
+
+      await page.getByRole("button", { name: "Sign out everywhere else" }).click();
+      await page.getByText(/^Signed out \d+ other sessions?$/).first().waitFor();
+      await until("one session left", async () => (await list.getByRole("listitem").count()) === 1);
+      assert.equal((await rest(phone.context, "GET", "/api/me")).status, 401, "the other session ended");
+      assert.equal((await rest(alice.context, "GET", "/api/me")).status, 200, "this one did not");
+
+      const newPassword = `new-${PASSWORD}`;
+      await page.getByLabel("Current password", { exact: true }).fill(PASSWORD);
+      await page.getByLabel("New password", { exact: true }).fill(newPassword);
+      await page.getByLabel("Repeat the new password").fill(newPassword);
+      await page.getByRole("button", { name: "Change password" }).click();
+      await page.getByText(/^Password changed/).first().waitFor();
+      assert.equal((await rest(alice.context, "GET", "/api/me")).status, 200, "still signed in");
+      // back to the shared password for the tests that follow
+      const back = await rest(alice.context, "POST", "/api/auth/password", { current_password: newPassword, new_password: PASSWORD });
+      assert.equal(back.status, 204, JSON.stringify(back.body));
+    } finally {
+      await page.close();
+      await phone.context.close();
+    }
+  });
+
   test("screenshots of the main screens (docs/screenshots/*.png)", { timeout: 60_000 }, async () => {
     const A = alice.page;
     const B = bob.page;

@@ -189,6 +189,69 @@ pub struct AuthLimits {
     /// Failures on one account within a minute, from all addresses, after
     /// which attempts on it are queued one second apart (never refused).
     pub account_slowdown_after: u32,
+    /// How long sessions last.
+    pub sessions: SessionPolicy,
+}
+
+/// When a session ends on its own (the `--session-idle-timeout` and
+/// `--session-max-age` flags): after `idle_ms` without authenticating a
+/// request, or `max_age_ms` after it was opened, whichever comes first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// Longest time between two uses, ms.
+    pub idle_ms: i64,
+    /// Longest life whatever the use, ms (also the cookie's Max-Age).
+    pub max_age_ms: i64,
+}
+
+impl Default for SessionPolicy {
+    /// 14 days idle, 30 days in all.
+    fn default() -> Self {
+        Self {
+            idle_ms: 14 * 24 * 3_600_000,
+            max_age_ms: 30 * 24 * 3_600_000,
+        }
+    }
+}
+
+impl SessionPolicy {
+    /// When a session created at `created` and last used at `last_used` ends.
+    pub fn expires_at(&self, created: Timestamp, last_used: Timestamp) -> Timestamp {
+        Timestamp(
+            created
+                .0
+                .saturating_add(self.max_age_ms)
+                .min(last_used.0.saturating_add(self.idle_ms)),
+        )
+    }
+
+    /// Whether that session has ended by `now`.
+    pub fn expired(&self, created: Timestamp, last_used: Timestamp, now: Timestamp) -> bool {
+        now >= self.expires_at(created, last_used)
+    }
+
+    /// `(created_by, used_by)`: sessions created at or before the first, or
+    /// last used at or before the second, have ended by `now`.
+    pub fn cutoffs(&self, now: Timestamp) -> (Timestamp, Timestamp) {
+        (
+            Timestamp(now.0.saturating_sub(self.max_age_ms)),
+            Timestamp(now.0.saturating_sub(self.idle_ms)),
+        )
+    }
+
+    /// How stale a session's recorded last use may get before a request
+    /// records it again: a minute, or a quarter of the idle timeout if that
+    /// is shorter (so the write is rare and the idle expiry still precise).
+    pub fn touch_after_ms(&self) -> i64 {
+        (self.idle_ms / 4).clamp(1, 60_000)
+    }
+
+    /// How often expired sessions are swept (and their connections closed):
+    /// a minute, or a quarter of the shorter limit, at least 100 ms.
+    pub fn sweep_every(&self) -> Duration {
+        let ms = (self.idle_ms.min(self.max_age_ms) / 4).clamp(100, 60_000);
+        Duration::from_millis(ms as u64)
+    }
 }
 
 /// A (lowercased) username.
@@ -383,6 +446,7 @@ mod tests {
             backoff_after,
             backoff_max_secs: 8,
             account_slowdown_after: slowdown_after,
+            sessions: SessionPolicy::default(),
         })
     }
 
@@ -465,6 +529,27 @@ mod tests {
         assert!((1..=2).contains(&most), "{most} hashes ran at once");
     }
 
+    /// A session ends at the earlier of its idle and absolute limits; the
+    /// sweep's cutoffs agree with [`SessionPolicy::expired`].
+    #[test]
+    fn sessions_end_at_the_earlier_limit() {
+        let p = SessionPolicy {
+            idle_ms: 100,
+            max_age_ms: 1000,
+        };
+        assert_eq!(p.expires_at(Timestamp(0), Timestamp(50)), Timestamp(150));
+        assert_eq!(p.expires_at(Timestamp(0), Timestamp(950)), Timestamp(1000));
+        assert!(!p.expired(Timestamp(0), Timestamp(50), Timestamp(149)));
+        assert!(p.expired(Timestamp(0), Timestamp(50), Timestamp(150)));
+        // At 150 the sweep ends what was last used at or before 50.
+        assert_eq!(p.cutoffs(Timestamp(150)), (Timestamp(-850), Timestamp(50)));
+        assert_eq!(p.touch_after_ms(), 25);
+        assert_eq!(p.sweep_every(), Duration::from_millis(100));
+        let d = SessionPolicy::default();
+        assert_eq!(d.touch_after_ms(), 60_000);
+        assert_eq!(d.sweep_every(), Duration::from_secs(60));
+    }
+
     #[test]
     fn cache_forgets_revoked_credentials() {
         let c = CredentialCache::default();
@@ -475,6 +560,8 @@ mod tests {
                 id: "u".into(),
                 username: "ann".into(),
             },
+            created_at: Timestamp(1),
+            last_used_at: Timestamp(1),
         };
         c.put("h".into(), cred.clone());
         assert_eq!(c.get("h"), Some(cred));

@@ -161,6 +161,17 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_MAX_CONCURRENT_HASHES", default_value_t = default_hashes(), value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub max_concurrent_hashes: u64,
 
+    /// Seconds a session may go unused before it ends (default 14 days). A
+    /// request authenticated with it counts as use (recorded at most once a
+    /// minute); an open WebSocket or stream alone does not.
+    #[arg(long, env = "CORKBOARD_SESSION_IDLE_TIMEOUT", default_value_t = 14 * 86_400, value_parser = clap::value_parser!(u64).range(1..=3_153_600_000))]
+    pub session_idle_timeout: u64,
+
+    /// Seconds after sign-in at which a session ends however much it is used
+    /// (default 30 days); also the session cookie's Max-Age.
+    #[arg(long, env = "CORKBOARD_SESSION_MAX_AGE", default_value_t = 30 * 86_400, value_parser = clap::value_parser!(u64).range(1..=3_153_600_000))]
+    pub session_max_age: u64,
+
     /// A reverse proxy whose `X-Forwarded-For` (else `Forwarded: for=`) is
     /// believed: an address or CIDR block (repeat the flag, or comma-separate
     /// in the variable). The client is then the right-most address in the
@@ -323,6 +334,10 @@ impl Config {
             backoff_after: self.login_backoff_after,
             backoff_max_secs: self.login_backoff_max,
             account_slowdown_after: self.account_slowdown_after,
+            sessions: crate::auth::SessionPolicy {
+                idle_ms: (self.session_idle_timeout as i64).saturating_mul(1000),
+                max_age_ms: (self.session_max_age as i64).saturating_mul(1000),
+            },
         }
     }
 

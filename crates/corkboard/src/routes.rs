@@ -44,7 +44,23 @@ pub fn router(state: Arc<HttpState>) -> Router {
         .route("/api/auth/signup", post(accounts::signup))
         .route("/api/auth/login", post(accounts::login))
         .route("/api/auth/logout", post(accounts::logout))
+        .route("/api/auth/logout-all", post(accounts::logout_all))
+        .route("/api/auth/password", post(accounts::change_password))
         .route("/api/me", get(accounts::me))
+        .route(
+            "/api/sessions",
+            get(rest::<session_list::SessionList>(Nothing, ok)),
+        )
+        .route(
+            "/api/sessions/revoke-others",
+            post(rest::<session_revoke_others::SessionRevokeOthers>(
+                Nothing, ok,
+            )),
+        )
+        .route(
+            "/api/sessions/{id}",
+            delete(rest::<session_revoke::SessionRevoke>(Nothing, no_content)),
+        )
         .route(
             "/api/tokens",
             get(rest::<token_list::TokenList>(Nothing, ok))

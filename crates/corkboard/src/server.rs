@@ -230,6 +230,26 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
             }
         })
     };
+    // Ends expired sessions and closes their connections, on every node (the
+    // store hands each expired session to one node; its kick reaches all).
+    let sweep = {
+        let app = state.app.clone();
+        let every = app.sessions.sweep_every();
+        let mut stopped = stop.subscribe();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(every) => {}
+                    _ = stopped.wait_for(|s| *s) => return,
+                }
+                match app.expire_sessions().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(sessions = n, "expired sessions ended"),
+                    Err(e) => tracing::warn!(error = %e.message, "session sweep failed"),
+                }
+            }
+        })
+    };
     Ok(Running {
         addr,
         tls_handle,
@@ -237,7 +257,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         stop,
         serve,
         background: {
-            background.extend([prune, pump, notifier]);
+            background.extend([prune, sweep, pump, notifier]);
             background
         },
         drain: Duration::from_secs(config.drain_timeout),

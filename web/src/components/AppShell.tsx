@@ -46,6 +46,12 @@ function Header({ user, children }: { user: User; children?: React.ReactNode }) 
             <p className="truncate px-3 py-2 text-stone-500">
               Signed in as <strong className="text-stone-900 dark:text-stone-100">{user.username}</strong>
             </p>
+            <Link
+              href="/account/"
+              className="block w-full rounded-lg px-3 py-2 text-left hover:bg-stone-100 dark:hover:bg-stone-800"
+            >
+              Account &amp; sessions
+            </Link>
             <button
               type="button"
               onClick={signOut}

@@ -9,6 +9,7 @@ import type {
   User,
 } from "@/realtime/protocol";
 import { API_BASE } from "./config";
+import type { SessionInfo } from "./sessions";
 
 /** A freshly created invite: its token is shown only in this answer. */
 export interface NewInvite {
@@ -77,6 +78,15 @@ export const api = {
   login: (username: string, password: string) =>
     request<{ user: User }>("POST", "/api/auth/login", { username, password }),
   logout: () => request<void>("POST", "/api/auth/logout"),
+  logoutAll: () => request<void>("POST", "/api/auth/logout-all"),
+  changePassword: (currentPassword: string, newPassword: string) =>
+    request<void>("POST", "/api/auth/password", {
+      current_password: currentPassword,
+      new_password: newPassword,
+    }),
+  sessions: () => request<{ sessions: SessionInfo[] }>("GET", "/api/sessions"),
+  revokeSession: (id: string) => request<void>("DELETE", `/api/sessions/${encodeURIComponent(id)}`),
+  revokeOtherSessions: () => request<{ revoked: number }>("POST", "/api/sessions/revoke-others"),
 
   boards: () => request<{ boards: Board[] }>("GET", "/api/boards"),
   /** `op`: the idempotency key; a retry with the same one creates no second board. */

@@ -39,6 +39,9 @@ pub mod note_delete;
 pub mod note_update;
 pub mod notification_list;
 pub mod notification_read;
+pub mod session_list;
+pub mod session_revoke;
+pub mod session_revoke_others;
 pub mod token_create;
 pub mod token_list;
 pub mod token_revoke;
@@ -200,6 +203,9 @@ registry!(
     token_create::TokenCreate,
     token_list::TokenList,
     token_revoke::TokenRevoke,
+    session_list::SessionList,
+    session_revoke::SessionRevoke,
+    session_revoke_others::SessionRevokeOthers,
     notification_list::NotificationList,
     notification_read::NotificationRead,
 );

@@ -57,6 +57,8 @@ impl Command for TokenCreate {
                 name: Some(t.name.clone()),
                 secret_hash: auth::hash_secret(&t.token),
                 created_at: t.created_at,
+                user_agent: None,
+                ip: None,
             })
             .await
             .map_err(store_error)?;

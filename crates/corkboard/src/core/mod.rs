@@ -21,8 +21,7 @@ pub use model::{
 };
 pub use mutation::{
     plan, Action, BoardState, Ctx, Effect, InviteUse, Mutation, NoteCreate, NoteDelete, NoteUpdate,
-    OpOnly,
-    Plan,
+    OpOnly, Plan,
 };
 pub use notification::{NewNotification, Notification};
 pub use outcome::Outcome;

@@ -5,11 +5,14 @@
 
 pub mod notification_stream;
 pub mod notifier;
+pub mod sessions;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::auth::{self, AuthLimits, CredentialCache, HashSlots, IpCounter, LoginLimiter};
+use crate::auth::{
+    self, AuthLimits, CredentialCache, HashSlots, IpCounter, LoginLimiter, SessionPolicy,
+};
 use crate::bus::{ClusterBus, LocalBus};
 use crate::core::{model, Action, ApiError, Board, Clock, ErrorCode, Limits, Mutation, User};
 use crate::realtime::subscribe::BoardLog;
@@ -43,6 +46,17 @@ pub struct App {
     logins: LoginLimiter,
     /// Bounds the argon2 work in flight (`--max-concurrent-hashes`).
     hashes: HashSlots,
+    /// When sessions end (`--session-idle-timeout`, `--session-max-age`).
+    pub sessions: SessionPolicy,
+}
+
+/// Where a sign-in came from, kept with its session for the user's list.
+#[derive(Clone, Debug)]
+pub struct ClientInfo {
+    /// The client address (after trusted proxies).
+    pub ip: IpAddr,
+    /// The `User-Agent` header, if any (cut to 256 characters).
+    pub user_agent: Option<String>,
 }
 
 /// Maps a store failure to the contract, logging what the client must not see.
@@ -78,6 +92,7 @@ impl App {
             creds: CredentialCache::default(),
             signups: IpCounter::new(auth.signups_per_minute),
             hashes: HashSlots::new(auth.max_concurrent_hashes),
+            sessions: auth.sessions,
             logins: LoginLimiter::new(auth),
         }
     }
@@ -111,7 +126,7 @@ impl App {
         self.hashes.run(f).await.ok_or_else(ApiError::internal)
     }
 
-    async fn new_session(&self, user: &User) -> Result<String, ApiError> {
+    async fn new_session(&self, user: &User, client: &ClientInfo) -> Result<String, ApiError> {
         let secret = auth::new_secret("cbs_");
         self.store
             .create_credential(NewCredential {
@@ -121,6 +136,11 @@ impl App {
                 name: None,
                 secret_hash: auth::hash_secret(&secret),
                 created_at: self.clock.now(),
+                user_agent: client
+                    .user_agent
+                    .as_ref()
+                    .map(|ua| ua.chars().take(256).collect()),
+                ip: Some(client.ip.to_string()),
             })
             .await
             .map_err(store_error)?;
@@ -136,8 +156,9 @@ impl App {
         &self,
         username: &str,
         password: &str,
-        ip: IpAddr,
+        client: &ClientInfo,
     ) -> Result<(User, String), ApiError> {
+        let ip = client.ip;
         let name = model::normalize_username(username)?;
         model::check_password(password)?;
         let now = self.clock.now();
@@ -158,7 +179,7 @@ impl App {
             .create_user(&id, &name, &hash, self.clock.now())
             .await
             .map_err(store_error)?;
-        let secret = self.new_session(&user).await?;
+        let secret = self.new_session(&user, client).await?;
         Ok((user, secret))
     }
 
@@ -172,8 +193,30 @@ impl App {
         &self,
         username: &str,
         password: &str,
-        ip: IpAddr,
+        client: &ClientInfo,
     ) -> Result<(User, String), ApiError> {
+        match self.check_password(username, password, client.ip).await? {
+            Some(user) => {
+                let secret = self.new_session(&user, client).await?;
+                Ok((user, secret))
+            }
+            None => Err(ApiError::unauthorized("wrong username or password")),
+        }
+    }
+
+    /// Checks an account's password under the login throttling and the
+    /// hashing slots: the user if it is right, `None` if the name or the
+    /// password is wrong (indistinguishable, and counted as a failure).
+    ///
+    /// # Errors
+    /// `rate_limited` with `retry_after` after too many failures from this
+    /// IP, or while this IP backs off from this account.
+    async fn check_password(
+        &self,
+        username: &str,
+        password: &str,
+        ip: IpAddr,
+    ) -> Result<Option<User>, ApiError> {
         let account = username.to_lowercase();
         let attempt = self
             .logins
@@ -198,40 +241,63 @@ impl App {
         match user {
             Some(user) if ok => {
                 self.logins.succeeded(attempt);
-                let secret = self.new_session(&user).await?;
-                Ok((user, secret))
+                Ok(Some(user))
             }
             // The attempt was counted as a failure when it began.
-            _ => Err(ApiError::unauthorized("wrong username or password")),
+            _ => Ok(None),
         }
     }
 
-    /// Resolves a session or token secret.
+    /// Resolves a session or token secret. A session past its idle or
+    /// absolute limit is revoked here (its connections close) and refused;
+    /// a session's use is recorded when the last record is older than
+    /// [`SessionPolicy::touch_after_ms`].
     ///
     /// # Errors
-    /// `unauthorized` when the secret is unknown or revoked.
+    /// `unauthorized` when the secret is unknown, revoked or an expired session.
     pub async fn authenticate(&self, secret: &str) -> Result<Principal, ApiError> {
         let hash = auth::hash_secret(secret);
-        let cred = match self.creds.get(&hash) {
+        let now = self.clock.now();
+        let mut cred = match self.creds.get(&hash) {
             Some(c) => c,
-            None => {
-                let c = self
-                    .store
-                    .find_credential(&hash)
-                    .await
-                    .map_err(store_error)?
-                    .ok_or_else(|| {
-                        ApiError::unauthorized("session or token is invalid or revoked")
-                    })?;
-                self.creds.put(hash, c.clone());
-                c
-            }
+            None => self.load_credential(&hash).await?,
         };
+        if cred.kind == CredentialKind::Session {
+            let p = self.sessions;
+            if p.expired(cred.created_at, cred.last_used_at, now) {
+                // The cached use may be stale (another node recorded a newer one).
+                cred = self.load_credential(&hash).await?;
+                if p.expired(cred.created_at, cred.last_used_at, now) {
+                    self.end_expired_session(&cred).await?;
+                    return Err(ApiError::unauthorized("the session expired; sign in again"));
+                }
+            }
+            if now.0 - cred.last_used_at.0 >= p.touch_after_ms() {
+                // Cached first, so concurrent requests do not all write it.
+                cred.last_used_at = now;
+                self.creds.put(hash, cred.clone());
+                if let Err(e) = self.store.touch_credential(&cred.id, now).await {
+                    tracing::warn!(error = %e, "recording a session's use failed");
+                }
+            }
+        }
         Ok(Principal {
             user: cred.user,
             credential_id: cred.id,
             kind: cred.kind,
         })
+    }
+
+    /// The live credential with this secret hash, from the store (and cached).
+    async fn load_credential(&self, hash: &str) -> Result<crate::store::Credential, ApiError> {
+        let c = self
+            .store
+            .find_credential(hash)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| ApiError::unauthorized("session or token is invalid or revoked"))?;
+        self.creds.put(hash.to_owned(), c.clone());
+        Ok(c)
     }
 
     /// Ends the caller's session (a token-authenticated call revokes nothing).

@@ -13,8 +13,7 @@ use crate::core::{
 };
 use crate::store::{
     CommittedEvent, CredentialKind, EventSink, EventsAfter, InviteCount, NewBoard, NewCredential,
-    NewInvite,
-    Store, StoreError,
+    NewInvite, Store, StoreError,
 };
 
 /// A sink that records every committed event, for assertions on fan-out order.
@@ -51,6 +50,8 @@ where
     };
     let (s, _) = fresh(Limits::default()).await;
     users_and_credentials(&*s).await;
+    let (s, _) = fresh(Limits::default()).await;
+    sessions_list_revoke_and_expire(&*s).await;
     let (s, sink) = fresh(Limits::default()).await;
     note_lifecycle_in_seq_order(&*s, &sink).await;
     let (s, sink) = fresh(Limits::default()).await;
@@ -192,6 +193,8 @@ pub async fn users_and_credentials(s: &dyn Store) {
             name: name.map(Into::into),
             secret_hash: format!("hash-{id}"),
             created_at: Timestamp(5),
+            user_agent: None,
+            ip: None,
         })
         .await
         .unwrap();
@@ -232,6 +235,8 @@ pub async fn users_and_credentials(s: &dyn Store) {
         name: None,
         secret_hash: "hash-t3".into(),
         created_at: Timestamp(6),
+        user_agent: None,
+        ip: None,
     })
     .await
     .unwrap();
@@ -246,6 +251,93 @@ pub async fn users_and_credentials(s: &dyn Store) {
         names,
         vec![("t2".into(), "laptop".into()), ("t3".into(), String::new())]
     );
+}
+
+/// Sessions: listed with what they were opened with, touched, revoked all
+/// but one, expired by age or idleness, ended by a password change; tokens
+/// are never touched by any of these.
+pub async fn sessions_list_revoke_and_expire(s: &dyn Store) {
+    let ann = user(s, "ann").await;
+    let bob = user(s, "bob").await;
+    let add = |id: &'static str, who: &User, kind, at: i64| {
+        s.create_credential(NewCredential {
+            id: id.into(),
+            user_id: who.id.clone(),
+            kind,
+            name: None,
+            secret_hash: format!("hash-{id}"),
+            created_at: Timestamp(at),
+            user_agent: (kind == CredentialKind::Session).then(|| format!("agent-{id}")),
+            ip: Some("192.0.2.1".into()),
+        })
+    };
+    add("s1", &ann, CredentialKind::Session, 10).await.unwrap();
+    add("s2", &ann, CredentialKind::Session, 20).await.unwrap();
+    add("s3", &ann, CredentialKind::Session, 30).await.unwrap();
+    add("t1", &ann, CredentialKind::Token, 5).await.unwrap();
+    add("b1", &bob, CredentialKind::Session, 10).await.unwrap();
+    let c = s.find_credential("hash-s2").await.unwrap().unwrap();
+    assert_eq!(
+        (c.created_at, c.last_used_at),
+        (Timestamp(20), Timestamp(20))
+    );
+    s.touch_credential("s2", Timestamp(100)).await.unwrap();
+    let c = s.find_credential("hash-s2").await.unwrap().unwrap();
+    assert_eq!(c.last_used_at, Timestamp(100));
+    let listed = s.list_sessions(&ann.id).await.unwrap();
+    let ids: Vec<_> = listed.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!(ids, ["s1", "s2", "s3"], "sessions only, oldest first");
+    assert_eq!(listed[1].last_used_at, Timestamp(100));
+    assert_eq!(listed[1].user_agent.as_deref(), Some("agent-s2"));
+    assert_eq!(listed[1].ip.as_deref(), Some("192.0.2.1"));
+    // Expired: created at or before 10, or last used at or before 30.
+    let mut gone = s
+        .expire_sessions(Timestamp(10), Timestamp(30))
+        .await
+        .unwrap();
+    gone.sort();
+    assert_eq!(gone, ["b1", "s1", "s3"]);
+    assert!(s.find_credential("hash-s1").await.unwrap().is_none());
+    assert!(
+        s.find_credential("hash-t1").await.unwrap().is_some(),
+        "tokens do not expire"
+    );
+    assert!(s
+        .expire_sessions(Timestamp(10), Timestamp(30))
+        .await
+        .unwrap()
+        .is_empty());
+    add("s4", &ann, CredentialKind::Session, 200).await.unwrap();
+    add("s5", &ann, CredentialKind::Session, 210).await.unwrap();
+    add("b2", &bob, CredentialKind::Session, 200).await.unwrap();
+    let mut gone = s.revoke_sessions(&ann.id, Some("s4")).await.unwrap();
+    gone.sort();
+    assert_eq!(gone, ["s2", "s5"]);
+    let ids: Vec<_> = s
+        .list_sessions(&ann.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|x| x.id)
+        .collect();
+    assert_eq!(ids, ["s4"]);
+    add("s6", &ann, CredentialKind::Session, 220).await.unwrap();
+    let gone = s
+        .change_password(&ann.id, "new-hash", Some("s6"))
+        .await
+        .unwrap();
+    assert_eq!(gone, ["s4"]);
+    let (_, hash) = s.find_login("ann").await.unwrap().unwrap();
+    assert_eq!(hash, "new-hash");
+    assert!(s.find_credential("hash-s6").await.unwrap().is_some());
+    assert!(
+        s.find_credential("hash-t1").await.unwrap().is_some(),
+        "tokens are kept"
+    );
+    assert_eq!(s.revoke_sessions(&ann.id, None).await.unwrap(), ["s6"]);
+    assert!(s.list_sessions(&ann.id).await.unwrap().is_empty());
+    // Bob's live session was never touched by Ann's calls.
+    assert!(s.find_credential("hash-b2").await.unwrap().is_some());
 }
 
 /// Create, update, delete: seq 1, 2, 3, stored and fanned out in order.

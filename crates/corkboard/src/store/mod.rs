@@ -125,6 +125,10 @@ pub struct NewCredential {
     pub name: Option<String>,
     pub secret_hash: String,
     pub created_at: Timestamp,
+    /// The client's `User-Agent` when a session was opened (shown in its list).
+    pub user_agent: Option<String>,
+    /// The client's address when a session was opened (shown in its list).
+    pub ip: Option<String>,
 }
 
 /// A live credential found by its secret's hash.
@@ -133,6 +137,21 @@ pub struct Credential {
     pub id: String,
     pub kind: CredentialKind,
     pub user: User,
+    /// When it was created: a session's absolute expiry counts from here.
+    pub created_at: Timestamp,
+    /// When it last authenticated a request (as last recorded): a session's
+    /// idle expiry counts from here.
+    pub last_used_at: Timestamp,
+}
+
+/// A live session as its user lists it (never with its secret).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionInfo {
+    pub id: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Timestamp,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
 }
 
 /// An API token as listed (never with its secret).
@@ -280,6 +299,32 @@ pub trait Store: Send + Sync + 'static {
         id: &str,
         kind: CredentialKind,
     ) -> Result<bool, StoreError>;
+    /// Records that a credential authenticated a request at `now` (callers
+    /// do this at most about once a minute per credential).
+    async fn touch_credential(&self, id: &str, now: Timestamp) -> Result<(), StoreError>;
+    /// The user's live sessions, oldest first.
+    async fn list_sessions(&self, user_id: &str) -> Result<Vec<SessionInfo>, StoreError>;
+    /// Revokes all the user's live sessions but `keep`; returns the ids revoked.
+    async fn revoke_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Sets the user's password hash and, in the same transaction, revokes
+    /// all the user's live sessions but `keep`; returns the ids revoked.
+    async fn change_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Revokes every live session created at or before `created_by` or last
+    /// used at or before `used_by` (the expired ones); returns their ids.
+    async fn expire_sessions(
+        &self,
+        created_by: Timestamp,
+        used_by: Timestamp,
+    ) -> Result<Vec<String>, StoreError>;
 
     /// Creates a board owned by `owner` (seq 0, no event), without an op.
     async fn create_board(

@@ -8,7 +8,7 @@ use sqlx::{ColumnIndex, Decode, Row, Type};
 use crate::core::{
     BoardState, Color, FieldVersions, Note, NoteRecord, Notification, Role, Timestamp, User,
 };
-use crate::store::{Credential, CredentialKind, StoreError, TokenInfo};
+use crate::store::{Credential, CredentialKind, SessionInfo, StoreError, TokenInfo};
 
 /// The note columns, joined with the creator's name (a literal, for
 /// `concat!`); use with [`note`].
@@ -241,6 +241,22 @@ pub fn credential(row: &impl Cols) -> Result<Credential, StoreError> {
         id: row.text("id")?,
         kind,
         user: user(row, "user_id", "username")?,
+        created_at: Timestamp(row.int("created_at")?),
+        last_used_at: Timestamp(row.int("last_used_at")?),
+    })
+}
+
+/// A session row (`id`, `created_at`, `last_used_at`, `user_agent`, `ip`).
+///
+/// # Errors
+/// When a column is missing or malformed.
+pub fn session(row: &impl Cols) -> Result<SessionInfo, StoreError> {
+    Ok(SessionInfo {
+        id: row.text("id")?,
+        created_at: Timestamp(row.int("created_at")?),
+        last_used_at: Timestamp(row.int("last_used_at")?),
+        user_agent: row.opt_text("user_agent")?,
+        ip: row.opt_text("ip")?,
     })
 }
 

@@ -21,7 +21,7 @@ use crate::core::{
 use crate::store::rows::{self, Cols};
 use crate::store::{
     Credential, InviteCount, InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite,
-    Snapshot, StoreError, TokenInfo,
+    SessionInfo, Snapshot, StoreError, TokenInfo,
 };
 
 /// What differs between the two databases' spelling of the shared statements.
@@ -318,15 +318,19 @@ where
     /// When the database fails.
     pub async fn create_credential(c: &mut DB::Connection, cr: &NewCredential) -> Result<(), E> {
         let q = Self::query(
-            "INSERT INTO credentials (id, user_id, kind, name, secret_hash, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO credentials \
+             (id, user_id, kind, name, secret_hash, created_at, last_used_at, user_agent, ip) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(cr.id.as_str())
         .bind(cr.user_id.as_str())
         .bind(cr.kind.as_str())
         .bind(cr.name.as_deref())
         .bind(cr.secret_hash.as_str())
-        .bind(cr.created_at.0);
+        .bind(cr.created_at.0)
+        .bind(cr.created_at.0)
+        .bind(cr.user_agent.as_deref())
+        .bind(cr.ip.as_deref());
         Self::run(c, q).await.map(|_| ())
     }
 
@@ -339,7 +343,8 @@ where
         secret_hash: &str,
     ) -> Result<Option<Credential>, E> {
         let q = Self::query(
-            "SELECT c.id, c.kind, u.id AS user_id, u.username FROM credentials c \
+            "SELECT c.id, c.kind, c.created_at, COALESCE(c.last_used_at, c.created_at) AS last_used_at, \
+             u.id AS user_id, u.username FROM credentials c \
              JOIN users u ON u.id = c.user_id WHERE c.secret_hash = ? AND c.revoked_at IS NULL",
         )
         .bind(secret_hash);
@@ -381,6 +386,102 @@ where
         .bind(user_id)
         .bind(kind.as_str());
         Ok(Self::run(c, q).await? > 0)
+    }
+
+    /// Records that a credential authenticated a request at `now`.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn touch_credential(
+        c: &mut DB::Connection,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<(), E> {
+        let q = Self::query("UPDATE credentials SET last_used_at = ? WHERE id = ?")
+            .bind(now.0)
+            .bind(id);
+        Self::run(c, q).await.map(|_| ())
+    }
+
+    /// The user's live sessions, oldest first.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn list_sessions(
+        c: &mut DB::Connection,
+        user_id: &str,
+    ) -> Result<Vec<SessionInfo>, E> {
+        let q = Self::query(
+            "SELECT id, created_at, COALESCE(last_used_at, created_at) AS last_used_at, \
+             user_agent, ip FROM credentials \
+             WHERE user_id = ? AND kind = 'session' AND revoked_at IS NULL ORDER BY created_at, id",
+        )
+        .bind(user_id);
+        let found = Self::all(c, q).await?;
+        Ok(found.iter().map(rows::session).collect::<Result<_, _>>()?)
+    }
+
+    /// Revokes the user's live sessions but `keep` (none kept: `""`).
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn revoke_sessions(
+        c: &mut DB::Connection,
+        user_id: &str,
+        keep: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Vec<String>, E> {
+        let q = Self::query(
+            "UPDATE credentials SET revoked_at = ? \
+             WHERE user_id = ? AND kind = 'session' AND revoked_at IS NULL AND id <> ? \
+             RETURNING id",
+        )
+        .bind(now.0)
+        .bind(user_id)
+        .bind(keep.unwrap_or(""));
+        let found = Self::all(c, q).await?;
+        Ok(found
+            .iter()
+            .map(|r| r.text("id"))
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Sets a user's password hash.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn set_password(c: &mut DB::Connection, user_id: &str, hash: &str) -> Result<(), E> {
+        let q = Self::query("UPDATE users SET password_hash = ? WHERE id = ?")
+            .bind(hash)
+            .bind(user_id);
+        Self::run(c, q).await.map(|_| ())
+    }
+
+    /// Revokes the live sessions created at or before `created_by` or last
+    /// used at or before `used_by`.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn expire_sessions(
+        c: &mut DB::Connection,
+        created_by: Timestamp,
+        used_by: Timestamp,
+        now: Timestamp,
+    ) -> Result<Vec<String>, E> {
+        let q = Self::query(
+            "UPDATE credentials SET revoked_at = ? \
+             WHERE kind = 'session' AND revoked_at IS NULL \
+             AND (created_at <= ? OR COALESCE(last_used_at, created_at) <= ?) \
+             RETURNING id",
+        )
+        .bind(now.0)
+        .bind(created_by.0)
+        .bind(used_by.0);
+        let found = Self::all(c, q).await?;
+        Ok(found
+            .iter()
+            .map(|r| r.text("id"))
+            .collect::<Result<_, _>>()?)
     }
 
     /// Creates a board and its owner's membership (the caller's transaction makes them one).

@@ -37,8 +37,8 @@ use crate::store::rows::{self, Cols};
 use crate::store::sql::{self, big, Pg, Sql};
 use crate::store::{
     Applied, BoardCreated, Credential, CredentialKind, EventSink, EventsAfter, InviteCount,
-    InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, Snapshot, Store, StoreError,
-    TokenInfo,
+    InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, SessionInfo, Snapshot, Store,
+    StoreError, TokenInfo,
 };
 
 /// The shared statements inside a mutation's transaction (errors keep their
@@ -374,6 +374,46 @@ impl Store for PgStore {
     ) -> Result<bool, StoreError> {
         let now = self.clock.now();
         Pg::revoke_credential(&mut *self.conn().await?, user_id, id, kind, now).await
+    }
+
+    async fn touch_credential(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
+        Pg::touch_credential(&mut *self.conn().await?, id, now).await
+    }
+
+    async fn list_sessions(&self, user_id: &str) -> Result<Vec<SessionInfo>, StoreError> {
+        Pg::list_sessions(&mut *self.conn().await?, user_id).await
+    }
+
+    async fn revoke_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let now = self.clock.now();
+        Pg::revoke_sessions(&mut *self.conn().await?, user_id, keep, now).await
+    }
+
+    async fn change_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let now = self.clock.now();
+        let mut tx = self.pool.begin().await?;
+        Pg::set_password(&mut *tx, user_id, password_hash).await?;
+        let revoked = Pg::revoke_sessions(&mut *tx, user_id, keep, now).await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    async fn expire_sessions(
+        &self,
+        created_by: Timestamp,
+        used_by: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        let now = self.clock.now();
+        Pg::expire_sessions(&mut *self.conn().await?, created_by, used_by, now).await
     }
 
     async fn create_board_with(&self, b: NewBoard) -> Result<BoardCreated, StoreError> {

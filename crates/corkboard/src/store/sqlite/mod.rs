@@ -24,8 +24,8 @@ use crate::core::{
 use crate::store::sql::Lite;
 use crate::store::{
     Applied, BoardCreated, Credential, CredentialKind, EventSink, EventsAfter, InviteCount,
-    InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, Snapshot, Store, StoreError,
-    TokenInfo,
+    InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, SessionInfo, Snapshot, Store,
+    StoreError, TokenInfo,
 };
 use writer::{Envelope, Job, Output, Writer};
 
@@ -176,6 +176,53 @@ impl Store for SqliteStore {
             },
             Output::Bool
         )
+    }
+
+    async fn touch_credential(&self, id: &str, now: Timestamp) -> Result<(), StoreError> {
+        let job = Job::Touch { id: id.into(), now };
+        self.write(job).await.map(|_| ())
+    }
+
+    async fn list_sessions(&self, user_id: &str) -> Result<Vec<SessionInfo>, StoreError> {
+        Lite::list_sessions(&mut *self.read.acquire().await?, user_id).await
+    }
+
+    async fn revoke_sessions(
+        &self,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let job = Job::RevokeSessions {
+            user_id: user_id.into(),
+            keep: keep.map(Into::into),
+        };
+        written!(self, job, Output::Ids)
+    }
+
+    async fn change_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        keep: Option<&str>,
+    ) -> Result<Vec<String>, StoreError> {
+        let job = Job::ChangePassword {
+            user_id: user_id.into(),
+            hash: password_hash.into(),
+            keep: keep.map(Into::into),
+        };
+        written!(self, job, Output::Ids)
+    }
+
+    async fn expire_sessions(
+        &self,
+        created_by: Timestamp,
+        used_by: Timestamp,
+    ) -> Result<Vec<String>, StoreError> {
+        let job = Job::ExpireSessions {
+            created_by,
+            used_by,
+        };
+        written!(self, job, Output::Ids)
     }
 
     async fn create_board_with(&self, b: NewBoard) -> Result<BoardCreated, StoreError> {
@@ -362,6 +409,8 @@ mod tests {
             name: Some("ci".into()),
             secret_hash: "x".into(),
             created_at: Timestamp(2),
+            user_agent: None,
+            ip: None,
         })
         .await
         .unwrap();

@@ -96,6 +96,23 @@ pub enum Job {
         id: String,
         kind: CredentialKind,
     },
+    Touch {
+        id: String,
+        now: Timestamp,
+    },
+    RevokeSessions {
+        user_id: String,
+        keep: Option<String>,
+    },
+    ChangePassword {
+        user_id: String,
+        hash: String,
+        keep: Option<String>,
+    },
+    ExpireSessions {
+        created_by: Timestamp,
+        used_by: Timestamp,
+    },
     CreateBoard(NewBoard),
     CreateInvite(NewInvite),
     RevokeInvite {
@@ -123,6 +140,7 @@ pub enum Output {
     Bool(bool),
     Board(BoardCreated),
     Count(u64),
+    Ids(Vec<String>),
 }
 
 /// A job and where to send its answer; `None` asks the writer to stop.
@@ -319,6 +337,29 @@ impl Writer {
             }
             Job::Revoke { user_id, id, kind } => Output::Bool(
                 Lite::revoke_credential(c, user_id, id, *kind, self.clock.now()).await?,
+            ),
+            Job::Touch { id, now } => {
+                Lite::touch_credential(c, id, *now).await?;
+                Output::Unit
+            }
+            Job::RevokeSessions { user_id, keep } => Output::Ids(
+                Lite::revoke_sessions(c, user_id, keep.as_deref(), self.clock.now()).await?,
+            ),
+            Job::ChangePassword {
+                user_id,
+                hash,
+                keep,
+            } => {
+                Lite::set_password(c, user_id, hash).await?;
+                Output::Ids(
+                    Lite::revoke_sessions(c, user_id, keep.as_deref(), self.clock.now()).await?,
+                )
+            }
+            Job::ExpireSessions {
+                created_by,
+                used_by,
+            } => Output::Ids(
+                Lite::expire_sessions(c, *created_by, *used_by, self.clock.now()).await?,
             ),
             Job::CreateBoard(b) => {
                 let created = Lite::create_board_with(c, b, self.limits.boards_per_user).await?;
