@@ -81,7 +81,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # Default limits, as a user gets them (the UI's own traffic stays well under them).
-CORKBOARD_LOG="${CORKBOARD_LOG:-warn}" "$BIN" --listen "127.0.0.1:$PORT" --data "$DATA" --drain-timeout 1 >>"$LOG" 2>&1 &
+CORKBOARD_LOG="${CORKBOARD_LOG:-warn}" "$BIN" --listen "127.0.0.1:$PORT" --data "$DATA" --drain-timeout 1 --rest-mutation-rate 0 >>"$LOG" 2>&1 &
 echo $! >"$PIDFILE"
 for i in $(seq 100); do
   curl -sf "$URL/healthz" >/dev/null 2>&1 && break

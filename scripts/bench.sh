@@ -67,7 +67,8 @@ start_server() {
     corkboard)
       CORKBOARD_LOG=warn "${pin[@]}" ./target/release/corkboard --listen "127.0.0.1:$PORT" \
         --data "$DATA" --max-notes-per-board 10000000 --max-connections-per-user 1000000 \
-        --signups-per-minute 1000000 --rpc-rate 1000000 --signal-rate 1000000 "$@" &
+        --signups-per-minute 1000000 --rpc-rate 1000000 --signal-rate 1000000 \
+        --rest-mutation-rate 0 --max-boards-per-user 0 "$@" &
       SERVER=$!; wait_ready readyz ;;
     node-ws)
       PORT=$PORT BENCH_TOKEN=$TOKEN "${pin[@]}" node bench/peers/ws-relay/server.js >/dev/null &

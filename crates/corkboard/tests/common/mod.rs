@@ -39,6 +39,8 @@ impl TestServer {
         let mut config = Config::for_tests(dir.path().to_path_buf());
         config.signups_per_minute = 100_000;
         config.failed_logins_per_minute = 100_000;
+        // Tests load boards through REST as fast as they can; tests/rest_quotas.rs sets a rate.
+        config.rest_mutation_rate = 0;
         tweak(&mut config);
         let running = server::start_with_clock(&config, clock)
             .await
