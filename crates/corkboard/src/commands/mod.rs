@@ -124,6 +124,35 @@ pub fn from_json<C: Command>(params: Value) -> Result<C, ApiError> {
     C::parse(Ids::new(ids), body)
 }
 
+/// Decodes a REST body (already read, within the limit) into `T`.
+///
+/// # Errors
+/// `bad_request`: anything but a JSON object, malformed JSON, or a body the
+/// type refuses.
+pub fn body_from_slice<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // Every body of the contract is an object; serde would also read a JSON
+    // array positionally into a struct, so refuse anything else up front.
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(ApiError::bad_request("the body must be a JSON object"));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let msg = match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                format!("malformed JSON: {e}")
+            }
+            _ => format!("invalid body: {e}"),
+        };
+        ApiError::bad_request(msg)
+    })
+}
+
+/// Builds `C` from the REST form: ids from the path, body bytes decoded as
+/// the JSON-body routes decode them.
+fn from_rest<C: Command>(ids: Vec<String>, body: &[u8]) -> Result<C, ApiError> {
+    C::parse(Ids::new(ids), body_from_slice(body)?)
+}
+
 async fn run_json<C: Command>(
     app: &App,
     caller: &Principal,
@@ -163,6 +192,46 @@ macro_rules! registry {
                 format!("unknown method {method:?}"),
             )
             .with_details(serde_json::json!({ "methods": METHODS })))
+        }
+
+        /// The ids (outside the body) of the command named `method`.
+        pub fn method_ids(method: &str) -> Option<&'static [&'static str]> {
+            $(
+                if method == <$cmd as Command>::METHOD {
+                    return Some(<$cmd as Command>::IDS);
+                }
+            )*
+            None
+        }
+
+        /// Builds (without running) the command named `method` from JSON
+        /// `params`, as [`call_json`] does: the decoding every RPC runs,
+        /// exposed for the fuzz targets in `fuzz/`.
+        ///
+        /// # Errors
+        /// `unknown_method`, or `bad_request` for params that do not decode.
+        pub fn parse_json(method: &str, params: Value) -> Result<(), ApiError> {
+            $(
+                if method == <$cmd as Command>::METHOD {
+                    return from_json::<$cmd>(params).map(drop);
+                }
+            )*
+            Err(ApiError::new(ErrorCode::UnknownMethod, "unknown method"))
+        }
+
+        /// Builds (without running) the command named `method` from its
+        /// REST form, the path `ids` and a JSON body, as the JSON-body
+        /// routes do: exposed for the fuzz targets in `fuzz/`.
+        ///
+        /// # Errors
+        /// `unknown_method`, or `bad_request` for a body that does not decode.
+        pub fn parse_rest(method: &str, ids: Vec<String>, body: &[u8]) -> Result<(), ApiError> {
+            $(
+                if method == <$cmd as Command>::METHOD {
+                    return from_rest::<$cmd>(ids, body).map(drop);
+                }
+            )*
+            Err(ApiError::new(ErrorCode::UnknownMethod, "unknown method"))
         }
     };
 }
