@@ -17,7 +17,8 @@ fuzz_target!(|data: &[u8]| {
     };
     match got {
         Incoming::Event(ev) => {
-            let (node2, again) = decode(encode_event(&node, &ev)).expect("re-encoded event decodes");
+            let (node2, again) =
+                decode(encode_event(&node, &ev)).expect("re-encoded event decodes");
             assert_eq!(node, node2);
             let Incoming::Event(again) = again else {
                 panic!("an event came back as a message")

@@ -41,7 +41,10 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let Ok(Value::Object(mut params)) = serde_json::from_slice::<Value>(body) else {
-        assert!(!rest_ok, "{method}: REST accepted a body that is not a JSON object");
+        assert!(
+            !rest_ok,
+            "{method}: REST accepted a body that is not a JSON object"
+        );
         return;
     };
     for (name, id) in names.iter().zip(ids) {
@@ -51,7 +54,11 @@ fuzz_target!(|data: &[u8]| {
         Ok(()) => {}
         Err(e) => {
             assert_eq!(e.code, ErrorCode::BadRequest, "{method}: {}", e.message);
-            assert!(!rest_ok, "{method}: REST accepted what RPC refused: {}", e.message);
+            assert!(
+                !rest_ok,
+                "{method}: REST accepted what RPC refused: {}",
+                e.message
+            );
         }
     }
 });

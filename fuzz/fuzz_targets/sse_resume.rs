@@ -56,7 +56,10 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         Ok(None) => {
-            assert!(!usable_header && since.is_none(), "a given position was ignored");
+            assert!(
+                !usable_header && since.is_none(),
+                "a given position was ignored"
+            );
         }
         Err(e) => assert_eq!(e.code, ErrorCode::BadRequest),
     }

@@ -56,12 +56,15 @@ fuzz_target!(|data: &[u8]| {
 /// bit after a float round trip, so they are not compared).
 fn names(m: &ClientMessage) -> (&'static str, Vec<&str>) {
     match m {
-        ClientMessage::Subscribe { board, since, .. } => {
-            ("subscribe", vec![board.as_str(), if since.is_some() { "since" } else { "" }])
-        }
+        ClientMessage::Subscribe { board, since, .. } => (
+            "subscribe",
+            vec![board.as_str(), if since.is_some() { "since" } else { "" }],
+        ),
         ClientMessage::Unsubscribe { board } => ("unsubscribe", vec![board.as_str()]),
         ClientMessage::Rpc { method, .. } => ("rpc", vec![method.as_str()]),
-        ClientMessage::Signal { board, name, .. } => ("signal", vec![board.as_str(), name.as_str()]),
+        ClientMessage::Signal { board, name, .. } => {
+            ("signal", vec![board.as_str(), name.as_str()])
+        }
         ClientMessage::Ping { .. } => ("ping", vec![]),
     }
 }

@@ -44,7 +44,10 @@ fn parse_query(q: &PollQuery) -> Result<(u64, Duration), ApiError> {
 /// # Errors
 /// `bad_request` for an `after` that is not a seq, or a `wait` that is not
 /// a non-negative number of seconds.
-pub fn parse_after_wait(after: Option<&str>, wait: Option<&str>) -> Result<(u64, Duration), ApiError> {
+pub fn parse_after_wait(
+    after: Option<&str>,
+    wait: Option<&str>,
+) -> Result<(u64, Duration), ApiError> {
     let after = match after.map(str::trim) {
         None | Some("") => 0,
         Some(s) => s
