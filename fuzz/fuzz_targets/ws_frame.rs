@@ -20,7 +20,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let msg = match decode_client_frame(text) {
         Ok(m) => m,
-        Err((_, e)) => {
+        Err(rejected) => {
+            let e = &rejected.1;
             assert!(
                 matches!(
                     e.code,

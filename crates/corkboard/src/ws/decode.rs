@@ -19,8 +19,9 @@ pub struct Envelope {
     pub ty: String,
 }
 
-/// A frame that could not be decoded: the error reply's `id` and the error.
-pub type Rejected = (Option<Value>, ApiError);
+/// A frame that could not be decoded: the error reply's `id` and the error
+/// (boxed: the error path is the rare one).
+pub type Rejected = Box<(Option<Value>, ApiError)>;
 
 /// First step: the frame must be a JSON object with a string `type`.
 ///
@@ -66,11 +67,11 @@ impl Envelope {
                 ErrorCode::UnknownType,
                 format!("unknown message type {ty:?}"),
             );
-            return Err((id, e));
+            return Err(Box::new((id, e)));
         }
         serde_json::from_value::<ClientMessage>(value).map_err(|e| {
             let id = if ty == "signal" { None } else { id };
-            (id, ApiError::bad_request(format!("invalid {ty}: {e}")))
+            Box::new((id, ApiError::bad_request(format!("invalid {ty}: {e}"))))
         })
     }
 }
@@ -81,7 +82,7 @@ impl Envelope {
 /// # Errors
 /// What [`envelope`] and [`Envelope::message`] reject.
 pub fn decode_client_frame(text: &str) -> Result<ClientMessage, Rejected> {
-    envelope(text).map_err(|e| (None, e))?.message()
+    envelope(text).map_err(|e| Box::new((None, e)))?.message()
 }
 
 #[cfg(test)]
@@ -105,7 +106,7 @@ mod tests {
             (r#"{"type":"rpc","id":3}"#, ErrorCode::BadRequest, Some(3)),
             (r#"{"type":"signal","id":4}"#, ErrorCode::BadRequest, None),
         ] {
-            let (got_id, e) = decode_client_frame(text).unwrap_err();
+            let (got_id, e) = *decode_client_frame(text).unwrap_err();
             assert_eq!(e.code, code, "{text}");
             assert_eq!(got_id, id.map(Value::from), "{text}");
         }

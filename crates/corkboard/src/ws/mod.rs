@@ -338,7 +338,10 @@ impl Connection {
         }
         let msg = match env.message() {
             Ok(m) => m,
-            Err((id, e)) => return self.bad_message(id.as_ref(), e).await,
+            Err(rejected) => {
+                let (id, e) = *rejected;
+                return self.bad_message(id.as_ref(), e).await;
+            }
         };
         match msg {
             ClientMessage::Ping { t } => self.reply(frame(&ServerMessage::Pong { t })).await,
