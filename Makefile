@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run build test test-deps services lint fmt bench bench-web conformance clean web web-test spec-check e2e cluster
+.PHONY: run build test test-deps services lint fmt bench bench-web conformance clean web web-test spec-check e2e cluster fuzz-smoke
 
 ## Build everything needed and start the server on the embedded default (SQLite in ./data).
 run: build
@@ -16,6 +16,12 @@ build: web
 test: lint test-deps spec-check web-test services
 	$(CARGO) test --workspace --locked
 	scripts/e2e.sh
+	$(MAKE) fuzz-smoke
+
+## Every fuzz target of fuzz/ (cargo-fuzz, nightly) for 15 s each (FUZZ_SECONDS), seeded from
+## the committed corpora; fails on a crash. Installs cargo-fuzz when missing. See docs/fuzzing.md.
+fuzz-smoke:
+	scripts/fuzz-smoke.sh
 
 ## Services the tests use on this machine: PostgreSQL and Redis (started if down), nginx
 ## (installed from Debian's packages if missing).

@@ -51,3 +51,15 @@ mod tls;
 #[cfg(test)]
 mod ts_bindings;
 mod ws;
+
+/// The decoders of untrusted input, exported for the fuzz targets in
+/// `fuzz/` (cargo-fuzz) so that they run the server's own code: each is the
+/// function a door calls, or the same steps without the I/O around them.
+/// (The Redis bus decoder is public already: [`bus::wire::decode`].)
+pub mod decoders {
+    pub use crate::commands::{method_ids, parse_json, parse_rest, METHODS};
+    pub use crate::core::{check_signal, ClientMessage};
+    pub use crate::longpoll::parse_after_wait;
+    pub use crate::sse::resume_position;
+    pub use crate::ws::decode_client_frame;
+}

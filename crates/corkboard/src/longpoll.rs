@@ -35,13 +35,26 @@ pub struct PollQuery {
 }
 
 fn parse_query(q: &PollQuery) -> Result<(u64, Duration), ApiError> {
-    let after = match q.after.as_deref().map(str::trim) {
+    parse_after_wait(q.after.as_deref(), q.wait.as_deref())
+}
+
+/// The position and the wait of a long poll, from the raw `after` and
+/// `wait` query values (public for the fuzz targets in `fuzz/`).
+///
+/// # Errors
+/// `bad_request` for an `after` that is not a seq, or a `wait` that is not
+/// a non-negative number of seconds.
+pub fn parse_after_wait(
+    after: Option<&str>,
+    wait: Option<&str>,
+) -> Result<(u64, Duration), ApiError> {
+    let after = match after.map(str::trim) {
         None | Some("") => 0,
         Some(s) => s
             .parse::<u64>()
             .map_err(|_| ApiError::bad_request("after must be a non-negative integer seq"))?,
     };
-    let wait = match q.wait.as_deref().map(str::trim) {
+    let wait = match wait.map(str::trim) {
         None | Some("") => 0.0,
         Some(s) => s
             .parse::<f64>()

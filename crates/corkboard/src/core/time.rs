@@ -46,9 +46,15 @@ impl<'de> Deserialize<'de> for Timestamp {
 
 impl Timestamp {
     /// Parses what [`Timestamp::to_rfc3339`] writes (any RFC 3339 time, to the millisecond).
+    /// A time whose UTC year is outside 0000–9999 (`0000-01-01T00:00:00+01:00`)
+    /// is refused: it could not be written back as RFC 3339 (fuzz target `bus_message`).
     pub fn parse_rfc3339(s: &str) -> Option<Timestamp> {
         let dt =
             time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?;
+        let utc = dt.checked_to_offset(time::UtcOffset::UTC)?;
+        if !(0..=9999).contains(&utc.year()) {
+            return None;
+        }
         i64::try_from(dt.unix_timestamp_nanos() / 1_000_000)
             .ok()
             .map(Timestamp)
@@ -106,6 +112,24 @@ mod tests {
             Timestamp(1_795_460_311_123).to_rfc3339(),
             "2026-11-23T18:58:31.123Z"
         );
+    }
+
+    /// Every time that parses is written back as RFC 3339 that parses to it:
+    /// offsets that push the UTC year out of 0000–9999 are refused.
+    #[test]
+    fn parsed_times_round_trip_through_rfc3339() {
+        for s in [
+            "0000-01-01T00:00:00Z",
+            "9999-12-31T23:59:59.999Z",
+            "2026-11-23T19:58:31.1239+01:00",
+            "1969-12-31T23:59:59.9995Z",
+        ] {
+            let t = Timestamp::parse_rfc3339(s).unwrap();
+            assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339()), Some(t), "{s}");
+        }
+        for s in ["0000-01-01T00:00:00+01:00", "9999-12-31T23:00:00-01:00"] {
+            assert_eq!(Timestamp::parse_rfc3339(s), None, "{s}");
+        }
     }
 
     #[test]

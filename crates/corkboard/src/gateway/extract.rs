@@ -12,6 +12,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::HttpState;
+use crate::commands::body_from_slice;
 use crate::core::ApiError;
 use crate::service::Principal;
 
@@ -99,7 +100,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<HttpState>> for JsonBody<T> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::bad_request("a JSON body is required"));
         }
-        parse(&bytes).map(JsonBody)
+        body_from_slice(&bytes).map(JsonBody)
     }
 }
 
@@ -114,26 +115,8 @@ impl<T: DeserializeOwned + Default> FromRequest<Arc<HttpState>> for OptionalJson
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(OptionalJson(T::default()));
         }
-        parse(&bytes).map(OptionalJson)
+        body_from_slice(&bytes).map(OptionalJson)
     }
-}
-
-fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    // Every body of the contract is an object; serde would also read a JSON
-    // array positionally into a struct, so refuse anything else up front.
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
-    if first != Some(&b'{') {
-        return Err(ApiError::bad_request("the body must be a JSON object"));
-    }
-    serde_json::from_slice(bytes).map_err(|e| {
-        let msg = match e.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                format!("malformed JSON: {e}")
-            }
-            _ => format!("invalid body: {e}"),
-        };
-        ApiError::bad_request(msg)
-    })
 }
 
 /// Path parameters, with contract errors.

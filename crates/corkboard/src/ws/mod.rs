@@ -11,7 +11,10 @@
 //! elsewhere (an overflow), then ends the connection, aborting a writer that
 //! cannot deliver its close frame.
 
+mod decode;
 pub mod echo;
+
+pub use decode::decode_client_frame;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -362,39 +365,12 @@ impl Connection {
     }
 
     async fn on_text(&mut self, text: Utf8Bytes, inflight: &mut JoinSet<()>) {
-        let v: Value = match serde_json::from_str(text.as_str()) {
-            Ok(v @ Value::Object(_)) => v,
-            Ok(_) => {
-                return self
-                    .bad_message(
-                        None,
-                        ApiError::new(ErrorCode::InvalidMessage, "a message must be a JSON object"),
-                    )
-                    .await
-            }
-            Err(e) => {
-                return self
-                    .bad_message(
-                        None,
-                        ApiError::new(ErrorCode::InvalidMessage, format!("invalid JSON: {e}")),
-                    )
-                    .await
-            }
+        let env = match decode::envelope(text.as_str()) {
+            Ok(env) => env,
+            Err(e) => return self.bad_message(None, e).await,
         };
         drop(text);
-        let id = v.get("id").cloned();
-        let Some(ty) = v.get("type").and_then(Value::as_str).map(str::to_owned) else {
-            return self
-                .bad_message(
-                    // The contract answers a message without `type` with `"id": null`.
-                    None,
-                    ApiError::new(
-                        ErrorCode::InvalidMessage,
-                        "a message needs a string \"type\"",
-                    ),
-                )
-                .await;
-        };
+        let ty = env.ty.as_str();
         let now = Instant::now();
         let limited = |bucket: &mut TokenBucket| -> Option<bool> {
             if bucket.take(now) {
@@ -403,7 +379,7 @@ impl Connection {
                 Some(bucket.abusive())
             }
         };
-        let over = match ty.as_str() {
+        let over = match ty {
             "signal" => limited(&mut self.signal_bucket),
             "ping" | "subscribe" | "unsubscribe" | "rpc" => limited(&mut self.rpc_bucket),
             _ => None,
@@ -414,27 +390,18 @@ impl Connection {
                 self.outbox.close(CloseReason::RateLimited);
             } else if ty != "signal" {
                 let e = ApiError::new(ErrorCode::RateLimited, format!("too many {ty} messages"));
-                self.reply(error_frame(id.as_ref(), None, &e)).await;
+                self.reply(error_frame(env.id.as_ref(), None, &e)).await;
             } else {
                 let e = ApiError::new(ErrorCode::RateLimited, "too many signals");
                 self.outbox.push_droppable(error_frame(None, None, &e));
             }
             return;
         }
-        if !ClientMessage::TYPES.contains(&ty.as_str()) {
-            let e = ApiError::new(
-                ErrorCode::UnknownType,
-                format!("unknown message type {ty:?}"),
-            );
-            return self.bad_message(id.as_ref(), e).await;
-        }
-        let msg = match serde_json::from_value::<ClientMessage>(v) {
+        let msg = match env.message() {
             Ok(m) => m,
-            Err(e) => {
-                // A malformed signal gets no id: signals have none.
-                let id = if ty == "signal" { None } else { id.as_ref() };
-                let e = ApiError::bad_request(format!("invalid {ty}: {e}"));
-                return self.bad_message(id, e).await;
+            Err(rejected) => {
+                let (id, e) = *rejected;
+                return self.bad_message(id.as_ref(), e).await;
             }
         };
         match msg {
