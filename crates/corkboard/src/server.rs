@@ -215,13 +215,9 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         let store = store.clone();
         let clock = clock.clone();
         let every = Duration::from_secs(config.prune_interval.max(1));
-        let mut stopped = stop.subscribe();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(every) => {}
-                    _ = stopped.wait_for(|s| *s) => return,
-                }
+        every_until_stopped(every, stop.subscribe(), move || {
+            let (store, clock) = (store.clone(), clock.clone());
+            async move {
                 match store.prune(clock.now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(events = n, "pruned the event log"),
@@ -235,13 +231,9 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     let sweep = {
         let app = state.app.clone();
         let every = app.sessions.sweep_every();
-        let mut stopped = stop.subscribe();
-        tokio::spawn(async move {
-            loop {
-                tokio::select! {
-                    _ = tokio::time::sleep(every) => {}
-                    _ = stopped.wait_for(|s| *s) => return,
-                }
+        every_until_stopped(every, stop.subscribe(), move || {
+            let app = app.clone();
+            async move {
                 match app.expire_sessions().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(sessions = n, "expired sessions ended"),
@@ -261,6 +253,27 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
             background
         },
         drain: Duration::from_secs(config.drain_timeout),
+    })
+}
+
+/// Runs `pass` every `every` until the server stops (pruning, the session sweep).
+fn every_until_stopped<F, Fut>(
+    every: Duration,
+    mut stopped: watch::Receiver<bool>,
+    pass: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stopped.wait_for(|s| *s) => return,
+            }
+            pass().await;
+        }
     })
 }
 

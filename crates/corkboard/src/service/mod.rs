@@ -126,6 +126,17 @@ impl App {
         self.hashes.run(f).await.ok_or_else(ApiError::internal)
     }
 
+    /// Hashes a new password (signup, password change) in a hashing slot.
+    async fn hash_new_password(&self, password: &str) -> Result<String, ApiError> {
+        let pw = password.to_owned();
+        self.hashing(move || auth::hash_password(&pw))
+            .await?
+            .map_err(|e| {
+                tracing::error!(error = %e, "password hashing failed");
+                ApiError::internal()
+            })
+    }
+
     async fn new_session(&self, user: &User, client: &ClientInfo) -> Result<String, ApiError> {
         let secret = auth::new_secret("cbs_");
         self.store
@@ -165,14 +176,7 @@ impl App {
         if !self.signups.hit(ip, now) {
             return Err(self.rate_limited("signups", IpCounter::retry_after(now)));
         }
-        let pw = password.to_owned();
-        let hash = self
-            .hashing(move || auth::hash_password(&pw))
-            .await?
-            .map_err(|e| {
-                tracing::error!(error = %e, "password hashing failed");
-                ApiError::internal()
-            })?;
+        let hash = self.hash_new_password(password).await?;
         let id = uuid::Uuid::now_v7().to_string();
         let user = self
             .store

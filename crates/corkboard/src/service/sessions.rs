@@ -9,7 +9,6 @@ use std::net::IpAddr;
 use serde::Serialize;
 
 use super::{store_error, App, Principal};
-use crate::auth;
 use crate::core::{model, ApiError, Timestamp};
 use crate::store::{Credential, CredentialKind};
 
@@ -108,14 +107,7 @@ impl App {
         if checked.is_none_or(|u| u.id != p.user.id) {
             return Err(ApiError::forbidden("the current password is wrong"));
         }
-        let pw = new.to_owned();
-        let hash = self
-            .hashing(move || auth::hash_password(&pw))
-            .await?
-            .map_err(|e| {
-                tracing::error!(error = %e, "password hashing failed");
-                ApiError::internal()
-            })?;
+        let hash = self.hash_new_password(new).await?;
         let revoked = self
             .store
             .change_password(&p.user.id, &hash, self.kept_session(p, false))
