@@ -9,24 +9,6 @@ use std::time::Duration;
 use common::sse::Next;
 use common::*;
 use reqwest::Method;
-use serde_json::json;
-
-/// Logs `name` in again: a fresh session of the same user.
-async fn login(s: &TestServer, name: &str) -> Client {
-    let anon = s.anon();
-    let r = anon
-        .post(
-            "/api/auth/login",
-            json!({"username": name, "password": "password123"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{:?}", r.body);
-    Client {
-        auth: Auth::Cookie(r.cookie.expect("cookie")),
-        user: r.body["user"].clone(),
-        ..anon
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_waiting_long_poll_ends_with_the_session() {
@@ -66,7 +48,7 @@ async fn a_stream_opened_during_logout_does_not_survive_it() {
     let owner = s.user("ann").await;
     let b = owner.board("b").await;
     for round in 0..25 {
-        let session = login(&s, "ann").await;
+        let session = s.login("ann").await;
         let opener = session.clone();
         let path = format!("/api/boards/{b}/stream");
         let open = tokio::spawn(async move { common::sse::try_open(&opener, &path, &[]).await });

@@ -53,6 +53,24 @@ impl TestServer {
         }
     }
 
+    /// A fresh session of the existing user `name` (password
+    /// `password123`), as its own client.
+    pub async fn login(&self, name: &str) -> Client {
+        let anon = self.anon();
+        let r = anon
+            .post(
+                "/api/auth/login",
+                serde_json::json!({"username": name, "password": "password123"}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{:?}", r.body);
+        Client {
+            auth: Auth::Cookie(r.cookie.expect("cookie")),
+            user: r.body["user"].clone(),
+            ..anon
+        }
+    }
+
     /// A client with no credentials.
     pub fn anon(&self) -> Client {
         Self::anon_at(&self.base)
