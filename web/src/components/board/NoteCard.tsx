@@ -293,6 +293,8 @@ function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteAction
           }
         }}
         onSelect={sendCaret}
+        onKeyUp={sendCaret}
+        onMouseUp={sendCaret}
         onScroll={(e) => {
           if (mirror.current) mirror.current.scrollTop = e.currentTarget.scrollTop;
         }}
