@@ -529,6 +529,10 @@ export class BoardClient {
         // Yjs updates commute: applied on arrival, even ahead of a gap (a duplicate changes nothing).
         if (m.kind === "note.updated" && (m.delta.text !== undefined || textUpdateOf(m))) {
           this.texts.remote(m.id, textUpdateOf(m), m.delta.text);
+        } else if (m.kind === "note.deleted" && outcome === "applied") {
+          this.texts.deleted(m.id);
+        } else if (m.kind === "note.created" && outcome === "applied" && this.texts.created(m.note.id)) {
+          this.history.forgetText(m.note.id);
         }
         if (outcome === "gap" && !this.resyncing) {
           this.resyncing = true;

@@ -121,6 +121,8 @@ export class NoteText {
   early: Uint8Array[] = [];
   /** Fetching the server's state to merge or rebuild: local changes wait. */
   holding = false;
+  /** The note was deleted after this document was loaded. */
+  wasDeleted = false;
   /** A rebuild that could not fetch the server's state (offline): done on the next `refreshAll`. */
   pendingRebuild: RpcError | null = null;
   /** One merge-and-resend per rejection chain; a second resync rebuilds. */
@@ -312,6 +314,26 @@ export class NoteTexts {
       else if (nt.status === "ready") void this.refresh(nt);
       else if (nt.status === "failed") void this.load(nt);
     }
+  }
+
+  /** The note was deleted: its document is kept (the note may come back) but not trusted. */
+  deleted(note: Id): void {
+    const nt = this.docs.get(note);
+    if (nt) nt.wasDeleted = true;
+  }
+
+  /**
+   * A `note.created` event: a note that comes back after a delete (restore) is
+   * loaded again from the server on next use, unless edits of it are pending.
+   * Returns true when its document was dropped.
+   */
+  created(note: Id): boolean {
+    const nt = this.docs.get(note);
+    if (!nt || !nt.wasDeleted) return false;
+    nt.wasDeleted = false;
+    if (nt.dirty || nt.holding) return false;
+    this.drop(nt);
+    return true;
   }
 
   /** After a resumed subscription: what failed while offline (loads, rebuilds) is tried again. */

@@ -302,6 +302,21 @@ describe("note text: refused edits", () => {
   });
 });
 
+describe("note text: a note deleted and restored", () => {
+  it("is loaded again from the server on next use (its document may have been re-seeded)", async () => {
+    const b = openBoard("abc");
+    await loaded(b);
+    const ev = (seq: number, body: Record<string, unknown>) =>
+      b.t.last.receive({ type: "event", board: "b1", seq, by: bob, at: "t", ...body } as never);
+    ev(4, { kind: "note.deleted", id: "n1" });
+    expect(b.client.texts.get("n1")).toBeDefined(); // kept while deleted
+    ev(5, { kind: "note.created", note: note("n1", { text: "abc", version: 5 }) });
+    expect(b.client.texts.get("n1")).toBeUndefined();
+    b.client.openText("n1");
+    expect(rpcs(b.t.last, "note.text_state")).toHaveLength(2);
+  });
+});
+
 describe("remote carets", () => {
   it("the selection signal carries relative positions that follow later edits, and expires", async () => {
     const b = openBoard("hello world");
