@@ -124,13 +124,10 @@ export interface TextState {
 /**
  * The `text_update` of a `note.updated` event (base64 Yjs update as merged by
  * the server), when the text changed through `note.edit` or a plain
- * replacement. Read through this helper so the client works whether or not
- * the generated event type already declares the field.
+ * replacement.
  */
 export function textUpdateOf(ev: BoardEvent): string | undefined {
-  if (ev.kind !== "note.updated") return undefined;
-  const u = (ev as { text_update?: unknown }).text_update;
-  return typeof u === "string" && u.length > 0 ? u : undefined;
+  return ev.kind === "note.updated" && ev.text_update ? ev.text_update : undefined;
 }
 export type RpcMethod = keyof RpcMethods;
 export type RpcParams<M extends RpcMethod> = RpcMethods[M]["params"];
