@@ -48,6 +48,32 @@ const summary = (v) => ({ n: v.length, p50: r2(pct(v, 50)), p90: r2(pct(v, 90)),
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz";
 
+// Runs in the writer's page before the app: stamps each note.edit RPC sent and its answer.
+function instrument() {
+  window.__rtt = [];
+  const sent = new Map();
+  const Native = window.WebSocket;
+  class Hooked extends Native {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (ev) => {
+        if (typeof ev.data !== "string" || !ev.data.startsWith('{"type":"result"') && !ev.data.startsWith('{"type":"error"')) return;
+        const m = JSON.parse(ev.data);
+        const t = sent.get(m.id);
+        if (t !== undefined) {
+          sent.delete(m.id);
+          window.__rtt.push(performance.now() - t);
+        }
+      });
+    }
+    send(data) {
+      if (typeof data === "string" && data.includes('"method":"note.edit"')) sent.set(JSON.parse(data).id, performance.now());
+      return super.send(data);
+    }
+  }
+  window.WebSocket = Hooked;
+}
+
 async function signup(name) {
   const api = await pwRequest.newContext({ baseURL: BASE, extraHTTPHeaders: { origin: BASE } });
   const r = await api.post("/api/auth/signup", { data: { username: name, password: PASSWORD } });
@@ -74,8 +100,8 @@ async function openEditor(page, id) {
 }
 
 /** One phase: the writer types KEYS characters into an empty note; the reader stamps each one. */
-async function phase(writer, reader, boardApi, boardId, readerEditing) {
-  const r = await boardApi.post(`/api/boards/${boardId}/notes`, { data: { text: "", x: 80, y: 80 } });
+async function phase(writer, reader, boardApi, boardId, readerEditing, x) {
+  const r = await boardApi.post(`/api/boards/${boardId}/notes`, { data: { text: "", x, y: 80 } });
   if (r.status() !== 201) throw new Error(`create note: ${r.status()} ${await r.text()}`);
   const id = (await r.json()).note.id;
   for (const p of [writer, reader]) await p.locator(`[data-note-id="${id}"]`).waitFor();
@@ -84,8 +110,12 @@ async function phase(writer, reader, boardApi, boardId, readerEditing) {
   if (readerEditing) await openEditor(reader, id);
 
   await writer.evaluate(() => {
+    window.__rtt.length = 0;
     window.__keys = [];
-    window.addEventListener("keydown", () => window.__keys.push(performance.timeOrigin + performance.now()), { capture: true });
+    if (!window.__keyHook) {
+      window.__keyHook = true;
+      window.addEventListener("keydown", () => window.__keys.push(performance.timeOrigin + performance.now()), { capture: true });
+    }
   });
   await reader.evaluate(
     ([i, editing]) => {
@@ -127,6 +157,7 @@ async function phase(writer, reader, boardApi, boardId, readerEditing) {
   }
   await until(`all ${KEYS} characters at the reader`, () => reader.evaluate((n) => window.__seen.length >= n, KEYS), 10_000);
   const keys = await writer.evaluate(() => window.__keys);
+  const rtt = await writer.evaluate(() => window.__rtt.slice());
   const seenAt = await reader.evaluate(() => {
     window.__stop = true;
     window.__obs?.disconnect();
@@ -143,7 +174,8 @@ async function phase(writer, reader, boardApi, boardId, readerEditing) {
 
   await writer.keyboard.press("Escape");
   if (readerEditing) await reader.locator(`[data-note-id="${id}"] textarea`).press("Escape");
-  return lat;
+  await writer.mouse.click(VIEWPORT.width - 20, VIEWPORT.height - 20); // nothing selected
+  return { lat, rtt };
 }
 
 async function main() {
@@ -164,6 +196,7 @@ async function main() {
     if (acc.status() !== 200) throw new Error(`accept: ${acc.status()} ${await acc.text()}`);
 
     const w = await openPage(browser, watch, names[0]);
+    await w.context.addInitScript(instrument);
     const r = await openPage(browser, watch, names[1]);
     for (const p of [w.page, r.page]) {
       await p.goto(`${BASE}/boards/${encodeURIComponent(boardId)}`);
@@ -171,12 +204,15 @@ async function main() {
     }
 
     const result = { keys: KEYS, key_delay_ms: DELAY };
-    const editing = await phase(w.page, r.page, apis[0], boardId, true);
-    result.keystroke_to_remote_frame_ms = summary(editing);
+    const editing = await phase(w.page, r.page, apis[0], boardId, true, 80);
+    result.keystroke_to_remote_frame_ms = summary(editing.lat);
     log(`reader editing (next frame): ${JSON.stringify(result.keystroke_to_remote_frame_ms)}`);
-    const viewing = await phase(w.page, r.page, apis[0], boardId, false);
-    result.keystroke_to_remote_dom_ms = summary(viewing);
+    const viewing = await phase(w.page, r.page, apis[0], boardId, false, 480);
+    result.keystroke_to_remote_dom_ms = summary(viewing.lat);
     log(`reader viewing (DOM): ${JSON.stringify(result.keystroke_to_remote_dom_ms)}`);
+    result.edits_sent = editing.rtt.length + viewing.rtt.length;
+    result.edit_rpc_round_trip_ms = summary([...editing.rtt, ...viewing.rtt]);
+    log(`note.edit sent ${result.edits_sent} for ${2 * KEYS} keystrokes; RPC round trip: ${JSON.stringify(result.edit_rpc_round_trip_ms)}`);
 
     if (watch.errors.length) result.console_errors = watch.errors;
     result.seconds = Math.round((Date.now() - t0) / 100) / 10;

@@ -4,7 +4,7 @@
 // each in their own browser context; they type into one note at the same time.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { BASE, ConsoleWatch, PASSWORD, launchBrowser, rest, seen, until } from "./harness.mjs";
+import { BASE, ConsoleWatch, PASSWORD, launchBrowser, rest, screenshotPath, seen, until } from "./harness.mjs";
 
 const VIEWPORT = { width: 1280, height: 800 };
 const LIVE_MS = 1000;
@@ -138,6 +138,35 @@ describe("collaborative text and undo, end to end", { timeout: 180_000 }, () => 
     await editorOf(tess.page, id).press("Control+Shift+z");
     const redone = await converged(id);
     assert.equal([...redone.slice(6)].filter((c) => /[a-z-]/.test(c)).join(""), "alpha-bravo-charlie-delta-echo");
+
+    // tess's caret stays on the same characters while uma types before it
+    const ta = editorOf(tess.page, id);
+    const at = await ta.evaluate((el) => {
+      const i = el.value.indexOf("XRAY");
+      el.setSelectionRange(i, i);
+      return i;
+    });
+    await editorOf(uma.page, id).evaluate((el) => el.setSelectionRange(0, 0));
+    await editorOf(uma.page, id).pressSequentially(">> ", { delay: 10 });
+    await until("uma's '>> ' at tess's", () => ta.evaluate((el) => el.value.startsWith(">> ")), 3000);
+    assert.deepEqual(
+      await ta.evaluate((el) => [el.selectionStart, el.selectionEnd, el.value.slice(el.selectionStart, el.selectionStart + 4)]),
+      [at + 3, at + 3, "XRAY"],
+      "tess's caret moved with the text",
+    );
+    const path = screenshotPath("collaborative-text");
+    if (path) {
+      // uma selects "YANKEE": tess sees the selection and the caret in uma's colour, with her name
+      await editorOf(uma.page, id).evaluate((el) => {
+        const i = el.value.indexOf("YANKEE");
+        el.focus();
+        el.setSelectionRange(i, i + 6);
+        el.dispatchEvent(new Event("select", { bubbles: true }));
+      });
+      await seen(tess.page, "uma's selection", (i) => !!document.querySelector(`[data-note-id="${i}"] mark[data-selection]`), id, 3000);
+      await tess.page.waitForTimeout(200);
+      await tess.page.screenshot({ path, clip: { x: 0, y: 0, width: 640, height: 360 } });
+    }
     await leave(tess.page, id);
     await leave(uma.page, id);
   });
