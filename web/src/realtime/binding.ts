@@ -11,7 +11,8 @@
  *   after an undo/redo the caret goes to where the change happened;
  * - a rebuilt document (after a refused edit) replaces the value.
  */
-import { changeEnd, diffText, mapIndex, type NoteText, type TextChange } from "./text";
+import type { NoteText, TextChange } from "./text";
+import { changeEnd, diffText, mapIndex } from "./textdiff";
 
 export interface TextareaLike {
   value: string;

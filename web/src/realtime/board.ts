@@ -3,7 +3,6 @@
  * ephemeral state (presence, cursors, typing) and the user-facing notices
  * (rollbacks and conflicts).
  */
-import * as Y from "yjs";
 import type { Connection } from "./connection";
 import { Emitter } from "./emitter";
 import type { RpcError } from "./errors";
@@ -22,7 +21,7 @@ import {
   type User,
 } from "./protocol";
 import { BoardStore } from "./store";
-import { fromBase64, NoteTexts, toBase64, type LostReason, type NoteText } from "./text";
+import type { LostReason, NoteText, NoteTexts } from "./text";
 import { throttle } from "./throttle";
 
 export type BoardStatus = "loading" | "ready" | "not_found" | "revoked" | "deleted";
@@ -61,9 +60,9 @@ export interface Typing {
 export interface RemoteSelection {
   user: User;
   note: Id;
-  /** Yjs relative positions (decoded), when sent. */
-  anchor?: Y.RelativePosition;
-  head?: Y.RelativePosition;
+  /** Yjs relative positions (base64), when sent. */
+  anchor?: string;
+  head?: string;
   /** Plain indexes, the fallback. */
   index: [number, number];
   at: number;
@@ -94,7 +93,15 @@ export interface BoardClientOptions {
   frame?: (cb: () => void) => void;
   /** Keystrokes closer than this are one text undo step (ms). */
   captureTimeoutMs?: number;
+  /**
+   * Loads the collaborative text module (Yjs). By default a dynamic import, so
+   * Yjs is not part of the board page's first load: it arrives right after.
+   * Tests pass the module itself (no promise: ready at once).
+   */
+  loadText?: () => TextModule | Promise<TextModule>;
 }
+
+type TextModule = typeof import("./text");
 
 /** How often an open editor repeats its caret so that others' copies do not expire (ms). */
 export const SELECTION_REFRESH_MS = 2000;
@@ -106,8 +113,13 @@ const defaultUuid = () => crypto.randomUUID();
 export class BoardClient {
   readonly store: BoardStore;
   readonly meta = new Emitter<BoardMeta>();
-  /** The notes' collaborative text documents. */
-  readonly texts: NoteTexts;
+  /** The notes' collaborative text documents (null until the module is loaded). */
+  texts: NoteTexts | null = null;
+  private textModule: TextModule | null = null;
+  private readonly textLoaded: Promise<void>;
+  /** Notes this tab created empty before the text module arrived. */
+  private readonly emptyNotes = new Set<Id>();
+  private readonly textOptions: { frame?: (cb: () => void) => void; captureTimeoutMs?: number };
   /** This user's undo/redo on this board. */
   readonly history: History;
 
@@ -120,6 +132,7 @@ export class BoardClient {
   private metaSnapshot: BoardMeta;
   private unsubscribe: (() => void) | null = null;
   private resyncing = false;
+  private stopped = false;
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
   /** Per note: the version right after this client's last confirmed text write. */
   private ownTextVersion = new Map<Id, number>();
@@ -144,10 +157,38 @@ export class BoardClient {
     this.sendSelectionNow = throttle((data: SelectionSignal) => {
       this.conn.signal(this.boardId, "selection", data);
     }, 1000 / (opts.selectionRate ?? 15));
-    this.texts = new NoteTexts({
+    this.textOptions = { frame: opts.frame, captureTimeoutMs: opts.captureTimeoutMs };
+    const loading = (opts.loadText ?? (() => import("./text")))();
+    this.history = new History({
+      me: () => this.conn.user?.id,
+      lastWrite: (id, f) => this.store.lastWrite(id, f),
+      seq: () => this.store.confirmedSeq,
+      text: (id, dir) => this.textStep(id, dir),
+      apply: (step, dir) => this.applyStep(step, dir),
+      skipped: (step, dir, why) => this.info(`${dir === "undo" ? "Undo" : "Redo"} skipped: ${why}.`),
+      recorded: (step) => this.texts?.stopCapturing(step.kind === "text" ? step.note : undefined),
+      redoCleared: () => this.texts?.clearRedo(),
+      changed: () => this.emitMeta(),
+    });
+    this.metaSnapshot = this.computeMeta();
+    if (loading instanceof Promise) {
+      this.textLoaded = loading.then(
+        (m) => this.textReady(m),
+        () => undefined, // offline at first load: the editor says it cannot load
+      );
+    } else {
+      this.textReady(loading);
+      this.textLoaded = Promise.resolve();
+    }
+  }
+
+  private textReady(m: TextModule): void {
+    if (this.texts || this.stopped) return;
+    this.textModule = m;
+    this.texts = new m.NoteTexts({
       uuid: this.uuid,
-      frame: opts.frame,
-      captureTimeoutMs: opts.captureTimeoutMs,
+      frame: this.textOptions.frame,
+      captureTimeoutMs: this.textOptions.captureTimeoutMs,
       transport: {
         textState: (id) => this.conn.rpc("note.text_state", { board: this.boardId, id }),
         // The outbox's own promise, not a derived one: a rejection must be seen before the outbox sends the next edit.
@@ -161,18 +202,8 @@ export class BoardClient {
         else this.history.record({ kind: "text", note: id });
       },
     });
-    this.history = new History({
-      me: () => this.conn.user?.id,
-      lastWrite: (id, f) => this.store.lastWrite(id, f),
-      seq: () => this.store.confirmedSeq,
-      text: (id, dir) => this.textStep(id, dir),
-      apply: (step, dir) => this.applyStep(step, dir),
-      skipped: (step, dir, why) => this.info(`${dir === "undo" ? "Undo" : "Redo"} skipped: ${why}.`),
-      recorded: (step) => this.texts.stopCapturing(step.kind === "text" ? step.note : undefined),
-      redoCleared: () => this.texts.clearRedo(),
-      changed: () => this.emitMeta(),
-    });
-    this.metaSnapshot = this.computeMeta();
+    for (const id of this.emptyNotes) if (this.store.getView().byId.get(id)?.text === "") this.texts.createEmpty(id);
+    this.emptyNotes.clear();
   }
 
   start(): void {
@@ -193,9 +224,10 @@ export class BoardClient {
   }
 
   stop(): void {
+    this.stopped = true;
     this.sendCursor.cancel();
     this.sendSelectionNow.cancel();
-    this.texts.stop();
+    this.texts?.stop();
     this.unsubscribe?.();
     this.unsubscribe = null;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
@@ -228,7 +260,10 @@ export class BoardClient {
     };
     this.store.add({ op, kind: "create", note });
     // An empty note's document is empty on the server too: typing can start before the create is answered.
-    if (!note.text) this.texts.createEmpty(id);
+    if (!note.text) {
+      if (this.texts) this.texts.createEmpty(id);
+      else this.emptyNotes.add(id);
+    }
     const step = this.history.record({ kind: "create", note: id, snapshot: note });
     const params = {
       board: this.boardId,
@@ -369,7 +404,7 @@ export class BoardClient {
   }
 
   private textStep(id: Id, dir: Direction): boolean {
-    const nt = this.texts.get(id);
+    const nt = this.texts?.get(id);
     if (!nt || nt.status !== "ready" || !this.store.getView().byId.has(id)) return false;
     const um = nt.undo;
     if (dir === "undo" ? !um.canUndo() : !um.canRedo()) return false;
@@ -394,9 +429,15 @@ export class BoardClient {
 
   // ------------------------------------------------------------ collaborative text
 
-  /** The note's text document (loaded on first use, kept while the board is open). */
-  openText(id: Id): NoteText {
-    return this.texts.open(id);
+  /** The note's text document (loaded on first use, kept while the board is open); null before the text module is loaded. */
+  openText(id: Id): NoteText | null {
+    return this.texts?.open(id) ?? null;
+  }
+
+  /** `openText` once the text module is loaded (null if it could not be). */
+  async openTextWhenReady(id: Id): Promise<NoteText | null> {
+    await this.textLoaded;
+    return this.stopped ? null : this.openText(id);
   }
 
   /** Writes text from a lost-text notice back into its note (as this user's edit). */
@@ -404,8 +445,8 @@ export class BoardClient {
     const n = this.notices.find((x) => x.id === noticeId);
     if (!n || n.kind !== "lost") return;
     this.dismiss(noticeId);
-    const nt = this.texts.get(n.note);
-    if (nt && nt.status === "ready") this.texts.restoreLost(n.note, n.text);
+    const nt = this.texts?.get(n.note);
+    if (nt && nt.status === "ready") this.texts?.restoreLost(n.note, n.text);
     else if (this.store.getView().byId.has(n.note)) void this.updateNote(n.note, { text: n.text }, { record: false });
   }
 
@@ -439,23 +480,24 @@ export class BoardClient {
       return;
     }
     const data: SelectionSignal = { note, index: [anchor, head] };
-    const nt = this.texts.get(note);
-    if (nt && nt.status === "ready") {
-      const rel = (i: number) => toBase64(Y.encodeRelativePosition(Y.createRelativePositionFromTypeIndex(nt.ytext, i)));
-      data.anchor = rel(anchor);
-      data.head = anchor === head ? data.anchor : rel(head);
+    const nt = this.texts?.get(note);
+    const m = this.textModule;
+    if (nt && m && nt.status === "ready") {
+      data.anchor = m.relativeAt(nt, anchor);
+      data.head = anchor === head ? data.anchor : m.relativeAt(nt, head);
     }
     this.sendSelectionNow(data);
   }
 
   /** A remote selection as `[anchor, head]` indexes into the note's current text. */
   resolveSelection(sel: RemoteSelection, textLength: number): [number, number] {
-    const nt = this.texts.get(sel.note);
+    const nt = this.texts?.get(sel.note);
+    const m = this.textModule;
     const clamp = (i: number) => Math.max(0, Math.min(textLength, i));
-    if (nt && nt.status === "ready" && sel.anchor && sel.head) {
-      const a = Y.createAbsolutePositionFromRelativePosition(sel.anchor, nt.doc);
-      const h = Y.createAbsolutePositionFromRelativePosition(sel.head, nt.doc);
-      if (a && h && a.type === nt.ytext && h.type === nt.ytext) return [clamp(a.index), clamp(h.index)];
+    if (nt && m && nt.status === "ready" && sel.anchor && sel.head) {
+      const a = m.resolveRelative(nt, sel.anchor);
+      const h = m.resolveRelative(nt, sel.head);
+      if (a !== null && h !== null) return [clamp(a), clamp(h)];
     }
     return [clamp(sel.index[0]), clamp(sel.index[1])];
   }
@@ -517,10 +559,10 @@ export class BoardClient {
         if (m.snapshot) {
           this.store.loadSnapshot(m.snapshot, m.seq);
           // Events may have been skipped: merge every open text document with the server's.
-          this.texts.refreshAll();
+          this.texts?.refreshAll();
         } else {
           this.store.markReady();
-          this.texts.reconnected();
+          this.texts?.reconnected();
         }
         this.setStatus("ready");
         break;
@@ -528,10 +570,10 @@ export class BoardClient {
         const outcome = this.store.applyEvent(m);
         // Yjs updates commute: applied on arrival, even ahead of a gap (a duplicate changes nothing).
         if (m.kind === "note.updated" && (m.delta.text !== undefined || textUpdateOf(m))) {
-          this.texts.remote(m.id, textUpdateOf(m), m.delta.text);
+          this.texts?.remote(m.id, textUpdateOf(m), m.delta.text);
         } else if (m.kind === "note.deleted" && outcome === "applied") {
-          this.texts.deleted(m.id);
-        } else if (m.kind === "note.created" && outcome === "applied" && this.texts.created(m.note.id)) {
+          this.texts?.deleted(m.id);
+        } else if (m.kind === "note.created" && outcome === "applied" && this.texts?.created(m.note.id)) {
           this.history.forgetText(m.note.id);
         }
         if (outcome === "gap" && !this.resyncing) {
@@ -665,12 +707,10 @@ export function parseSelection(from: User, d: Record<string, unknown>): RemoteSe
     index: [Number.isFinite(a) ? a : 0, Number.isFinite(h) ? h : Number.isFinite(a) ? a : 0],
     at: Date.now(),
   };
-  try {
-    if (typeof d.anchor === "string") sel.anchor = Y.decodeRelativePosition(fromBase64(d.anchor));
-    if (typeof d.head === "string") sel.head = Y.decodeRelativePosition(fromBase64(d.head));
-  } catch {
-    sel.anchor = undefined;
-    sel.head = undefined;
+  // Resolved against the note's document when drawn (a bad one falls back to `index`).
+  if (typeof d.anchor === "string" && typeof d.head === "string" && d.anchor.length <= 256 && d.head.length <= 256) {
+    sel.anchor = d.anchor;
+    sel.head = d.head;
   }
   return sel;
 }

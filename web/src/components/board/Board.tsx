@@ -72,7 +72,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
         setEditingNote(null);
       },
       typing: (id) => client?.sendTyping(id),
-      openText: (id) => client?.openText(id) ?? null,
+      openText: (id) => client?.openTextWhenReady(id) ?? Promise.resolve(null),
       selection: (id, anchor, head) => client?.sendSelection(id, anchor, head),
       undoText: (id) => client?.undoText(id),
       redoText: (id) => client?.redoText(id),

@@ -28,7 +28,7 @@ export interface NoteActions {
   remove(id: string): void;
   typing(id: string | null): void;
   /** The note's collaborative text document (loaded on first use). */
-  openText(id: string): NoteText | null;
+  openText(id: string): Promise<NoteText | null>;
   /** This user's caret/selection in the note (`null`: stopped editing). */
   selection(id: string | null, anchor?: number, head?: number): void;
   /** Ctrl+Z / Ctrl+Shift+Z in the editor: the note's text first, then the board's history. */
@@ -227,14 +227,26 @@ function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteAction
 
   useEffect(() => {
     const el = ref.current;
-    const nt = actions.openText(note.id);
-    if (!el || !nt) {
-      queueMicrotask(() => setStatus("none"));
-      return;
-    }
+    let cancelled = false;
+    let off = () => {};
     let focused = false;
-    const bind = () => {
-      if (binding.current || nt.status !== "ready") return;
+    const start = (nt: NoteText | null) => {
+      if (cancelled) return;
+      if (!el || !nt) {
+        setStatus("none");
+        return;
+      }
+      off = nt.on({
+        status: (s) => {
+          setStatus(s);
+          if (s === "ready") bind(nt);
+        },
+      });
+      setStatus(nt.status);
+      bind(nt);
+    };
+    const bind = (nt: NoteText) => {
+      if (!el || binding.current || nt.status !== "ready") return;
       binding.current = new TextareaBinding(nt, el, () => {
         if (mirror.current) mirror.current.scrollTop = el.scrollTop;
       });
@@ -245,17 +257,12 @@ function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteAction
       }
       sendCaretRef.current();
     };
-    const off = nt.on({
-      status: (s) => {
-        setStatus(s);
-        if (s === "ready") bind();
-      },
-    });
-    queueMicrotask(() => setStatus(nt.status));
-    bind();
+    // The text module (Yjs) may still be on its way: the editor is read-only until the document is there.
+    void actions.openText(note.id).then(start);
     // Others' copies of this caret expire: repeat it while the editor is open.
     const refresh = setInterval(() => sendCaretRef.current(), SELECTION_REFRESH_MS);
     return () => {
+      cancelled = true;
       clearInterval(refresh);
       off();
       binding.current?.destroy();

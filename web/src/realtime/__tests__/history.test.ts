@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import * as Y from "yjs";
 import { BoardClient } from "../board";
+import * as textModule from "../text";
 import { History, type HistoryHost, type Step } from "../history";
 import type { BoardEvent, ClientMessage, NoteDelta, User } from "../protocol";
 import type { FieldWrite, NoteField } from "../store";
@@ -86,7 +87,7 @@ function openBoard() {
   t.conn.start();
   t.last.welcome(ann);
   const frames: (() => void)[] = [];
-  const client = new BoardClient(t.conn, "b1", { uuid, frame: (cb) => frames.push(cb), captureTimeoutMs: 0 });
+  const client = new BoardClient(t.conn, "b1", { uuid, frame: (cb) => frames.push(cb), captureTimeoutMs: 0, loadText: () => textModule });
   client.start();
   const n1 = note("n1", { text: "", x: 10, y: 20, color: "yellow", version: 3 });
   t.last.receive({ type: "subscribed", board: "b1", seq: 3, snapshot: { board: { ...board, seq: 3 }, notes: [n1] } });
@@ -191,7 +192,7 @@ describe("undo and redo on a board", () => {
 
   it("text undo reverts only this user's typing, and takes its place in the board's stack", async () => {
     const b = openBoard();
-    const nt = b.client.openText("n1");
+    const nt = b.client.openText("n1")!;
     const srv = new Y.Doc();
     srv.clientID = 0;
     const req = rpcs(b.t.last, "note.text_state")[0];

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import * as Y from "yjs";
 import { TextareaBinding, type TextareaLike } from "../binding";
 import { BoardClient } from "../board";
+import * as textModule from "../text";
 import type { ClientMessage } from "../protocol";
 import { diffText, fromBase64, mapIndex, toBase64 } from "../text";
 import { ann, board, bob, flush, note, setup, type FakeSocket } from "./fakes";
@@ -34,7 +35,7 @@ function openBoard(text = "hello world") {
   t.conn.start();
   t.last.welcome(ann);
   const frames: (() => void)[] = [];
-  const client = new BoardClient(t.conn, "b1", { uuid, frame: (cb) => frames.push(cb), captureTimeoutMs: 0 });
+  const client = new BoardClient(t.conn, "b1", { uuid, frame: (cb) => frames.push(cb), captureTimeoutMs: 0, loadText: () => textModule });
   client.start();
   t.last.receive({
     type: "subscribed",
@@ -100,7 +101,7 @@ function openBoard(text = "hello world") {
 }
 
 async function loaded(b: ReturnType<typeof openBoard>) {
-  const nt = b.client.openText("n1");
+  const nt = b.client.openText("n1")!;
   b.answerState();
   await flush();
   expect(nt.status).toBe("ready");
@@ -309,9 +310,9 @@ describe("note text: a note deleted and restored", () => {
     const ev = (seq: number, body: Record<string, unknown>) =>
       b.t.last.receive({ type: "event", board: "b1", seq, by: bob, at: "t", ...body } as never);
     ev(4, { kind: "note.deleted", id: "n1" });
-    expect(b.client.texts.get("n1")).toBeDefined(); // kept while deleted
+    expect(b.client.texts!.get("n1")).toBeDefined(); // kept while deleted
     ev(5, { kind: "note.created", note: note("n1", { text: "abc", version: 5 }) });
-    expect(b.client.texts.get("n1")).toBeUndefined();
+    expect(b.client.texts!.get("n1")).toBeUndefined();
     b.client.openText("n1");
     expect(rpcs(b.t.last, "note.text_state")).toHaveLength(2);
   });

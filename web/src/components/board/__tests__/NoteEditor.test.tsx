@@ -60,8 +60,12 @@ describe("the note editor", () => {
     const card = container.querySelector('[data-note-id="n1"]')!;
     act(() => card.dispatchEvent(new MouseEvent("dblclick", { bubbles: true })));
     const ta = container.querySelector<HTMLTextAreaElement>('textarea[aria-label="Note text"]')!;
-    expect(ta.readOnly).toBe(true); // until the document is loaded
-    const req = (t.last.ofType("rpc") as Rpc[]).find((m) => m.method === "note.text_state")!;
+    expect(ta.readOnly).toBe(true); // until the text module (loaded on demand) and the document are there
+    const textState = () => (t.last.ofType("rpc") as Rpc[]).find((m) => m.method === "note.text_state");
+    await act(async () => {
+      for (let i = 0; i < 200 && !textState(); i++) await wait(10);
+    });
+    const req = textState()!;
     expect(req.params).toEqual({ board: "b1", id: "n1" });
     await act(async () => {
       t.last.receive({ type: "result", id: req.id, result: { state: toBase64(Y.encodeStateAsUpdate(server)), version: 3 } });
