@@ -494,7 +494,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 let change = doc.replace(t, ctx.limits.note_state_bytes)?;
                 if !change.is_noop() {
                     text_update = Some(B64.encode(&change.update));
-                    next.text_state = Some(doc.state().into());
+                    next.text_state = Some(change.state.into());
                 }
                 next.note.text = t.clone();
                 next.fields.text = seq;
@@ -570,7 +570,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
             next.note.version = seq;
             next.note.updated_at = now;
             next.fields.text = seq;
-            next.text_state = Some(doc.state().into());
+            next.text_state = Some(change.state.into());
             Ok(Plan {
                 mentions,
                 outcome: Outcome::NoteUpdated {

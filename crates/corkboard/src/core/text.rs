@@ -46,6 +46,9 @@ pub struct TextChange {
     pub update: Vec<u8>,
     /// The text after the change.
     pub text: String,
+    /// The whole document after the change, compacted (what to store);
+    /// empty when nothing changed.
+    pub state: Vec<u8>,
 }
 
 impl TextChange {
@@ -165,10 +168,15 @@ impl TextDoc {
         let text = self.text();
         check_text(&text, max_chars)?;
         let merged = self.diff_since(&before, &old_text, &text);
-        self.check_size(max_state_bytes)?;
+        let state = if merged.is_empty() {
+            Vec::new()
+        } else {
+            self.checked_state(max_state_bytes)?
+        };
         Ok(TextChange {
             update: merged,
             text,
+            state,
         })
     }
 
@@ -188,6 +196,7 @@ impl TextDoc {
             return Ok(TextChange {
                 update: Vec::new(),
                 text: old,
+                state: Vec::new(),
             });
         }
         let before = self.doc.transact().state_vector();
@@ -204,10 +213,11 @@ impl TextDoc {
             }
         }
         let update = self.diff_since(&before, &old, new_text);
-        self.check_size(max_state_bytes)?;
+        let state = self.checked_state(max_state_bytes)?;
         Ok(TextChange {
             update,
             text: new_text.to_owned(),
+            state,
         })
     }
 
@@ -248,15 +258,17 @@ impl TextDoc {
         Ok(())
     }
 
-    fn check_size(&self, max_state_bytes: usize) -> Result<(), ApiError> {
-        let size = self.state().len();
+    /// The state to store, refused when larger than `max_state_bytes`.
+    fn checked_state(&self, max_state_bytes: usize) -> Result<Vec<u8>, ApiError> {
+        let state = self.state();
+        let size = state.len();
         if size > max_state_bytes {
             return Err(ApiError::too_large(format!(
                 "the note's text document would take {size} bytes, more than {max_state_bytes}"
             ))
             .with_details(json!({"field": "update", "limit": max_state_bytes})));
         }
-        Ok(())
+        Ok(state)
     }
 }
 
