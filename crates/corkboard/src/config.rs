@@ -193,6 +193,11 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_LOG_MIN_AGE", default_value_t = 86_400)]
     pub log_min_age: u64,
 
+    /// Seconds a deleted note is kept for `note.restore` (default 30 days);
+    /// pruned with the event log.
+    #[arg(long, env = "CORKBOARD_DELETED_NOTE_TTL", default_value_t = 30 * 86_400)]
+    pub deleted_note_ttl: u64,
+
     /// Seconds between pruning passes over the event log.
     #[arg(long, env = "CORKBOARD_PRUNE_INTERVAL", default_value_t = 600)]
     pub prune_interval: u64,
@@ -355,6 +360,7 @@ impl Config {
             http_body_bytes: self.max_body_bytes,
             log_min_events: self.log_min_events,
             log_min_age_ms: (self.log_min_age as i64).saturating_mul(1000),
+            deleted_note_ttl_ms: (self.deleted_note_ttl as i64).saturating_mul(1000),
             invite_ttl_secs: self.invite_ttl,
             invite_max_ttl_secs: self.invite_max_ttl.max(self.invite_ttl),
             invites_per_hour: self.invites_per_hour,

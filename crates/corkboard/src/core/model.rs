@@ -168,6 +168,8 @@ pub struct Limits {
     pub log_min_events: u64,
     /// Age (ms) within which every event is kept.
     pub log_min_age_ms: i64,
+    /// Age (ms) after which a deleted note can no longer be restored.
+    pub deleted_note_ttl_ms: i64,
     /// Seconds an invite lives when its creator names no `expires_in`.
     pub invite_ttl_secs: u64,
     /// The largest `expires_in` an invite may ask for, in seconds.
@@ -190,6 +192,7 @@ impl Default for Limits {
             http_body_bytes: 1 << 20,
             log_min_events: 10_000,
             log_min_age_ms: 24 * 3600 * 1000,
+            deleted_note_ttl_ms: 30 * 24 * 3600 * 1000,
             invite_ttl_secs: 7 * 24 * 3600,
             invite_max_ttl_secs: 30 * 24 * 3600,
             invites_per_hour: 50,

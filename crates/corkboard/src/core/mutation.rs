@@ -628,8 +628,12 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 .note
                 .filter(|r| r.note.board == board.id && &r.note.id == id)
                 .ok_or_else(|| ApiError::not_found("note not found"))?;
+            // Kept as it was, stamped with when it went (pruned after
+            // --deleted-note-ttl).
+            let mut kept = rec.clone();
+            kept.note.updated_at = now;
             Ok(Plan {
-                effect: Effect::DeleteNote(rec.clone()),
+                effect: Effect::DeleteNote(kept),
                 event: Some(event(EventBody::NoteDeleted { id: id.clone() })),
                 outcome: Outcome::NoteDeleted { seq },
                 mentions: Vec::new(),

@@ -551,6 +551,8 @@ impl Store for PgStore {
             tx.commit().await?;
         }
         Pg::prune_user_ops(&mut *self.conn().await?, windows.1).await?;
+        let kept_since = now.0.saturating_sub(self.limits.deleted_note_ttl_ms);
+        Pg::prune_deleted_notes(&mut *self.conn().await?, kept_since).await?;
         Ok(removed)
     }
 

@@ -397,6 +397,8 @@ impl Writer {
                     removed += Lite::prune_board(c, &id, windows).await?;
                 }
                 Lite::prune_user_ops(c, windows.1).await?;
+                let kept_since = now.0.saturating_sub(self.limits.deleted_note_ttl_ms);
+                Lite::prune_deleted_notes(c, kept_since).await?;
                 Output::Count(removed)
             }
         };
