@@ -5,20 +5,24 @@
 //! one mutation: loaded from the stored state, changed by a client's update
 //! ([`TextDoc::apply`]) or by a plain replacement ([`TextDoc::replace`],
 //! applied as the smallest diff), checked, and encoded again, compacted (the
-//! whole state as one update, deleted content garbage-collected). Nothing is
-//! kept in memory between mutations, so the memory a document takes is
-//! bounded by the stored state's limit and the number of mutations running.
+//! whole state as one update, deleted content garbage-collected). A store
+//! keeps recently edited documents decoded in a [`TextCache`]; a document's
+//! memory is bounded by the stored state's limit.
 //!
 //! Pure (no I/O): the store calls it from [`crate::core::plan`].
 
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use serde_json::json;
-use yrs::types::text::YChange;
+use yrs::types::text::TextEvent;
+use yrs::types::Delta;
 use yrs::updates::decoder::Decode;
 use yrs::{
-    Any, ClientID, Doc, GetString, OffsetKind, Options, Out, ReadTxn, StateVector, Text, TextRef,
-    Transact, Update,
+    Any, ClientID, Doc, GetString, Observable, OffsetKind, Options, Out, ReadTxn, StateVector,
+    Text, TextRef, Transact, Update,
 };
 
 use super::error::ApiError;
@@ -32,10 +36,24 @@ pub const TEXT_NAME: &str = "text";
 /// picks random non-zero ids); an update that does is refused.
 pub const SERVER_CLIENT: ClientID = ClientID::new(0);
 
-/// One note's text document, for the length of one mutation or read.
+/// Most documents a [`TextCache`] holds, however small (eviction scans them).
+pub const CACHE_MAX_DOCS: usize = 4096;
+
+/// One note's text document, for the length of one mutation or read (or
+/// kept warm in a [`TextCache`] between mutations).
 pub struct TextDoc {
     doc: Doc,
     text: TextRef,
+    /// Set by the text's observer when a change inserts anything but plain
+    /// strings, or formats: checked after each update, in the update's cost
+    /// rather than the document's.
+    not_plain: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for TextDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextDoc").finish_non_exhaustive()
+    }
 }
 
 /// What a change did to the document.
@@ -66,7 +84,23 @@ impl TextDoc {
             ..Options::default()
         });
         let text = doc.get_or_insert_text(TEXT_NAME);
-        Self { doc, text }
+        let not_plain = Arc::new(AtomicBool::new(false));
+        let flag = not_plain.clone();
+        text.observe("plain-text-check", move |txn, e: &TextEvent| {
+            for d in e.delta(txn) {
+                match d {
+                    Delta::Inserted(Out::Any(Any::String(_)), None)
+                    | Delta::Deleted(_)
+                    | Delta::Retain(_, None) => {}
+                    _ => flag.store(true, Ordering::Relaxed),
+                }
+            }
+        });
+        Self {
+            doc,
+            text,
+            not_plain,
+        }
     }
 
     /// The document of a note: decoded from its stored `state`, or, for a
@@ -247,13 +281,8 @@ impl TextDoc {
         if let Some((name, _)) = txn.root_refs().find(|(name, _)| *name != TEXT_NAME) {
             return refuse(&format!("the update adds a shared type named {name:?}"));
         }
-        for chunk in self.text.diff(&txn, YChange::identity) {
-            if chunk.attributes.is_some() {
-                return refuse("the update adds formatting");
-            }
-            if !matches!(chunk.insert, Out::Any(Any::String(_))) {
-                return refuse("the update embeds something that is not text");
-            }
+        if self.not_plain.load(Ordering::Relaxed) {
+            return refuse("the update adds formatting or embeds something that is not text");
         }
         Ok(())
     }
@@ -338,6 +367,100 @@ fn edits(old: &str, new: &str) -> Vec<Edit> {
         }
     }
     out
+}
+
+/// Documents kept decoded between mutations, keyed by (board, note) and the
+/// seq of the note's last text change: decoding a document of a few
+/// thousand characters typed by many people costs about a millisecond, an
+/// edit on a warm one a few tens of microseconds. Bounded by the encoded
+/// size of what it holds (`budget` bytes; a decoded document takes some
+/// ten times more) and by `max_docs`; the least recently used go first.
+///
+/// A store puts a document back only after the change that produced it
+/// committed, so an entry always matches what the database holds under its
+/// version.
+pub struct TextCache {
+    entries: HashMap<(String, String), Cached>,
+    bytes: usize,
+    budget: usize,
+    max_docs: usize,
+    tick: u64,
+}
+
+struct Cached {
+    version: u64,
+    doc: TextDoc,
+    bytes: usize,
+    used: u64,
+}
+
+impl TextCache {
+    /// An empty cache holding at most `budget` encoded bytes and `max_docs` documents.
+    pub fn new(budget: usize, max_docs: usize) -> Self {
+        Self {
+            entries: HashMap::new(),
+            bytes: 0,
+            budget,
+            max_docs,
+            tick: 0,
+        }
+    }
+
+    /// Takes the document of (board, note) if it is cached at `version`
+    /// (else drops a stale entry).
+    pub fn take(&mut self, board: &str, note: &str, version: u64) -> Option<TextDoc> {
+        let c = self.entries.remove(&(board.to_owned(), note.to_owned()))?;
+        self.bytes -= c.bytes;
+        (c.version == version).then_some(c.doc)
+    }
+
+    /// Keeps a document at `version` (its encoded size `bytes`), evicting
+    /// the least recently used beyond the bounds. A document larger than
+    /// the whole budget is not kept.
+    pub fn put(&mut self, board: &str, note: &str, version: u64, doc: TextDoc, bytes: usize) {
+        if bytes > self.budget || self.max_docs == 0 {
+            return;
+        }
+        self.tick += 1;
+        let key = (board.to_owned(), note.to_owned());
+        if let Some(old) = self.entries.remove(&key) {
+            self.bytes -= old.bytes;
+        }
+        while !self.entries.is_empty()
+            && (self.bytes + bytes > self.budget || self.entries.len() >= self.max_docs)
+        {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, c)| c.used)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                if let Some(c) = self.entries.remove(&k) {
+                    self.bytes -= c.bytes;
+                }
+            }
+        }
+        self.bytes += bytes;
+        self.entries.insert(
+            key,
+            Cached {
+                version,
+                doc,
+                bytes,
+                used: self.tick,
+            },
+        );
+    }
+
+    /// How many documents it holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
 }
 
 #[cfg(test)]
@@ -529,6 +652,54 @@ mod tests {
         assert_eq!(s.apply(&u, MAX, 10).unwrap_err().code.as_str(), "too_large");
         let mut s = TextDoc::load(Some(&state), "").unwrap();
         assert_eq!(s.apply(&u, 8, BYTES).unwrap().text, "12345abc");
+    }
+
+    #[test]
+    fn the_cache_matches_versions_and_stays_within_bounds() {
+        let mut c = TextCache::new(100, 2);
+        let doc = || TextDoc::load(None, "x").unwrap();
+        c.put("b", "n1", 5, doc(), 40);
+        assert!(c.take("b", "n1", 4).is_none(), "another version is stale");
+        assert!(c.take("b", "n1", 5).is_none(), "the stale entry went");
+        c.put("b", "n1", 5, doc(), 40);
+        c.put("b", "n2", 6, doc(), 40);
+        c.put("b", "n3", 7, doc(), 40);
+        assert_eq!(c.len(), 2, "at most two documents");
+        assert!(
+            c.take("b", "n1", 5).is_none(),
+            "the least recently used went"
+        );
+        assert_eq!(c.take("b", "n3", 7).unwrap().text(), "x");
+        c.put("b", "big", 1, doc(), 101);
+        assert!(
+            c.take("b", "big", 1).is_none(),
+            "larger than the budget: not kept"
+        );
+        c.put("b", "n4", 8, doc(), 70);
+        assert!(c.take("b", "n2", 6).is_none(), "evicted for bytes");
+        assert!(c.take("b", "n4", 8).is_some());
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn a_warm_document_keeps_checking_each_update() {
+        let mut server = TextDoc::load(None, "abc").unwrap();
+        let state = server.state();
+        let (d, t) = client(12, &state);
+        let good = edit(&d, |txn| t.insert(txn, 0, "1"));
+        server.apply(&good, MAX, BYTES).unwrap();
+        let bad = edit(&d, |txn| {
+            t.format(
+                txn,
+                0,
+                1,
+                yrs::types::Attrs::from([("b".into(), true.into())]),
+            )
+        });
+        assert_eq!(
+            server.apply(&bad, MAX, BYTES).unwrap_err().code.as_str(),
+            "bad_request"
+        );
     }
 
     #[test]
