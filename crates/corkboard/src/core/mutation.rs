@@ -272,7 +272,7 @@ fn with_text<T>(
 
 /// The note's text document as stored (or seeded from its text).
 pub fn load_text(rec: &NoteRecord) -> Result<TextDoc, ApiError> {
-    TextDoc::load(rec.text_state.as_deref(), &rec.note.text).map_err(|e| {
+    TextDoc::from_stored(rec.text_state.as_deref(), &rec.note.text).map_err(|e| {
         tracing::error!(note = %rec.note.id, "stored text document: {e}");
         ApiError::internal()
     })
@@ -509,11 +509,12 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
             };
             let mut text_update = None;
             if let Some(t) = &u.text {
-                let change =
-                    with_text(ctx, rec, |doc| doc.replace(t, ctx.limits.note_state_bytes))?;
+                let change = with_text(ctx, rec, |doc| {
+                    doc.replace(t, ctx.limits.note_state_bytes, rec.text_state.as_deref())
+                })?;
                 if !change.is_noop() {
                     text_update = Some(B64.encode(&change.update));
-                    next.text_state = Some(change.state.into());
+                    next.text_state = Some(change.stored.into());
                 }
                 next.note.text = t.clone();
                 next.fields.text = seq;
@@ -570,6 +571,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                     update,
                     ctx.limits.note_text_chars,
                     ctx.limits.note_state_bytes,
+                    rec.text_state.as_deref(),
                 )
             })?;
             if change.is_noop() {
@@ -590,7 +592,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
             next.note.version = seq;
             next.note.updated_at = now;
             next.fields.text = seq;
-            next.text_state = Some(change.state.into());
+            next.text_state = Some(change.stored.into());
             Ok(Plan {
                 mentions,
                 outcome: Outcome::NoteUpdated {

@@ -36,6 +36,10 @@ pub const TEXT_NAME: &str = "text";
 /// picks random non-zero ids); an update that does is refused.
 pub const SERVER_CLIENT: ClientID = ClientID::new(0);
 
+/// Updates stored after a note's compacted state before a change compacts
+/// it again (see [`TextDoc::from_stored`]).
+pub const MAX_PENDING_UPDATES: usize = 32;
+
 /// Most documents a [`TextCache`] holds, however small (eviction scans them).
 pub const CACHE_MAX_DOCS: usize = 4096;
 
@@ -64,9 +68,9 @@ pub struct TextChange {
     pub update: Vec<u8>,
     /// The text after the change.
     pub text: String,
-    /// The whole document after the change, compacted (what to store);
-    /// empty when nothing changed.
-    pub state: Vec<u8>,
+    /// What to store for the document after the change (see
+    /// [`TextDoc::from_stored`]); empty when nothing changed.
+    pub stored: Vec<u8>,
 }
 
 impl TextChange {
@@ -129,6 +133,59 @@ impl TextDoc {
         Ok(d)
     }
 
+    /// The document of a note from what the store holds: `None` (seeded
+    /// from `text`, as [`TextDoc::load`]) or frames, each a little-endian
+    /// `u32` length and that many bytes: the compacted state, then the
+    /// updates merged since (at most [`MAX_PENDING_UPDATES`]; the change
+    /// after them compacts again). Appending an update costs the update;
+    /// compacting costs the document.
+    ///
+    /// # Errors
+    /// When the stored bytes are malformed (a corrupt row).
+    pub fn from_stored(stored: Option<&[u8]>, text: &str) -> Result<Self, String> {
+        let Some(bytes) = stored else {
+            return Self::load(None, text);
+        };
+        let d = Self::empty();
+        for frame in frames(bytes)? {
+            let update = Update::decode_v1(frame).map_err(|e| format!("text state: {e}"))?;
+            d.doc
+                .transact_mut()
+                .apply_update(update)
+                .map_err(|e| format!("text state: {e}"))?;
+        }
+        Ok(d)
+    }
+
+    /// What to store after merging `update` into a document stored as
+    /// `prev`: `prev` with the update appended, or, every
+    /// [`MAX_PENDING_UPDATES`] updates or when that would pass
+    /// `max_state_bytes`, the compacted state alone.
+    ///
+    /// # Errors
+    /// `too_large` when the compacted state passes `max_state_bytes`.
+    fn stored_after(
+        &self,
+        prev: Option<&[u8]>,
+        update: &[u8],
+        max_state_bytes: usize,
+    ) -> Result<Vec<u8>, ApiError> {
+        if let Some(prev) = prev {
+            let pending = frames(prev).map_or(usize::MAX, |f| f.len().saturating_sub(1));
+            let grown = prev.len() + 4 + update.len();
+            if pending < MAX_PENDING_UPDATES && grown <= max_state_bytes {
+                let mut out = Vec::with_capacity(grown);
+                out.extend_from_slice(prev);
+                push_frame(&mut out, update);
+                return Ok(out);
+            }
+        }
+        let state = self.checked_state(max_state_bytes)?;
+        let mut out = Vec::with_capacity(state.len() + 4);
+        push_frame(&mut out, &state);
+        Ok(out)
+    }
+
     /// The current text.
     pub fn text(&self) -> String {
         self.text.get_string(&self.doc.transact())
@@ -157,6 +214,7 @@ impl TextDoc {
         update: &[u8],
         max_chars: usize,
         max_state_bytes: usize,
+        prev: Option<&[u8]>,
     ) -> Result<TextChange, ApiError> {
         let decoded = Update::decode_v1(update).map_err(|e| {
             ApiError::bad_request(format!("update does not decode as a Yjs update (v1): {e}"))
@@ -202,15 +260,15 @@ impl TextDoc {
         let text = self.text();
         check_text(&text, max_chars)?;
         let merged = self.diff_since(&before, &old_text, &text);
-        let state = if merged.is_empty() {
+        let stored = if merged.is_empty() {
             Vec::new()
         } else {
-            self.checked_state(max_state_bytes)?
+            self.stored_after(prev, &merged, max_state_bytes)?
         };
         Ok(TextChange {
             update: merged,
             text,
-            state,
+            stored,
         })
     }
 
@@ -224,13 +282,14 @@ impl TextDoc {
         &mut self,
         new_text: &str,
         max_state_bytes: usize,
+        prev: Option<&[u8]>,
     ) -> Result<TextChange, ApiError> {
         let old = self.text();
         if old == new_text {
             return Ok(TextChange {
                 update: Vec::new(),
                 text: old,
-                state: Vec::new(),
+                stored: Vec::new(),
             });
         }
         let before = self.doc.transact().state_vector();
@@ -247,11 +306,11 @@ impl TextDoc {
             }
         }
         let update = self.diff_since(&before, &old, new_text);
-        let state = self.checked_state(max_state_bytes)?;
+        let stored = self.stored_after(prev, &update, max_state_bytes)?;
         Ok(TextChange {
             update,
             text: new_text.to_owned(),
-            state,
+            stored,
         })
     }
 
@@ -299,6 +358,29 @@ impl TextDoc {
         }
         Ok(state)
     }
+}
+
+/// The frames of a stored document (see [`TextDoc::from_stored`]).
+fn frames(mut bytes: &[u8]) -> Result<Vec<&[u8]>, String> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (len, rest) = bytes
+            .split_first_chunk::<4>()
+            .ok_or("text state: truncated frame length")?;
+        let len = u32::from_le_bytes(*len) as usize;
+        if rest.len() < len {
+            return Err("text state: truncated frame".into());
+        }
+        let (frame, rest) = rest.split_at(len);
+        out.push(frame);
+        bytes = rest;
+    }
+    Ok(out)
+}
+
+fn push_frame(out: &mut Vec<u8>, frame: &[u8]) {
+    out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    out.extend_from_slice(frame);
 }
 
 /// The text rules of the contract for a merged text: no control characters
@@ -513,7 +595,7 @@ mod tests {
         for order in [[&u1, &u2], [&u2, &u1]] {
             let mut s = TextDoc::load(Some(&state), "").unwrap();
             for u in order {
-                s.apply(u, MAX, BYTES).unwrap();
+                s.apply(u, MAX, BYTES, None).unwrap();
             }
             results.push(s.text());
         }
@@ -527,14 +609,14 @@ mod tests {
         let (peer, peer_text) = client(33, &state);
         let (d1, t1) = client(11, &state);
         let u1 = edit(&d1, |txn| t1.insert(txn, 2, "!"));
-        let change = server.apply(&u1, MAX, BYTES).unwrap();
+        let change = server.apply(&u1, MAX, BYTES, None).unwrap();
         assert_eq!(change.text, "hi!");
         peer.transact_mut()
             .apply_update(Update::decode_v1(&change.update).unwrap())
             .unwrap();
         assert_eq!(peer_text.get_string(&peer.transact()), "hi!");
         // The same update again changes nothing.
-        assert!(server.apply(&u1, MAX, BYTES).unwrap().is_noop());
+        assert!(server.apply(&u1, MAX, BYTES, None).unwrap().is_noop());
     }
 
     #[test]
@@ -544,10 +626,10 @@ mod tests {
         let (d1, t1) = client(11, &state);
         // A client types at the end while someone replaces a middle word.
         let typed = edit(&d1, |txn| t1.insert(txn, 11, " down"));
-        let replaced = server.replace("the dog sat", BYTES).unwrap();
+        let replaced = server.replace("the dog sat", BYTES, None).unwrap();
         assert_eq!(replaced.text, "the dog sat");
         assert!(!replaced.update.is_empty());
-        let merged = server.apply(&typed, MAX, BYTES).unwrap();
+        let merged = server.apply(&typed, MAX, BYTES, None).unwrap();
         assert_eq!(merged.text, "the dog sat down");
     }
 
@@ -570,10 +652,10 @@ mod tests {
             ]
         );
         let mut s = TextDoc::load(None, "a😀b日c").unwrap();
-        assert_eq!(s.replace("a😀B日cd", BYTES).unwrap().text, "a😀B日cd");
+        assert_eq!(s.replace("a😀B日cd", BYTES, None).unwrap().text, "a😀B日cd");
         assert_eq!(s.text(), "a😀B日cd");
-        assert!(s.replace("a😀B日cd", BYTES).unwrap().is_noop());
-        assert_eq!(s.replace("", BYTES).unwrap().text, "");
+        assert!(s.replace("a😀B日cd", BYTES, None).unwrap().is_noop());
+        assert_eq!(s.replace("", BYTES, None).unwrap().text, "");
         assert_eq!(s.text(), "");
     }
 
@@ -582,7 +664,7 @@ mod tests {
         let state = TextDoc::load(None, "abc").unwrap().state();
         let code = |u: &[u8]| {
             let mut s = TextDoc::load(Some(&state), "").unwrap();
-            match s.apply(u, MAX, BYTES) {
+            match s.apply(u, MAX, BYTES, None) {
                 Ok(c) => panic!("accepted {u:?}: {:?}", c.text),
                 Err(e) => e,
             }
@@ -633,7 +715,7 @@ mod tests {
         let _first = edit(&d, |txn| t.insert(txn, 0, "1"));
         let second = edit(&d, |txn| t.insert(txn, 1, "2"));
         let mut s = TextDoc::load(Some(&state), "").unwrap();
-        let e = s.apply(&second, MAX, BYTES).unwrap_err();
+        let e = s.apply(&second, MAX, BYTES, None).unwrap_err();
         assert_eq!(e.code.as_str(), "bad_request");
         assert_eq!(e.details.unwrap()["reason"], "resync");
     }
@@ -645,13 +727,16 @@ mod tests {
         let u = edit(&d, |txn| t.insert(txn, 0, "12345"));
         let mut s = TextDoc::load(Some(&state), "").unwrap();
         assert_eq!(
-            s.apply(&u, 7, BYTES).unwrap_err().code.as_str(),
+            s.apply(&u, 7, BYTES, None).unwrap_err().code.as_str(),
             "too_large"
         );
         let mut s = TextDoc::load(Some(&state), "").unwrap();
-        assert_eq!(s.apply(&u, MAX, 10).unwrap_err().code.as_str(), "too_large");
+        assert_eq!(
+            s.apply(&u, MAX, 10, None).unwrap_err().code.as_str(),
+            "too_large"
+        );
         let mut s = TextDoc::load(Some(&state), "").unwrap();
-        assert_eq!(s.apply(&u, 8, BYTES).unwrap().text, "12345abc");
+        assert_eq!(s.apply(&u, 8, BYTES, None).unwrap().text, "12345abc");
     }
 
     #[test]
@@ -687,7 +772,7 @@ mod tests {
         let state = server.state();
         let (d, t) = client(12, &state);
         let good = edit(&d, |txn| t.insert(txn, 0, "1"));
-        server.apply(&good, MAX, BYTES).unwrap();
+        server.apply(&good, MAX, BYTES, None).unwrap();
         let bad = edit(&d, |txn| {
             t.format(
                 txn,
@@ -697,9 +782,30 @@ mod tests {
             )
         });
         assert_eq!(
-            server.apply(&bad, MAX, BYTES).unwrap_err().code.as_str(),
+            server
+                .apply(&bad, MAX, BYTES, None)
+                .unwrap_err()
+                .code
+                .as_str(),
             "bad_request"
         );
+    }
+
+    #[test]
+    fn stored_documents_append_updates_then_compact() {
+        let mut doc = TextDoc::load(None, "").unwrap();
+        let mut stored: Option<Vec<u8>> = None;
+        for i in 0..(MAX_PENDING_UPDATES * 2 + 3) {
+            let text = "x".repeat(i + 1);
+            let change = doc.replace(&text, BYTES, stored.as_deref()).unwrap();
+            let frames = frames(&change.stored).unwrap().len();
+            assert!((1..=MAX_PENDING_UPDATES + 1).contains(&frames), "{frames}");
+            let back = TextDoc::from_stored(Some(&change.stored), "").unwrap();
+            assert_eq!(back.text(), text);
+            stored = Some(change.stored);
+        }
+        assert!(TextDoc::from_stored(Some(&[9, 0, 0, 0, 1]), "").is_err());
+        assert_eq!(TextDoc::from_stored(None, "seed").unwrap().text(), "seed");
     }
 
     #[test]
@@ -708,7 +814,7 @@ mod tests {
         let state = server.state();
         let (d, t) = client(11, &state);
         let u = edit(&d, |txn| t.remove_range(txn, 0, 1));
-        let change = server.apply(&u, MAX, BYTES).unwrap();
+        let change = server.apply(&u, MAX, BYTES, None).unwrap();
         assert_eq!(change.text, "bc");
         assert!(!change.is_noop());
     }
