@@ -222,7 +222,7 @@ impl TextDoc {
         })?;
         let server_clock = self.state_vector_clock(SERVER_CLIENT);
         let before = self.doc.transact().state_vector();
-        let old_text = self.text();
+        let old_len = self.text.len(&self.doc.transact());
         let doc = &self.doc;
         // yrs is hardened against malformed input, but a panic here would
         // take the store's writer down with it: a panic is a bad update.
@@ -259,7 +259,7 @@ impl TextDoc {
         self.check_plain()?;
         let text = self.text();
         check_text(&text, max_chars)?;
-        let merged = self.diff_since(&before, &old_text, &text);
+        let merged = self.diff_since(&before, old_len);
         let stored = if merged.is_empty() {
             Vec::new()
         } else {
@@ -293,6 +293,7 @@ impl TextDoc {
             });
         }
         let before = self.doc.transact().state_vector();
+        let old_len = self.text.len(&self.doc.transact());
         {
             let mut txn = self.doc.transact_mut();
             // Applied from the end backwards: earlier offsets stay valid.
@@ -305,7 +306,7 @@ impl TextDoc {
                 }
             }
         }
-        let update = self.diff_since(&before, &old, new_text);
+        let update = self.diff_since(&before, old_len);
         let stored = self.stored_after(prev, &update, max_state_bytes)?;
         Ok(TextChange {
             update,
@@ -321,9 +322,9 @@ impl TextDoc {
     /// What changed since `before` (state vector and text): the new structs
     /// and the delete set, or nothing when the document gained nothing. With
     /// only plain text inside, any deletion that matters changes the text.
-    fn diff_since(&self, before: &StateVector, old_text: &str, new_text: &str) -> Vec<u8> {
+    fn diff_since(&self, before: &StateVector, old_len: u32) -> Vec<u8> {
         let txn = self.doc.transact();
-        if &txn.state_vector() == before && old_text == new_text {
+        if &txn.state_vector() == before && self.text.len(&txn) == old_len {
             return Vec::new();
         }
         txn.encode_diff_v1(before)
