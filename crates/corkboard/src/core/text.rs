@@ -216,10 +216,13 @@ impl TextDoc {
         max_state_bytes: usize,
         prev: Option<&[u8]>,
     ) -> Result<TextChange, ApiError> {
-        let decoded = Update::decode_v1(update).map_err(|e| {
-            ApiError::bad_request(format!("update does not decode as a Yjs update (v1): {e}"))
-                .with_details(json!({"field": "update"}))
-        })?;
+        let decoded = catch_unwind(|| Update::decode_v1(update))
+            .map_err(|_| "the decoder gave up".to_owned())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+            .map_err(|e| {
+                ApiError::bad_request(format!("update does not decode as a Yjs update (v1): {e}"))
+                    .with_details(json!({"field": "update"}))
+            })?;
         let server_clock = self.state_vector_clock(SERVER_CLIENT);
         let before = self.doc.transact().state_vector();
         let old_len = self.text.len(&self.doc.transact());
