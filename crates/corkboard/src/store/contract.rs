@@ -97,7 +97,11 @@ where
     board_quota_and_create_ops(&*s).await;
     let (s, sink) = fresh(Limits::default()).await;
     board_rename_and_delete_ops(&*s, &sink).await;
-    let (s, sink) = fresh(Limits::default()).await;
+    let (s, sink) = fresh(Limits {
+        deleted_note_ttl_ms: 1000,
+        ..Limits::default()
+    })
+    .await;
     text_documents_and_restore(&*s, &sink).await;
 }
 
@@ -151,7 +155,7 @@ pub async fn text_documents_and_restore(s: &dyn Store, sink: &CaptureSink) {
         s.mutate(m("b1", &ann, None, edit)).await.unwrap();
     }
     let stored = s.note("b1", &id).await.unwrap().unwrap();
-    let doc = TextDoc::load(stored.text_state.as_deref(), "").unwrap();
+    let doc = TextDoc::from_stored(stored.text_state.as_deref(), "").unwrap();
     assert_eq!(doc.text(), stored.note.text);
     assert_eq!(stored.note.text.len(), 10);
     assert!(stored.note.text.contains("hello") && stored.note.text.contains("world"));
@@ -171,7 +175,7 @@ pub async fn text_documents_and_restore(s: &dyn Store, sink: &CaptureSink) {
     assert!(text_update.is_some(), "a replacement carries text_update");
     let stored = s.note("b1", &id).await.unwrap().unwrap();
     assert_eq!(
-        TextDoc::load(stored.text_state.as_deref(), "")
+        TextDoc::from_stored(stored.text_state.as_deref(), "")
             .unwrap()
             .text(),
         "replaced"
@@ -214,6 +218,27 @@ pub async fn text_documents_and_restore(s: &dyn Store, sink: &CaptureSink) {
         s.note("b1", &id).await.unwrap().unwrap().note.text,
         "replaced"
     );
+    // Kept for the deleted-note TTL (1 s here), then pruned: not restorable.
+    s.mutate(m("b1", &ann, None, Action::DeleteNote { id: id.clone() }))
+        .await
+        .unwrap();
+    s.prune(Timestamp(SystemClock.now().0 + 500)).await.unwrap();
+    s.mutate(m("b1", &ann, None, restore())).await.unwrap();
+    s.mutate(m("b1", &ann, None, Action::DeleteNote { id: id.clone() }))
+        .await
+        .unwrap();
+    s.prune(Timestamp(SystemClock.now().0 + 5_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(s.mutate(m("b1", &ann, None, restore())).await),
+        ErrorCode::NotFound
+    );
+    let a = s.mutate(m("b1", &ann, None, create(2.0))).await.unwrap();
+    let Outcome::NoteCreated { note, .. } = &a.outcome else {
+        panic!("created expected")
+    };
+    let id = note.id.clone();
     // A bad update commits nothing.
     let seq = s.board_for("b1", &ann.id).await.unwrap().unwrap().seq;
     let bad = Action::EditNote {

@@ -602,6 +602,19 @@ where
         Self::run(c, q).await.map(|_| ())
     }
 
+    /// Drops deleted notes kept since before `cutoff_at` (they can no
+    /// longer be restored); returns how many went.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn prune_deleted_notes(c: &mut DB::Connection, cutoff_at: i64) -> Result<u64, E> {
+        Self::run(
+            c,
+            Self::query("DELETE FROM deleted_notes WHERE updated_at < ?").bind(cutoff_at),
+        )
+        .await
+    }
+
     /// Drops per-user answers remembered before `cutoff_at`; returns how many went.
     ///
     /// # Errors
