@@ -538,6 +538,90 @@ mod tests {
         s.close().await;
     }
 
+    /// What a history read costs on a board of 10,000 events (200 notes,
+    /// then moves): prints the times. Run with
+    /// `cargo test -p corkboard --lib history_replay_cost -- --ignored --nocapture`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a measurement, not a check"]
+    async fn history_replay_cost() {
+        use crate::core::{Action, Mutation, NoteCreate, NoteUpdate};
+        use std::time::Instant;
+        let dir = tempfile::tempdir().unwrap();
+        let s = Arc::new(open_at(dir.path()).await.unwrap());
+        let u = s.create_user("u1", "ann", "h", Timestamp(1)).await.unwrap();
+        s.create_board("b", &u, "T", Timestamp(1)).await.unwrap();
+        let mutate = move |action: Action| Mutation {
+            board: "b".into(),
+            actor: u.clone(),
+            op: None,
+            action,
+        };
+        let (notes, total, writers) = (200u64, 10_000u64, 32u64);
+        let mut ids = Vec::new();
+        for i in 0..notes {
+            let a = s
+                .mutate(mutate(Action::CreateNote(NoteCreate {
+                    x: i as f64,
+                    text: Some(format!("note {i} with some text in it")),
+                    ..Default::default()
+                })))
+                .await
+                .unwrap();
+            let crate::core::Outcome::NoteCreated { note, .. } = a.outcome else {
+                panic!()
+            };
+            ids.push(note.id);
+        }
+        let ids = Arc::new(ids);
+        let t0 = Instant::now();
+        let mut tasks = Vec::new();
+        for w in 0..writers {
+            let (s, ids, mutate) = (s.clone(), ids.clone(), mutate.clone());
+            tasks.push(tokio::spawn(async move {
+                for i in (w..total - notes).step_by(writers as usize) {
+                    let id = ids[(i % notes) as usize].clone();
+                    let update = NoteUpdate {
+                        x: Some(i as f64),
+                        y: Some(1.5),
+                        ..Default::default()
+                    };
+                    s.mutate(mutate(Action::UpdateNote { id, update }))
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        eprintln!("loaded {} moves in {:?}", total - notes, t0.elapsed());
+        // The best of 3 (the machine is shared).
+        let time = |at: u64| {
+            let s = s.clone();
+            async move {
+                let mut best = (std::time::Duration::MAX, 0);
+                for _ in 0..3 {
+                    let t = Instant::now();
+                    let h = s.history("b", "u1", at).await.unwrap().unwrap();
+                    best = best.min((t.elapsed(), h.notes.len()));
+                }
+                best
+            }
+        };
+        for at in [total, total - 1, total / 2, 1000] {
+            let (took, n) = time(at).await;
+            eprintln!("history seq={at}: {took:?} ({n} notes)");
+        }
+        let t = Instant::now();
+        let page = s.history_events("b", "u1", 0, 1000).await.unwrap().unwrap();
+        eprintln!(
+            "history_events limit=1000: {:?} ({} events)",
+            t.elapsed(),
+            page.events.len()
+        );
+        s.close().await;
+    }
+
     /// Data survives a reopen (the file is the state).
     #[tokio::test]
     async fn reopen_keeps_everything() {
