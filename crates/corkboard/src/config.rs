@@ -104,6 +104,13 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_MAX_NOTE_STATE_BYTES", default_value_t = 512 << 10)]
     pub max_note_state_bytes: usize,
 
+    /// Text documents kept decoded between edits, in bytes of their stored
+    /// (encoded) size: an edit of a warm document skips decoding it (about
+    /// 1 ms for a few thousand characters typed by many people). Decoded,
+    /// a document takes some ten times its stored size. 0 keeps none.
+    #[arg(long, env = "CORKBOARD_TEXT_CACHE_BYTES", default_value_t = 8 << 20)]
+    pub text_cache_bytes: usize,
+
     /// Maximum notes on one board.
     #[arg(long, env = "CORKBOARD_MAX_NOTES_PER_BOARD", default_value_t = 5_000)]
     pub max_notes_per_board: usize,
@@ -357,6 +364,7 @@ impl Config {
         Limits {
             note_text_chars: self.max_note_text,
             note_state_bytes: self.max_note_state_bytes,
+            text_cache_bytes: self.text_cache_bytes,
             notes_per_board: self.max_notes_per_board,
             http_body_bytes: self.max_body_bytes,
             log_min_events: self.log_min_events,

@@ -160,6 +160,8 @@ pub struct Limits {
     pub note_text_chars: usize,
     /// Max bytes of a note's stored text document (its edit history, compacted).
     pub note_state_bytes: usize,
+    /// Stored bytes of the text documents a store keeps decoded between edits.
+    pub text_cache_bytes: usize,
     /// Max notes on one board.
     pub notes_per_board: usize,
     /// Max bytes of an HTTP body.
@@ -188,6 +190,7 @@ impl Default for Limits {
         Self {
             note_text_chars: 10_000,
             note_state_bytes: 512 << 10,
+            text_cache_bytes: 8 << 20,
             notes_per_board: 5_000,
             http_body_bytes: 1 << 20,
             log_min_events: 10_000,

@@ -162,7 +162,7 @@ pub async fn text_documents_and_restore(s: &dyn Store, sink: &CaptureSink) {
         s.mutate(m("b1", &ann, None, edit)).await.unwrap();
     }
     let stored = s.note("b1", &id).await.unwrap().unwrap();
-    let doc = TextDoc::load(stored.text_state.as_deref(), "").unwrap();
+    let doc = TextDoc::from_stored(stored.text_state.as_deref(), "").unwrap();
     assert_eq!(doc.text(), stored.note.text);
     assert_eq!(stored.note.text.len(), 10);
     assert!(stored.note.text.contains("hello") && stored.note.text.contains("world"));
@@ -182,7 +182,7 @@ pub async fn text_documents_and_restore(s: &dyn Store, sink: &CaptureSink) {
     assert!(text_update.is_some(), "a replacement carries text_update");
     let stored = s.note("b1", &id).await.unwrap().unwrap();
     assert_eq!(
-        TextDoc::load(stored.text_state.as_deref(), "")
+        TextDoc::from_stored(stored.text_state.as_deref(), "")
             .unwrap()
             .text(),
         "replaced"
