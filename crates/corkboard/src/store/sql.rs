@@ -1505,10 +1505,15 @@ where
             return Ok(0);
         };
         let (seq, floor) = (row.int("seq")?, row.int("log_floor")?);
+        // Only the events inside the window are looked at (those below its
+        // floor stay stored for history: scanning them would make every pass
+        // grow with the board's whole log).
         let q = Self::query(
-            "SELECT MAX(seq) AS m FROM events WHERE board_id = ? AND seq <= ? AND at < ?",
+            "SELECT MAX(seq) AS m FROM events \
+             WHERE board_id = ? AND seq > ? AND seq <= ? AND at < ?",
         )
         .bind(board)
+        .bind(floor)
         .bind(seq - keep)
         .bind(cutoff_at);
         let newest_droppable = match Self::one(c, q).await? {
