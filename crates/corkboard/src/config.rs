@@ -192,11 +192,12 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_TRUSTED_PROXY", value_delimiter = ',', value_parser = crate::gateway::forwarded::parse_net)]
     pub trusted_proxy: Vec<ipnet::IpNet>,
 
-    /// Events each board's log keeps at least.
+    /// Events each board's resume window keeps at least (the events stay
+    /// stored for history either way).
     #[arg(long, env = "CORKBOARD_LOG_MIN_EVENTS", default_value_t = 10_000)]
     pub log_min_events: u64,
 
-    /// Seconds within which every event is kept (default 24 h).
+    /// Seconds within which every event stays in the resume window (default 24 h).
     #[arg(long, env = "CORKBOARD_LOG_MIN_AGE", default_value_t = 86_400)]
     pub log_min_age: u64,
 
@@ -205,7 +206,7 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_DELETED_NOTE_TTL", default_value_t = 30 * 86_400)]
     pub deleted_note_ttl: u64,
 
-    /// Seconds between pruning passes over the event log.
+    /// Seconds between pruning passes (resume window, op ids, deleted notes).
     #[arg(long, env = "CORKBOARD_PRUNE_INTERVAL", default_value_t = 600)]
     pub prune_interval: u64,
 

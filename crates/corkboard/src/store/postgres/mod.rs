@@ -37,9 +37,9 @@ use crate::store::pipeline::{self, Append, MutationTx, Step, TxError, UserOp};
 use crate::store::rows::{self, Cols};
 use crate::store::sql::{self, big, NoteTable, Pg, Sql};
 use crate::store::{
-    Applied, BoardCreated, Credential, CredentialKind, EventSink, EventsAfter, InviteCount,
-    InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, SessionInfo, Snapshot, Store,
-    StoreError, TokenInfo,
+    Applied, BoardCreated, Credential, CredentialKind, EventSink, EventsAfter, HistoryEvents,
+    InviteCount, InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, SessionInfo,
+    Snapshot, Store, StoreError, TokenInfo,
 };
 
 /// The shared statements inside a mutation's transaction (errors keep their
@@ -561,6 +561,25 @@ impl Store for PgStore {
         limit: usize,
     ) -> Result<EventsAfter, StoreError> {
         Pg::events_after(self.read_tx().await?, board, after, limit).await
+    }
+
+    async fn history(
+        &self,
+        board: &str,
+        user_id: &str,
+        seq: u64,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        Pg::history(self.read_tx().await?, board, user_id, seq).await
+    }
+
+    async fn history_events(
+        &self,
+        board: &str,
+        user_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<HistoryEvents>, StoreError> {
+        Pg::history_events(self.read_tx().await?, board, user_id, after, limit).await
     }
 
     async fn prune(&self, now: Timestamp) -> Result<u64, StoreError> {
