@@ -224,6 +224,21 @@ impl TextDoc {
                     .with_details(json!({"field": "update"}))
             })?;
         let server_clock = self.state_vector_clock(SERVER_CLIENT);
+        // Only the server writes as its client id: a block of it the server
+        // does not have is refused before yrs sees it (yrs integrates a
+        // block of the document's own client past its clock without
+        // counting it in the state vector: the text and the document
+        // would disagree; found by the `text_update` fuzz target).
+        let foreign = decoded
+            .insertions(true)
+            .get(&SERVER_CLIENT)
+            .is_some_and(|r| r.iter().any(|(range, _)| range.end > server_clock));
+        if foreign {
+            return Err(ApiError::bad_request(format!(
+                "Yjs client id {SERVER_CLIENT} is the server's; use a random non-zero client id"
+            ))
+            .with_details(json!({"field": "update"})));
+        }
         let before = self.doc.transact().state_vector();
         let old_len = self.text.len(&self.doc.transact());
         let doc = &self.doc;
@@ -710,6 +725,32 @@ mod tests {
         let (d, t) = client(SERVER_CLIENT.get(), &state);
         let u = edit(&d, |txn| t.insert(txn, 0, "x"));
         assert_eq!(code(&u).code.as_str(), "bad_request");
+    }
+
+    /// Found by the `text_update` fuzz target (fuzz/known-crashes/
+    /// text_update/text_update-misses-client0-insert-past-clock): a block
+    /// of client 0 past the server's clock reached the text but not what
+    /// was stored nor `text_update`.
+    #[test]
+    fn refuses_server_client_blocks_past_its_clock() {
+        const BASE: &str = "Hello, wörld 👋 世界";
+        let first: &[u8] = &[
+            0x01, 0x01, 0x0b, 0x00, 0x44, 0x00, 0x00, 0x03, 0x61, 0x62, 0x63, 0x00,
+        ];
+        let second: &[u8] = &[
+            0x01, 0x01, 0x00, 0x72, 0xc4, 0x00, 0x0e, 0x00, 0x0f, 0x05, 0x59, 0xf0, 0x9f, 0x98,
+            0x80, 0x00, 0xff, 0xff, 0xff,
+        ];
+        let mut doc = TextDoc::from_stored(None, BASE).unwrap();
+        let stored = doc.apply(first, MAX, BYTES, None).unwrap().stored;
+        let mut doc = TextDoc::from_stored(Some(&stored), "").unwrap();
+        let before = doc.text();
+        let e = doc.apply(second, MAX, BYTES, Some(&stored)).unwrap_err();
+        assert_eq!(e.code.as_str(), "bad_request");
+        assert_eq!(
+            TextDoc::from_stored(Some(&stored), "").unwrap().text(),
+            before
+        );
     }
 
     #[test]
