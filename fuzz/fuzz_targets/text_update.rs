@@ -1,0 +1,161 @@
+//! A `note.edit` update (Yjs update encoding v1, already base64-decoded),
+//! merged as the server merges it: `corkboard::core::text::TextDoc::apply`
+//! on a note's document, with the server's default limits.
+//!
+//! Input: byte 0 is flags; then a 16-bit little-endian length `n`, `n` bytes
+//! of a first update, and the rest, a second update. The document starts as
+//! a note's seeded one (`TextDoc::load(None, BASE)`, as for a note never
+//! edited); the first update is applied (so an input can carry a history: a
+//! client's earlier edits), then the second. Flags: bit 0 replaces the
+//! second step by a plain replacement (`TextDoc::replace`) with the rest as
+//! text; bit 1 first reloads the document from its stored state (as the
+//! next mutation does).
+//!
+//! Invariants besides "no panic": a refusal is `bad_request` or `too_large`;
+//! what is merged is within the limits (characters, stored bytes) and has
+//! no control characters but tab and newline; the stored state reloads to the
+//! same text; the update the event carries (`text_update`) turns a copy of
+//! the previous document into the same text; applying the same update
+//! again changes nothing; a replacement's text is exactly what was asked.
+
+#![no_main]
+
+use corkboard::core::text::TextDoc;
+use corkboard::core::Limits;
+use libfuzzer_sys::fuzz_target;
+
+/// A note's text before anyone edits it (non-ASCII on purpose: UTF-16
+/// offsets differ from chars and bytes).
+const BASE: &str = "Hello, wörld 👋 世界";
+
+fn limits() -> (usize, usize) {
+    let l = Limits::default();
+    (l.note_text_chars, l.note_state_bytes)
+}
+
+/// What the contract refuses in note text: control characters but tab and line breaks.
+fn has_control(s: &str) -> bool {
+    s.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+/// Applies `update` to the document stored as `state` and checks the invariants;
+/// returns the new state when it was accepted.
+fn apply_checked(state: &[u8], update: &[u8]) -> Option<Vec<u8>> {
+    let (max_chars, max_bytes) = limits();
+    let mut doc = TextDoc::load(Some(state), "").expect("a stored state loads");
+    let before_text = doc.text();
+    let change = match doc.apply(update, max_chars, max_bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            let code = e.code.as_str();
+            assert!(
+                code == "bad_request" || code == "too_large",
+                "refused with {code}: {}",
+                e.message
+            );
+            return None;
+        }
+    };
+    assert_eq!(
+        change.text,
+        doc.text(),
+        "the change's text is the document's"
+    );
+    assert!(
+        change.text.chars().count() <= max_chars,
+        "over the length limit"
+    );
+    assert!(
+        !has_control(&change.text),
+        "a control character was merged: {:?}",
+        change.text
+    );
+    let stored = doc.state();
+    assert!(stored.len() <= max_bytes, "stored state over the limit");
+    let reloaded = TextDoc::load(Some(&stored), "").expect("the stored state reloads");
+    assert_eq!(
+        reloaded.text(),
+        change.text,
+        "the stored state reloads to the text"
+    );
+    if change.is_noop() {
+        assert_eq!(change.text, before_text, "a no-op changed the text");
+    } else {
+        // What a client holding the previous document does with `text_update`.
+        let mut peer = TextDoc::load(Some(state), "").expect("reload");
+        let again = peer
+            .apply(&change.update, max_chars, max_bytes)
+            .unwrap_or_else(|e| panic!("the event's text_update is refused: {e:?}"));
+        assert_eq!(again.text, change.text, "text_update gives another text");
+    }
+    // The same update again (a client's retry): nothing changes.
+    let mut twice = TextDoc::load(Some(&stored), "").expect("reload");
+    let again = twice
+        .apply(update, max_chars, max_bytes)
+        .unwrap_or_else(|e| panic!("the same update again is refused: {e:?}"));
+    assert!(again.is_noop(), "the same update again changed something");
+    assert_eq!(again.text, change.text);
+    Some(stored)
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&flags, rest)) = data.split_first() else {
+        return;
+    };
+    let (first, second) = if rest.len() >= 2 {
+        let n = u16::from_le_bytes([rest[0], rest[1]]) as usize;
+        let body = &rest[2..];
+        body.split_at(n.min(body.len()))
+    } else {
+        (&[][..], rest)
+    };
+    let seeded = TextDoc::load(None, BASE).expect("a seeded document");
+    let mut state = seeded.state();
+    if !first.is_empty() {
+        if let Some(s) = apply_checked(&state, first) {
+            state = s;
+        }
+    }
+    if flags & 2 != 0 {
+        state = TextDoc::load(Some(&state), "").expect("reload").state();
+    }
+    if flags & 1 == 0 {
+        apply_checked(&state, second);
+    } else {
+        // A plain replacement (note.update's text) after the history.
+        let (_, max_bytes) = limits();
+        let (max_chars, _) = limits();
+        let Ok(new_text) = std::str::from_utf8(second) else {
+            return;
+        };
+        // The command refuses these before the document sees them.
+        if new_text.chars().count() > max_chars || has_control(new_text) {
+            return;
+        }
+        let mut doc = TextDoc::load(Some(&state), "").expect("reload");
+        let old = doc.text();
+        match doc.replace(new_text, max_bytes) {
+            Ok(change) => {
+                assert_eq!(change.text, new_text, "a replacement's text");
+                assert_eq!(doc.text(), new_text, "the document after a replacement");
+                let reloaded = TextDoc::load(Some(&doc.state()), "").expect("reload");
+                assert_eq!(reloaded.text(), new_text);
+                if old != new_text {
+                    // The replacement's update, as a client holding the
+                    // previous document gets it.
+                    let mut peer = TextDoc::load(Some(&state), "").expect("reload");
+                    let got = peer
+                        .apply(&change.update, max_chars, usize::MAX)
+                        .unwrap_or_else(|e| {
+                            panic!("a replacement's text_update is refused: {e:?}")
+                        });
+                    assert_eq!(got.text, new_text);
+                } else {
+                    assert!(change.is_noop());
+                }
+            }
+            Err(e) => assert_eq!(e.code.as_str(), "too_large", "{}", e.message),
+        }
+    }
+});
