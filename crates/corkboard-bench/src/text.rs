@@ -19,13 +19,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use base64::Engine as _;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 use yrs::updates::decoder::Decode;
 use yrs::{
-    Doc, GetString, OffsetKind, Options, ReadTxn, StateVector, Text, TextRef, Transact, Update,
+    ClientID, Doc, GetString, OffsetKind, Options, ReadTxn, Text, TextRef, Transact, Update,
 };
 
 use crate::conn::{self, Endpoint, Target, Ws};
@@ -300,7 +300,7 @@ async fn open_typist(s: &Session, board: &str, note: &str, i: usize) -> Result<T
     // A random non-zero Yjs client id (0 is the server's), 31 bits like Yjs's.
     let client_id = 1 + rng.below((1 << 31) - 1);
     let doc = Doc::with_options(Options {
-        client_id,
+        client_id: ClientID::new(client_id),
         offset_kind: OffsetKind::Utf16,
         ..Options::default()
     });
