@@ -6,7 +6,9 @@
 //! which must exit 0. Its checks are exact (see the script); the test then
 //! reads the note and the event log back over REST.
 //!
-//! The seed of the random edits is printed; `CORKBOARD_TEXT_SEED=N` repeats a run.
+//! The random edits are seeded (`tests/common/seed.rs`): the seed is printed
+//! with the command that replays it (`CORKBOARD_SEED=N`), and seeds that once
+//! failed are kept in the regression lists below.
 //!
 //! Needs the venv of `make test-deps` (scripts/grpc-client-deps.sh) with
 //! pycrdt and websockets. Missing it is a failure, not a skip.
@@ -16,6 +18,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use common::seed::{self, Regression};
 use common::*;
 use serde_json::{json, Value};
 
@@ -43,19 +46,6 @@ fn python() -> PathBuf {
         py.display()
     );
     py
-}
-
-fn seed() -> u64 {
-    match std::env::var("CORKBOARD_TEXT_SEED") {
-        Ok(s) => s.parse().expect("CORKBOARD_TEXT_SEED is a number"),
-        Err(_) => {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-                % 1_000_000_007
-        }
-    }
 }
 
 const INITIAL: &str = "Hello, wörld 👋 世界";
@@ -100,10 +90,9 @@ async fn setup() -> Setup {
     }
 }
 
-/// Runs `scenario` (60 s at most) and asserts it exits 0; returns its stdout lines.
-async fn run(t: &Setup, scenario: &str, extra: Value) -> Vec<String> {
-    let seed = seed();
-    eprintln!("{scenario}: seed {seed} (CORKBOARD_TEXT_SEED={seed} repeats it)");
+/// Runs `scenario` with `seed` (60 s at most) and asserts it exits 0; returns
+/// its stdout lines.
+async fn run(t: &Setup, scenario: &str, seed: u64, extra: Value) -> Vec<String> {
     let mut args = json!({
         "board": t.board, "note": t.note, "tokens": t.tokens,
         "seed": seed, "initial_text": INITIAL,
@@ -180,8 +169,27 @@ async fn check_final(t: &Setup, out: &[String]) -> String {
 /// exactly what an independent document makes of every update sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_pycrdt_edits_converge() {
+    converge(seed::seed("concurrent_pycrdt_edits_converge")).await;
+}
+
+/// Seeds that once made [`concurrent_pycrdt_edits_converge`] fail, each with
+/// what it caught and the fixing commit (see `tests/common/seed.rs`). None so far.
+const CONVERGE_PYCRDT_REGRESSIONS: &[Regression] = &[];
+
+/// Replays [`CONVERGE_PYCRDT_REGRESSIONS`].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_pycrdt_edits_regression_seeds() {
+    seed::regressions(
+        "concurrent_pycrdt_edits_converge",
+        CONVERGE_PYCRDT_REGRESSIONS,
+        converge,
+    )
+    .await;
+}
+
+async fn converge(seed: u64) {
     let t = setup().await;
-    let out = run(&t, "converge", json!({"rounds": 25})).await;
+    let out = run(&t, "converge", seed, json!({"rounds": 25})).await;
     let stat = tagged(&out, "STAT");
     assert!(stat["edits"].as_u64().unwrap() >= 75, "{stat}");
     let text = check_final(&t, &out).await;
@@ -192,8 +200,27 @@ async fn concurrent_pycrdt_edits_converge() {
 /// exact replacement texts in results and events, concurrent inserts kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn replacement_races_character_edits() {
+    replace_race(seed::seed("replacement_races_character_edits")).await;
+}
+
+/// Seeds that once made [`replacement_races_character_edits`] fail (see
+/// `tests/common/seed.rs`). None so far.
+const REPLACE_RACE_REGRESSIONS: &[Regression] = &[];
+
+/// Replays [`REPLACE_RACE_REGRESSIONS`].
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replacement_races_regression_seeds() {
+    seed::regressions(
+        "replacement_races_character_edits",
+        REPLACE_RACE_REGRESSIONS,
+        replace_race,
+    )
+    .await;
+}
+
+async fn replace_race(seed: u64) {
     let t = setup().await;
-    let out = run(&t, "replace_race", json!({"rounds": 12})).await;
+    let out = run(&t, "replace_race", seed, json!({"rounds": 12})).await;
     check_final(&t, &out).await;
 }
 
@@ -204,7 +231,8 @@ async fn replacement_races_character_edits() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_and_oversized_updates_change_nothing() {
     let t = setup().await;
-    let out = run(&t, "bad_updates", json!({})).await;
+    let seed = seed::seed("malformed_and_oversized_updates_change_nothing");
+    let out = run(&t, "bad_updates", seed, json!({})).await;
     let text = check_final(&t, &out).await;
     assert_eq!(text.chars().count(), 10_000);
 }
