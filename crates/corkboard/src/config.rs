@@ -99,6 +99,11 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_MAX_NOTE_TEXT", default_value_t = 10_000)]
     pub max_note_text: usize,
 
+    /// Maximum bytes of a note's stored text document (its collaborative edit
+    /// history, compacted); an edit past it is refused with `too_large`.
+    #[arg(long, env = "CORKBOARD_MAX_NOTE_STATE_BYTES", default_value_t = 512 << 10)]
+    pub max_note_state_bytes: usize,
+
     /// Maximum notes on one board.
     #[arg(long, env = "CORKBOARD_MAX_NOTES_PER_BOARD", default_value_t = 5_000)]
     pub max_notes_per_board: usize,
@@ -345,6 +350,7 @@ impl Config {
     pub fn limits(&self) -> Limits {
         Limits {
             note_text_chars: self.max_note_text,
+            note_state_bytes: self.max_note_state_bytes,
             notes_per_board: self.max_notes_per_board,
             http_body_bytes: self.max_body_bytes,
             log_min_events: self.log_min_events,

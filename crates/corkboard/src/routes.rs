@@ -124,6 +124,18 @@ pub fn router(state: Arc<HttpState>) -> Router {
             )),
         )
         .route(
+            "/api/boards/{b}/notes/{n}/edit",
+            post(rest::<note_edit::NoteEdit>(Json, outcome)),
+        )
+        .route(
+            "/api/boards/{b}/notes/{n}/restore",
+            post(rest::<note_restore::NoteRestore>(OptionalJson, outcome)),
+        )
+        .route(
+            "/api/boards/{b}/notes/{n}/text_state",
+            get(rest::<note_text_state::NoteTextState>(Nothing, ok)),
+        )
+        .route(
             "/api/boards/{b}/presence",
             get(rest::<board_presence::BoardPresence>(Nothing, ok)),
         )

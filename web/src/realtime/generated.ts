@@ -21,9 +21,21 @@ export type Note = { id: string, board: string, text: string, x: number, y: numb
 
 export type NoteDelta = { text?: string, x?: number, y?: number, w?: number, h?: number, color?: Color, };
 
-export type EventBody = { "kind": "note.created", note: Note, } | { "kind": "note.updated", id: string, version: number, delta: NoteDelta, } | { "kind": "note.deleted", id: string, } | { "kind": "board.updated", title: string, } | { "kind": "board.deleted", } | { "kind": "member.joined", user: User, role: Role, } | { "kind": "member.updated", user: User, role: Role, } | { "kind": "member.left", user: User, role: Role, };
+export type EventBody = { "kind": "note.created", note: Note, } | { "kind": "note.updated", id: string, version: number, delta: NoteDelta, 
+/**
+ * When the text changed: the Yjs update (v1, base64) as merged,
+ * which a client holding the note's document applies instead of
+ * replacing its text (protocol.md, "Collaborative text").
+ */
+text_update?: string, } | { "kind": "note.deleted", id: string, } | { "kind": "board.updated", title: string, } | { "kind": "board.deleted", } | { "kind": "member.joined", user: User, role: Role, } | { "kind": "member.updated", user: User, role: Role, } | { "kind": "member.left", user: User, role: Role, };
 
-export type BoardEvent = { board: string, seq: number, by: User, op?: string, at: string, } & ({ "kind": "note.created", note: Note, } | { "kind": "note.updated", id: string, version: number, delta: NoteDelta, } | { "kind": "note.deleted", id: string, } | { "kind": "board.updated", title: string, } | { "kind": "board.deleted", } | { "kind": "member.joined", user: User, role: Role, } | { "kind": "member.updated", user: User, role: Role, } | { "kind": "member.left", user: User, role: Role, });
+export type BoardEvent = { board: string, seq: number, by: User, op?: string, at: string, } & ({ "kind": "note.created", note: Note, } | { "kind": "note.updated", id: string, version: number, delta: NoteDelta, 
+/**
+ * When the text changed: the Yjs update (v1, base64) as merged,
+ * which a client holding the note's document applies instead of
+ * replacing its text (protocol.md, "Collaborative text").
+ */
+text_update?: string, } | { "kind": "note.deleted", id: string, } | { "kind": "board.updated", title: string, } | { "kind": "board.deleted", } | { "kind": "member.joined", user: User, role: Role, } | { "kind": "member.updated", user: User, role: Role, } | { "kind": "member.left", user: User, role: Role, });
 
 export type Presence = { user: User, 
 /**

@@ -279,6 +279,16 @@ mod tests {
                     color: Some(Color::Blue),
                     ..NoteDelta::default()
                 },
+                text_update: None,
+            },
+            EventBody::NoteUpdated {
+                id: "n1".into(),
+                version: 43,
+                delta: NoteDelta {
+                    text: Some("x".into()),
+                    ..NoteDelta::default()
+                },
+                text_update: Some("AQHTBwA=".into()),
             },
             EventBody::NoteDeleted { id: "n1".into() },
             EventBody::BoardUpdated { title: "T".into() },

@@ -36,6 +36,9 @@ pub mod member_remove;
 pub mod member_update;
 pub mod note_create;
 pub mod note_delete;
+pub mod note_edit;
+pub mod note_restore;
+pub mod note_text_state;
 pub mod note_update;
 pub mod notification_list;
 pub mod notification_read;
@@ -260,6 +263,9 @@ registry!(
     note_create::NoteCreate,
     note_update::NoteUpdate,
     note_delete::NoteDelete,
+    note_edit::NoteEdit,
+    note_restore::NoteRestore,
+    note_text_state::NoteTextState,
     board_list::BoardList,
     board_create::BoardCreate,
     board_get::BoardGet,

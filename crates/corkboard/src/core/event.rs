@@ -42,6 +42,12 @@ pub enum EventBody {
         id: String,
         version: u64,
         delta: NoteDelta,
+        /// When the text changed: the Yjs update (v1, base64) as merged,
+        /// which a client holding the note's document applies instead of
+        /// replacing its text (protocol.md, "Collaborative text").
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[ts(optional)]
+        text_update: Option<String>,
     },
     #[serde(rename = "note.deleted")]
     NoteDeleted { id: String },
@@ -118,6 +124,7 @@ mod tests {
                     x: Some(1.5),
                     ..Default::default()
                 },
+                text_update: None,
             },
         };
         let v = serde_json::to_value(&e).unwrap();

@@ -9,6 +9,7 @@ pub mod model;
 pub mod mutation;
 pub mod notification;
 pub mod outcome;
+pub mod text;
 pub mod time;
 
 pub use error::{ApiError, ErrorCode};
@@ -20,8 +21,8 @@ pub use model::{
     board_quota, Board, Color, FieldVersions, Limits, Note, NoteRecord, Presence, Role, User,
 };
 pub use mutation::{
-    plan, Action, BoardState, Ctx, Effect, InviteUse, Mutation, NoteCreate, NoteDelete, NoteUpdate,
-    OpOnly, Plan,
+    plan, Action, BoardState, Ctx, Effect, InviteUse, Mutation, NoteCreate, NoteDelete, NoteEdit,
+    NoteUpdate, OpOnly, Plan,
 };
 pub use notification::{NewNotification, Notification};
 pub use outcome::Outcome;

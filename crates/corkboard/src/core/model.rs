@@ -147,6 +147,10 @@ impl FieldVersions {
 pub struct NoteRecord {
     pub note: Note,
     pub fields: FieldVersions,
+    /// The note's text document, compacted ([`crate::core::text::TextDoc`]);
+    /// `None` until its text is first edited (the document is then seeded
+    /// from `note.text`).
+    pub text_state: Option<bytes::Bytes>,
 }
 
 /// The limits of the contract (protocol.md, "Limits"), all configurable.
@@ -154,6 +158,8 @@ pub struct NoteRecord {
 pub struct Limits {
     /// Max characters of note text.
     pub note_text_chars: usize,
+    /// Max bytes of a note's stored text document (its edit history, compacted).
+    pub note_state_bytes: usize,
     /// Max notes on one board.
     pub notes_per_board: usize,
     /// Max bytes of an HTTP body.
@@ -179,6 +185,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             note_text_chars: 10_000,
+            note_state_bytes: 512 << 10,
             notes_per_board: 5_000,
             http_body_bytes: 1 << 20,
             log_min_events: 10_000,

@@ -16,7 +16,9 @@ use super::model::{
     Note, NoteRecord, Role, User, DEFAULT_H, DEFAULT_W,
 };
 use super::outcome::Outcome;
+use super::text::TextDoc;
 use super::time::Timestamp;
+use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
 
 /// Deserializes a present field as `Some(value)` and refuses `null`, so that
 /// "absent" and "null" are not confused in partial updates.
@@ -79,8 +81,17 @@ pub struct NoteDelete {
 }
 
 /// Body of a mutation that takes nothing but its idempotency key, `{op?}`
-/// (note delete, board delete).
+/// (note delete, note restore, board delete).
 pub type OpOnly = NoteDelete;
+
+/// Body of a collaborative text edit (`note.edit`): a Yjs update (v1), base64.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct NoteEdit {
+    #[serde(default, deserialize_with = "non_null")]
+    pub op: Option<String>,
+    pub update: String,
+}
 
 /// What a mutation does to a board.
 #[derive(Clone, Debug, PartialEq)]
@@ -91,6 +102,15 @@ pub enum Action {
         update: NoteUpdate,
     },
     DeleteNote {
+        id: String,
+    },
+    /// Merge a client's Yjs update (decoded bytes) into the note's text document.
+    EditNote {
+        id: String,
+        update: Vec<u8>,
+    },
+    /// Bring a deleted note back under its id, as it was when deleted.
+    RestoreNote {
         id: String,
     },
     RenameBoard {
@@ -123,6 +143,8 @@ impl Action {
             Action::CreateNote(_)
             | Action::UpdateNote { .. }
             | Action::DeleteNote { .. }
+            | Action::EditNote { .. }
+            | Action::RestoreNote { .. }
             | Action::RenameBoard { .. } => Some(Role::Editor),
             Action::DeleteBoard => Some(Role::Owner),
             Action::Join { .. } | Action::SetRole { .. } | Action::RemoveMember { .. } => None,
@@ -218,10 +240,27 @@ impl Mutation {
                         .with_details(json!({"field": "role"})));
                 }
             }
-            Action::DeleteNote { .. } | Action::DeleteBoard | Action::RemoveMember { .. } => {}
+            Action::EditNote { update, .. } => {
+                if update.is_empty() {
+                    return Err(ApiError::bad_request("update is empty")
+                        .with_details(json!({"field": "update"})));
+                }
+            }
+            Action::DeleteNote { .. }
+            | Action::RestoreNote { .. }
+            | Action::DeleteBoard
+            | Action::RemoveMember { .. } => {}
         }
         Ok(())
     }
+}
+
+/// The note's text document as stored (or seeded from its text).
+fn load_text(rec: &NoteRecord) -> Result<TextDoc, ApiError> {
+    TextDoc::load(rec.text_state.as_deref(), &rec.note.text).map_err(|e| {
+        tracing::error!(note = %rec.note.id, "stored text document: {e}");
+        ApiError::internal()
+    })
 }
 
 fn check_text(text: Option<&str>, limits: &Limits) -> Result<(), ApiError> {
@@ -291,9 +330,11 @@ pub struct Ctx<'a> {
     pub board: &'a BoardState,
     /// The actor's role on the board; `None` for a non-member.
     pub actor_role: Option<Role>,
-    /// For update/delete: the note named. For create with an id: any note
-    /// already holding that id (on any board).
+    /// For update/delete/edit/restore: the note named. For create with an
+    /// id: any note already holding that id (on any board).
     pub note: Option<&'a NoteRecord>,
+    /// For restore: the note as it was when deleted, if it was.
+    pub deleted: Option<&'a NoteRecord>,
     /// For member changes: the target member and their role, if a member.
     pub target: Option<(&'a User, Role)>,
     pub limits: &'a Limits,
@@ -307,7 +348,10 @@ pub enum Effect {
     None,
     InsertNote(NoteRecord),
     UpdateNote(NoteRecord),
-    DeleteNote(String),
+    /// The note goes; the record is kept as it was, for `note.restore`.
+    DeleteNote(NoteRecord),
+    /// A deleted note comes back (its kept record is dropped).
+    RestoreNote(NoteRecord),
     RenameBoard(String),
     DeleteBoard,
     PutMember(User, Role),
@@ -397,6 +441,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 effect: Effect::InsertNote(NoteRecord {
                     note: note.clone(),
                     fields: FieldVersions::all(seq),
+                    text_state: None,
                 }),
                 event: Some(event(EventBody::NoteCreated { note: note.clone() })),
                 outcome: Outcome::NoteCreated { note, seq },
@@ -410,6 +455,9 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 .ok_or_else(|| ApiError::not_found("note not found"))?;
             if let Some(base) = u.base_version {
                 let f = &rec.fields;
+                // A replacement over text its sender has not seen would
+                // delete what others typed since: still a conflict. Without
+                // base_version it merges as the smallest diff.
                 let changed = [
                     (u.text.is_some(), f.text, "text"),
                     (u.x.is_some(), f.x, "x"),
@@ -440,7 +488,14 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 h: u.h,
                 color: u.color,
             };
+            let mut text_update = None;
             if let Some(t) = &u.text {
+                let mut doc = load_text(rec)?;
+                let change = doc.replace(t, ctx.limits.note_state_bytes)?;
+                if !change.is_noop() {
+                    text_update = Some(B64.encode(&change.update));
+                    next.text_state = Some(doc.state().into());
+                }
                 next.note.text = t.clone();
                 next.fields.text = seq;
             }
@@ -481,16 +536,100 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                     id: id.clone(),
                     version: seq,
                     delta,
+                    text_update,
                 })),
+            })
+        }
+        Action::EditNote { id, update } => {
+            require(Role::Editor, "editing a note")?;
+            let rec = ctx
+                .note
+                .filter(|r| r.note.board == board.id && &r.note.id == id)
+                .ok_or_else(|| ApiError::not_found("note not found"))?;
+            let mut doc = load_text(rec)?;
+            let change = doc.apply(
+                update,
+                ctx.limits.note_text_chars,
+                ctx.limits.note_state_bytes,
+            )?;
+            if change.is_noop() {
+                // Already merged (a retry without an op, or an echo): nothing to commit.
+                return Ok(Plan {
+                    effect: Effect::None,
+                    event: None,
+                    outcome: Outcome::NoteUpdated {
+                        note: rec.note.clone(),
+                        seq: board.seq,
+                    },
+                    mentions: Vec::new(),
+                });
+            }
+            let mut next = rec.clone();
+            let mentions = crate::core::notification::new_mentions(&rec.note.text, &change.text);
+            next.note.text = change.text.clone();
+            next.note.version = seq;
+            next.note.updated_at = now;
+            next.fields.text = seq;
+            next.text_state = Some(doc.state().into());
+            Ok(Plan {
+                mentions,
+                outcome: Outcome::NoteUpdated {
+                    note: next.note.clone(),
+                    seq,
+                },
+                effect: Effect::UpdateNote(next),
+                event: Some(event(EventBody::NoteUpdated {
+                    id: id.clone(),
+                    version: seq,
+                    delta: NoteDelta {
+                        text: Some(change.text),
+                        ..NoteDelta::default()
+                    },
+                    text_update: Some(B64.encode(&change.update)),
+                })),
+            })
+        }
+        Action::RestoreNote { id } => {
+            require(Role::Editor, "restoring a note")?;
+            if ctx.note.is_some_and(|r| r.note.board == board.id) {
+                return Err(ApiError::conflict("the note is not deleted")
+                    .with_details(json!({"field": "id"})));
+            }
+            let kept = ctx
+                .deleted
+                .filter(|r| r.note.board == board.id && &r.note.id == id)
+                .ok_or_else(|| ApiError::not_found("note not found"))?;
+            if board.note_count >= ctx.limits.notes_per_board as u64 {
+                return Err(ApiError::too_large(format!(
+                    "a board holds at most {} notes",
+                    ctx.limits.notes_per_board
+                ))
+                .with_details(json!({"limit": ctx.limits.notes_per_board})));
+            }
+            let mut back = kept.clone();
+            back.note.version = seq;
+            back.note.updated_at = now;
+            back.fields = FieldVersions::all(seq);
+            Ok(Plan {
+                mentions: Vec::new(),
+                outcome: Outcome::NoteUpdated {
+                    note: back.note.clone(),
+                    seq,
+                },
+                event: Some(event(EventBody::NoteCreated {
+                    note: back.note.clone(),
+                })),
+                effect: Effect::RestoreNote(back),
             })
         }
         Action::DeleteNote { id } => {
             require(Role::Editor, "deleting a note")?;
-            ctx.note
+            let rec = ctx
+                .note
                 .filter(|r| r.note.board == board.id && &r.note.id == id)
                 .ok_or_else(|| ApiError::not_found("note not found"))?;
             Ok(Plan {
-                effect: Effect::DeleteNote(id.clone()),
+                effect: Effect::DeleteNote(rec.clone()),
                 event: Some(event(EventBody::NoteDeleted { id: id.clone() })),
                 outcome: Outcome::NoteDeleted { seq },
                 mentions: Vec::new(),
@@ -646,6 +785,7 @@ mod tests {
                 updated_at: Timestamp(1),
             },
             fields,
+            text_state: None,
         }
     }
 
@@ -668,6 +808,7 @@ mod tests {
             board: b,
             actor_role: role,
             note,
+            deleted: None,
             target: None,
             limits,
             now: Timestamp(99),
@@ -876,6 +1017,7 @@ mod tests {
                 board: &b,
                 actor_role: role,
                 note: None,
+                deleted: None,
                 target,
                 limits: &l,
                 now: Timestamp(5),

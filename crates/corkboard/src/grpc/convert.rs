@@ -120,7 +120,10 @@ pub fn event(e: Event) -> pb::Event {
     let kind = e.kind().to_owned();
     let payload = match e.body {
         EventBody::NoteCreated { note: n } => Some(Payload::Note(note(n))),
-        EventBody::NoteUpdated { id, version, delta } => Some(Payload::Delta(pb::NoteDelta {
+        // gRPC carries the merged text only (corkboard.proto has no Yjs field).
+        EventBody::NoteUpdated {
+            id, version, delta, ..
+        } => Some(Payload::Delta(pb::NoteDelta {
             id,
             version,
             text: delta.text,
@@ -490,6 +493,7 @@ mod tests {
                     x: Some(1.0),
                     ..Default::default()
                 },
+                text_update: None,
             },
             EventBody::NoteDeleted { id: "n".into() },
             EventBody::BoardUpdated { title: "t".into() },

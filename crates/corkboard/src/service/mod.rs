@@ -14,6 +14,7 @@ use crate::auth::{
     self, AuthLimits, CredentialCache, HashSlots, IpCounter, LoginLimiter, SessionPolicy,
 };
 use crate::bus::{ClusterBus, LocalBus};
+use crate::core::text::TextDoc;
 use crate::core::{model, Action, ApiError, Board, Clock, ErrorCode, Limits, Mutation, User};
 use crate::realtime::subscribe::BoardLog;
 use crate::realtime::{Hub, NotifyHub};
@@ -348,6 +349,31 @@ impl App {
             .await
             .map_err(store_error)?
             .ok_or_else(|| ApiError::not_found("board not found"))
+    }
+
+    /// A note's text document (`note.text_state`): the whole Yjs document as
+    /// one update, and the note's version.
+    ///
+    /// # Errors
+    /// `not_found` for non-members and for a note that is not on the board.
+    pub async fn text_state(
+        &self,
+        p: &Principal,
+        board: &str,
+        id: &str,
+    ) -> Result<(Vec<u8>, u64), ApiError> {
+        self.board(p, board).await?;
+        let rec = self
+            .store
+            .note(board, id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| ApiError::not_found("note not found"))?;
+        let doc = TextDoc::load(rec.text_state.as_deref(), &rec.note.text).map_err(|e| {
+            tracing::error!(board, note = id, "stored text document: {e}");
+            ApiError::internal()
+        })?;
+        Ok((doc.state(), rec.note.version))
     }
 
     /// Applies a board mutation for the caller (validated first, then committed).

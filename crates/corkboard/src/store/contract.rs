@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::core::text::TextDoc;
 use crate::core::{
     Action, Clock, ErrorCode, InviteUse, Limits, Mutation, NewNotification, NoteCreate, NoteUpdate,
     Notification, Outcome, Role, SystemClock, Timestamp, User,
@@ -96,6 +97,134 @@ where
     board_quota_and_create_ops(&*s).await;
     let (s, sink) = fresh(Limits::default()).await;
     board_rename_and_delete_ops(&*s, &sink).await;
+    let (s, sink) = fresh(Limits::default()).await;
+    text_documents_and_restore(&*s, &sink).await;
+}
+
+/// A client's Yjs update: `f` applied to a document synced to `state`.
+fn yjs_edit(
+    client: u64,
+    state: &[u8],
+    f: impl FnOnce(&yrs::TextRef, &mut yrs::TransactionMut<'_>),
+) -> Vec<u8> {
+    use yrs::updates::decoder::Decode;
+    use yrs::{ReadTxn, Transact};
+    let doc = yrs::Doc::with_options(yrs::Options {
+        client_id: yrs::ClientID::new(client),
+        offset_kind: yrs::OffsetKind::Utf16,
+        ..yrs::Options::default()
+    });
+    let text = doc.get_or_insert_text("text");
+    doc.transact_mut()
+        .apply_update(yrs::Update::decode_v1(state).unwrap())
+        .unwrap();
+    let before = doc.transact().state_vector();
+    f(&text, &mut doc.transact_mut());
+    let u = doc.transact().encode_diff_v1(&before);
+    u
+}
+
+/// Text edits merge into the stored document (kept across writes and
+/// deletes), and a deleted note comes back as it was.
+pub async fn text_documents_and_restore(s: &dyn Store, sink: &CaptureSink) {
+    use yrs::Text;
+    let ann = user(s, "ann").await;
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
+    let a = s.mutate(m("b1", &ann, None, create(1.0))).await.unwrap();
+    let Outcome::NoteCreated { note, .. } = &a.outcome else {
+        panic!("created expected")
+    };
+    let id = note.id.clone();
+    let stored = s.note("b1", &id).await.unwrap().unwrap();
+    assert_eq!(stored.text_state, None, "seeded lazily");
+    let state0 = TextDoc::load(None, "").unwrap().state();
+    // Two clients type concurrently from the same state.
+    let u1 = yjs_edit(11, &state0, |t, txn| t.insert(txn, 0, "hello"));
+    let u2 = yjs_edit(22, &state0, |t, txn| t.insert(txn, 0, "world"));
+    for u in [&u1, &u2] {
+        let edit = Action::EditNote {
+            id: id.clone(),
+            update: u.clone(),
+        };
+        s.mutate(m("b1", &ann, None, edit)).await.unwrap();
+    }
+    let stored = s.note("b1", &id).await.unwrap().unwrap();
+    let doc = TextDoc::load(stored.text_state.as_deref(), "").unwrap();
+    assert_eq!(doc.text(), stored.note.text);
+    assert_eq!(stored.note.text.len(), 10);
+    assert!(stored.note.text.contains("hello") && stored.note.text.contains("world"));
+    // A plain replacement goes through the document too.
+    let upd = Action::UpdateNote {
+        id: id.clone(),
+        update: NoteUpdate {
+            text: Some("replaced".into()),
+            ..Default::default()
+        },
+    };
+    let a = s.mutate(m("b1", &ann, None, upd)).await.unwrap();
+    let last = sink.0.lock().last().unwrap().clone();
+    let crate::core::EventBody::NoteUpdated { text_update, .. } = &last.event.body else {
+        panic!("note.updated expected")
+    };
+    assert!(text_update.is_some(), "a replacement carries text_update");
+    let stored = s.note("b1", &id).await.unwrap().unwrap();
+    assert_eq!(
+        TextDoc::load(stored.text_state.as_deref(), "")
+            .unwrap()
+            .text(),
+        "replaced"
+    );
+    // Delete, then restore: the same note and document come back.
+    s.mutate(m("b1", &ann, None, Action::DeleteNote { id: id.clone() }))
+        .await
+        .unwrap();
+    assert!(s.note("b1", &id).await.unwrap().is_none());
+    let restore = || Action::RestoreNote { id: id.clone() };
+    let r = s.mutate(m("b1", &ann, None, restore())).await.unwrap();
+    assert_eq!(r.seq, a.seq + 2);
+    let Outcome::NoteUpdated { note: back, .. } = &r.outcome else {
+        panic!("restored note expected: {:?}", r.outcome)
+    };
+    assert_eq!((back.text.as_str(), back.version), ("replaced", r.seq));
+    assert_eq!(sink.0.lock().last().unwrap().event.kind(), "note.created");
+    let again = s.note("b1", &id).await.unwrap().unwrap();
+    assert_eq!(again.text_state, stored.text_state);
+    let snap = s.snapshot("b1", &ann.id).await.unwrap().unwrap();
+    assert_eq!(snap.notes.len(), 1);
+    // Not deleted: conflict. Never existed: not found.
+    assert_eq!(
+        code(s.mutate(m("b1", &ann, None, restore())).await),
+        ErrorCode::Conflict
+    );
+    let ghost = Action::RestoreNote { id: "ghost".into() };
+    assert_eq!(
+        code(s.mutate(m("b1", &ann, None, ghost)).await),
+        ErrorCode::NotFound
+    );
+    // Deleted twice and restored twice, within one writer batch or not.
+    for _ in 0..2 {
+        s.mutate(m("b1", &ann, None, Action::DeleteNote { id: id.clone() }))
+            .await
+            .unwrap();
+        s.mutate(m("b1", &ann, None, restore())).await.unwrap();
+    }
+    assert_eq!(
+        s.note("b1", &id).await.unwrap().unwrap().note.text,
+        "replaced"
+    );
+    // A bad update commits nothing.
+    let seq = s.board_for("b1", &ann.id).await.unwrap().unwrap().seq;
+    let bad = Action::EditNote {
+        id: id.clone(),
+        update: vec![1, 2, 3],
+    };
+    assert_eq!(
+        code(s.mutate(m("b1", &ann, None, bad)).await),
+        ErrorCode::BadRequest
+    );
+    assert_eq!(s.board_for("b1", &ann.id).await.unwrap().unwrap().seq, seq);
 }
 
 async fn user(s: &dyn Store, name: &str) -> User {

@@ -19,8 +19,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::core::{
-    ApiError, Board, Event, Mutation, NewNotification, Note, Notification, Outcome, Role,
-    Timestamp, User,
+    ApiError, Board, Event, Mutation, NewNotification, Note, NoteRecord, Notification, Outcome,
+    Role, Timestamp, User,
 };
 
 // First: its column-list macros are used by the modules after it.
@@ -356,6 +356,8 @@ pub trait Store: Send + Sync + 'static {
     async fn snapshot(&self, board: &str, user_id: &str) -> Result<Option<Snapshot>, StoreError>;
     /// Members and roles, owner first.
     async fn members(&self, board: &str) -> Result<Vec<(User, Role)>, StoreError>;
+    /// A note with its field versions and text document (the caller checked access).
+    async fn note(&self, board: &str, id: &str) -> Result<Option<NoteRecord>, StoreError>;
 
     /// Stores an invite link, and the `invited` notification when it names a
     /// user (returned, to be pushed to that user's streams).

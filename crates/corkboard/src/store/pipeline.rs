@@ -70,6 +70,12 @@ pub trait MutationTx {
     ) -> Result<Option<Applied>, Self::Error>;
     /// A note of the board, as this transaction sees it.
     async fn note(&mut self, board: &str, id: &str) -> Result<Option<NoteRecord>, Self::Error>;
+    /// A deleted note of the board as it was when deleted (for `note.restore`).
+    async fn deleted_note(
+        &mut self,
+        board: &str,
+        id: &str,
+    ) -> Result<Option<NoteRecord>, Self::Error>;
     /// A member of the board and their role.
     async fn member(
         &mut self,
@@ -164,13 +170,20 @@ pub async fn mutate<T: MutationTx>(
         check_invite(tx, m, inv, now).await?;
     }
     let note_id = match &m.action {
-        Action::UpdateNote { id, .. } | Action::DeleteNote { id } => Some(id),
+        Action::UpdateNote { id, .. }
+        | Action::DeleteNote { id }
+        | Action::EditNote { id, .. }
+        | Action::RestoreNote { id } => Some(id),
         Action::CreateNote(c) => c.id.as_ref(),
         _ => None,
     };
     let note = match note_id {
         Some(id) => tx.note(&m.board, id).await?,
         None => None,
+    };
+    let deleted = match (&m.action, &note) {
+        (Action::RestoreNote { id }, None) => tx.deleted_note(&m.board, id).await?,
+        _ => None,
     };
     let target = match &m.action {
         Action::SetRole { user_id, .. } | Action::RemoveMember { user_id } => {
@@ -183,6 +196,7 @@ pub async fn mutate<T: MutationTx>(
         board: &state,
         actor_role,
         note: note.as_ref(),
+        deleted: deleted.as_ref(),
         target: target.as_ref().map(|(u, r)| (u, *r)),
         limits,
         now,
@@ -280,7 +294,7 @@ fn after(state: &BoardState, effect: &Effect, seq: u64, now: Timestamp) -> Board
     b.seq = seq;
     b.updated_at = now;
     match effect {
-        Effect::InsertNote(_) => b.note_count += 1,
+        Effect::InsertNote(_) | Effect::RestoreNote(_) => b.note_count += 1,
         Effect::DeleteNote(_) => b.note_count = b.note_count.saturating_sub(1),
         Effect::RenameBoard(title) => b.title = title.clone(),
         _ => {}

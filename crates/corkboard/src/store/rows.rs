@@ -10,14 +10,47 @@ use crate::core::{
 };
 use crate::store::{Credential, CredentialKind, SessionInfo, StoreError, TokenInfo};
 
-/// The note columns, joined with the creator's name (a literal, for
-/// `concat!`); use with [`note`].
+/// The note columns a client sees, with the field versions (a literal,
+/// for `concat!`; table alias `n`, creator `u`).
+macro_rules! note_columns {
+    () => {
+        "n.id, n.board_id, n.text, n.x, n.y, n.w, n.h, n.color, \
+         n.version, n.created_by, u.username AS created_by_name, n.updated_at, \
+         n.text_v, n.x_v, n.y_v, n.w_v, n.h_v, n.color_v"
+    };
+}
+
+/// Every note column with the text document, joined with the creator's
+/// name (a literal, for `concat!`); use with [`note`].
 macro_rules! note_select {
     () => {
-        "SELECT n.id, n.board_id, n.text, n.x, n.y, n.w, n.h, n.color, \
-         n.version, n.created_by, u.username AS created_by_name, n.updated_at, \
-         n.text_v, n.x_v, n.y_v, n.w_v, n.h_v, n.color_v \
-         FROM notes n JOIN users u ON u.id = n.created_by"
+        concat!(
+            "SELECT ",
+            note_columns!(),
+            ", n.text_state FROM notes n JOIN users u ON u.id = n.created_by"
+        )
+    };
+}
+
+/// The note columns without the text document (snapshots); use with [`note_view`].
+macro_rules! note_view_select {
+    () => {
+        concat!(
+            "SELECT ",
+            note_columns!(),
+            " FROM notes n JOIN users u ON u.id = n.created_by"
+        )
+    };
+}
+
+/// A deleted note's columns, as [`note_select`] (use with [`note`]).
+macro_rules! deleted_note_select {
+    () => {
+        concat!(
+            "SELECT ",
+            note_columns!(),
+            ", n.text_state FROM deleted_notes n JOIN users u ON u.id = n.created_by"
+        )
     };
 }
 
@@ -66,6 +99,11 @@ pub trait Cols {
     /// # Errors
     /// When the column is missing, or neither NULL nor an integer.
     fn opt_int(&self, name: &str) -> Result<Option<i64>, StoreError>;
+    /// Column `name` as nullable bytes.
+    ///
+    /// # Errors
+    /// When the column is missing, or neither NULL nor bytes.
+    fn opt_blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Column `name` as a real number.
     ///
     /// # Errors
@@ -105,7 +143,11 @@ where
     for<'r> i64: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> f64: Decode<'r, R::Database> + Type<R::Database>,
     for<'r> bool: Decode<'r, R::Database> + Type<R::Database>,
+    for<'r> Vec<u8>: Decode<'r, R::Database> + Type<R::Database>,
 {
+    fn opt_blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        col(self, name)
+    }
     fn text(&self, name: &str) -> Result<String, StoreError> {
         col(self, name)
     }
@@ -161,14 +203,31 @@ pub fn member(row: &impl Cols) -> Result<(User, Role), StoreError> {
     Ok((user(row, "id", "username")?, role_col(row, "role")?))
 }
 
-/// A note row selected with [`NOTE_SELECT`].
+/// A note row selected with [`NOTE_SELECT`] (or the deleted notes' select).
 ///
 /// # Errors
 /// When a column is missing or malformed.
 pub fn note(row: &impl Cols) -> Result<NoteRecord, StoreError> {
-    let color = row.text("color")?;
+    let (note, fields) = note_fields(row)?;
     Ok(NoteRecord {
-        note: Note {
+        note,
+        fields,
+        text_state: row.opt_blob("text_state")?.map(Into::into),
+    })
+}
+
+/// A note row as clients see it (any note select).
+///
+/// # Errors
+/// When a column is missing or malformed.
+pub fn note_view(row: &impl Cols) -> Result<Note, StoreError> {
+    note_fields(row).map(|(n, _)| n)
+}
+
+fn note_fields(row: &impl Cols) -> Result<(Note, FieldVersions), StoreError> {
+    let color = row.text("color")?;
+    Ok((
+        Note {
             id: row.text("id")?,
             board: row.text("board_id")?,
             text: row.text("text")?,
@@ -182,7 +241,7 @@ pub fn note(row: &impl Cols) -> Result<NoteRecord, StoreError> {
             created_by: user(row, "created_by", "created_by_name")?,
             updated_at: Timestamp(row.int("updated_at")?),
         },
-        fields: FieldVersions {
+        FieldVersions {
             text: row.uint("text_v")?,
             x: row.uint("x_v")?,
             y: row.uint("y_v")?,
@@ -190,7 +249,7 @@ pub fn note(row: &impl Cols) -> Result<NoteRecord, StoreError> {
             h: row.uint("h_v")?,
             color: row.uint("color_v")?,
         },
-    })
+    ))
 }
 
 /// A board row selected with [`BOARD_SELECT`], with the note count the

@@ -104,28 +104,48 @@ pub fn repeat(item: &str, n: usize, sep: &str) -> String {
     vec![item; n].join(sep)
 }
 
-/// `INSERT … ON CONFLICT DO UPDATE` of `n` notes (bind each with [`Sql::bind_note`]).
-pub fn upsert_notes(n: usize) -> String {
+/// Where a note row lives: on the board, or kept after its delete for `note.restore`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoteTable {
+    Live,
+    Deleted,
+}
+
+impl NoteTable {
+    fn name(self) -> &'static str {
+        match self {
+            NoteTable::Live => "notes",
+            NoteTable::Deleted => "deleted_notes",
+        }
+    }
+}
+
+/// `INSERT … ON CONFLICT DO UPDATE` of `n` notes into `table` (bind each
+/// with [`Sql::bind_note`]).
+pub fn upsert_notes(table: NoteTable, n: usize) -> String {
     format!(
-        "INSERT INTO notes (id, board_id, created_by, text, x, y, w, h, color, version, \
-         updated_at, text_v, x_v, y_v, w_v, h_v, color_v) VALUES {} \
+        "INSERT INTO {} (id, board_id, created_by, text, x, y, w, h, color, version, \
+         updated_at, text_v, x_v, y_v, w_v, h_v, color_v, text_state) VALUES {} \
          ON CONFLICT (board_id, id) DO UPDATE SET text = excluded.text, x = excluded.x, \
          y = excluded.y, w = excluded.w, h = excluded.h, color = excluded.color, \
          version = excluded.version, updated_at = excluded.updated_at, \
          text_v = excluded.text_v, x_v = excluded.x_v, y_v = excluded.y_v, \
-         w_v = excluded.w_v, h_v = excluded.h_v, color_v = excluded.color_v",
+         w_v = excluded.w_v, h_v = excluded.h_v, color_v = excluded.color_v, \
+         text_state = excluded.text_state",
+        table.name(),
         repeat(
-            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             n,
             ", "
         )
     )
 }
 
-/// `DELETE` of `n` notes by (board, id).
-pub fn delete_notes(n: usize) -> String {
+/// `DELETE` of `n` notes by (board, id) from `table`.
+pub fn delete_notes(table: NoteTable, n: usize) -> String {
     format!(
-        "DELETE FROM notes WHERE {}",
+        "DELETE FROM {} WHERE {}",
+        table.name(),
         repeat("(board_id = ? AND id = ?)", n, " OR ")
     )
 }
@@ -143,7 +163,8 @@ const MEMBERS: &str =
     "SELECT u.id, u.username, m.role FROM members m JOIN users u ON u.id = m.user_id \
      WHERE m.board_id = ? ORDER BY m.role = 'owner' DESC, m.joined_at, u.username";
 const NOTE: &str = concat!(note_select!(), " WHERE n.board_id = ? AND n.id = ?");
-const NOTES: &str = concat!(note_select!(), " WHERE n.board_id = ? ORDER BY n.id");
+const NOTES: &str = concat!(note_view_select!(), " WHERE n.board_id = ? ORDER BY n.id");
+const DELETED_NOTE: &str = concat!(deleted_note_select!(), " WHERE n.board_id = ? AND n.id = ?");
 const BOARD_WITH_ROLE: &str = concat!(
     "SELECT m.role, ",
     board_columns!(),
@@ -187,6 +208,7 @@ where
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Type<DB>,
     for<'q> f64: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q [u8]>: Encode<'q, DB> + Type<DB>,
 {
     fn query<'q>(sql: &'static str) -> Query<'q, DB> {
         sqlx::query(DB::sql(sql))
@@ -224,14 +246,19 @@ where
             .bind(f.w as i64)
             .bind(f.h as i64)
             .bind(f.color as i64)
+            .bind(r.text_state.as_deref())
     }
 
-    /// Writes `notes` (inserted or replaced) in one statement.
+    /// Writes `notes` (inserted or replaced) into `table` in one statement.
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn upsert_notes(c: &mut DB::Connection, notes: &[NoteRecord]) -> Result<(), E> {
-        let sql = DB::dynamic(upsert_notes(notes.len()));
+    pub async fn upsert_notes(
+        c: &mut DB::Connection,
+        table: NoteTable,
+        notes: &[NoteRecord],
+    ) -> Result<(), E> {
+        let sql = DB::dynamic(upsert_notes(table, notes.len()));
         let mut q = sqlx::query(&sql);
         for r in notes {
             q = Self::bind_note(q, r);
@@ -243,8 +270,12 @@ where
     ///
     /// # Errors
     /// When the database fails.
-    pub async fn delete_notes(c: &mut DB::Connection, keys: &[(String, String)]) -> Result<u64, E> {
-        let sql = DB::dynamic(delete_notes(keys.len()));
+    pub async fn delete_notes(
+        c: &mut DB::Connection,
+        table: NoteTable,
+        keys: &[(String, String)],
+    ) -> Result<u64, E> {
+        let sql = DB::dynamic(delete_notes(table, keys.len()));
         let mut q = sqlx::query(&sql);
         for (b, id) in keys {
             q = q.bind(b.as_str()).bind(id.as_str());
@@ -662,7 +693,7 @@ where
         let notes = Self::all(c, Self::query(NOTES).bind(board))
             .await?
             .iter()
-            .map(|r| rows::note(r).map(|rec| rec.note))
+            .map(rows::note_view)
             .collect::<Result<Vec<_>, StoreError>>()?;
         tx.commit().await?;
         Ok(Some(Snapshot {
@@ -735,6 +766,20 @@ where
         id: &str,
     ) -> Result<Option<NoteRecord>, E> {
         let q = Self::query(NOTE).bind(board).bind(id);
+        let found = Self::one(c, q).await?;
+        Ok(found.map(|r| rows::note(&r)).transpose()?)
+    }
+
+    /// A deleted note of the board, as it was when deleted.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn deleted_note(
+        c: &mut DB::Connection,
+        board: &str,
+        id: &str,
+    ) -> Result<Option<NoteRecord>, E> {
+        let q = Self::query(DELETED_NOTE).bind(board).bind(id);
         let found = Self::one(c, q).await?;
         Ok(found.map(|r| rows::note(&r)).transpose()?)
     }
@@ -814,6 +859,7 @@ where
     pub async fn delete_board(c: &mut DB::Connection, board: &str) -> Result<(), E> {
         for sql in [
             "DELETE FROM notes WHERE board_id = ?",
+            "DELETE FROM deleted_notes WHERE board_id = ?",
             "DELETE FROM events WHERE board_id = ?",
             "DELETE FROM ops WHERE board_id = ?",
             "DELETE FROM members WHERE board_id = ?",

@@ -34,7 +34,7 @@ use crate::core::{
 };
 use crate::store::pipeline::{self, Append, MutationTx, Step, TxError, UserOp};
 use crate::store::rows::{self, Cols};
-use crate::store::sql::{self, big, Pg, Sql};
+use crate::store::sql::{self, big, NoteTable, Pg, Sql};
 use crate::store::{
     Applied, BoardCreated, Credential, CredentialKind, EventSink, EventsAfter, InviteCount,
     InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, SessionInfo, Snapshot, Store,
@@ -234,6 +234,10 @@ impl MutationTx for MutationConn<'_> {
         PgTx::note(self.c(), board, id).await
     }
 
+    async fn deleted_note(&mut self, board: &str, id: &str) -> Result<Option<NoteRecord>, TxError> {
+        PgTx::deleted_note(self.c(), board, id).await
+    }
+
     async fn member(
         &mut self,
         board: &str,
@@ -252,11 +256,18 @@ impl MutationTx for MutationConn<'_> {
             // The board row changes in `append`.
             Effect::None | Effect::RenameBoard(_) => Ok(()),
             Effect::InsertNote(r) | Effect::UpdateNote(r) => {
-                PgTx::upsert_notes(c, std::slice::from_ref(r)).await
+                PgTx::upsert_notes(c, NoteTable::Live, std::slice::from_ref(r)).await
             }
-            Effect::DeleteNote(id) => PgTx::delete_notes(c, &[(board.to_owned(), id.clone())])
-                .await
-                .map(|_| ()),
+            Effect::RestoreNote(r) => {
+                let key = [(board.to_owned(), r.note.id.clone())];
+                PgTx::delete_notes(c, NoteTable::Deleted, &key).await?;
+                PgTx::upsert_notes(c, NoteTable::Live, std::slice::from_ref(r)).await
+            }
+            Effect::DeleteNote(r) => {
+                let key = [(board.to_owned(), r.note.id.clone())];
+                PgTx::delete_notes(c, NoteTable::Live, &key).await?;
+                PgTx::upsert_notes(c, NoteTable::Deleted, std::slice::from_ref(r)).await
+            }
             Effect::DeleteBoard => PgTx::delete_board(c, board).await,
             Effect::PutMember(user, role) => PgTx::put_member(c, board, user, *role, now).await,
             Effect::Demote(user, role) => {
@@ -438,6 +449,10 @@ impl Store for PgStore {
 
     async fn members(&self, board: &str) -> Result<Vec<(User, Role)>, StoreError> {
         Pg::members(&mut *self.conn().await?, board).await
+    }
+
+    async fn note(&self, board: &str, id: &str) -> Result<Option<NoteRecord>, StoreError> {
+        Pg::note(&mut *self.conn().await?, board, id).await
     }
 
     async fn create_invite(&self, invite: NewInvite) -> Result<Option<Notification>, StoreError> {

@@ -19,7 +19,8 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 use tokio::task::JoinHandle;
 
 use crate::core::{
-    Board, Clock, Limits, Mutation, NewNotification, Notification, Role, Timestamp, User,
+    Board, Clock, Limits, Mutation, NewNotification, NoteRecord, Notification, Role, Timestamp,
+    User,
 };
 use crate::store::sql::Lite;
 use crate::store::{
@@ -243,6 +244,10 @@ impl Store for SqliteStore {
 
     async fn members(&self, board: &str) -> Result<Vec<(User, Role)>, StoreError> {
         Lite::members(&mut *self.read.acquire().await?, board).await
+    }
+
+    async fn note(&self, board: &str, id: &str) -> Result<Option<NoteRecord>, StoreError> {
+        Lite::note(&mut *self.read.acquire().await?, board, id).await
     }
 
     async fn create_invite(&self, invite: NewInvite) -> Result<Option<Notification>, StoreError> {

@@ -24,7 +24,7 @@ use crate::core::{
 };
 use crate::store::pipeline::{self, Append, MutationTx, Step, TxError, UserOp};
 use crate::store::rows;
-use crate::store::sql::{self, op_row, repeat, Lite};
+use crate::store::sql::{self, op_row, repeat, Lite, NoteTable};
 use crate::store::{
     Applied, BoardCreated, CommittedEvent, CredentialKind, EventSink, NewBoard, NewCredential,
     NewInvite, StoreError,
@@ -49,6 +49,10 @@ struct Pending {
     ops: HashMap<(String, String), Applied>,
     /// (board, note id) changed since the last flush.
     touched: Vec<(String, String)>,
+    /// Deleted notes kept for restore, as of this point (`None`: none kept).
+    deleted: HashMap<(String, String), Option<NoteRecord>>,
+    /// (board, note id) whose kept deleted note changed since the last flush.
+    touched_deleted: Vec<(String, String)>,
     /// Event rows to insert: (board, seq, at, json).
     events: Vec<(String, u64, i64, Bytes)>,
     /// Op rows to insert: (board, key, seq, outcome kind, outcome body).
@@ -478,6 +482,16 @@ impl MutationTx for Batch<'_> {
         Ok(n)
     }
 
+    async fn deleted_note(&mut self, board: &str, id: &str) -> Result<Option<NoteRecord>, TxError> {
+        let key = (board.to_owned(), id.to_owned());
+        if let Some(n) = self.pending.deleted.get(&key) {
+            return Ok(n.clone());
+        }
+        let n = Lite::deleted_note(self.conn, board, id).await?;
+        self.pending.deleted.insert(key, n.clone());
+        Ok(n)
+    }
+
     async fn member(
         &mut self,
         board: &str,
@@ -503,16 +517,26 @@ impl MutationTx for Batch<'_> {
                 pending.notes.insert(key.clone(), Some(r.clone()));
                 pending.touched.push(key);
             }
-            Effect::DeleteNote(id) => {
-                let key = (board.to_owned(), id.clone());
+            Effect::DeleteNote(r) => {
+                let key = (board.to_owned(), r.note.id.clone());
                 pending.notes.insert(key.clone(), None);
-                pending.touched.push(key);
+                pending.touched.push(key.clone());
+                pending.deleted.insert(key.clone(), Some(r.clone()));
+                pending.touched_deleted.push(key);
+            }
+            Effect::RestoreNote(r) => {
+                let key = (board.to_owned(), r.note.id.clone());
+                pending.notes.insert(key.clone(), Some(r.clone()));
+                pending.touched.push(key.clone());
+                pending.deleted.insert(key.clone(), None);
+                pending.touched_deleted.push(key);
             }
             Effect::DeleteBoard => {
                 flush(self.conn, pending).await?;
                 Lite::delete_board(self.conn, board).await?;
                 self.cache.remove(board);
                 pending.notes.retain(|(b, _), _| b != board);
+                pending.deleted.retain(|(b, _), _| b != board);
                 pending.ops.retain(|(b, _), _| b != board);
             }
             Effect::PutMember(user, role) | Effect::Demote(user, role) => {
@@ -605,9 +629,10 @@ async fn prefetch(
             keys.push((m.board.clone(), k));
         }
         match &m.action {
-            Action::UpdateNote { id, .. } | Action::DeleteNote { id } => {
-                notes.push((m.board.clone(), id.clone()))
-            }
+            Action::UpdateNote { id, .. }
+            | Action::DeleteNote { id }
+            | Action::EditNote { id, .. }
+            | Action::RestoreNote { id } => notes.push((m.board.clone(), id.clone())),
             Action::CreateNote(c) => notes.extend(c.id.clone().map(|id| (m.board.clone(), id))),
             _ => {}
         }
@@ -670,10 +695,27 @@ async fn flush(conn: &mut SqliteConnection, pending: &mut Pending) -> Result<(),
     deletes.sort();
     deletes.dedup();
     for chunk in pow2_chunks(&upserts) {
-        Lite::upsert_notes(conn, chunk).await?;
+        Lite::upsert_notes(conn, NoteTable::Live, chunk).await?;
     }
     for chunk in pow2_chunks(&deletes) {
-        Lite::delete_notes(conn, chunk).await?;
+        Lite::delete_notes(conn, NoteTable::Live, chunk).await?;
+    }
+    let (mut kept, mut unkept) = (Vec::new(), Vec::new());
+    for key in pending.touched_deleted.drain(..) {
+        match pending.deleted.get(&key) {
+            Some(Some(rec)) => kept.push(rec.clone()),
+            _ => unkept.push(key),
+        }
+    }
+    kept.sort_by(|a, b| (&a.note.board, &a.note.id).cmp(&(&b.note.board, &b.note.id)));
+    kept.dedup_by(|a, b| a.note.board == b.note.board && a.note.id == b.note.id);
+    unkept.sort();
+    unkept.dedup();
+    for chunk in pow2_chunks(&kept) {
+        Lite::upsert_notes(conn, NoteTable::Deleted, chunk).await?;
+    }
+    for chunk in pow2_chunks(&unkept) {
+        Lite::delete_notes(conn, NoteTable::Deleted, chunk).await?;
     }
     let events = std::mem::take(&mut pending.events);
     for chunk in pow2_chunks(&events) {
