@@ -271,15 +271,19 @@ def text_of_state(state_b64) -> str:
 
 
 def reference(initial_state: bytes, updates, rng) -> str:
-    """The text an independent document makes of every update, in a random order."""
+    """The text an independent document makes of every update. `updates` is in
+    a causal order (each was appended when it was made, after everything it
+    depends on); they are applied in a random order first, then all again in
+    that order: what a first pass could not integrate yet (its dependencies
+    came later), the second does."""
     d = Doc(client_id=1)
     t = d.get("text", type=Text)
     d.apply_update(initial_state)
     order = list(updates)
     rng.shuffle(order)
-    # Out of causal order, pycrdt keeps what it cannot integrate yet pending:
-    # the end result is the same.
     for u in order:
+        d.apply_update(u)
+    for u in updates:
         d.apply_update(u)
     return str(t)
 
@@ -329,29 +333,47 @@ async def converge(base, a):
     independent document makes of all their updates."""
     rng = random.Random(a["seed"])
     peers, states = await open_peers(base, a, rng)
+    ann, bob, carl = peers
     initial = unb64(states[0]["state"])
     text0, _, _ = await converged(peers, want=a["initial_text"], what="at the start")
     sent = []
-    acked = 0
     for rnd in range(a.get("rounds", 25)):
         # Each peer makes 1-3 local edits on what it has now (others' edits of
-        # this round are not in it: true concurrency), then all are sent at once.
-        batch = []
-        for p in peers:
+        # this round are not in it: true concurrency); the peers send at once.
+        # One connection's RPCs run concurrently on the server, so a peer's
+        # own updates must not depend on each other in flight: ann (RPC) and
+        # carl (REST) send theirs one after the other; bob sends all of his at
+        # once, each one cumulative (the difference from the state at the start
+        # of the round, as a client resending everything unacknowledged does),
+        # so any order of arrival works.
+        async def one_by_one(p, rest):
             for _ in range(rng.randint(1, 3)):
                 u = p.random_edit(rng)
-                batch.append((p, u))
                 sent.append(u)
-        rng.shuffle(batch)
-        results = await asyncio.gather(*(p.edit(u, rest=(p.name == "carl")) for p, u in batch))
-        for (p, _), (ok, ans) in zip(batch, results):
-            check(ok, f"round {rnd}: {p.name}'s note.edit was refused: {ans}")
-            acked += 1
+                ok, ans = await p.edit(u, rest=rest)
+                check(ok, f"round {rnd}: {p.name}'s note.edit was refused: {ans}")
+
+        async def cumulative(p):
+            sv = p.doc.get_state()
+            ups = []
+            for _ in range(rng.randint(1, 3)):
+                p.random_edit(rng)
+                ups.append(p.doc.get_update(sv))
+            sent.extend(ups)
+            results = await asyncio.gather(*(p.edit(u) for u in ups))
+            for ok, ans in results:
+                check(ok, f"round {rnd}: {p.name}'s cumulative note.edit was refused: {ans}")
+            return len(ups)
+
+        jobs = [one_by_one(ann, False), cumulative(bob), one_by_one(carl, True)]
+        order = list(range(3))
+        rng.shuffle(order)
+        await asyncio.gather(*(jobs[i] for i in order))
         if rnd % 3 == 2:
             await converged(peers, want=reference(initial, sent, rng), what=f"after round {rnd}")
     text, note, seq = await converged(peers, want=reference(initial, sent, rng), what="at the end")
     check(text != text0, "the edits changed nothing")
-    out("STAT", {"edits": acked, "chars": len(text)})
+    out("STAT", {"edits": len(sent), "chars": len(text)})
     out("FINAL", {"text": text, "version": note["version"], "seq": seq})
     for p in peers:
         await p.close()
