@@ -121,10 +121,24 @@ impl TextDoc {
         max_chars: usize,
         max_state_bytes: usize,
     ) -> Result<TextChange, ApiError> {
-        let decoded = Update::decode_v1(update).map_err(|e| {
-            ApiError::bad_request(format!("update does not decode as a Yjs update (v1): {e}"))
-                .with_details(json!({"field": "update"}))
-        })?;
+        // Decoding can panic too (yrs asserts client ids fit in 53 bits, in
+        // debug builds): inside catch_unwind like the merge below, or one
+        // request takes the store's writer down.
+        let decoded = match catch_unwind(|| Update::decode_v1(update)) {
+            Ok(Ok(decoded)) => decoded,
+            Ok(Err(e)) => {
+                return Err(ApiError::bad_request(format!(
+                    "update does not decode as a Yjs update (v1): {e}"
+                ))
+                .with_details(json!({"field": "update"})))
+            }
+            Err(_) => {
+                return Err(
+                    ApiError::bad_request("update does not decode as a Yjs update (v1)")
+                        .with_details(json!({"field": "update"})),
+                )
+            }
+        };
         let server_clock = self.state_vector_clock(SERVER_CLIENT);
         let before = self.doc.transact().state_vector();
         let old_text = self.text();
@@ -489,6 +503,35 @@ mod tests {
         let (d, t) = client(SERVER_CLIENT.get(), &state);
         let u = edit(&d, |txn| t.insert(txn, 0, "x"));
         assert_eq!(code(&u).code.as_str(), "bad_request");
+    }
+
+    /// Found by tests/text_pycrdt.rs (300 random bytes): a client id past 53
+    /// bits trips yrs's `ClientID::new` debug assertion while decoding; that
+    /// panic took the store's writer down (every later write `unavailable`).
+    #[test]
+    fn refuses_client_ids_past_53_bits() {
+        let state = TextDoc::load(None, "abc").unwrap().state();
+        let varuint = |mut v: u64| {
+            let mut out = Vec::new();
+            loop {
+                let b = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    out.push(b);
+                    return out;
+                }
+                out.push(b | 0x80);
+            }
+        };
+        // One client block, one struct, client id 2^53, clock 0, then junk.
+        let mut u = vec![1, 1];
+        u.extend(varuint(1 << 53));
+        u.extend([0, 4, 0]);
+        let mut s = TextDoc::load(Some(&state), "").unwrap();
+        assert_eq!(
+            s.apply(&u, MAX, BYTES).unwrap_err().code.as_str(),
+            "bad_request"
+        );
     }
 
     #[test]
