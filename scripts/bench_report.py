@@ -356,7 +356,7 @@ if text_rows:
                    f"{c} µs at {e['ops_per_sec']:.0f} edits/s, p99 {e['p99_ms']:.1f} ms{vs}"
                    + ("" if e["converged"] else "; **clients diverged**"),
                    bool(c is not None and c <= 50 and e["converged"] and e["errors"] == 0))
-    lines += ["", "Reproduce: `corkboard-bench text-edit --clients 50 --rate 10 --seconds 10 "
+    lines += ["", "Reproduce: `corkboard-bench text-edit --clients 50 --rate 5 --chars 500 --seconds 10 "
               "--server-pid PID` against a release server started as in scripts/bench.sh."]
 
 # Cluster mode (issue 7): PostgreSQL store, Redis bus, several nodes.
