@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Web UI numbers (issue 5): first-load JS of the board page, remote change → note
 # shown with 500 notes, and frame times while dragging a note among 500
-# (web/e2e/perf.mjs, playwright-core + Debian's chromium) against the real binary.
+# (web/e2e/perf.mjs); and (issue 14) keystroke → remote render latency of
+# collaborative text with two browsers (web/e2e/text-perf.mjs); playwright-core +
+# Debian's chromium against the real binary.
 #
 # Like scripts/e2e.sh: installs chromium when missing, runs `make build` when the
 # UI export or the binary is older than its sources, starts target/release/corkboard
 # on a free loopback port with a temporary data directory, runs the script, stops
-# the server. Prints one JSON line of results on stdout (progress goes to stderr).
+# the server. Prints one JSON line of results per script on stdout (progress goes to stderr).
 #
 #   BENCH_WEB_SKIP_BUILD=1   use the binary as it is
 #   BENCH_WEB_KEEP=1         keep the temporary directory (server log, data)
+#   BENCH_WEB_SCRIPTS="e2e/text-perf.mjs"   run only these (default: both)
 #   PERF_NOTES, PERF_UPDATES, PERF_DRAG_MS, PERF_BUDGET_S   see web/e2e/perf.mjs
+#   PERF_KEYS, PERF_KEY_DELAY_MS                            see web/e2e/text-perf.mjs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -94,4 +98,7 @@ echo "bench-web: corkboard on $URL (data $DATA)" >&2
 export E2E_BASE_URL="$URL" E2E_BIN="$BIN" E2E_PORT="$PORT" E2E_DATA="$DATA" \
   E2E_PIDFILE="$PIDFILE" E2E_SERVER_LOG="$LOG" E2E_CHROMIUM="$CHROMIUM" E2E_TMP="$TMP"
 cd web
-timeout 300 node e2e/perf.mjs
+# shellcheck disable=SC2086 # a list of scripts, split on spaces on purpose
+for script in ${BENCH_WEB_SCRIPTS:-e2e/perf.mjs e2e/text-perf.mjs}; do
+  timeout 300 node "$script"
+done

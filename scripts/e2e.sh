@@ -11,6 +11,7 @@
 #
 #   E2E_SKIP_BUILD=1   use the binary as it is
 #   E2E_KEEP=1         keep the temporary directory (server log, data) for inspection
+#   E2E_FILES="e2e/text.e2e.mjs"   run only these test files (default: every web/e2e/*.e2e.mjs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -98,4 +99,5 @@ export E2E_BASE_URL="$URL" E2E_BIN="$BIN" E2E_PORT="$PORT" E2E_DATA="$DATA" \
   E2E_PIDFILE="$PIDFILE" E2E_SERVER_LOG="$LOG" E2E_CHROMIUM="$CHROMIUM" \
   E2E_SCREENSHOTS="$ROOT/docs/screenshots" E2E_TMP="$TMP"
 cd web
-node --test --test-concurrency=1 e2e/board.e2e.mjs
+# shellcheck disable=SC2086 # a list of files, split on spaces on purpose
+node --test --test-concurrency=1 ${E2E_FILES:-e2e/board.e2e.mjs e2e/text.e2e.mjs}

@@ -104,6 +104,13 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_MAX_NOTE_STATE_BYTES", default_value_t = 512 << 10)]
     pub max_note_state_bytes: usize,
 
+    /// Text documents kept decoded between edits, in bytes of their stored
+    /// (encoded) size: an edit of a warm document skips decoding it (about
+    /// 1 ms for a few thousand characters typed by many people). Decoded,
+    /// a document takes some ten times its stored size. 0 keeps none.
+    #[arg(long, env = "CORKBOARD_TEXT_CACHE_BYTES", default_value_t = 8 << 20)]
+    pub text_cache_bytes: usize,
+
     /// Maximum notes on one board.
     #[arg(long, env = "CORKBOARD_MAX_NOTES_PER_BOARD", default_value_t = 5_000)]
     pub max_notes_per_board: usize,
@@ -185,15 +192,21 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_TRUSTED_PROXY", value_delimiter = ',', value_parser = crate::gateway::forwarded::parse_net)]
     pub trusted_proxy: Vec<ipnet::IpNet>,
 
-    /// Events each board's log keeps at least.
+    /// Events each board's resume window keeps at least (the events stay
+    /// stored for history either way).
     #[arg(long, env = "CORKBOARD_LOG_MIN_EVENTS", default_value_t = 10_000)]
     pub log_min_events: u64,
 
-    /// Seconds within which every event is kept (default 24 h).
+    /// Seconds within which every event stays in the resume window (default 24 h).
     #[arg(long, env = "CORKBOARD_LOG_MIN_AGE", default_value_t = 86_400)]
     pub log_min_age: u64,
 
-    /// Seconds between pruning passes over the event log.
+    /// Seconds a deleted note is kept for `note.restore` (default 30 days);
+    /// pruned with the event log.
+    #[arg(long, env = "CORKBOARD_DELETED_NOTE_TTL", default_value_t = 30 * 86_400)]
+    pub deleted_note_ttl: u64,
+
+    /// Seconds between pruning passes (resume window, op ids, deleted notes).
     #[arg(long, env = "CORKBOARD_PRUNE_INTERVAL", default_value_t = 600)]
     pub prune_interval: u64,
 
@@ -351,10 +364,12 @@ impl Config {
         Limits {
             note_text_chars: self.max_note_text,
             note_state_bytes: self.max_note_state_bytes,
+            text_cache_bytes: self.text_cache_bytes,
             notes_per_board: self.max_notes_per_board,
             http_body_bytes: self.max_body_bytes,
             log_min_events: self.log_min_events,
             log_min_age_ms: (self.log_min_age as i64).saturating_mul(1000),
+            deleted_note_ttl_ms: (self.deleted_note_ttl as i64).saturating_mul(1000),
             invite_ttl_secs: self.invite_ttl,
             invite_max_ttl_secs: self.invite_max_ttl.max(self.invite_ttl),
             invites_per_hour: self.invites_per_hour,

@@ -82,6 +82,14 @@ pub fn router(state: Arc<HttpState>) -> Router {
                 .delete(rest::<board_delete::BoardDelete>(OptionalJson, outcome)),
         )
         .route(
+            "/api/boards/{b}/history",
+            get(rest::<board_history::BoardHistory>(Query, ok)),
+        )
+        .route(
+            "/api/boards/{b}/history/events",
+            get(rest::<board_history_events::BoardHistoryEvents>(Query, ok)),
+        )
+        .route(
             "/api/boards/{b}/invites",
             get(rest::<invite_list::InviteList>(Nothing, ok))
                 .post(rest::<invite_create::InviteCreate>(Json, created)),

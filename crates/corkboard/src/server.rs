@@ -220,7 +220,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
             async move {
                 match store.prune(clock.now()).await {
                     Ok(0) => {}
-                    Ok(n) => tracing::info!(events = n, "pruned the event log"),
+                    Ok(n) => tracing::info!(events = n, "moved the resume window"),
                     Err(e) => tracing::warn!(error = %e, "pruning failed"),
                 }
             }

@@ -640,3 +640,111 @@ async fn converge(seed: u64) {
         );
     }
 }
+
+/// Collaborative text across nodes: three clients, one per node, send
+/// concurrent `note.edit`s (Yjs updates from their own yrs documents) to
+/// one note over REST; a subscriber on a fourth path (SSE on node 1)
+/// applies each event's `text_update`, and every document, the stored
+/// text and a fresh `note.text_state` agree at the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_text_edits_on_three_nodes_converge() {
+    use base64::{engine::general_purpose::STANDARD as B64, Engine as _};
+    use yrs::updates::decoder::Decode;
+    use yrs::{GetString, ReadTxn, Text, Transact};
+    if !services_available("concurrent_text_edits", false).await {
+        return;
+    }
+    let c = Cluster::start(3, &redis_url(), false).await;
+    let ann = c.user("ann").await;
+    let b = ann.board("Text").await;
+    let n = ann.note(&b, json!({"x": 0, "y": 0, "text": "start"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let doc = |id: u64| {
+        let d = yrs::Doc::with_options(yrs::Options {
+            client_id: yrs::ClientID::new(id),
+            offset_kind: yrs::OffsetKind::Utf16,
+            ..yrs::Options::default()
+        });
+        let t = d.get_or_insert_text("text");
+        (d, t)
+    };
+    let apply = |d: &yrs::Doc, b64: &str| {
+        let u = yrs::Update::decode_v1(&B64.decode(b64).unwrap()).unwrap();
+        d.transact_mut().apply_update(u).unwrap();
+    };
+    let path = format!("/api/boards/{b}/notes/{n}");
+    let state = ann.get(&format!("{path}/text_state")).await;
+    assert_eq!(state.status, 200, "{}", state.text);
+    let state = state.body["state"].as_str().unwrap().to_owned();
+    let (watch, watch_text) = doc(900);
+    apply(&watch, &state);
+    let mut stream = sse::open(
+        &c.at(&ann, &c.node(1)),
+        &format!("/api/boards/{b}/stream"),
+        &[("last-event-id", "1")],
+    )
+    .await;
+    const EDITS: usize = 10;
+    let writers: Vec<_> = (0..3)
+        .map(|w| {
+            let client = c.at(&ann, &c.node(w));
+            let (path, state) = (path.clone(), state.clone());
+            tokio::spawn(async move {
+                let (d, t) = doc(100 + w as u64);
+                apply(&d, &state);
+                for i in 0..EDITS {
+                    let before = d.transact().state_vector();
+                    let end = t.len(&d.transact());
+                    t.insert(&mut d.transact_mut(), end, &format!("[{w}.{i}]"));
+                    let u = B64.encode(d.transact().encode_diff_v1(&before));
+                    let r = client
+                        .post(
+                            &format!("{path}/edit"),
+                            json!({"update": u, "op": format!("w{w}-{i}")}),
+                        )
+                        .await;
+                    assert_eq!(r.status, 200, "{}", r.text);
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.await.unwrap();
+    }
+    let head = ann.get(&format!("/api/boards/{b}")).await.body["seq"]
+        .as_u64()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = 1;
+    while last < head {
+        assert!(Instant::now() < deadline, "stuck at {last} of {head}");
+        match stream.next_event_within(Duration::from_millis(500)).await {
+            SseNext::Block(blk) if blk.kind() == "note.updated" => {
+                last = blk.id_u64();
+                let v: Value = serde_json::from_str(&blk.data).unwrap();
+                apply(&watch, v["text_update"].as_str().expect("text_update"));
+            }
+            SseNext::Block(_) | SseNext::Timeout => {}
+            SseNext::Ended => panic!("stream ended at {last}"),
+        }
+    }
+    let stored = ann.get(&format!("/api/boards/{b}")).await.body["notes"][0]["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for w in 0..3 {
+        for i in 0..EDITS {
+            assert_eq!(stored.matches(&format!("[{w}.{i}]")).count(), 1, "{stored}");
+        }
+    }
+    assert_eq!(watch_text.get_string(&watch.transact()), stored);
+    let fresh = ann.get(&format!("{path}/text_state")).await.body["state"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (again, again_text) = doc(901);
+    apply(&again, &fresh);
+    assert_eq!(again_text.get_string(&again.transact()), stored);
+}

@@ -74,6 +74,14 @@ export function avatarColor(id: string): string {
   return avatarColors[userHue(id) % avatarColors.length];
 }
 
+/** The same colours as `avatarColors`, as RGB (for carets and selection highlights). */
+const avatarRgbs = ["244 63 94", "245 158 11", "16 185 129", "14 165 233", "139 92 246", "217 70 239", "20 184 166", "249 115 22"];
+
+/** `rgb(… / alpha)` of a user's colour. */
+export function avatarRgb(id: string, alpha = 1): string {
+  return `rgb(${avatarRgbs[userHue(id) % avatarRgbs.length]} / ${alpha})`;
+}
+
 /** A round avatar whose accessible name is the username. */
 export function Avatar({ id, name, size = "md" }: { id: string; name: string; size?: "sm" | "md" }) {
   const s = size === "sm" ? "h-7 w-7 text-xs" : "h-8 w-8 text-sm";

@@ -65,7 +65,16 @@ export function useNotifications(): { state: NotificationsState; client: Notific
   return { state, client: notifications };
 }
 
-const emptyMeta: BoardMeta = { status: "loading", presence: [], cursors: [], typing: [], notices: [] };
+const emptyMeta: BoardMeta = {
+  status: "loading",
+  presence: [],
+  cursors: [],
+  typing: [],
+  notices: [],
+  selections: [],
+  canUndo: false,
+  canRedo: false,
+};
 const noUnsubscribe = () => undefined;
 const serverView = () => null;
 const serverMeta = () => emptyMeta;

@@ -6,24 +6,32 @@
 import type { Connection } from "./connection";
 import { Emitter } from "./emitter";
 import type { RpcError } from "./errors";
-import type {
-  BoardMessage,
-  CursorSignal,
-  Id,
-  Note,
-  NoteColor,
-  NoteDelta,
-  Presence,
-  TypingSignal,
-  User,
+import { History, type Direction, type Step } from "./history";
+import {
+  textUpdateOf,
+  type BoardMessage,
+  type CursorSignal,
+  type Id,
+  type Note,
+  type NoteColor,
+  type NoteDelta,
+  type Presence,
+  type SelectionSignal,
+  type TypingSignal,
+  type User,
 } from "./protocol";
 import { BoardStore } from "./store";
+import type { LostReason, NoteText, NoteTexts } from "./text";
 import { throttle } from "./throttle";
 
 export type BoardStatus = "loading" | "ready" | "not_found" | "revoked" | "deleted";
 
 export type Notice =
   | { id: string; kind: "error"; message: string }
+  /** Not a failure: e.g. an undo step skipped because someone else changed the note since. */
+  | { id: string; kind: "info"; message: string }
+  /** Text the server did not keep (refused, too long, or the note is gone): shown so it is not lost. */
+  | { id: string; kind: "lost"; message: string; note: Id; text: string; reason: LostReason }
   | {
       id: string;
       kind: "conflict";
@@ -48,12 +56,27 @@ export interface Typing {
   at: number;
 }
 
+/** Someone else's caret or selection in a note's text. */
+export interface RemoteSelection {
+  user: User;
+  note: Id;
+  /** Yjs relative positions (base64), when sent. */
+  anchor?: string;
+  head?: string;
+  /** Plain indexes, the fallback. */
+  index: [number, number];
+  at: number;
+}
+
 export interface BoardMeta {
   status: BoardStatus;
   presence: Presence[];
   cursors: Cursor[];
   typing: Typing[];
   notices: Notice[];
+  selections: RemoteSelection[];
+  canUndo: boolean;
+  canRedo: boolean;
 }
 
 export interface BoardClientOptions {
@@ -62,7 +85,26 @@ export interface BoardClientOptions {
   cursorRate?: number;
   /** Remote cursors / typing marks disappear after this long without news (ms). */
   signalTtlMs?: number;
+  /** Remote carets disappear after this long without news (ms); editors re-send theirs more often. */
+  selectionTtlMs?: number;
+  /** Max selection signals per second. */
+  selectionRate?: number;
+  /** Schedules a note's text edits for the next frame (tests pass their own). */
+  frame?: (cb: () => void) => void;
+  /** Keystrokes closer than this are one text undo step (ms). */
+  captureTimeoutMs?: number;
+  /**
+   * Loads the collaborative text module (Yjs). By default a dynamic import, so
+   * Yjs is not part of the board page's first load: it arrives right after.
+   * Tests pass the module itself (no promise: ready at once).
+   */
+  loadText?: () => TextModule | Promise<TextModule>;
 }
+
+type TextModule = typeof import("./text");
+
+/** How often an open editor repeats its caret so that others' copies do not expire (ms). */
+export const SELECTION_REFRESH_MS = 2000;
 
 export const DEFAULT_NOTE_SIZE = { w: 200, h: 140 };
 
@@ -71,21 +113,34 @@ const defaultUuid = () => crypto.randomUUID();
 export class BoardClient {
   readonly store: BoardStore;
   readonly meta = new Emitter<BoardMeta>();
+  /** The notes' collaborative text documents (null until the module is loaded). */
+  texts: NoteTexts | null = null;
+  private textModule: TextModule | null = null;
+  private readonly textLoaded: Promise<void>;
+  /** Notes this tab created empty before the text module arrived. */
+  private readonly emptyNotes = new Set<Id>();
+  private readonly textOptions: { frame?: (cb: () => void) => void; captureTimeoutMs?: number };
+  /** This user's undo/redo on this board. */
+  readonly history: History;
 
   private status: BoardStatus = "loading";
   private presence = new Map<Id, Presence>();
   private cursors = new Map<Id, Cursor>();
   private typing = new Map<Id, Typing>();
+  private selections = new Map<Id, RemoteSelection>();
   private notices: Notice[] = [];
   private metaSnapshot: BoardMeta;
   private unsubscribe: (() => void) | null = null;
   private resyncing = false;
+  private stopped = false;
   private sweepTimer: ReturnType<typeof setInterval> | null = null;
   /** Per note: the version right after this client's last confirmed text write. */
   private ownTextVersion = new Map<Id, number>();
   private readonly uuid: () => string;
   private readonly ttl: number;
+  private readonly selectionTtl: number;
   readonly sendCursor: ((x: number, y: number) => void) & { cancel(): void };
+  private readonly sendSelectionNow: ((data: SelectionSignal) => void) & { cancel(): void };
 
   constructor(
     private readonly conn: Connection,
@@ -98,7 +153,57 @@ export class BoardClient {
     this.sendCursor = throttle((x: number, y: number) => {
       this.conn.signal(this.boardId, "cursor", { x: Math.round(x), y: Math.round(y) } satisfies CursorSignal);
     }, 1000 / (opts.cursorRate ?? 20));
+    this.selectionTtl = opts.selectionTtlMs ?? 5_000;
+    this.sendSelectionNow = throttle((data: SelectionSignal) => {
+      this.conn.signal(this.boardId, "selection", data);
+    }, 1000 / (opts.selectionRate ?? 15));
+    this.textOptions = { frame: opts.frame, captureTimeoutMs: opts.captureTimeoutMs };
+    const loading = (opts.loadText ?? (() => import("./text")))();
+    this.history = new History({
+      me: () => this.conn.user?.id,
+      lastWrite: (id, f) => this.store.lastWrite(id, f),
+      seq: () => this.store.confirmedSeq,
+      text: (id, dir) => this.textStep(id, dir),
+      apply: (step, dir) => this.applyStep(step, dir),
+      skipped: (step, dir, why) => this.info(`${dir === "undo" ? "Undo" : "Redo"} skipped: ${why}.`),
+      recorded: (step) => this.texts?.stopCapturing(step.kind === "text" ? step.note : undefined),
+      redoCleared: () => this.texts?.clearRedo(),
+      changed: () => this.emitMeta(),
+    });
     this.metaSnapshot = this.computeMeta();
+    if (loading instanceof Promise) {
+      this.textLoaded = loading.then(
+        (m) => this.textReady(m),
+        () => undefined, // offline at first load: the editor says it cannot load
+      );
+    } else {
+      this.textReady(loading);
+      this.textLoaded = Promise.resolve();
+    }
+  }
+
+  private textReady(m: TextModule): void {
+    if (this.texts || this.stopped) return;
+    this.textModule = m;
+    this.texts = new m.NoteTexts({
+      uuid: this.uuid,
+      frame: this.textOptions.frame,
+      captureTimeoutMs: this.textOptions.captureTimeoutMs,
+      transport: {
+        textState: (id) => this.conn.rpc("note.text_state", { board: this.boardId, id }),
+        // The outbox's own promise, not a derived one: a rejection must be seen before the outbox sends the next edit.
+        edit: (id, op, build) => this.conn.mutate("note.edit", op, id, () => ({ board: this.boardId, id, op, update: build() })),
+        cancel: (op) => this.conn.cancelMutation(op),
+      },
+      onText: (id, state) => this.store.setLocalText(id, state),
+      onLost: (id, lost) => this.lostText(id, lost.text, lost.reason, lost.message),
+      onUndoable: (id, merged) => {
+        if (merged) this.history.clearRedo();
+        else this.history.record({ kind: "text", note: id });
+      },
+    });
+    for (const id of this.emptyNotes) if (this.store.getView().byId.get(id)?.text === "") this.texts.createEmpty(id);
+    this.emptyNotes.clear();
   }
 
   start(): void {
@@ -111,6 +216,7 @@ export class BoardClient {
         this.presence.clear();
         this.cursors.clear();
         this.typing.clear();
+        this.selections.clear();
         this.emitMeta();
       },
     });
@@ -118,7 +224,10 @@ export class BoardClient {
   }
 
   stop(): void {
+    this.stopped = true;
     this.sendCursor.cancel();
+    this.sendSelectionNow.cancel();
+    this.texts?.stop();
     this.unsubscribe?.();
     this.unsubscribe = null;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
@@ -150,6 +259,12 @@ export class BoardClient {
       updated_at: new Date().toISOString(),
     };
     this.store.add({ op, kind: "create", note });
+    // An empty note's document is empty on the server too: typing can start before the create is answered.
+    if (!note.text) {
+      if (this.texts) this.texts.createEmpty(id);
+      else this.emptyNotes.add(id);
+    }
+    const step = this.history.record({ kind: "create", note: id, snapshot: note });
     const params = {
       board: this.boardId,
       id,
@@ -165,20 +280,40 @@ export class BoardClient {
       (r) => {
         // The create wrote the text: an edit begun before it was confirmed is based on it.
         this.ownTextVersion.set(id, r.note.version);
+        step.seq = r.seq;
         this.store.acknowledge(op, r.seq);
       },
-      (e: RpcError) => this.rejected(op, e, "create the note"),
+      (e: RpcError) => {
+        this.history.forget(step);
+        this.rejected(op, e, "create the note");
+      },
     );
     return id;
   }
 
   /**
-   * Changes fields of a note, last-writer-wins per field. With `baseVersion`
-   * (text edits), the server refuses the write if another user changed one of
-   * these fields after that version, and a conflict notice appears.
+   * Changes fields of a note, last-writer-wins per field (an undoable step
+   * unless `record: false`). With `baseVersion` (plain text replacement), the
+   * server refuses the write if another user changed one of these fields
+   * after that version, and a conflict notice appears.
    */
-  updateNote(id: Id, delta: NoteDelta, opts: { baseVersion?: number } = {}): Promise<void> {
+  updateNote(id: Id, delta: NoteDelta, opts: { baseVersion?: number; record?: boolean } = {}): Promise<void> {
+    return this.sendUpdate(id, delta, opts).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+
+  /** `updateNote` that resolves with the seq and rejects (after the notice) when refused. */
+  private sendUpdate(id: Id, delta: NoteDelta, opts: { baseVersion?: number; record?: boolean } = {}): Promise<number> {
     const op = this.uuid();
+    const current = this.store.getView().byId.get(id);
+    let step: Step | null = null;
+    if (opts.record !== false && current && delta.text === undefined) {
+      const before: NoteDelta = {};
+      for (const k of Object.keys(delta) as (keyof NoteDelta)[]) (before as Record<string, unknown>)[k] = current[k];
+      step = this.history.record({ kind: "update", note: id, before, after: { ...delta } });
+    }
     this.store.add({ op, kind: "update", id, delta });
     const base = opts.baseVersion;
     const build = () => {
@@ -192,19 +327,179 @@ export class BoardClient {
     return this.conn.mutate("note.update", op, id, build).then(
       (r) => {
         if ("text" in delta) this.ownTextVersion.set(id, r.note.version);
+        if (step) step.seq = r.seq;
         this.store.acknowledge(op, r.seq);
+        return r.seq;
       },
-      (e: RpcError) => this.rejected(op, e, "save the note", { id, delta }),
+      (e: RpcError) => {
+        if (step) this.history.forget(step);
+        this.rejected(op, e, "save the note", { id, delta });
+        throw e;
+      },
     );
   }
 
   deleteNote(id: Id): void {
+    const snapshot = this.store.getView().byId.get(id);
+    const step = snapshot ? this.history.record({ kind: "delete", note: id, snapshot }) : null;
+    this.sendDelete(id).then(
+      (seq) => {
+        if (step) step.seq = seq;
+      },
+      () => {
+        if (step) this.history.forget(step);
+      },
+    );
+  }
+
+  private sendDelete(id: Id): Promise<number> {
     const op = this.uuid();
     this.store.add({ op, kind: "delete", id });
-    this.conn.mutate("note.delete", op, id, () => ({ board: this.boardId, id, op })).then(
-      (r) => this.store.acknowledge(op, r.seq),
-      (e: RpcError) => this.rejected(op, e, "delete the note"),
+    return this.conn.mutate("note.delete", op, id, () => ({ board: this.boardId, id, op })).then(
+      (r) => {
+        this.store.acknowledge(op, r.seq);
+        return r.seq;
+      },
+      (e: RpcError) => {
+        this.rejected(op, e, "delete the note");
+        throw e;
+      },
     );
+  }
+
+  /** `note.restore`: brings a deleted note back (undo of a delete, redo of a create). */
+  private sendRestore(id: Id, snapshot: Note | undefined): Promise<number> {
+    const op = this.uuid();
+    if (snapshot) this.store.add({ op, kind: "restore", note: snapshot });
+    return this.conn.mutate("note.restore", op, id, () => ({ board: this.boardId, id, op })).then(
+      (r) => {
+        this.store.acknowledge(op, r.seq);
+        return r.seq;
+      },
+      (e: RpcError) => {
+        this.rejected(op, e, "restore the note");
+        throw e;
+      },
+    );
+  }
+
+  // ------------------------------------------------------------ undo / redo
+
+  /** Undoes this user's newest change on the board (text, create, move, resize, recolour or delete). */
+  undo(): void {
+    this.history.undo();
+  }
+
+  redo(): void {
+    this.history.redo();
+  }
+
+  /** Ctrl+Z in a note's editor: that note's text first. */
+  undoText(note: Id): void {
+    this.history.undoText(note);
+  }
+
+  redoText(note: Id): void {
+    this.history.redoText(note);
+  }
+
+  private textStep(id: Id, dir: Direction): boolean {
+    const nt = this.texts?.get(id);
+    if (!nt || nt.status !== "ready" || !this.store.getView().byId.has(id)) return false;
+    const um = nt.undo;
+    if (dir === "undo" ? !um.canUndo() : !um.canRedo()) return false;
+    if (dir === "undo") um.undo();
+    else um.redo();
+    return true;
+  }
+
+  private applyStep(step: Step, dir: Direction): Promise<number> {
+    const undo = dir === "undo";
+    switch (step.kind) {
+      case "update":
+        return this.sendUpdate(step.note, (undo ? step.before : step.after) ?? {}, { record: false });
+      case "create":
+        return undo ? this.sendDelete(step.note) : this.sendRestore(step.note, step.snapshot);
+      case "delete":
+        return undo ? this.sendRestore(step.note, step.snapshot) : this.sendDelete(step.note);
+      case "text":
+        return Promise.reject(new Error("text steps are undone by the note's undo manager"));
+    }
+  }
+
+  // ------------------------------------------------------------ collaborative text
+
+  /** The note's text document (loaded on first use, kept while the board is open); null before the text module is loaded. */
+  openText(id: Id): NoteText | null {
+    return this.texts?.open(id) ?? null;
+  }
+
+  /** `openText` once the text module is loaded (null if it could not be). */
+  async openTextWhenReady(id: Id): Promise<NoteText | null> {
+    await this.textLoaded;
+    return this.stopped ? null : this.openText(id);
+  }
+
+  /** Writes text from a lost-text notice back into its note (as this user's edit). */
+  restoreLostText(noticeId: string): void {
+    const n = this.notices.find((x) => x.id === noticeId);
+    if (!n || n.kind !== "lost") return;
+    this.dismiss(noticeId);
+    const nt = this.texts?.get(n.note);
+    if (nt && nt.status === "ready") this.texts?.restoreLost(n.note, n.text);
+    else if (this.store.getView().byId.has(n.note)) void this.updateNote(n.note, { text: n.text }, { record: false });
+  }
+
+  private lostText(note: Id, text: string, reason: LostReason, message: string): void {
+    this.history.forgetText(note);
+    const why =
+      reason === "too_large"
+        ? "Your text is longer than a note may hold, so it was not saved."
+        : reason === "gone"
+          ? "The note is gone, so your text was not saved."
+          : `Your text could not be saved (${message}).`;
+    this.notices = this.notices.filter((x) => !(x.kind === "lost" && x.note === note));
+    this.notices.push({ id: this.uuid(), kind: "lost", message: why, note, text, reason });
+    this.emitMeta();
+  }
+
+  private info(message: string): void {
+    this.notices.push({ id: this.uuid(), kind: "info", message });
+    this.emitMeta();
+  }
+
+  /**
+   * Shows this user's caret or selection in `note` to the others (throttled):
+   * as Yjs relative positions, which stay on the same characters while people
+   * type, plus plain indexes. `note: null` = stopped editing (sent at once).
+   */
+  sendSelection(note: Id | null, anchor = 0, head = anchor): void {
+    if (note === null) {
+      this.sendSelectionNow.cancel();
+      this.conn.signal(this.boardId, "selection", { note: null } satisfies SelectionSignal);
+      return;
+    }
+    const data: SelectionSignal = { note, index: [anchor, head] };
+    const nt = this.texts?.get(note);
+    const m = this.textModule;
+    if (nt && m && nt.status === "ready") {
+      data.anchor = m.relativeAt(nt, anchor);
+      data.head = anchor === head ? data.anchor : m.relativeAt(nt, head);
+    }
+    this.sendSelectionNow(data);
+  }
+
+  /** A remote selection as `[anchor, head]` indexes into the note's current text. */
+  resolveSelection(sel: RemoteSelection, textLength: number): [number, number] {
+    const nt = this.texts?.get(sel.note);
+    const m = this.textModule;
+    const clamp = (i: number) => Math.max(0, Math.min(textLength, i));
+    if (nt && m && nt.status === "ready" && sel.anchor && sel.head) {
+      const a = m.resolveRelative(nt, sel.anchor);
+      const h = m.resolveRelative(nt, sel.head);
+      if (a !== null && h !== null) return [clamp(a), clamp(h)];
+    }
+    return [clamp(sel.index[0]), clamp(sel.index[1])];
   }
 
   rename(title: string): void {
@@ -261,12 +556,26 @@ export class BoardClient {
     switch (m.type) {
       case "subscribed":
         this.resyncing = false;
-        if (m.snapshot) this.store.loadSnapshot(m.snapshot, m.seq);
-        else this.store.markReady();
+        if (m.snapshot) {
+          this.store.loadSnapshot(m.snapshot, m.seq);
+          // Events may have been skipped: merge every open text document with the server's.
+          this.texts?.refreshAll();
+        } else {
+          this.store.markReady();
+          this.texts?.reconnected();
+        }
         this.setStatus("ready");
         break;
       case "event": {
         const outcome = this.store.applyEvent(m);
+        // Yjs updates commute: applied on arrival, even ahead of a gap (a duplicate changes nothing).
+        if (m.kind === "note.updated" && (m.delta.text !== undefined || textUpdateOf(m))) {
+          this.texts?.remote(m.id, textUpdateOf(m), m.delta.text);
+        } else if (m.kind === "note.deleted" && outcome === "applied") {
+          this.texts?.deleted(m.id);
+        } else if (m.kind === "note.created" && outcome === "applied" && this.texts?.created(m.note.id)) {
+          this.history.forgetText(m.note.id);
+        }
         if (outcome === "gap" && !this.resyncing) {
           this.resyncing = true;
           this.conn.resubscribe(this.boardId);
@@ -310,6 +619,7 @@ export class BoardClient {
         this.presence.delete(p.user.id);
         this.cursors.delete(p.user.id);
         this.typing.delete(p.user.id);
+        this.selections.delete(p.user.id);
       }
     }
     this.emitMeta();
@@ -324,6 +634,10 @@ export class BoardClient {
     } else if (name === "typing") {
       if (typeof d.note === "string") this.typing.set(from.id, { user: from, note: d.note, at: Date.now() });
       else this.typing.delete(from.id);
+    } else if (name === "selection") {
+      const sel = parseSelection(from, d);
+      if (sel) this.selections.set(from.id, sel);
+      else this.selections.delete(from.id);
     } else {
       return;
     }
@@ -345,6 +659,12 @@ export class BoardClient {
         changed = true;
       }
     }
+    for (const [k, sel] of this.selections) {
+      if (now - sel.at > this.selectionTtl) {
+        this.selections.delete(k);
+        changed = true;
+      }
+    }
     if (changed) this.emitMeta();
   }
 
@@ -363,6 +683,9 @@ export class BoardClient {
       cursors: [...this.cursors.values()],
       typing: [...this.typing.values()],
       notices: [...this.notices],
+      selections: [...this.selections.values()],
+      canUndo: this.history?.canUndo ?? false,
+      canRedo: this.history?.canRedo ?? false,
     };
   }
 
@@ -370,4 +693,24 @@ export class BoardClient {
     this.metaSnapshot = this.computeMeta();
     this.meta.emit(this.metaSnapshot);
   }
+}
+
+/** A `selection` signal's data, checked; null = the sender stopped editing (or sent nothing usable). */
+export function parseSelection(from: User, d: Record<string, unknown>): RemoteSelection | null {
+  if (typeof d.note !== "string") return null;
+  const idx = Array.isArray(d.index) ? d.index : [];
+  const a = Number(idx[0]);
+  const h = Number(idx[1] ?? idx[0]);
+  const sel: RemoteSelection = {
+    user: from,
+    note: d.note,
+    index: [Number.isFinite(a) ? a : 0, Number.isFinite(h) ? h : Number.isFinite(a) ? a : 0],
+    at: Date.now(),
+  };
+  // Resolved against the note's document when drawn (a bad one falls back to `index`).
+  if (typeof d.anchor === "string" && typeof d.head === "string" && d.anchor.length <= 256 && d.head.length <= 256) {
+    sel.anchor = d.anchor;
+    sel.head = d.head;
+  }
+  return sel;
 }

@@ -219,6 +219,11 @@ export class Connection {
     return this.outbox.push(method, op, key, build) as Promise<RpcResult<M>>;
   }
 
+  /** Withdraws a queued mutation that has never been sent (see `Outbox.cancel`). */
+  cancelMutation(op: string): boolean {
+    return this.outbox.cancel(op, new RpcError({ code: "bad_request", message: "withdrawn before it was sent" }));
+  }
+
   /** Ops still in the outbox, oldest first. */
   pendingOps(): string[] {
     return this.outbox.pendingOps();

@@ -96,6 +96,19 @@ export class Outbox {
     for (const e of entries) e.reject(err);
   }
 
+  /**
+   * Withdraws a mutation that was never sent (its `build` has not run), so
+   * the server cannot have applied it; it settles with `err`. False, and
+   * nothing changes, when the entry is unknown or already went out once.
+   */
+  cancel(op: string, err: RpcError): boolean {
+    const e = this.entries.find((x) => x.op === op);
+    if (!e || e.params !== undefined || e.inflight) return false;
+    this.remove(e);
+    e.reject(err);
+    return true;
+  }
+
   /** Ops not answered yet, oldest first. */
   pendingOps(): string[] {
     return this.entries.map((e) => e.op);

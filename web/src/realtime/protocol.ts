@@ -106,6 +106,28 @@ export interface RpcMethods {
   "note.delete": { params: { board: Id; id: Id; op?: string }; result: SeqResult };
   "board.rename": { params: { board: Id; title: string; op?: string }; result: { board: Board } };
   "board.get": { params: { board: Id }; result: { board: Board; notes: Note[]; seq: number } };
+  /** The note's whole Yjs document as one update (base64, Yjs update encoding v1). */
+  "note.text_state": { params: { board: Id; id: Id }; result: TextState };
+  /** Merges a Yjs update (base64) into the note's text; concurrent edits never conflict. */
+  "note.edit": { params: { board: Id; id: Id; op?: string; update: string }; result: NoteResult };
+  /** Brings a deleted note back under its id (undo of a delete); event `note.created`. */
+  "note.restore": { params: { board: Id; id: Id; op?: string }; result: NoteResult };
+}
+
+/** `note.text_state` / `GET …/text_state`. */
+export interface TextState {
+  /** The whole document as one Yjs update v1, base64. */
+  state: string;
+  version: number;
+}
+
+/**
+ * The `text_update` of a `note.updated` event (base64 Yjs update as merged by
+ * the server), when the text changed through `note.edit` or a plain
+ * replacement.
+ */
+export function textUpdateOf(ev: BoardEvent): string | undefined {
+  return ev.kind === "note.updated" && ev.text_update ? ev.text_update : undefined;
 }
 export type RpcMethod = keyof RpcMethods;
 export type RpcParams<M extends RpcMethod> = RpcMethods[M]["params"];
@@ -120,6 +142,19 @@ export interface CursorSignal {
 }
 export interface TypingSignal {
   note: Id | null;
+}
+/**
+ * The caret or selection of someone editing a note's text (`selection`
+ * signal). `anchor`/`head` are Yjs relative positions (Y.encodeRelativePosition,
+ * base64), which stay on the same characters while others type; `index` is
+ * `[anchor, head]` as plain character offsets, for clients without the
+ * document. `note: null` = stopped editing.
+ */
+export interface SelectionSignal {
+  note: Id | null;
+  anchor?: string;
+  head?: string;
+  index?: [number, number];
 }
 
 // ---------------------------------------------------------------- WebSocket

@@ -27,6 +27,7 @@ export interface BoardStoreOptions {
 
 export type PendingMutation =
   | { op: string; kind: "create"; note: Note }
+  | { op: string; kind: "restore"; note: Note }
   | { op: string; kind: "update"; id: Id; delta: NoteDelta }
   | { op: string; kind: "delete"; id: Id }
   | { op: string; kind: "rename"; title: string };
@@ -34,6 +35,16 @@ export type PendingMutation =
 type Pending = PendingMutation & { ackSeq?: number };
 
 export type ApplyOutcome = "applied" | "duplicate" | "gap";
+
+/** The fields of a note a change can write. */
+export const NOTE_FIELDS = ["text", "x", "y", "w", "h", "color"] as const;
+export type NoteField = (typeof NOTE_FIELDS)[number];
+
+/** Who last wrote a field, and at which seq. `by` is null when unknown (learnt from a snapshot). */
+export interface FieldWrite {
+  by: Id | null;
+  seq: number;
+}
 
 export interface BoardView {
   board: Board | null;
@@ -64,6 +75,10 @@ export class BoardStore {
   private deleted = false;
   private pending: Pending[] = [];
   private held = new Map<number, BoardEvent>();
+  /** Per note and field, the last confirmed write (for undo's "someone changed it since" rule). */
+  private writes = new Map<Id, Partial<Record<NoteField, FieldWrite>>>();
+  /** Text of notes with a loaded collaborative document: it includes edits not confirmed yet. */
+  private localText = new Map<Id, { text: string; dirty: boolean }>();
   private view: BoardView;
   private readonly currentUserId: () => Id | undefined;
 
@@ -99,12 +114,43 @@ export class BoardStore {
     return this.pending;
   }
 
+  /** The last confirmed write of `field` of note `id`, if seen. */
+  lastWrite(id: Id, field: NoteField): FieldWrite | undefined {
+    return this.writes.get(id)?.[field];
+  }
+
+  /**
+   * The text a note's collaborative document holds (`null`: none any more).
+   * It is shown in place of the confirmed text; `dirty` marks unsent or
+   * unconfirmed edits.
+   */
+  setLocalText(id: Id, state: { text: string; dirty: boolean } | null): void {
+    const cur = this.localText.get(id);
+    if (state === null) {
+      if (!cur) return;
+      this.localText.delete(id);
+    } else {
+      if (cur && cur.text === state.text && cur.dirty === state.dirty) return;
+      this.localText.set(id, state);
+    }
+    this.refresh();
+  }
+
   // ------------------------------------------------------------ confirmed state
 
   /** Replaces the confirmed state (a `subscribed` snapshot or `board.get`). Pending mutations stay on top. */
   loadSnapshot(snapshot: Snapshot, seq: number): void {
     this.board = snapshot.board;
+    const before = this.notes;
     this.notes = new Map(snapshot.notes.map((n) => [n.id, n]));
+    // Fields changed while we were away: by someone unknown, at the note's version.
+    for (const n of this.notes.values()) {
+      const old = before.get(n.id);
+      if (old && old.version === n.version) continue;
+      const w = { ...this.writes.get(n.id) };
+      for (const f of NOTE_FIELDS) if (!old || old[f] !== n[f]) w[f] = { by: null, seq: n.version };
+      this.writes.set(n.id, w);
+    }
     this.seq = seq;
     this.ready = true;
     this.deleted = false;
@@ -153,12 +199,19 @@ export class BoardStore {
   private applyConfirmed(ev: BoardEvent): void {
     this.seq = ev.seq;
     switch (ev.kind) {
-      case "note.created":
+      case "note.created": {
         this.notes.set(ev.note.id, ev.note);
+        const w: Partial<Record<NoteField, FieldWrite>> = {};
+        for (const f of NOTE_FIELDS) w[f] = { by: ev.by.id, seq: ev.seq };
+        this.writes.set(ev.note.id, w);
         break;
+      }
       case "note.updated": {
         const n = this.notes.get(ev.id);
         if (n) this.notes.set(ev.id, { ...n, ...ev.delta, version: ev.version, updated_at: ev.at });
+        const w = { ...this.writes.get(ev.id) };
+        for (const f of NOTE_FIELDS) if (ev.delta[f] !== undefined) w[f] = { by: ev.by.id, seq: ev.seq };
+        this.writes.set(ev.id, w);
         break;
       }
       case "note.deleted":
@@ -234,6 +287,7 @@ export class BoardStore {
     for (const p of this.pending) {
       switch (p.kind) {
         case "create":
+        case "restore":
           if (!notes.has(p.note.id)) notes.set(p.note.id, p.note);
           dirty.add(p.note.id);
           break;
@@ -252,6 +306,12 @@ export class BoardStore {
           if (board) board = { ...board, title: p.title };
           break;
       }
+    }
+    for (const [id, t] of this.localText) {
+      const n = notes.get(id);
+      if (!n) continue;
+      if (n.text !== t.text) notes.set(id, { ...n, text: t.text });
+      if (t.dirty) dirty.add(id);
     }
     return {
       board,

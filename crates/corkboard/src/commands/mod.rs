@@ -23,6 +23,8 @@ use crate::service::{App, Principal};
 pub mod board_create;
 pub mod board_delete;
 pub mod board_get;
+pub mod board_history;
+pub mod board_history_events;
 pub mod board_list;
 pub mod board_presence;
 pub mod board_rename;
@@ -269,6 +271,8 @@ registry!(
     board_list::BoardList,
     board_create::BoardCreate,
     board_get::BoardGet,
+    board_history::BoardHistory,
+    board_history_events::BoardHistoryEvents,
     board_rename::BoardRename,
     board_delete::BoardDelete,
     board_presence::BoardPresence,

@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod event;
+pub mod history;
 pub mod messages;
 pub mod model;
 pub mod mutation;
@@ -14,6 +15,7 @@ pub mod time;
 
 pub use error::{ApiError, ErrorCode};
 pub use event::{Event, EventBody, NoteDelta};
+pub use history::{HistoryState, ReplayError};
 pub use messages::{
     check_signal, ClientMessage, ErrorBody, ServerMessage, SnapshotBody, UnsubscribeReason,
 };

@@ -160,6 +160,8 @@ pub struct Limits {
     pub note_text_chars: usize,
     /// Max bytes of a note's stored text document (its edit history, compacted).
     pub note_state_bytes: usize,
+    /// Stored bytes of the text documents a store keeps decoded between edits.
+    pub text_cache_bytes: usize,
     /// Max notes on one board.
     pub notes_per_board: usize,
     /// Max bytes of an HTTP body.
@@ -168,6 +170,8 @@ pub struct Limits {
     pub log_min_events: u64,
     /// Age (ms) within which every event is kept.
     pub log_min_age_ms: i64,
+    /// Age (ms) after which a deleted note can no longer be restored.
+    pub deleted_note_ttl_ms: i64,
     /// Seconds an invite lives when its creator names no `expires_in`.
     pub invite_ttl_secs: u64,
     /// The largest `expires_in` an invite may ask for, in seconds.
@@ -186,10 +190,12 @@ impl Default for Limits {
         Self {
             note_text_chars: 10_000,
             note_state_bytes: 512 << 10,
+            text_cache_bytes: 8 << 20,
             notes_per_board: 5_000,
             http_body_bytes: 1 << 20,
             log_min_events: 10_000,
             log_min_age_ms: 24 * 3600 * 1000,
+            deleted_note_ttl_ms: 30 * 24 * 3600 * 1000,
             invite_ttl_secs: 7 * 24 * 3600,
             invite_max_ttl_secs: 30 * 24 * 3600,
             invites_per_hour: 50,

@@ -6,6 +6,8 @@
 //! remember for idempotent retries. It does no I/O, so both store
 //! implementations share it and it is tested here without a database.
 
+use std::cell::RefCell;
+
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::json;
 
@@ -255,9 +257,22 @@ impl Mutation {
     }
 }
 
+/// Runs `f` on the note's document: the warm one the store passed, or one
+/// decoded from the note.
+fn with_text<T>(
+    ctx: &Ctx<'_>,
+    rec: &NoteRecord,
+    f: impl FnOnce(&mut TextDoc) -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    match ctx.text {
+        Some(cell) => f(&mut cell.borrow_mut()),
+        None => f(&mut load_text(rec)?),
+    }
+}
+
 /// The note's text document as stored (or seeded from its text).
-fn load_text(rec: &NoteRecord) -> Result<TextDoc, ApiError> {
-    TextDoc::load(rec.text_state.as_deref(), &rec.note.text).map_err(|e| {
+pub fn load_text(rec: &NoteRecord) -> Result<TextDoc, ApiError> {
+    TextDoc::from_stored(rec.text_state.as_deref(), &rec.note.text).map_err(|e| {
         tracing::error!(note = %rec.note.id, "stored text document: {e}");
         ApiError::internal()
     })
@@ -335,6 +350,10 @@ pub struct Ctx<'a> {
     pub note: Option<&'a NoteRecord>,
     /// For restore: the note as it was when deleted, if it was.
     pub deleted: Option<&'a NoteRecord>,
+    /// For a text change: the note's document, when the store had it warm
+    /// (else `plan` decodes it from the note). Left changed by a successful
+    /// plan, so the store can keep it warm for the next change.
+    pub text: Option<&'a RefCell<TextDoc>>,
     /// For member changes: the target member and their role, if a member.
     pub target: Option<(&'a User, Role)>,
     pub limits: &'a Limits,
@@ -490,11 +509,12 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
             };
             let mut text_update = None;
             if let Some(t) = &u.text {
-                let mut doc = load_text(rec)?;
-                let change = doc.replace(t, ctx.limits.note_state_bytes)?;
+                let change = with_text(ctx, rec, |doc| {
+                    doc.replace(t, ctx.limits.note_state_bytes, rec.text_state.as_deref())
+                })?;
                 if !change.is_noop() {
                     text_update = Some(B64.encode(&change.update));
-                    next.text_state = Some(doc.state().into());
+                    next.text_state = Some(change.stored.into());
                 }
                 next.note.text = t.clone();
                 next.fields.text = seq;
@@ -546,12 +566,14 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 .note
                 .filter(|r| r.note.board == board.id && &r.note.id == id)
                 .ok_or_else(|| ApiError::not_found("note not found"))?;
-            let mut doc = load_text(rec)?;
-            let change = doc.apply(
-                update,
-                ctx.limits.note_text_chars,
-                ctx.limits.note_state_bytes,
-            )?;
+            let change = with_text(ctx, rec, |doc| {
+                doc.apply(
+                    update,
+                    ctx.limits.note_text_chars,
+                    ctx.limits.note_state_bytes,
+                    rec.text_state.as_deref(),
+                )
+            })?;
             if change.is_noop() {
                 // Already merged (a retry without an op, or an echo): nothing to commit.
                 return Ok(Plan {
@@ -570,7 +592,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
             next.note.version = seq;
             next.note.updated_at = now;
             next.fields.text = seq;
-            next.text_state = Some(doc.state().into());
+            next.text_state = Some(change.stored.into());
             Ok(Plan {
                 mentions,
                 outcome: Outcome::NoteUpdated {
@@ -628,8 +650,12 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 .note
                 .filter(|r| r.note.board == board.id && &r.note.id == id)
                 .ok_or_else(|| ApiError::not_found("note not found"))?;
+            // Kept as it was, stamped with when it went (pruned after
+            // --deleted-note-ttl).
+            let mut kept = rec.clone();
+            kept.note.updated_at = now;
             Ok(Plan {
-                effect: Effect::DeleteNote(rec.clone()),
+                effect: Effect::DeleteNote(kept),
                 event: Some(event(EventBody::NoteDeleted { id: id.clone() })),
                 outcome: Outcome::NoteDeleted { seq },
                 mentions: Vec::new(),
@@ -809,6 +835,7 @@ mod tests {
             actor_role: role,
             note,
             deleted: None,
+            text: None,
             target: None,
             limits,
             now: Timestamp(99),
@@ -1018,6 +1045,7 @@ mod tests {
                 actor_role: role,
                 note: None,
                 deleted: None,
+                text: None,
                 target,
                 limits: &l,
                 now: Timestamp(5),

@@ -5,20 +5,24 @@
 //! one mutation: loaded from the stored state, changed by a client's update
 //! ([`TextDoc::apply`]) or by a plain replacement ([`TextDoc::replace`],
 //! applied as the smallest diff), checked, and encoded again, compacted (the
-//! whole state as one update, deleted content garbage-collected). Nothing is
-//! kept in memory between mutations, so the memory a document takes is
-//! bounded by the stored state's limit and the number of mutations running.
+//! whole state as one update, deleted content garbage-collected). A store
+//! keeps recently edited documents decoded in a [`TextCache`]; a document's
+//! memory is bounded by the stored state's limit.
 //!
 //! Pure (no I/O): the store calls it from [`crate::core::plan`].
 
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use serde_json::json;
-use yrs::types::text::YChange;
+use yrs::types::text::TextEvent;
+use yrs::types::Delta;
 use yrs::updates::decoder::Decode;
 use yrs::{
-    Any, ClientID, Doc, GetString, OffsetKind, Options, Out, ReadTxn, StateVector, Text, TextRef,
-    Transact, Update,
+    Any, ClientID, Doc, GetString, Observable, OffsetKind, Options, Out, ReadTxn, StateVector,
+    Text, TextRef, Transact, Update,
 };
 
 use super::error::ApiError;
@@ -32,10 +36,28 @@ pub const TEXT_NAME: &str = "text";
 /// picks random non-zero ids); an update that does is refused.
 pub const SERVER_CLIENT: ClientID = ClientID::new(0);
 
-/// One note's text document, for the length of one mutation or read.
+/// Updates stored after a note's compacted state before a change compacts
+/// it again (see [`TextDoc::from_stored`]).
+pub const MAX_PENDING_UPDATES: usize = 32;
+
+/// Most documents a [`TextCache`] holds, however small (eviction scans them).
+pub const CACHE_MAX_DOCS: usize = 4096;
+
+/// One note's text document, for the length of one mutation or read (or
+/// kept warm in a [`TextCache`] between mutations).
 pub struct TextDoc {
     doc: Doc,
     text: TextRef,
+    /// Set by the text's observer when a change inserts anything but plain
+    /// strings, or formats: checked after each update, in the update's cost
+    /// rather than the document's.
+    not_plain: Arc<AtomicBool>,
+}
+
+impl std::fmt::Debug for TextDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TextDoc").finish_non_exhaustive()
+    }
 }
 
 /// What a change did to the document.
@@ -46,6 +68,9 @@ pub struct TextChange {
     pub update: Vec<u8>,
     /// The text after the change.
     pub text: String,
+    /// What to store for the document after the change (see
+    /// [`TextDoc::from_stored`]); empty when nothing changed.
+    pub stored: Vec<u8>,
 }
 
 impl TextChange {
@@ -63,7 +88,23 @@ impl TextDoc {
             ..Options::default()
         });
         let text = doc.get_or_insert_text(TEXT_NAME);
-        Self { doc, text }
+        let not_plain = Arc::new(AtomicBool::new(false));
+        let flag = not_plain.clone();
+        text.observe("plain-text-check", move |txn, e: &TextEvent| {
+            for d in e.delta(txn) {
+                match d {
+                    Delta::Inserted(Out::Any(Any::String(_)), None)
+                    | Delta::Deleted(_)
+                    | Delta::Retain(_, None) => {}
+                    _ => flag.store(true, Ordering::Relaxed),
+                }
+            }
+        });
+        Self {
+            doc,
+            text,
+            not_plain,
+        }
     }
 
     /// The document of a note: decoded from its stored `state`, or, for a
@@ -90,6 +131,59 @@ impl TextDoc {
             None => {}
         }
         Ok(d)
+    }
+
+    /// The document of a note from what the store holds: `None` (seeded
+    /// from `text`, as [`TextDoc::load`]) or frames, each a little-endian
+    /// `u32` length and that many bytes: the compacted state, then the
+    /// updates merged since (at most [`MAX_PENDING_UPDATES`]; the change
+    /// after them compacts again). Appending an update costs the update;
+    /// compacting costs the document.
+    ///
+    /// # Errors
+    /// When the stored bytes are malformed (a corrupt row).
+    pub fn from_stored(stored: Option<&[u8]>, text: &str) -> Result<Self, String> {
+        let Some(bytes) = stored else {
+            return Self::load(None, text);
+        };
+        let d = Self::empty();
+        for frame in frames(bytes)? {
+            let update = Update::decode_v1(frame).map_err(|e| format!("text state: {e}"))?;
+            d.doc
+                .transact_mut()
+                .apply_update(update)
+                .map_err(|e| format!("text state: {e}"))?;
+        }
+        Ok(d)
+    }
+
+    /// What to store after merging `update` into a document stored as
+    /// `prev`: `prev` with the update appended, or, every
+    /// [`MAX_PENDING_UPDATES`] updates or when that would pass
+    /// `max_state_bytes`, the compacted state alone.
+    ///
+    /// # Errors
+    /// `too_large` when the compacted state passes `max_state_bytes`.
+    fn stored_after(
+        &self,
+        prev: Option<&[u8]>,
+        update: &[u8],
+        max_state_bytes: usize,
+    ) -> Result<Vec<u8>, ApiError> {
+        if let Some(prev) = prev {
+            let pending = frames(prev).map_or(usize::MAX, |f| f.len().saturating_sub(1));
+            let grown = prev.len() + 4 + update.len();
+            if pending < MAX_PENDING_UPDATES && grown <= max_state_bytes {
+                let mut out = Vec::with_capacity(grown);
+                out.extend_from_slice(prev);
+                push_frame(&mut out, update);
+                return Ok(out);
+            }
+        }
+        let state = self.checked_state(max_state_bytes)?;
+        let mut out = Vec::with_capacity(state.len() + 4);
+        push_frame(&mut out, &state);
+        Ok(out)
     }
 
     /// The current text.
@@ -120,28 +214,18 @@ impl TextDoc {
         update: &[u8],
         max_chars: usize,
         max_state_bytes: usize,
+        prev: Option<&[u8]>,
     ) -> Result<TextChange, ApiError> {
-        // Decoding can panic too (yrs asserts client ids fit in 53 bits, in
-        // debug builds): inside catch_unwind like the merge below, or one
-        // request takes the store's writer down.
-        let decoded = match catch_unwind(|| Update::decode_v1(update)) {
-            Ok(Ok(decoded)) => decoded,
-            Ok(Err(e)) => {
-                return Err(ApiError::bad_request(format!(
-                    "update does not decode as a Yjs update (v1): {e}"
-                ))
-                .with_details(json!({"field": "update"})))
-            }
-            Err(_) => {
-                return Err(
-                    ApiError::bad_request("update does not decode as a Yjs update (v1)")
-                        .with_details(json!({"field": "update"})),
-                )
-            }
-        };
+        let decoded = catch_unwind(|| Update::decode_v1(update))
+            .map_err(|_| "the decoder gave up".to_owned())
+            .and_then(|r| r.map_err(|e| e.to_string()))
+            .map_err(|e| {
+                ApiError::bad_request(format!("update does not decode as a Yjs update (v1): {e}"))
+                    .with_details(json!({"field": "update"}))
+            })?;
         let server_clock = self.state_vector_clock(SERVER_CLIENT);
         let before = self.doc.transact().state_vector();
-        let old_text = self.text();
+        let old_len = self.text.len(&self.doc.transact());
         let doc = &self.doc;
         // yrs is hardened against malformed input, but a panic here would
         // take the store's writer down with it: a panic is a bad update.
@@ -178,11 +262,16 @@ impl TextDoc {
         self.check_plain()?;
         let text = self.text();
         check_text(&text, max_chars)?;
-        let merged = self.diff_since(&before, &old_text, &text);
-        self.check_size(max_state_bytes)?;
+        let merged = self.diff_since(&before, old_len);
+        let stored = if merged.is_empty() {
+            Vec::new()
+        } else {
+            self.stored_after(prev, &merged, max_state_bytes)?
+        };
         Ok(TextChange {
             update: merged,
             text,
+            stored,
         })
     }
 
@@ -196,15 +285,18 @@ impl TextDoc {
         &mut self,
         new_text: &str,
         max_state_bytes: usize,
+        prev: Option<&[u8]>,
     ) -> Result<TextChange, ApiError> {
         let old = self.text();
         if old == new_text {
             return Ok(TextChange {
                 update: Vec::new(),
                 text: old,
+                stored: Vec::new(),
             });
         }
         let before = self.doc.transact().state_vector();
+        let old_len = self.text.len(&self.doc.transact());
         {
             let mut txn = self.doc.transact_mut();
             // Applied from the end backwards: earlier offsets stay valid.
@@ -217,11 +309,12 @@ impl TextDoc {
                 }
             }
         }
-        let update = self.diff_since(&before, &old, new_text);
-        self.check_size(max_state_bytes)?;
+        let update = self.diff_since(&before, old_len);
+        let stored = self.stored_after(prev, &update, max_state_bytes)?;
         Ok(TextChange {
             update,
             text: new_text.to_owned(),
+            stored,
         })
     }
 
@@ -232,9 +325,9 @@ impl TextDoc {
     /// What changed since `before` (state vector and text): the new structs
     /// and the delete set, or nothing when the document gained nothing. With
     /// only plain text inside, any deletion that matters changes the text.
-    fn diff_since(&self, before: &StateVector, old_text: &str, new_text: &str) -> Vec<u8> {
+    fn diff_since(&self, before: &StateVector, old_len: u32) -> Vec<u8> {
         let txn = self.doc.transact();
-        if &txn.state_vector() == before && old_text == new_text {
+        if &txn.state_vector() == before && self.text.len(&txn) == old_len {
             return Vec::new();
         }
         txn.encode_diff_v1(before)
@@ -251,27 +344,47 @@ impl TextDoc {
         if let Some((name, _)) = txn.root_refs().find(|(name, _)| *name != TEXT_NAME) {
             return refuse(&format!("the update adds a shared type named {name:?}"));
         }
-        for chunk in self.text.diff(&txn, YChange::identity) {
-            if chunk.attributes.is_some() {
-                return refuse("the update adds formatting");
-            }
-            if !matches!(chunk.insert, Out::Any(Any::String(_))) {
-                return refuse("the update embeds something that is not text");
-            }
+        if self.not_plain.load(Ordering::Relaxed) {
+            return refuse("the update adds formatting or embeds something that is not text");
         }
         Ok(())
     }
 
-    fn check_size(&self, max_state_bytes: usize) -> Result<(), ApiError> {
-        let size = self.state().len();
+    /// The state to store, refused when larger than `max_state_bytes`.
+    fn checked_state(&self, max_state_bytes: usize) -> Result<Vec<u8>, ApiError> {
+        let state = self.state();
+        let size = state.len();
         if size > max_state_bytes {
             return Err(ApiError::too_large(format!(
                 "the note's text document would take {size} bytes, more than {max_state_bytes}"
             ))
             .with_details(json!({"field": "update", "limit": max_state_bytes})));
         }
-        Ok(())
+        Ok(state)
     }
+}
+
+/// The frames of a stored document (see [`TextDoc::from_stored`]).
+fn frames(mut bytes: &[u8]) -> Result<Vec<&[u8]>, String> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (len, rest) = bytes
+            .split_first_chunk::<4>()
+            .ok_or("text state: truncated frame length")?;
+        let len = u32::from_le_bytes(*len) as usize;
+        if rest.len() < len {
+            return Err("text state: truncated frame".into());
+        }
+        let (frame, rest) = rest.split_at(len);
+        out.push(frame);
+        bytes = rest;
+    }
+    Ok(out)
+}
+
+fn push_frame(out: &mut Vec<u8>, frame: &[u8]) {
+    out.extend_from_slice(&(frame.len() as u32).to_le_bytes());
+    out.extend_from_slice(frame);
 }
 
 /// The text rules of the contract for a merged text: no control characters
@@ -342,6 +455,100 @@ fn edits(old: &str, new: &str) -> Vec<Edit> {
     out
 }
 
+/// Documents kept decoded between mutations, keyed by (board, note) and the
+/// seq of the note's last text change: decoding a document of a few
+/// thousand characters typed by many people costs about a millisecond, an
+/// edit on a warm one a few tens of microseconds. Bounded by the encoded
+/// size of what it holds (`budget` bytes; a decoded document takes some
+/// ten times more) and by `max_docs`; the least recently used go first.
+///
+/// A store puts a document back only after the change that produced it
+/// committed, so an entry always matches what the database holds under its
+/// version.
+pub struct TextCache {
+    entries: HashMap<(String, String), Cached>,
+    bytes: usize,
+    budget: usize,
+    max_docs: usize,
+    tick: u64,
+}
+
+struct Cached {
+    version: u64,
+    doc: TextDoc,
+    bytes: usize,
+    used: u64,
+}
+
+impl TextCache {
+    /// An empty cache holding at most `budget` encoded bytes and `max_docs` documents.
+    pub fn new(budget: usize, max_docs: usize) -> Self {
+        Self {
+            entries: HashMap::new(),
+            bytes: 0,
+            budget,
+            max_docs,
+            tick: 0,
+        }
+    }
+
+    /// Takes the document of (board, note) if it is cached at `version`
+    /// (else drops a stale entry).
+    pub fn take(&mut self, board: &str, note: &str, version: u64) -> Option<TextDoc> {
+        let c = self.entries.remove(&(board.to_owned(), note.to_owned()))?;
+        self.bytes -= c.bytes;
+        (c.version == version).then_some(c.doc)
+    }
+
+    /// Keeps a document at `version` (its encoded size `bytes`), evicting
+    /// the least recently used beyond the bounds. A document larger than
+    /// the whole budget is not kept.
+    pub fn put(&mut self, board: &str, note: &str, version: u64, doc: TextDoc, bytes: usize) {
+        if bytes > self.budget || self.max_docs == 0 {
+            return;
+        }
+        self.tick += 1;
+        let key = (board.to_owned(), note.to_owned());
+        if let Some(old) = self.entries.remove(&key) {
+            self.bytes -= old.bytes;
+        }
+        while !self.entries.is_empty()
+            && (self.bytes + bytes > self.budget || self.entries.len() >= self.max_docs)
+        {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, c)| c.used)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                if let Some(c) = self.entries.remove(&k) {
+                    self.bytes -= c.bytes;
+                }
+            }
+        }
+        self.bytes += bytes;
+        self.entries.insert(
+            key,
+            Cached {
+                version,
+                doc,
+                bytes,
+                used: self.tick,
+            },
+        );
+    }
+
+    /// How many documents it holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,7 +599,7 @@ mod tests {
         for order in [[&u1, &u2], [&u2, &u1]] {
             let mut s = TextDoc::load(Some(&state), "").unwrap();
             for u in order {
-                s.apply(u, MAX, BYTES).unwrap();
+                s.apply(u, MAX, BYTES, None).unwrap();
             }
             results.push(s.text());
         }
@@ -406,14 +613,14 @@ mod tests {
         let (peer, peer_text) = client(33, &state);
         let (d1, t1) = client(11, &state);
         let u1 = edit(&d1, |txn| t1.insert(txn, 2, "!"));
-        let change = server.apply(&u1, MAX, BYTES).unwrap();
+        let change = server.apply(&u1, MAX, BYTES, None).unwrap();
         assert_eq!(change.text, "hi!");
         peer.transact_mut()
             .apply_update(Update::decode_v1(&change.update).unwrap())
             .unwrap();
         assert_eq!(peer_text.get_string(&peer.transact()), "hi!");
         // The same update again changes nothing.
-        assert!(server.apply(&u1, MAX, BYTES).unwrap().is_noop());
+        assert!(server.apply(&u1, MAX, BYTES, None).unwrap().is_noop());
     }
 
     #[test]
@@ -423,10 +630,10 @@ mod tests {
         let (d1, t1) = client(11, &state);
         // A client types at the end while someone replaces a middle word.
         let typed = edit(&d1, |txn| t1.insert(txn, 11, " down"));
-        let replaced = server.replace("the dog sat", BYTES).unwrap();
+        let replaced = server.replace("the dog sat", BYTES, None).unwrap();
         assert_eq!(replaced.text, "the dog sat");
         assert!(!replaced.update.is_empty());
-        let merged = server.apply(&typed, MAX, BYTES).unwrap();
+        let merged = server.apply(&typed, MAX, BYTES, None).unwrap();
         assert_eq!(merged.text, "the dog sat down");
     }
 
@@ -449,10 +656,10 @@ mod tests {
             ]
         );
         let mut s = TextDoc::load(None, "a😀b日c").unwrap();
-        assert_eq!(s.replace("a😀B日cd", BYTES).unwrap().text, "a😀B日cd");
+        assert_eq!(s.replace("a😀B日cd", BYTES, None).unwrap().text, "a😀B日cd");
         assert_eq!(s.text(), "a😀B日cd");
-        assert!(s.replace("a😀B日cd", BYTES).unwrap().is_noop());
-        assert_eq!(s.replace("", BYTES).unwrap().text, "");
+        assert!(s.replace("a😀B日cd", BYTES, None).unwrap().is_noop());
+        assert_eq!(s.replace("", BYTES, None).unwrap().text, "");
         assert_eq!(s.text(), "");
     }
 
@@ -461,7 +668,7 @@ mod tests {
         let state = TextDoc::load(None, "abc").unwrap().state();
         let code = |u: &[u8]| {
             let mut s = TextDoc::load(Some(&state), "").unwrap();
-            match s.apply(u, MAX, BYTES) {
+            match s.apply(u, MAX, BYTES, None) {
                 Ok(c) => panic!("accepted {u:?}: {:?}", c.text),
                 Err(e) => e,
             }
@@ -506,8 +713,9 @@ mod tests {
     }
 
     /// Found by tests/text_pycrdt.rs (300 random bytes): a client id past 53
-    /// bits trips yrs's `ClientID::new` debug assertion while decoding; that
-    /// panic took the store's writer down (every later write `unavailable`).
+    /// bits trips yrs's `ClientID::new` debug assertion while decoding; outside
+    /// `catch_unwind` that panic took the store's writer down (every later
+    /// write `unavailable`).
     #[test]
     fn refuses_client_ids_past_53_bits() {
         let state = TextDoc::load(None, "abc").unwrap().state();
@@ -528,10 +736,8 @@ mod tests {
         u.extend(varuint(1 << 53));
         u.extend([0, 4, 0]);
         let mut s = TextDoc::load(Some(&state), "").unwrap();
-        assert_eq!(
-            s.apply(&u, MAX, BYTES).unwrap_err().code.as_str(),
-            "bad_request"
-        );
+        let e = s.apply(&u, MAX, BYTES, None).unwrap_err();
+        assert_eq!(e.code.as_str(), "bad_request");
     }
 
     #[test]
@@ -541,7 +747,7 @@ mod tests {
         let _first = edit(&d, |txn| t.insert(txn, 0, "1"));
         let second = edit(&d, |txn| t.insert(txn, 1, "2"));
         let mut s = TextDoc::load(Some(&state), "").unwrap();
-        let e = s.apply(&second, MAX, BYTES).unwrap_err();
+        let e = s.apply(&second, MAX, BYTES, None).unwrap_err();
         assert_eq!(e.code.as_str(), "bad_request");
         assert_eq!(e.details.unwrap()["reason"], "resync");
     }
@@ -553,13 +759,85 @@ mod tests {
         let u = edit(&d, |txn| t.insert(txn, 0, "12345"));
         let mut s = TextDoc::load(Some(&state), "").unwrap();
         assert_eq!(
-            s.apply(&u, 7, BYTES).unwrap_err().code.as_str(),
+            s.apply(&u, 7, BYTES, None).unwrap_err().code.as_str(),
             "too_large"
         );
         let mut s = TextDoc::load(Some(&state), "").unwrap();
-        assert_eq!(s.apply(&u, MAX, 10).unwrap_err().code.as_str(), "too_large");
+        assert_eq!(
+            s.apply(&u, MAX, 10, None).unwrap_err().code.as_str(),
+            "too_large"
+        );
         let mut s = TextDoc::load(Some(&state), "").unwrap();
-        assert_eq!(s.apply(&u, 8, BYTES).unwrap().text, "12345abc");
+        assert_eq!(s.apply(&u, 8, BYTES, None).unwrap().text, "12345abc");
+    }
+
+    #[test]
+    fn the_cache_matches_versions_and_stays_within_bounds() {
+        let mut c = TextCache::new(100, 2);
+        let doc = || TextDoc::load(None, "x").unwrap();
+        c.put("b", "n1", 5, doc(), 40);
+        assert!(c.take("b", "n1", 4).is_none(), "another version is stale");
+        assert!(c.take("b", "n1", 5).is_none(), "the stale entry went");
+        c.put("b", "n1", 5, doc(), 40);
+        c.put("b", "n2", 6, doc(), 40);
+        c.put("b", "n3", 7, doc(), 40);
+        assert_eq!(c.len(), 2, "at most two documents");
+        assert!(
+            c.take("b", "n1", 5).is_none(),
+            "the least recently used went"
+        );
+        assert_eq!(c.take("b", "n3", 7).unwrap().text(), "x");
+        c.put("b", "big", 1, doc(), 101);
+        assert!(
+            c.take("b", "big", 1).is_none(),
+            "larger than the budget: not kept"
+        );
+        c.put("b", "n4", 8, doc(), 70);
+        assert!(c.take("b", "n2", 6).is_none(), "evicted for bytes");
+        assert!(c.take("b", "n4", 8).is_some());
+        assert!(c.is_empty());
+    }
+
+    #[test]
+    fn a_warm_document_keeps_checking_each_update() {
+        let mut server = TextDoc::load(None, "abc").unwrap();
+        let state = server.state();
+        let (d, t) = client(12, &state);
+        let good = edit(&d, |txn| t.insert(txn, 0, "1"));
+        server.apply(&good, MAX, BYTES, None).unwrap();
+        let bad = edit(&d, |txn| {
+            t.format(
+                txn,
+                0,
+                1,
+                yrs::types::Attrs::from([("b".into(), true.into())]),
+            )
+        });
+        assert_eq!(
+            server
+                .apply(&bad, MAX, BYTES, None)
+                .unwrap_err()
+                .code
+                .as_str(),
+            "bad_request"
+        );
+    }
+
+    #[test]
+    fn stored_documents_append_updates_then_compact() {
+        let mut doc = TextDoc::load(None, "").unwrap();
+        let mut stored: Option<Vec<u8>> = None;
+        for i in 0..(MAX_PENDING_UPDATES * 2 + 3) {
+            let text = "x".repeat(i + 1);
+            let change = doc.replace(&text, BYTES, stored.as_deref()).unwrap();
+            let frames = frames(&change.stored).unwrap().len();
+            assert!((1..=MAX_PENDING_UPDATES + 1).contains(&frames), "{frames}");
+            let back = TextDoc::from_stored(Some(&change.stored), "").unwrap();
+            assert_eq!(back.text(), text);
+            stored = Some(change.stored);
+        }
+        assert!(TextDoc::from_stored(Some(&[9, 0, 0, 0, 1]), "").is_err());
+        assert_eq!(TextDoc::from_stored(None, "seed").unwrap().text(), "seed");
     }
 
     #[test]
@@ -568,7 +846,7 @@ mod tests {
         let state = server.state();
         let (d, t) = client(11, &state);
         let u = edit(&d, |txn| t.remove_range(txn, 0, 1));
-        let change = server.apply(&u, MAX, BYTES).unwrap();
+        let change = server.apply(&u, MAX, BYTES, None).unwrap();
         assert_eq!(change.text, "bc");
         assert!(!change.is_noop());
     }

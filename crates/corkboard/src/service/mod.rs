@@ -369,7 +369,7 @@ impl App {
             .await
             .map_err(store_error)?
             .ok_or_else(|| ApiError::not_found("note not found"))?;
-        let doc = TextDoc::load(rec.text_state.as_deref(), &rec.note.text).map_err(|e| {
+        let doc = TextDoc::from_stored(rec.text_state.as_deref(), &rec.note.text).map_err(|e| {
             tracing::error!(board, note = id, "stored text document: {e}");
             ApiError::internal()
         })?;

@@ -97,8 +97,19 @@ where
     board_quota_and_create_ops(&*s).await;
     let (s, sink) = fresh(Limits::default()).await;
     board_rename_and_delete_ops(&*s, &sink).await;
-    let (s, sink) = fresh(Limits::default()).await;
+    let (s, sink) = fresh(Limits {
+        deleted_note_ttl_ms: 1000,
+        ..Limits::default()
+    })
+    .await;
     text_documents_and_restore(&*s, &sink).await;
+    let (s, _) = fresh(Limits {
+        log_min_events: 2,
+        log_min_age_ms: 1,
+        ..Limits::default()
+    })
+    .await;
+    history_rebuilds_every_seq(&*s).await;
 }
 
 /// A client's Yjs update: `f` applied to a document synced to `state`.
@@ -151,7 +162,7 @@ pub async fn text_documents_and_restore(s: &dyn Store, sink: &CaptureSink) {
         s.mutate(m("b1", &ann, None, edit)).await.unwrap();
     }
     let stored = s.note("b1", &id).await.unwrap().unwrap();
-    let doc = TextDoc::load(stored.text_state.as_deref(), "").unwrap();
+    let doc = TextDoc::from_stored(stored.text_state.as_deref(), "").unwrap();
     assert_eq!(doc.text(), stored.note.text);
     assert_eq!(stored.note.text.len(), 10);
     assert!(stored.note.text.contains("hello") && stored.note.text.contains("world"));
@@ -171,7 +182,7 @@ pub async fn text_documents_and_restore(s: &dyn Store, sink: &CaptureSink) {
     assert!(text_update.is_some(), "a replacement carries text_update");
     let stored = s.note("b1", &id).await.unwrap().unwrap();
     assert_eq!(
-        TextDoc::load(stored.text_state.as_deref(), "")
+        TextDoc::from_stored(stored.text_state.as_deref(), "")
             .unwrap()
             .text(),
         "replaced"
@@ -214,6 +225,27 @@ pub async fn text_documents_and_restore(s: &dyn Store, sink: &CaptureSink) {
         s.note("b1", &id).await.unwrap().unwrap().note.text,
         "replaced"
     );
+    // Kept for the deleted-note TTL (1 s here), then pruned: not restorable.
+    s.mutate(m("b1", &ann, None, Action::DeleteNote { id: id.clone() }))
+        .await
+        .unwrap();
+    s.prune(Timestamp(SystemClock.now().0 + 500)).await.unwrap();
+    s.mutate(m("b1", &ann, None, restore())).await.unwrap();
+    s.mutate(m("b1", &ann, None, Action::DeleteNote { id: id.clone() }))
+        .await
+        .unwrap();
+    s.prune(Timestamp(SystemClock.now().0 + 5_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(s.mutate(m("b1", &ann, None, restore())).await),
+        ErrorCode::NotFound
+    );
+    let a = s.mutate(m("b1", &ann, None, create(2.0))).await.unwrap();
+    let Outcome::NoteCreated { note, .. } = &a.outcome else {
+        panic!("created expected")
+    };
+    let id = note.id.clone();
     // A bad update commits nothing.
     let seq = s.board_for("b1", &ann.id).await.unwrap().unwrap().seq;
     let bad = Action::EditNote {
@@ -735,11 +767,16 @@ pub async fn retention_and_positions(s: &dyn Store) {
     let real_now = crate::core::SystemClock;
     use crate::core::Clock;
     assert_eq!(s.prune(real_now.now()).await.unwrap(), 0);
+    // Seven events leave the resume window (the floor moves to 7)…
     assert_eq!(s.prune(now).await.unwrap(), 7);
+    assert_eq!(s.prune(now).await.unwrap(), 0, "the floor is where it was");
     assert_eq!(
         s.events_after("b1", 6, 100).await.unwrap(),
         EventsAfter::TooOld { seq: 12 }
     );
+    // …but stay stored, for history.
+    let kept = s.history_events("b1", &ann.id, 0, 100).await.unwrap();
+    assert_eq!(kept.map(|p| (p.events.len(), p.seq)), Some((12, 12)));
     let EventsAfter::Events { events, seq } = s.events_after("b1", 7, 100).await.unwrap() else {
         panic!()
     };
@@ -1398,5 +1435,158 @@ pub async fn board_rename_and_delete_ops(s: &dyn Store, sink: &CaptureSink) {
             code(s.mutate(m("b1", who, op, Action::DeleteBoard)).await),
             ErrorCode::NotFound
         );
+    }
+}
+
+/// History: the board at every seq, rebuilt from its events, equals the
+/// snapshot taken right after that seq's mutation (creates, moves, text
+/// edits, plain replacements, deletes, restores, renames, joins), for the
+/// owner and a viewer, before and after pruning moved the resume window
+/// past most of the log; positions beyond the board are refused.
+pub async fn history_rebuilds_every_seq(s: &dyn Store) {
+    use crate::core::Color;
+    use yrs::Text;
+    let (ann, bob, cy) = (
+        user(s, "ann").await,
+        user(s, "bob").await,
+        user(s, "cy_").await,
+    );
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
+    let mut snaps = vec![s.snapshot("b1", &ann.id).await.unwrap().unwrap()];
+    macro_rules! apply {
+        ($who:expr, $action:expr) => {{
+            let a = s.mutate(m("b1", $who, None, $action)).await.unwrap();
+            let snap = s.snapshot("b1", &ann.id).await.unwrap().unwrap();
+            assert_eq!(a.seq, snap.seq);
+            assert_eq!(snap.seq as usize, snaps.len(), "one snapshot per seq");
+            snaps.push(snap);
+            a.outcome
+        }};
+    }
+    let n1 = note_id(&apply!(&ann, create(1.0)));
+    let n2 = note_id(&apply!(&ann, create(2.0)));
+    apply!(
+        &bob,
+        Action::Join {
+            role: Role::Viewer,
+            invite: None
+        }
+    );
+    apply!(
+        &ann,
+        Action::UpdateNote {
+            id: n1.clone(),
+            update: NoteUpdate {
+                x: Some(40.5),
+                color: Some(Color::Pink),
+                ..Default::default()
+            },
+        }
+    );
+    let state0 = TextDoc::load(None, "").unwrap().state();
+    let u1 = yjs_edit(11, &state0, |t, txn| t.insert(txn, 0, "hello"));
+    let u2 = yjs_edit(22, &state0, |t, txn| t.insert(txn, 0, "world"));
+    for u in [u1, u2] {
+        apply!(
+            &ann,
+            Action::EditNote {
+                id: n2.clone(),
+                update: u
+            }
+        );
+    }
+    apply!(&ann, text(&n1, "plain"));
+    apply!(
+        &ann,
+        Action::RenameBoard {
+            title: "Renamed".into()
+        }
+    );
+    apply!(&ann, Action::DeleteNote { id: n1.clone() });
+    apply!(&ann, Action::RestoreNote { id: n1.clone() });
+    apply!(&ann, Action::DeleteNote { id: n2.clone() });
+    apply!(
+        &ann,
+        Action::RenameBoard {
+            title: "Again".into()
+        }
+    );
+    apply!(&ann, create(3.0));
+    let last = (snaps.len() - 1) as u64;
+    assert!(snaps[6].notes.iter().any(|n| n.text.contains("hello")));
+    check_history(s, &snaps, [&ann, &bob], "before pruning").await;
+    assert_eq!(snaps[0].board.title, "Plan");
+    assert_eq!(snaps[last as usize].board.title, "Again");
+    // Not a member: nothing; beyond the board: bad_request naming seq.
+    assert_eq!(s.history("b1", &cy.id, 0).await.unwrap(), None);
+    assert_eq!(s.history_events("b1", &cy.id, 0, 10).await.unwrap(), None);
+    assert_eq!(s.history("nope", &ann.id, 0).await.unwrap(), None);
+    let beyond = s.history("b1", &ann.id, last + 1).await.unwrap_err();
+    let StoreError::Rejected(e) = beyond else {
+        panic!("rejection expected: {beyond:?}")
+    };
+    assert_eq!(e.code, ErrorCode::BadRequest);
+    assert_eq!(e.details.unwrap()["field"], "seq");
+    let events_seqs = |page: crate::store::HistoryEvents| {
+        let seqs: Vec<u64> = page
+            .events
+            .iter()
+            .map(|b| serde_json::from_slice::<crate::core::Event>(b).unwrap().seq)
+            .collect();
+        (seqs, page.seq)
+    };
+    let all = s.history_events("b1", &bob.id, 0, 1000).await.unwrap();
+    assert_eq!(
+        events_seqs(all.unwrap()),
+        ((1..=last).collect::<Vec<_>>(), last)
+    );
+    let page = s.history_events("b1", &ann.id, 4, 3).await.unwrap();
+    assert_eq!(events_seqs(page.unwrap()), (vec![5, 6, 7], last));
+    let page = s.history_events("b1", &ann.id, last, 3).await.unwrap();
+    assert_eq!(events_seqs(page.unwrap()), (vec![], last));
+    let StoreError::Rejected(e) = s
+        .history_events("b1", &ann.id, last + 1, 3)
+        .await
+        .unwrap_err()
+    else {
+        panic!("rejection expected")
+    };
+    assert_eq!(
+        (e.code, e.details.unwrap()["field"].clone()),
+        (ErrorCode::BadRequest, serde_json::json!("after"))
+    );
+    // Pruning moves the resume window but keeps the events for history.
+    let later = Timestamp(i64::MAX / 4);
+    assert_eq!(s.prune(later).await.unwrap(), last - 2);
+    assert_eq!(
+        s.events_after("b1", 0, 100).await.unwrap(),
+        EventsAfter::TooOld { seq: last }
+    );
+    check_history(s, &snaps, [&ann, &bob], "after pruning").await;
+    let all = s.history_events("b1", &ann.id, 0, 1000).await.unwrap();
+    assert_eq!(events_seqs(all.unwrap()).0.len() as u64, last);
+    // A later mutation still replays on top of the kept log.
+    apply!(&ann, create(4.0));
+    check_history(s, &snaps, [&ann, &bob], "after another mutation").await;
+}
+
+/// `history` at every seq equals `snaps[seq]` for the owner `ann` (who took
+/// the snapshots), and for the viewer `bob` but for his role.
+async fn check_history(
+    s: &dyn Store,
+    snaps: &[crate::store::Snapshot],
+    [ann, bob]: [&User; 2],
+    label: &str,
+) {
+    for (at, want) in snaps.iter().enumerate() {
+        let got = s.history("b1", &ann.id, at as u64).await.unwrap();
+        assert_eq!(got.as_ref(), Some(want), "{label}: seq {at}");
+        let as_viewer = s.history("b1", &bob.id, at as u64).await.unwrap().unwrap();
+        assert_eq!(as_viewer.board.role, Role::Viewer, "{label}: seq {at}");
+        let mut as_owner = as_viewer.clone();
+        as_owner.board.role = Role::Owner;
+        assert_eq!(&as_owner, want, "{label}: seq {at}");
     }
 }

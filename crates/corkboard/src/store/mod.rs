@@ -181,6 +181,15 @@ pub enum EventsAfter {
     Future { seq: u64 },
 }
 
+/// A page of a board's history (`board.history_events`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEvents {
+    /// The events after the position asked, in seq order (JSON as stored).
+    pub events: Vec<Bytes>,
+    /// The board's current seq.
+    pub seq: u64,
+}
+
 /// An invite link to create. The store keeps the token's hash only.
 #[derive(Debug, Clone)]
 pub struct NewInvite {
@@ -410,12 +419,42 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<EventsAfter, StoreError>;
 
+    /// The board as it was right after event `seq`, as `user_id` sees it now
+    /// (their current role), rebuilt in one read transaction from the
+    /// board's events; `None` if the user is not a member.
+    ///
+    /// `bad_request` (`details.field` `seq`) beyond the board's seq; `gone`
+    /// for a position that can no longer be rebuilt (boards pruned before
+    /// events were kept for history: see `docs/protocol.md`, "History").
+    async fn history(
+        &self,
+        board: &str,
+        user_id: &str,
+        seq: u64,
+    ) -> Result<Option<Snapshot>, StoreError>;
+
+    /// The board's events after `after`, at most `limit`, whatever the
+    /// resume window; `None` if the user is not a member.
+    ///
+    /// `bad_request` (`details.field` `after`) beyond the board's seq;
+    /// `gone` below what the log still holds (as for [`Store::history`]).
+    async fn history_events(
+        &self,
+        board: &str,
+        user_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<HistoryEvents>, StoreError>;
+
     /// The current seq of each of these boards that exists, in one query (the
     /// cluster bus's periodic catch-up asks which boards moved).
     async fn board_seqs(&self, boards: &[String]) -> Result<Vec<(String, u64)>, StoreError>;
 
-    /// Drops events (and op ids) that are both outside the newest
-    /// `log_min_events` and older than `log_min_age_ms`. Returns how many events went.
+    /// Moves each board's resume window past the events that are both
+    /// outside the newest `log_min_events` and older than `log_min_age_ms`,
+    /// dropping their op ids (the events stay, for history), and drops
+    /// deleted notes and per-user answers past their TTLs. Returns how many
+    /// events left the resume window.
     async fn prune(&self, now: Timestamp) -> Result<u64, StoreError>;
 
     /// Stores a notification; the id is the user's next one.

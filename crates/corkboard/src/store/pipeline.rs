@@ -13,10 +13,13 @@
 //! at the end of the batch; PostgreSQL locks the board row and writes as it
 //! goes.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use bytes::Bytes;
 
+use crate::core::mutation::load_text;
+use crate::core::text::TextDoc;
 use crate::core::{
     notification, plan, Action, ApiError, BoardState, Ctx, Effect, InviteUse, Limits, Mutation,
     NewNotification, NoteRecord, Notification, Outcome, Role, Timestamp, User,
@@ -70,6 +73,14 @@ pub trait MutationTx {
     ) -> Result<Option<Applied>, Self::Error>;
     /// A note of the board, as this transaction sees it.
     async fn note(&mut self, board: &str, id: &str) -> Result<Option<NoteRecord>, Self::Error>;
+    /// The note's text document if this store keeps it warm at the note's
+    /// text version (taken out: a failed change drops it).
+    fn take_text(&mut self, _board: &str, _rec: &NoteRecord) -> Option<TextDoc> {
+        None
+    }
+    /// Keeps a changed document warm once the change commits (`bytes`: its
+    /// stored size, for the cache's bound).
+    fn keep_text(&mut self, _board: &str, _rec: &NoteRecord, _doc: TextDoc, _bytes: usize) {}
     /// A deleted note of the board as it was when deleted (for `note.restore`).
     async fn deleted_note(
         &mut self,
@@ -191,17 +202,33 @@ pub async fn mutate<T: MutationTx>(
         }
         _ => None,
     };
-    let new_id = uuid::Uuid::now_v7().to_string();
-    let ctx = Ctx {
-        board: &state,
-        actor_role,
-        note: note.as_ref(),
-        deleted: deleted.as_ref(),
-        target: target.as_ref().map(|(u, r)| (u, *r)),
-        limits,
-        now,
+    let changes_text = match (&m.action, &note) {
+        (Action::EditNote { .. }, Some(_)) => true,
+        (Action::UpdateNote { update, .. }, Some(_)) => update.text.is_some(),
+        _ => false,
     };
-    let p = plan(&ctx, m, &new_id)?;
+    let text = match (&note, changes_text) {
+        (Some(rec), true) => Some(RefCell::new(match tx.take_text(&m.board, rec) {
+            Some(doc) => doc,
+            None => load_text(rec)?,
+        })),
+        _ => None,
+    };
+    let new_id = uuid::Uuid::now_v7().to_string();
+    let p = {
+        // Dropped before the next await: it borrows the RefCell.
+        let ctx = Ctx {
+            board: &state,
+            actor_role,
+            note: note.as_ref(),
+            deleted: deleted.as_ref(),
+            text: text.as_ref(),
+            target: target.as_ref().map(|(u, r)| (u, *r)),
+            limits,
+            now,
+        };
+        plan(&ctx, m, &new_id)?
+    };
     let Some(event) = p.event else {
         return Ok(Step::Answer(Applied {
             outcome: p.outcome,
@@ -214,6 +241,10 @@ pub async fn mutate<T: MutationTx>(
         serde_json::to_vec(&event).map_err(|e| StoreError::Db(format!("event encode: {e}")))?,
     );
     tx.apply(&m.board, &p.effect, now).await?;
+    if let (Some(doc), Effect::UpdateNote(r)) = (text, &p.effect) {
+        let bytes = r.text_state.as_ref().map_or(0, |s| s.len());
+        tx.keep_text(&m.board, r, doc.into_inner(), bytes);
+    }
     let mut notifications = Vec::new();
     if let (false, Effect::InsertNote(r) | Effect::UpdateNote(r)) =
         (p.mentions.is_empty(), &p.effect)

@@ -527,10 +527,12 @@ where
         now: Timestamp,
     ) -> Result<BoardState, E> {
         let q = Self::query(
-            "INSERT INTO boards (id, title, owner_id, seq, log_floor, created_at, updated_at) \
-             VALUES (?, ?, ?, 0, 0, ?, ?)",
+            "INSERT INTO boards \
+             (id, title, initial_title, owner_id, seq, log_floor, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, 0, 0, ?, ?)",
         )
         .bind(id)
+        .bind(title)
         .bind(title)
         .bind(owner.id.as_str())
         .bind(now.0)
@@ -600,6 +602,19 @@ where
         .bind(stored.1)
         .bind(now.0);
         Self::run(c, q).await.map(|_| ())
+    }
+
+    /// Drops deleted notes kept since before `cutoff_at` (they can no
+    /// longer be restored); returns how many went.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn prune_deleted_notes(c: &mut DB::Connection, cutoff_at: i64) -> Result<u64, E> {
+        Self::run(
+            c,
+            Self::query("DELETE FROM deleted_notes WHERE updated_at < ?").bind(cutoff_at),
+        )
+        .await
     }
 
     /// Drops per-user answers remembered before `cutoff_at`; returns how many went.
@@ -1253,6 +1268,189 @@ where
         Ok(EventsAfter::Events { events, seq })
     }
 
+    /// The lowest position the board's stored events all follow: 0 when
+    /// its whole log is kept (always, for boards created since events are
+    /// kept for history); for a board pruned before that, the position
+    /// before its first kept event.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn history_floor(c: &mut DB::Connection, board: &str, seq: u64) -> Result<u64, E> {
+        if seq == 0 {
+            return Ok(0);
+        }
+        let q = Self::query("SELECT MIN(seq) AS m FROM events WHERE board_id = ?").bind(board);
+        let first = match Self::one(c, q).await? {
+            Some(r) => r.opt_int("m")?,
+            None => None,
+        };
+        Ok(first.map_or(seq, |m| u64::try_from(m).unwrap_or(1).saturating_sub(1)))
+    }
+
+    /// The board right after event `at` as `user_id` (a member) sees it,
+    /// read in `tx` (the log and the board agree), which is then committed:
+    /// replayed from the board's creation (see [`crate::core::HistoryState`]),
+    /// the events streamed in chunks of [`HISTORY_CHUNK`]. `None` for a
+    /// non-member.
+    ///
+    /// # Errors
+    /// `bad_request` (`details.field` `seq`) beyond the board's seq; `gone`
+    /// for a position that can no longer be rebuilt (below the first event
+    /// kept of a board pruned before events were kept, or before the first
+    /// rename of such a board whose initial title was not recorded); or when
+    /// the database fails.
+    pub async fn history(
+        mut tx: Transaction<'static, DB>,
+        board: &str,
+        user_id: &str,
+        at: u64,
+    ) -> Result<Option<Snapshot>, E> {
+        let c = &mut *tx;
+        let Some(mut view) = Self::board_for(c, board, user_id).await? else {
+            return Ok(None);
+        };
+        if at > view.seq {
+            return Err(StoreError::from(beyond("seq", view.seq)).into());
+        }
+        if at == view.seq {
+            // The board as it is now: its notes need no replay.
+            let notes = Self::all(c, Self::query(NOTES).bind(board))
+                .await?
+                .iter()
+                .map(rows::note_view)
+                .collect::<Result<Vec<_>, StoreError>>()?;
+            tx.commit().await?;
+            return Ok(Some(Snapshot {
+                seq: view.seq,
+                board: view,
+                notes,
+            }));
+        }
+        let floor = Self::history_floor(c, board, view.seq).await?;
+        if floor > 0 {
+            let e = unavailable(
+                "seq",
+                view.seq,
+                "its first events were pruned before history was kept",
+            );
+            return Err(StoreError::from(e).into());
+        }
+        let q = Self::query("SELECT initial_title FROM boards WHERE id = ?").bind(board);
+        let initial = match Self::one(c, q).await? {
+            Some(r) => r.opt_text("initial_title")?,
+            None => None,
+        };
+        let mut state = crate::core::HistoryState::new(initial);
+        while state.seq < at {
+            let q = Self::query(
+                "SELECT body FROM events WHERE board_id = ? AND seq > ? AND seq <= ? \
+                 ORDER BY seq LIMIT ?",
+            )
+            .bind(board)
+            .bind(big(state.seq))
+            .bind(big(at))
+            .bind(big(HISTORY_CHUNK));
+            let rows = Self::all(c, q).await?;
+            if rows.is_empty() {
+                let gap = format!("board {board}: event {} missing", state.seq + 1);
+                return Err(StoreError::Db(gap).into());
+            }
+            for r in &rows {
+                let body = r.text("body")?;
+                let e: crate::core::Event = serde_json::from_str(&body)
+                    .map_err(|e| StoreError::Db(format!("stored event: {e}")))?;
+                state
+                    .apply(&e)
+                    .map_err(|e| StoreError::Db(format!("board {board}: {e}")))?;
+            }
+        }
+        let title = match state.title.take() {
+            Some(t) => t,
+            None => {
+                // Created before the initial title was recorded, not renamed
+                // up to `at`: the current title, unless it was renamed since.
+                // (A note's text cannot hold this pattern: its quotes are escaped.)
+                let q = Self::query(
+                    "SELECT MIN(seq) AS m FROM events WHERE board_id = ? \
+                     AND body LIKE '%\"kind\":\"board.updated\"%'",
+                )
+                .bind(board);
+                let first_rename = match Self::one(c, q).await? {
+                    Some(r) => r.opt_int("m")?,
+                    None => None,
+                };
+                if let Some(from) = first_rename {
+                    let from = u64::try_from(from).unwrap_or(0);
+                    let e = unavailable(
+                        "seq",
+                        from,
+                        "its title before its first rename was not recorded",
+                    );
+                    return Err(StoreError::from(e).into());
+                }
+                view.title.clone()
+            }
+        };
+        tx.commit().await?;
+        view.title = title;
+        view.seq = at;
+        view.updated_at = state.at.unwrap_or(view.created_at);
+        Ok(Some(Snapshot {
+            seq: at,
+            board: view,
+            notes: state.into_notes(),
+        }))
+    }
+
+    /// The board's events after `after` (at most `limit`, JSON as stored)
+    /// and its seq, for a member, read in `tx`, which is then committed.
+    /// `None` for a non-member.
+    ///
+    /// # Errors
+    /// `bad_request` (`details.field` `after`) beyond the board's seq;
+    /// `gone` below the first event kept of a board pruned before events
+    /// were kept; or when the database fails.
+    pub async fn history_events(
+        mut tx: Transaction<'static, DB>,
+        board: &str,
+        user_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<crate::store::HistoryEvents>, E> {
+        let c = &mut *tx;
+        let Some(view) = Self::board_for(c, board, user_id).await? else {
+            return Ok(None);
+        };
+        if after > view.seq {
+            return Err(StoreError::from(beyond("after", view.seq)).into());
+        }
+        let floor = Self::history_floor(c, board, view.seq).await?;
+        if after < floor {
+            let e = unavailable(
+                "after",
+                floor,
+                "its first events were pruned before history was kept",
+            );
+            return Err(StoreError::from(e).into());
+        }
+        let q = Self::query(
+            "SELECT body FROM events WHERE board_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+        )
+        .bind(board)
+        .bind(big(after))
+        .bind(big(limit as u64));
+        let events = Self::all(c, q)
+            .await?
+            .iter()
+            .map(|r| r.text("body").map(bytes::Bytes::from))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        tx.commit().await?;
+        Ok(Some(crate::store::HistoryEvents {
+            events,
+            seq: view.seq,
+        }))
+    }
+
     /// The current seq of each of these boards that exists, in one statement
     /// of one shape however many boards (their ids travel as one JSON array).
     ///
@@ -1285,8 +1483,10 @@ where
             .collect::<Result<_, _>>()?)
     }
 
-    /// Drops the board's events (and op ids) outside both retention windows:
-    /// older than `cutoff_at` and not among the newest `keep`. Returns how many events went.
+    /// Moves the board's resume window (`log_floor`) past the events outside
+    /// both retention windows (older than `cutoff_at` and not among the
+    /// newest `keep`) and drops their op ids. The events themselves stay, for
+    /// history, as long as the board. Returns how many events left the window.
     ///
     /// # Errors
     /// When the database fails.
@@ -1305,10 +1505,15 @@ where
             return Ok(0);
         };
         let (seq, floor) = (row.int("seq")?, row.int("log_floor")?);
+        // Only the events inside the window are looked at (those below its
+        // floor stay stored for history: scanning them would make every pass
+        // grow with the board's whole log).
         let q = Self::query(
-            "SELECT MAX(seq) AS m FROM events WHERE board_id = ? AND seq <= ? AND at < ?",
+            "SELECT MAX(seq) AS m FROM events \
+             WHERE board_id = ? AND seq > ? AND seq <= ? AND at < ?",
         )
         .bind(board)
+        .bind(floor)
         .bind(seq - keep)
         .bind(cutoff_at);
         let newest_droppable = match Self::one(c, q).await? {
@@ -1318,10 +1523,6 @@ where
         let Some(new_floor) = newest_droppable.filter(|f| *f > floor) else {
             return Ok(0);
         };
-        let q = Self::query("DELETE FROM events WHERE board_id = ? AND seq <= ?")
-            .bind(board)
-            .bind(new_floor);
-        let removed = Self::run(c, q).await?;
         let q = Self::query("DELETE FROM ops WHERE board_id = ? AND seq <= ?")
             .bind(board)
             .bind(new_floor);
@@ -1330,7 +1531,7 @@ where
             .bind(new_floor)
             .bind(board);
         Self::run(c, q).await?;
-        Ok(removed)
+        Ok(u64::try_from(new_floor - floor).unwrap_or(0))
     }
 
     /// The board as stored (its note count left 0: the caller knows or counts it).
@@ -1370,6 +1571,25 @@ where
             None => Ok(0),
         }
     }
+}
+
+/// Events read per statement while replaying history (bounds the memory of a replay).
+pub const HISTORY_CHUNK: u64 = 1000;
+
+/// `bad_request` for a history position beyond the board's current seq.
+fn beyond(field: &str, seq: u64) -> crate::core::ApiError {
+    crate::core::ApiError::bad_request(format!("{field} is beyond the board's current seq {seq}"))
+        .with_details(serde_json::json!({"field": field, "seq": seq}))
+}
+
+/// `gone` for a history position that can no longer be rebuilt (`why`);
+/// `from` is the lowest that can.
+fn unavailable(field: &str, from: u64, why: &str) -> crate::core::ApiError {
+    crate::core::ApiError::new(
+        crate::core::ErrorCode::Gone,
+        format!("this board's history before seq {from} is not available: {why}"),
+    )
+    .with_details(serde_json::json!({"field": field, "from": from}))
 }
 
 /// The `status` of a remembered board create (its body is the Board).

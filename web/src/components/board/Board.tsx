@@ -5,6 +5,7 @@ import { avatarColor, Spinner } from "@/components/ui";
 import { useBoard } from "@/hooks/realtime";
 import { api, ApiError, inviteLink } from "@/lib/api";
 import type { InviteRole, NoteColor, User } from "@/realtime/protocol";
+import type { PlacedCaret } from "./CaretText";
 import { NoteCard, type NoteActions } from "./NoteCard";
 import { Notices } from "./Notices";
 import { ScreenMessage } from "./ScreenMessage";
@@ -22,6 +23,7 @@ const MAX_Z = 2.5;
 const clampZ = (z: number) => Math.min(MAX_Z, Math.max(MIN_Z, z));
 
 const EMPTY: string[] = [];
+const NO_CARETS: PlacedCaret[] = [];
 
 /**
  * One open board: the canvas (pan, zoom, notes, remote cursors), its toolbar
@@ -69,9 +71,11 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
         setSelected(null);
         setEditingNote(null);
       },
-      saveText: (id, text, baseVersion) => void client?.updateNote(id, { text }, { baseVersion }),
       typing: (id) => client?.sendTyping(id),
-      confirmedVersion: (id) => client?.store.confirmedNote(id)?.version ?? 0,
+      openText: (id) => client?.openTextWhenReady(id) ?? Promise.resolve(null),
+      selection: (id, anchor, head) => client?.sendSelection(id, anchor, head),
+      undoText: (id) => client?.undoText(id),
+      redoText: (id) => client?.redoText(id),
     }),
     [client],
   );
@@ -91,12 +95,23 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     addNoteAt(center.x - 100 + jitter(), center.y - 70 + jitter());
   };
 
-  // Keyboard: Delete removes the selected note, Escape leaves editing / deselects.
+  // Keyboard: Delete removes the selected note, Escape leaves editing / deselects,
+  // Ctrl/⌘+Z undoes, Ctrl/⌘+Shift+Z and Ctrl+Y redo (the note editor handles its own first).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement | null;
       if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.isContentEditable)) return;
-      if (e.key === "Escape") {
+      const mod = e.ctrlKey || e.metaKey;
+      if (mod && !e.altKey && e.key.toLowerCase() === "z") {
+        if (!client || !canEdit) return;
+        e.preventDefault();
+        if (e.shiftKey) client.redo();
+        else client.undo();
+      } else if (e.ctrlKey && !e.metaKey && !e.shiftKey && !e.altKey && e.key.toLowerCase() === "y") {
+        if (!client || !canEdit) return;
+        e.preventDefault();
+        client.redo();
+      } else if (e.key === "Escape") {
         setEditingNote(null);
         setSelected(null);
       } else if ((e.key === "Delete" || e.key === "Backspace") && selected && !editing) {
@@ -178,6 +193,19 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     if (pan.current?.pointer === e.pointerId) pan.current = null;
   };
 
+  // Others' carets, resolved against each note's current text (relative positions follow the edits).
+  const caretsByNote = useMemo(() => {
+    const m = new Map<string, PlacedCaret[]>();
+    if (!client || !view) return m;
+    for (const sel of meta.selections) {
+      const n = view.byId.get(sel.note);
+      if (!n) continue;
+      const [a, h] = client.resolveSelection(sel, n.text.length);
+      m.set(sel.note, [...(m.get(sel.note) ?? []), { user: sel.user, from: Math.min(a, h), to: Math.max(a, h), head: h }]);
+    }
+    return m;
+  }, [client, view, meta.selections]);
+
   const typingByNote = useMemo(() => {
     const m = new Map<string, string[]>();
     for (const t of meta.typing) m.set(t.note, [...(m.get(t.note) ?? []), t.user.username]);
@@ -203,6 +231,8 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
         onZoom={zoomBy}
         onResetZoom={() => setCamera(HOME)}
         onInvite={invite}
+        onUndo={() => client?.undo()}
+        onRedo={() => client?.redo()}
       />
       <div
         ref={canvasRef}
@@ -243,6 +273,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
                   canEdit={canEdit}
                   dirty={view.dirty.has(n.id)}
                   typingBy={typingByNote.get(n.id) ?? EMPTY}
+                  carets={caretsByNote.get(n.id) ?? NO_CARETS}
                   actions={actions}
                 />
               ))}

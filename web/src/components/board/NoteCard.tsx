@@ -1,6 +1,10 @@
 "use client";
 import { memo, useEffect, useRef, useState } from "react";
+import { TextareaBinding } from "@/realtime/binding";
+import { SELECTION_REFRESH_MS } from "@/realtime/board";
 import { NOTE_COLORS, type Note, type NoteColor } from "@/realtime/protocol";
+import type { NoteText, TextStatus } from "@/realtime/text";
+import { CaretText, type PlacedCaret } from "./CaretText";
 
 export const noteColors: Record<NoteColor, { bg: string; swatch: string; label: string }> = {
   yellow: { bg: "bg-yellow-200 dark:bg-yellow-300", swatch: "bg-yellow-300", label: "Yellow" },
@@ -22,9 +26,14 @@ export interface NoteActions {
   resize(id: string, w: number, h: number): void;
   recolor(id: string, color: NoteColor): void;
   remove(id: string): void;
-  saveText(id: string, text: string, baseVersion: number): void;
   typing(id: string | null): void;
-  confirmedVersion(id: string): number;
+  /** The note's collaborative text document (loaded on first use). */
+  openText(id: string): Promise<NoteText | null>;
+  /** This user's caret/selection in the note (`null`: stopped editing). */
+  selection(id: string | null, anchor?: number, head?: number): void;
+  /** Ctrl+Z / Ctrl+Shift+Z in the editor: the note's text first, then the board's history. */
+  undoText(id: string): void;
+  redoText(id: string): void;
 }
 
 interface Props {
@@ -35,12 +44,14 @@ interface Props {
   canEdit: boolean;
   dirty: boolean;
   typingBy: string[];
+  /** Other people's carets and selections in this note's text. */
+  carets: PlacedCaret[];
   actions: NoteActions;
 }
 
 type Gesture = { kind: "move" | "resize"; startX: number; startY: number; pointer: number; moved: boolean };
 
-function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, typingBy, actions }: Props) {
+function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, typingBy, carets, actions }: Props) {
   const [offset, setOffset] = useState<{ dx: number; dy: number; dw: number; dh: number } | null>(null);
   const gesture = useRef<Gesture | null>(null);
 
@@ -154,13 +165,16 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, typingBy,
 
       <div className="h-3 shrink-0 rounded-t-md bg-black/5" aria-hidden="true" />
       {editing ? (
-        <NoteEditor note={note} actions={actions} />
+        <NoteEditor note={note} actions={actions} carets={carets} />
+      ) : note.text ? (
+        <CaretText
+          text={note.text}
+          carets={carets}
+          className="min-h-0 flex-1 overflow-hidden px-3 py-2 text-[15px] leading-snug"
+        />
       ) : (
-        <div
-          className="min-h-0 flex-1 overflow-hidden whitespace-pre-wrap break-words px-3 py-2 text-[15px] leading-snug"
-          style={{ fontFamily: "var(--font-note)" }}
-        >
-          {note.text || <span className="text-stone-500/70">{canEdit ? "Double-click to write…" : ""}</span>}
+        <div className="min-h-0 flex-1 overflow-hidden px-3 py-2 text-[15px] leading-snug" style={{ fontFamily: "var(--font-note)" }}>
+          <span className="text-stone-500/70">{canEdit ? "Double-click to write…" : ""}</span>
         </div>
       )}
       {(typingBy.length > 0 || dirty) && (
@@ -184,75 +198,135 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, typingBy,
   );
 }
 
-function NoteEditor({ note, actions }: { note: Note; actions: NoteActions }) {
-  const [text, setText] = useState(note.text);
-  const base = useRef(actions.confirmedVersion(note.id));
-  const saved = useRef(note.text);
-  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const lastTyping = useRef(0);
-  const ref = useRef<HTMLTextAreaElement>(null);
-  const latest = useRef(text);
+const isMod = (e: React.KeyboardEvent) => e.ctrlKey || e.metaKey;
 
-  const flush = () => {
-    if (timer.current) clearTimeout(timer.current);
-    timer.current = null;
-    if (latest.current !== saved.current) {
-      saved.current = latest.current;
-      actions.saveText(note.id, latest.current, base.current);
-    }
+/**
+ * The note's text editor: a textarea bound to the note's Yjs document (typing
+ * is sent as `note.edit` each frame; others' edits arrive without moving the
+ * caret), with others' carets drawn over it and this user's caret sent to them.
+ */
+function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteActions; carets: PlacedCaret[] }) {
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const mirror = useRef<HTMLDivElement>(null);
+  const binding = useRef<TextareaBinding | null>(null);
+  const [status, setStatus] = useState<TextStatus | "none">("loading");
+  const lastTyping = useRef(0);
+
+  const sendCaret = () => {
+    const el = ref.current;
+    if (!el || !binding.current) return;
+    const start = el.selectionStart ?? 0;
+    const end = el.selectionEnd ?? start;
+    const backward = el.selectionDirection === "backward";
+    actions.selection(note.id, backward ? end : start, backward ? start : end);
   };
-  const flushRef = useRef(flush);
+  const sendCaretRef = useRef(sendCaret);
   useEffect(() => {
-    flushRef.current = flush;
+    sendCaretRef.current = sendCaret;
   });
 
   useEffect(() => {
     const el = ref.current;
-    el?.focus();
-    el?.setSelectionRange(el.value.length, el.value.length);
-    const id = note.id;
+    let cancelled = false;
+    let off = () => {};
+    let focused = false;
+    const start = (nt: NoteText | null) => {
+      if (cancelled) return;
+      if (!el || !nt) {
+        setStatus("none");
+        return;
+      }
+      off = nt.on({
+        status: (s) => {
+          setStatus(s);
+          if (s === "ready") bind(nt);
+        },
+      });
+      setStatus(nt.status);
+      bind(nt);
+    };
+    const bind = (nt: NoteText) => {
+      if (!el || binding.current || nt.status !== "ready") return;
+      binding.current = new TextareaBinding(nt, el, () => {
+        if (mirror.current) mirror.current.scrollTop = el.scrollTop;
+      });
+      if (!focused) {
+        focused = true;
+        el.focus();
+        el.setSelectionRange(el.value.length, el.value.length);
+      }
+      sendCaretRef.current();
+    };
+    // The text module (Yjs) may still be on its way: the editor is read-only until the document is there.
+    void actions.openText(note.id).then(start);
+    // Others' copies of this caret expire: repeat it while the editor is open.
+    const refresh = setInterval(() => sendCaretRef.current(), SELECTION_REFRESH_MS);
     return () => {
-      flushRef.current();
+      cancelled = true;
+      clearInterval(refresh);
+      off();
+      binding.current?.destroy();
+      binding.current = null;
+      actions.selection(null);
       actions.typing(null);
-      void id;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
 
+  const ready = status === "ready";
   return (
-    <textarea
-      ref={ref}
-      aria-label="Note text"
-      value={text}
-      maxLength={10_000}
-      onChange={(e) => {
-        setText(e.target.value);
-        latest.current = e.target.value;
-        if (timer.current) clearTimeout(timer.current);
-        timer.current = setTimeout(flush, 400);
-        const now = Date.now();
-        if (now - lastTyping.current > 1500) {
-          lastTyping.current = now;
-          actions.typing(note.id);
-        }
-      }}
-      onKeyDown={(e) => {
-        e.stopPropagation();
-        if (e.key === "Escape") {
-          e.preventDefault();
-          flush();
-          actions.stopEditing();
-        }
-      }}
-      onBlur={() => {
-        flush();
-        actions.stopEditing();
-      }}
-      onPointerDown={(e) => e.stopPropagation()}
-      className="min-h-0 w-full flex-1 resize-none bg-transparent px-3 py-2 text-[15px] leading-snug text-stone-900 outline-none placeholder:text-stone-500/70"
-      style={{ fontFamily: "var(--font-note)" }}
-      placeholder="Write something… @mention someone"
-    />
+    <div className="relative min-h-0 w-full flex-1">
+      <CaretText
+        ref={mirror}
+        text={note.text}
+        carets={carets}
+        ghost
+        className="absolute inset-0 overflow-hidden px-3 py-2 text-[15px] leading-snug"
+      />
+      <textarea
+        ref={ref}
+        aria-label="Note text"
+        aria-busy={!ready}
+        defaultValue={note.text}
+        readOnly={!ready}
+        maxLength={10_000}
+        onInput={() => {
+          binding.current?.input();
+          sendCaret();
+          const now = Date.now();
+          if (now - lastTyping.current > 1500) {
+            lastTyping.current = now;
+            actions.typing(note.id);
+          }
+        }}
+        onSelect={sendCaret}
+        onKeyUp={sendCaret}
+        onMouseUp={sendCaret}
+        onScroll={(e) => {
+          if (mirror.current) mirror.current.scrollTop = e.currentTarget.scrollTop;
+        }}
+        onKeyDown={(e) => {
+          e.stopPropagation();
+          if (e.key === "Escape") {
+            e.preventDefault();
+            actions.stopEditing();
+          } else if (isMod(e) && !e.altKey && e.key.toLowerCase() === "z") {
+            // The browser's own textarea undo would fight the shared document: ours instead.
+            e.preventDefault();
+            if (e.shiftKey) actions.redoText(note.id);
+            else actions.undoText(note.id);
+          } else if (e.ctrlKey && !e.metaKey && !e.shiftKey && e.key.toLowerCase() === "y") {
+            e.preventDefault();
+            actions.redoText(note.id);
+          }
+        }}
+        onBlur={() => actions.stopEditing()}
+        onPointerDown={(e) => e.stopPropagation()}
+        className="absolute inset-0 h-full w-full resize-none bg-transparent px-3 py-2 text-[15px] leading-snug text-stone-900 outline-none placeholder:text-stone-500/70"
+        style={{ fontFamily: "var(--font-note)" }}
+        placeholder={status === "none" || status === "failed" ? "Can't load the text while offline" : ready ? "Write something… @mention someone" : "Loading…"}
+      />
+    </div>
   );
 }
 

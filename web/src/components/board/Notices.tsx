@@ -14,7 +14,8 @@ export function Notices({
   notices: Notice[];
   onTakeTheirs(note: string): void;
 }) {
-  const errors = notices.filter((n) => n.kind === "error");
+  const errors = notices.filter((n) => n.kind === "error" || n.kind === "info");
+  const lost = notices.filter((n) => n.kind === "lost");
   const conflict = notices.find((n) => n.kind === "conflict");
 
   // Keyed on which errors show, not on the array (a new one with every cursor move), so they do fade.
@@ -31,15 +32,55 @@ export function Notices({
         {errors.map((n) => (
           <div
             key={n.id}
-            role="alert"
-            className="animate-toast pointer-events-auto flex items-start gap-3 rounded-lg bg-red-600 px-3.5 py-2.5 text-sm text-white shadow-lg"
+            role={n.kind === "error" ? "alert" : "status"}
+            className={`animate-toast pointer-events-auto flex items-start gap-3 rounded-lg px-3.5 py-2.5 text-sm shadow-lg ${
+              n.kind === "error" ? "bg-red-600 text-white" : "bg-stone-900 text-white dark:bg-stone-100 dark:text-stone-900"
+            }`}
           >
-            <span className="flex-1">{n.message} Your change was undone.</span>
+            <span className="flex-1">
+              {n.message}
+              {n.kind === "error" ? " Your change was undone." : ""}
+            </span>
             <button type="button" aria-label="Dismiss" onClick={() => client?.dismiss(n.id)} className="opacity-80 hover:opacity-100">
               ✕
             </button>
           </div>
         ))}
+        {lost.map(
+          (n) =>
+            n.kind === "lost" && (
+              // Stays until dismissed: it holds the user's words.
+              <div
+                key={n.id}
+                role="alert"
+                aria-label="Text not saved"
+                className="animate-toast pointer-events-auto flex flex-col gap-2 rounded-lg bg-amber-100 px-3.5 py-2.5 text-sm text-stone-900 shadow-lg ring-1 ring-amber-300"
+              >
+                <span>{n.message} Here it is:</span>
+                <pre className="max-h-32 overflow-auto whitespace-pre-wrap break-words rounded bg-white/70 p-2 font-sans text-xs" data-testid="lost-text">
+                  {n.text}
+                </pre>
+                <div className="flex justify-end gap-2">
+                  <Button
+                    size="sm"
+                    onClick={() => {
+                      void navigator.clipboard?.writeText(n.text).catch(() => window.prompt("Copy your text:", n.text));
+                    }}
+                  >
+                    Copy
+                  </Button>
+                  {n.reason !== "gone" && (
+                    <Button size="sm" onClick={() => client?.restoreLostText(n.id)}>
+                      Restore
+                    </Button>
+                  )}
+                  <Button size="sm" variant="ghost" onClick={() => client?.dismiss(n.id)}>
+                    Dismiss
+                  </Button>
+                </div>
+              </div>
+            ),
+        )}
       </div>
       {conflict && conflict.kind === "conflict" && (
         <div className="fixed inset-0 z-50 flex items-end justify-center bg-black/30 p-4 sm:items-center">

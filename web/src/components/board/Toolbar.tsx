@@ -19,6 +19,8 @@ export function Toolbar({
   onZoom,
   onResetZoom,
   onInvite,
+  onUndo,
+  onRedo,
 }: {
   view: BoardView | null;
   meta: BoardMeta;
@@ -30,6 +32,8 @@ export function Toolbar({
   onZoom(f: number): void;
   onResetZoom(): void;
   onInvite(role: InviteRole, singleUse: boolean): Promise<void>;
+  onUndo(): void;
+  onRedo(): void;
 }) {
   const [renaming, setRenaming] = useState(false);
   const [draft, setDraft] = useState("");
@@ -117,6 +121,21 @@ export function Toolbar({
           +
         </Button>
       </div>
+
+      {canEdit && (
+        <div className="flex items-center gap-0.5 rounded-lg border border-stone-200 p-0.5 dark:border-stone-800">
+          <Button size="sm" variant="ghost" aria-label="Undo" title="Undo (Ctrl+Z)" onClick={onUndo} disabled={!meta.canUndo}>
+            <svg viewBox="0 0 16 16" className="h-4 w-4" fill="none" stroke="currentColor" strokeWidth="1.8" aria-hidden="true">
+              <path d="M5.5 3.5 2.5 6.5l3 3M3 6.5h6.5a4 4 0 0 1 0 8H7" strokeLinecap="round" strokeLinejoin="round" />
+            </svg>
+          </Button>
+          <Button size="sm" variant="ghost" aria-label="Redo" title="Redo (Ctrl+Shift+Z)" onClick={onRedo} disabled={!meta.canRedo}>
+            <svg viewBox="0 0 16 16" className="h-4 w-4" fill="none" stroke="currentColor" strokeWidth="1.8" aria-hidden="true">
+              <path d="M10.5 3.5l3 3-3 3M13 6.5H6.5a4 4 0 0 0 0 8H9" strokeLinecap="round" strokeLinejoin="round" />
+            </svg>
+          </Button>
+        </div>
+      )}
 
       {board?.role === "owner" && <SharePanel boardId={board.id} onInvite={onInvite} />}
 

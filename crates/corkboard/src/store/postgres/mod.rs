@@ -28,6 +28,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, PgConnection, Postgres, Transaction};
 use tokio::sync::Mutex;
 
+use crate::core::text::{TextCache, TextDoc, CACHE_MAX_DOCS};
 use crate::core::{
     Board, BoardState, Clock, Effect, Limits, Mutation, NewNotification, NoteRecord, Notification,
     Role, Timestamp, User,
@@ -36,9 +37,9 @@ use crate::store::pipeline::{self, Append, MutationTx, Step, TxError, UserOp};
 use crate::store::rows::{self, Cols};
 use crate::store::sql::{self, big, NoteTable, Pg, Sql};
 use crate::store::{
-    Applied, BoardCreated, Credential, CredentialKind, EventSink, EventsAfter, InviteCount,
-    InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, SessionInfo, Snapshot, Store,
-    StoreError, TokenInfo,
+    Applied, BoardCreated, Credential, CredentialKind, EventSink, EventsAfter, HistoryEvents,
+    InviteCount, InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, SessionInfo,
+    Snapshot, Store, StoreError, TokenInfo,
 };
 
 /// The shared statements inside a mutation's transaction (errors keep their
@@ -92,6 +93,9 @@ pub struct PgStore {
     clock: Arc<dyn Clock>,
     stripes: Vec<Mutex<()>>,
     closed: AtomicBool,
+    /// Text documents kept warm between edits made through this node (an
+    /// edit made elsewhere changes the note's text version: a miss).
+    texts: parking_lot::Mutex<TextCache>,
 }
 
 impl PgStore {
@@ -120,6 +124,7 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Db(format!("migrate: {e}")))?;
+        let text_cache_bytes = limits.text_cache_bytes;
         Ok(Self {
             pool,
             sink,
@@ -127,6 +132,7 @@ impl PgStore {
             clock,
             stripes: (0..STRIPES).map(|_| Mutex::new(())).collect(),
             closed: AtomicBool::new(false),
+            texts: parking_lot::Mutex::new(TextCache::new(text_cache_bytes, CACHE_MAX_DOCS)),
         })
     }
 
@@ -148,13 +154,13 @@ impl PgStore {
     /// anything. The caller holds the board's guard.
     async fn mutate_once(&self, m: &Mutation) -> Result<Applied, TxError> {
         let mut tx = self.pool.begin().await?;
-        let step = pipeline::mutate(
-            &mut MutationConn(&mut tx),
-            m,
-            &self.limits,
-            self.clock.now(),
-        )
-        .await;
+        let mut conn = MutationConn {
+            tx: &mut tx,
+            texts: &self.texts,
+            kept: None,
+        };
+        let step = pipeline::mutate(&mut conn, m, &self.limits, self.clock.now()).await;
+        let kept = conn.kept.take();
         match step {
             Ok(Step::Answer(a)) => {
                 tx.rollback().await?;
@@ -164,6 +170,9 @@ impl PgStore {
                 let started = std::time::Instant::now();
                 tx.commit().await?;
                 metrics::histogram!("corkboard_store_commit_seconds").record(started.elapsed());
+                if let Some((board, note, version, doc, bytes)) = kept {
+                    self.texts.lock().put(&board, &note, version, doc, bytes);
+                }
                 self.sink.committed(event);
                 Ok(a)
             }
@@ -191,11 +200,16 @@ impl PgStore {
 }
 
 /// A mutation's transaction: the pipeline's primitives in SQL, writing as it goes.
-struct MutationConn<'a>(&'a mut Transaction<'static, Postgres>);
+struct MutationConn<'a> {
+    tx: &'a mut Transaction<'static, Postgres>,
+    texts: &'a parking_lot::Mutex<TextCache>,
+    /// The document the mutation changed, kept warm once it commits.
+    kept: Option<(String, String, u64, TextDoc, usize)>,
+}
 
 impl MutationConn<'_> {
     fn c(&mut self) -> &mut PgConnection {
-        &mut *self.0
+        &mut *self.tx
     }
 }
 
@@ -232,6 +246,15 @@ impl MutationTx for MutationConn<'_> {
 
     async fn note(&mut self, board: &str, id: &str) -> Result<Option<NoteRecord>, TxError> {
         PgTx::note(self.c(), board, id).await
+    }
+
+    fn take_text(&mut self, board: &str, rec: &NoteRecord) -> Option<TextDoc> {
+        self.texts.lock().take(board, &rec.note.id, rec.fields.text)
+    }
+
+    fn keep_text(&mut self, board: &str, rec: &NoteRecord, doc: TextDoc, bytes: usize) {
+        let v = rec.fields.text;
+        self.kept = Some((board.to_owned(), rec.note.id.clone(), v, doc, bytes));
     }
 
     async fn deleted_note(&mut self, board: &str, id: &str) -> Result<Option<NoteRecord>, TxError> {
@@ -540,6 +563,25 @@ impl Store for PgStore {
         Pg::events_after(self.read_tx().await?, board, after, limit).await
     }
 
+    async fn history(
+        &self,
+        board: &str,
+        user_id: &str,
+        seq: u64,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        Pg::history(self.read_tx().await?, board, user_id, seq).await
+    }
+
+    async fn history_events(
+        &self,
+        board: &str,
+        user_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<HistoryEvents>, StoreError> {
+        Pg::history_events(self.read_tx().await?, board, user_id, after, limit).await
+    }
+
     async fn prune(&self, now: Timestamp) -> Result<u64, StoreError> {
         let windows = sql::retention(&self.limits, now);
         let candidates = Pg::prune_candidates(&mut *self.conn().await?, windows.0).await?;
@@ -551,6 +593,8 @@ impl Store for PgStore {
             tx.commit().await?;
         }
         Pg::prune_user_ops(&mut *self.conn().await?, windows.1).await?;
+        let kept_since = now.0.saturating_sub(self.limits.deleted_note_ttl_ms);
+        Pg::prune_deleted_notes(&mut *self.conn().await?, kept_since).await?;
         Ok(removed)
     }
 

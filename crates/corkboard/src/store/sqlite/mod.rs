@@ -24,9 +24,9 @@ use crate::core::{
 };
 use crate::store::sql::Lite;
 use crate::store::{
-    Applied, BoardCreated, Credential, CredentialKind, EventSink, EventsAfter, InviteCount,
-    InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, SessionInfo, Snapshot, Store,
-    StoreError, TokenInfo,
+    Applied, BoardCreated, Credential, CredentialKind, EventSink, EventsAfter, HistoryEvents,
+    InviteCount, InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, SessionInfo,
+    Snapshot, Store, StoreError, TokenInfo,
 };
 use writer::{Envelope, Job, Output, Writer};
 
@@ -356,6 +356,25 @@ impl Store for SqliteStore {
         Lite::events_after(self.read.begin().await?, board, after, limit).await
     }
 
+    async fn history(
+        &self,
+        board: &str,
+        user_id: &str,
+        seq: u64,
+    ) -> Result<Option<Snapshot>, StoreError> {
+        Lite::history(self.read.begin().await?, board, user_id, seq).await
+    }
+
+    async fn history_events(
+        &self,
+        board: &str,
+        user_id: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Option<HistoryEvents>, StoreError> {
+        Lite::history_events(self.read.begin().await?, board, user_id, after, limit).await
+    }
+
     async fn prune(&self, now: Timestamp) -> Result<u64, StoreError> {
         written!(self, Job::Prune { now }, Output::Count)
     }
@@ -435,6 +454,171 @@ mod tests {
             Err(StoreError::Db(msg)) => assert!(msg.contains("name"), "{msg}"),
             other => panic!("a decode error expected, got {other:?}"),
         }
+        s.close().await;
+    }
+
+    /// Boards from before history was kept: one pruned then (its first
+    /// events deleted) answers `gone` below its first kept event; one never
+    /// pruned but created before the initial title was recorded rebuilds
+    /// every seq when it was never renamed, and `gone` before its first
+    /// rename otherwise.
+    #[tokio::test]
+    async fn history_of_boards_from_before_it_was_kept() {
+        use crate::core::{Action, ErrorCode, Mutation, NoteCreate};
+        let dir = tempfile::tempdir().unwrap();
+        let open = || open_at(dir.path());
+        let s = open().await.unwrap();
+        let u = s.create_user("u1", "ann", "h", Timestamp(1)).await.unwrap();
+        let mutate = |board: &str, action: Action| Mutation {
+            board: board.into(),
+            actor: u.clone(),
+            op: None,
+            action,
+        };
+        let note = || Action::CreateNote(NoteCreate::default());
+        let rename = |t: &str| Action::RenameBoard { title: t.into() };
+        for b in ["pruned", "plain", "renamed"] {
+            s.create_board(b, &u, "First", Timestamp(1)).await.unwrap();
+        }
+        for a in [note(), note(), rename("Second"), note(), note()] {
+            s.mutate(mutate("pruned", a)).await.unwrap();
+        }
+        for a in [note(), note()] {
+            s.mutate(mutate("plain", a)).await.unwrap();
+        }
+        for a in [note(), rename("Second"), note()] {
+            s.mutate(mutate("renamed", a)).await.unwrap();
+        }
+        s.close().await;
+        let mut c = SqliteConnectOptions::new()
+            .filename(dir.path().join(DB_FILE))
+            .connect()
+            .await
+            .unwrap();
+        for sql in [
+            "UPDATE boards SET initial_title = NULL",
+            "DELETE FROM events WHERE board_id = 'pruned' AND seq <= 2",
+            "UPDATE boards SET log_floor = 2 WHERE id = 'pruned'",
+        ] {
+            sqlx::query(sql).execute(&mut c).await.unwrap();
+        }
+        c.close().await.unwrap();
+        let s = open().await.unwrap();
+        fn code<T: std::fmt::Debug>(r: Result<T, StoreError>) -> (ErrorCode, serde_json::Value) {
+            match r {
+                Err(StoreError::Rejected(e)) => (e.code, e.details.unwrap()["from"].clone()),
+                other => panic!("a rejection expected, got {other:?}"),
+            }
+        }
+        for at in 0..5 {
+            let r = s.history("pruned", "u1", at).await;
+            assert_eq!(code(r), (ErrorCode::Gone, serde_json::json!(5)), "seq {at}");
+        }
+        let now = s.history("pruned", "u1", 5).await.unwrap().unwrap();
+        assert_eq!((now.notes.len(), now.board.title.as_str()), (4, "Second"));
+        let r = s.history_events("pruned", "u1", 1, 10).await;
+        assert_eq!(code(r), (ErrorCode::Gone, serde_json::json!(2)));
+        let page = s
+            .history_events("pruned", "u1", 2, 10)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((page.events.len(), page.seq), (3, 5));
+        for at in 0..=2 {
+            let h = s.history("plain", "u1", at).await.unwrap().unwrap();
+            assert_eq!(
+                (h.notes.len() as u64, h.board.title.as_str()),
+                (at, "First")
+            );
+        }
+        let r = s.history("renamed", "u1", 1).await;
+        assert_eq!(code(r), (ErrorCode::Gone, serde_json::json!(2)));
+        let h = s.history("renamed", "u1", 2).await.unwrap().unwrap();
+        assert_eq!((h.notes.len(), h.board.title.as_str()), (1, "Second"));
+        s.close().await;
+    }
+
+    /// What a history read costs on a board of 10,000 events (200 notes,
+    /// then moves): prints the times. Run with
+    /// `cargo test -p corkboard --lib history_replay_cost -- --ignored --nocapture`.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "a measurement, not a check"]
+    async fn history_replay_cost() {
+        use crate::core::{Action, Mutation, NoteCreate, NoteUpdate};
+        use std::time::Instant;
+        let dir = tempfile::tempdir().unwrap();
+        let s = Arc::new(open_at(dir.path()).await.unwrap());
+        let u = s.create_user("u1", "ann", "h", Timestamp(1)).await.unwrap();
+        s.create_board("b", &u, "T", Timestamp(1)).await.unwrap();
+        let mutate = move |action: Action| Mutation {
+            board: "b".into(),
+            actor: u.clone(),
+            op: None,
+            action,
+        };
+        let (notes, total, writers) = (200u64, 10_000u64, 32u64);
+        let mut ids = Vec::new();
+        for i in 0..notes {
+            let a = s
+                .mutate(mutate(Action::CreateNote(NoteCreate {
+                    x: i as f64,
+                    text: Some(format!("note {i} with some text in it")),
+                    ..Default::default()
+                })))
+                .await
+                .unwrap();
+            let crate::core::Outcome::NoteCreated { note, .. } = a.outcome else {
+                panic!()
+            };
+            ids.push(note.id);
+        }
+        let ids = Arc::new(ids);
+        let t0 = Instant::now();
+        let mut tasks = Vec::new();
+        for w in 0..writers {
+            let (s, ids, mutate) = (s.clone(), ids.clone(), mutate.clone());
+            tasks.push(tokio::spawn(async move {
+                for i in (w..total - notes).step_by(writers as usize) {
+                    let id = ids[(i % notes) as usize].clone();
+                    let update = NoteUpdate {
+                        x: Some(i as f64),
+                        y: Some(1.5),
+                        ..Default::default()
+                    };
+                    s.mutate(mutate(Action::UpdateNote { id, update }))
+                        .await
+                        .unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        eprintln!("loaded {} moves in {:?}", total - notes, t0.elapsed());
+        // The best of 3 (the machine is shared).
+        let time = |at: u64| {
+            let s = s.clone();
+            async move {
+                let mut best = (std::time::Duration::MAX, 0);
+                for _ in 0..3 {
+                    let t = Instant::now();
+                    let h = s.history("b", "u1", at).await.unwrap().unwrap();
+                    best = best.min((t.elapsed(), h.notes.len()));
+                }
+                best
+            }
+        };
+        for at in [total, total - 1, total / 2, 1000] {
+            let (took, n) = time(at).await;
+            eprintln!("history seq={at}: {took:?} ({n} notes)");
+        }
+        let t = Instant::now();
+        let page = s.history_events("b", "u1", 0, 1000).await.unwrap().unwrap();
+        eprintln!(
+            "history_events limit=1000: {:?} ({} events)",
+            t.elapsed(),
+            page.events.len()
+        );
         s.close().await;
     }
 

@@ -18,6 +18,7 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::core::text::{TextCache, TextDoc, CACHE_MAX_DOCS};
 use crate::core::{
     Action, BoardState, Clock, Effect, Limits, Mutation, NewNotification, NoteRecord, Notification,
     Role, Timestamp, User,
@@ -53,6 +54,10 @@ struct Pending {
     deleted: HashMap<(String, String), Option<NoteRecord>>,
     /// (board, note id) whose kept deleted note changed since the last flush.
     touched_deleted: Vec<(String, String)>,
+    /// Text documents changed by this batch, by (board, note): (text
+    /// version, document, stored size). Warm for the batch's next change of
+    /// the note; into the writer's cache once the batch commits.
+    docs: HashMap<(String, String), (u64, TextDoc, usize)>,
     /// Event rows to insert: (board, seq, at, json).
     events: Vec<(String, u64, i64, Bytes)>,
     /// Op rows to insert: (board, key, seq, outcome kind, outcome body).
@@ -163,6 +168,7 @@ pub struct Writer {
     sink: Arc<dyn EventSink>,
     limits: Limits,
     clock: Arc<dyn Clock>,
+    texts: TextCache,
 }
 
 type Done = (
@@ -182,6 +188,7 @@ impl Writer {
             conn,
             cache: HashMap::new(),
             sink,
+            texts: TextCache::new(limits.text_cache_bytes, CACHE_MAX_DOCS),
             limits,
             clock,
         }
@@ -282,6 +289,9 @@ impl Writer {
         flush(&mut self.conn, &mut pending).await?;
         self.flush_boards().await?;
         sqlx::query("COMMIT").execute(&mut self.conn).await?;
+        for ((board, note), (version, doc, bytes)) in pending.docs {
+            self.texts.put(&board, &note, version, doc, bytes);
+        }
         if self.cache.len() > CACHE_BOARDS {
             self.cache.clear();
         }
@@ -397,6 +407,8 @@ impl Writer {
                     removed += Lite::prune_board(c, &id, windows).await?;
                 }
                 Lite::prune_user_ops(c, windows.1).await?;
+                let kept_since = now.0.saturating_sub(self.limits.deleted_note_ttl_ms);
+                Lite::prune_deleted_notes(c, kept_since).await?;
                 Output::Count(removed)
             }
         };
@@ -413,6 +425,7 @@ impl Writer {
             conn: &mut self.conn,
             cache: &mut self.cache,
             pending,
+            texts: &mut self.texts,
         };
         Ok(
             match pipeline::mutate(&mut tx, m, &self.limits, now).await? {
@@ -429,6 +442,7 @@ struct Batch<'a> {
     conn: &'a mut SqliteConnection,
     cache: &'a mut HashMap<String, CachedBoard>,
     pending: &'a mut Pending,
+    texts: &'a mut TextCache,
 }
 
 impl MutationTx for Batch<'_> {
@@ -480,6 +494,20 @@ impl MutationTx for Batch<'_> {
         let n = Lite::note(self.conn, board, id).await?;
         self.pending.notes.insert(key, n.clone());
         Ok(n)
+    }
+
+    fn take_text(&mut self, board: &str, rec: &NoteRecord) -> Option<TextDoc> {
+        let key = (board.to_owned(), rec.note.id.clone());
+        match self.pending.docs.remove(&key) {
+            Some((v, doc, _)) if v == rec.fields.text => Some(doc),
+            Some(_) => None,
+            None => self.texts.take(board, &rec.note.id, rec.fields.text),
+        }
+    }
+
+    fn keep_text(&mut self, board: &str, rec: &NoteRecord, doc: TextDoc, bytes: usize) {
+        let key = (board.to_owned(), rec.note.id.clone());
+        self.pending.docs.insert(key, (rec.fields.text, doc, bytes));
     }
 
     async fn deleted_note(&mut self, board: &str, id: &str) -> Result<Option<NoteRecord>, TxError> {

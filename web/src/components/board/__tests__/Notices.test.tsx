@@ -38,4 +38,37 @@ describe("Notices", () => {
     expect(dismiss).toHaveBeenCalledWith("e1");
     expect(container.textContent).toContain("Your change was undone.");
   });
+
+  it("text the server did not keep stays on screen with its words, Copy and Restore, and does not fade", () => {
+    const dismiss = vi.fn();
+    const restoreLostText = vi.fn();
+    const client = { dismiss, restoreLostText } as unknown as BoardClient;
+    const lost: Notice = {
+      id: "l1",
+      kind: "lost",
+      note: "n1",
+      text: "my long paragraph",
+      reason: "too_large",
+      message: "Your text is longer than a note may hold, so it was not saved.",
+    };
+    act(() => root.render(<Notices client={client} notices={[lost]} onTakeTheirs={() => undefined} />));
+    act(() => vi.advanceTimersByTime(20_000));
+    expect(dismiss).not.toHaveBeenCalled();
+    expect(container.querySelector('[data-testid="lost-text"]')?.textContent).toBe("my long paragraph");
+    const restore = [...container.querySelectorAll("button")].find((b) => b.textContent === "Restore")!;
+    expect([...container.querySelectorAll("button")].map((b) => b.textContent)).toContain("Copy");
+    act(() => restore.click());
+    expect(restoreLostText).toHaveBeenCalledWith("l1");
+  });
+
+  it("a skipped undo is a plain notice (not 'Your change was undone') and fades", () => {
+    const dismiss = vi.fn();
+    const client = { dismiss } as unknown as BoardClient;
+    const info: Notice = { id: "i1", kind: "info", message: "Undo skipped: someone else changed its colour since." };
+    act(() => root.render(<Notices client={client} notices={[info]} onTakeTheirs={() => undefined} />));
+    expect(container.textContent).toContain("Undo skipped: someone else changed its colour since.");
+    expect(container.textContent).not.toContain("Your change was undone.");
+    act(() => vi.advanceTimersByTime(6000));
+    expect(dismiss).toHaveBeenCalledWith("i1");
+  });
 });
