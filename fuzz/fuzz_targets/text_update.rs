@@ -4,16 +4,17 @@
 //!
 //! Input: byte 0 is flags; then a 16-bit little-endian length `n`, `n` bytes
 //! of a first update, and the rest, a second update. The document starts as
-//! a note's seeded one (`TextDoc::load(None, BASE)`, as for a note never
-//! edited); the first update is applied (so an input can carry a history: a
-//! client's earlier edits), then the second. Flags: bit 0 replaces the
-//! second step by a plain replacement (`TextDoc::replace`) with the rest as
-//! text; bit 1 first reloads the document from its stored state (as the
-//! next mutation does).
+//! a note's seeded one (`TextDoc::from_stored(None, BASE)`, as for a note
+//! never edited); the first update is applied (so an input can carry a
+//! history: a client's earlier edits), then the second, each on what the
+//! previous step stored (`TextChange::stored`: the compacted state with the
+//! updates appended since). Flags: bit 0 replaces the second step by a plain
+//! replacement (`TextDoc::replace`) with the rest as text; bit 1 compacts
+//! what is stored before the second step.
 //!
 //! Invariants besides "no panic": a refusal is `bad_request` or `too_large`;
 //! what is merged is within the limits (characters, stored bytes) and has
-//! no control characters but tab and newline; the stored state reloads to the
+//! no control characters but tab and newline; what is stored reloads to the
 //! same text; the update the event carries (`text_update`) turns a copy of
 //! the previous document into the same text; applying the same update
 //! again changes nothing; a replacement's text is exactly what was asked.
@@ -84,13 +85,16 @@ fn has_control(s: &str) -> bool {
         .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
 }
 
-/// Applies `update` to the document stored as `state` and checks the invariants;
-/// returns the new state when it was accepted.
-fn apply_checked(state: &[u8], update: &[u8]) -> Option<Vec<u8>> {
+/// Applies `update` to the document the store holds as `stored` (`None`: a
+/// note never edited, seeded from [`BASE`]) as `note.edit` does, and checks
+/// the invariants; returns what to store when it was accepted and changed
+/// something.
+fn apply_checked(stored: Option<&[u8]>, update: &[u8]) -> Option<Vec<u8>> {
     let (max_chars, max_bytes) = limits();
-    let mut doc = TextDoc::load(Some(state), "").expect("a stored state loads");
+    let mut doc = TextDoc::from_stored(stored, BASE).expect("a stored document loads");
+    let prev_state = doc.state();
     let before_text = doc.text();
-    let change = match doc.apply(update, max_chars, max_bytes) {
+    let change = match doc.apply(update, max_chars, max_bytes, stored) {
         Ok(c) => c,
         Err(e) => {
             let code = e.code.as_str();
@@ -116,32 +120,42 @@ fn apply_checked(state: &[u8], update: &[u8]) -> Option<Vec<u8>> {
         "a control character was merged: {:?}",
         change.text
     );
-    let stored = doc.state();
-    assert!(stored.len() <= max_bytes, "stored state over the limit");
-    let reloaded = TextDoc::load(Some(&stored), "").expect("the stored state reloads");
+    if change.is_noop() {
+        assert_eq!(change.text, before_text, "a no-op changed the text");
+        return None;
+    }
+    assert!(
+        change.stored.len() <= max_bytes,
+        "stored bytes over the limit"
+    );
+    let reloaded = TextDoc::from_stored(Some(&change.stored), "").expect("what is stored loads");
     assert_eq!(
         reloaded.text(),
         change.text,
-        "the stored state reloads to the text"
+        "what is stored reloads to the text"
     );
-    if change.is_noop() {
-        assert_eq!(change.text, before_text, "a no-op changed the text");
-    } else {
-        // What a client holding the previous document does with `text_update`.
-        assert_eq!(
-            peer_text(state, &change.update),
-            change.text,
-            "text_update gives another text"
-        );
-    }
+    // What a client holding the previous document does with `text_update`.
+    assert_eq!(
+        peer_text(&prev_state, &change.update),
+        change.text,
+        "text_update gives another text"
+    );
     // The same update again (a client's retry): nothing changes.
-    let mut twice = TextDoc::load(Some(&stored), "").expect("reload");
+    let mut twice = TextDoc::from_stored(Some(&change.stored), "").expect("reload");
     let again = twice
-        .apply(update, max_chars, max_bytes)
+        .apply(update, max_chars, max_bytes, Some(&change.stored))
         .unwrap_or_else(|e| panic!("the same update again is refused: {e:?}"));
     assert!(again.is_noop(), "the same update again changed something");
     assert_eq!(again.text, change.text);
-    Some(stored)
+    Some(change.stored)
+}
+
+/// The stored form of a compacted document: one frame (u32 LE length, bytes).
+fn compacted(doc: &TextDoc) -> Vec<u8> {
+    let state = doc.state();
+    let mut out = (state.len() as u32).to_le_bytes().to_vec();
+    out.extend_from_slice(&state);
+    out
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -156,22 +170,21 @@ fuzz_target!(|data: &[u8]| {
     } else {
         (&[][..], rest)
     };
-    let seeded = TextDoc::load(None, BASE).expect("a seeded document");
-    let mut state = seeded.state();
+    let mut stored: Option<Vec<u8>> = None;
     if !first.is_empty() {
-        if let Some(s) = apply_checked(&state, first) {
-            state = s;
+        if let Some(s) = apply_checked(None, first) {
+            stored = Some(s);
         }
     }
     if flags & 2 != 0 {
-        state = TextDoc::load(Some(&state), "").expect("reload").state();
+        let doc = TextDoc::from_stored(stored.as_deref(), BASE).expect("reload");
+        stored = Some(compacted(&doc));
     }
     if flags & 1 == 0 {
-        apply_checked(&state, second);
+        apply_checked(stored.as_deref(), second);
     } else {
         // A plain replacement (note.update's text) after the history.
-        let (_, max_bytes) = limits();
-        let (max_chars, _) = limits();
+        let (max_chars, max_bytes) = limits();
         let Ok(new_text) = std::str::from_utf8(second) else {
             return;
         };
@@ -179,18 +192,19 @@ fuzz_target!(|data: &[u8]| {
         if new_text.chars().count() > max_chars || has_control(new_text) {
             return;
         }
-        let mut doc = TextDoc::load(Some(&state), "").expect("reload");
+        let mut doc = TextDoc::from_stored(stored.as_deref(), BASE).expect("reload");
+        let prev_state = doc.state();
         let old = doc.text();
-        match doc.replace(new_text, max_bytes) {
+        match doc.replace(new_text, max_bytes, stored.as_deref()) {
             Ok(change) => {
                 assert_eq!(change.text, new_text, "a replacement's text");
                 assert_eq!(doc.text(), new_text, "the document after a replacement");
-                let reloaded = TextDoc::load(Some(&doc.state()), "").expect("reload");
-                assert_eq!(reloaded.text(), new_text);
                 if old != new_text {
+                    let reloaded = TextDoc::from_stored(Some(&change.stored), "").expect("reload");
+                    assert_eq!(reloaded.text(), new_text);
                     // The replacement's update, as a client holding the
                     // previous document gets it.
-                    assert_eq!(peer_text(&state, &change.update), new_text);
+                    assert_eq!(peer_text(&prev_state, &change.update), new_text);
                 } else {
                     assert!(change.is_noop());
                 }
