@@ -406,13 +406,15 @@ async def replace_race(base, a):
     # replacement and land inside it.
     replacement = "Tâche: " + text0.replace("o", "0") + " ✅ 完了"
     u = bob.local(lambda t: insert_at(t, len(str(t)) // 2, "«bob»"))
-    sent.append(u)
     r = await carl.rpc("note.update", {"board": a["board"], "id": a["note"], "text": replacement})
     check("result" in r, f"note.update: {r}")
     eq(r["result"]["note"]["text"], replacement, "note.update's result text")
     rep_seq = r["result"]["seq"]
     ok, ans = await bob.edit(u)
     check(ok, f"bob's edit after the replacement was refused: {ans}")
+    # (seq, update) of everything merged, for the reference document: the
+    # server's order is a causal one.
+    sent.append((ans["seq"], u))
     await ann.wait_seq(ans["seq"])
     ev = next(e for e in ann.events if e["seq"] == rep_seq)
     eq(ev["kind"], "note.updated", "the replacement's event")
@@ -434,9 +436,8 @@ async def replace_race(base, a):
             for _ in range(rng.randint(1, 2)):
                 p.random_edit(rng)
                 u = p.doc.get_update(sv)
-                sent.append(u)
                 jobs.append(p.edit(u))
-                kinds.append(("edit", p.name))
+                kinds.append(("edit", (p.name, u)))
         cur = carl.doc_text()
         cut = rng.randint(0, len(cur))
         new = cur[:cut] + rng.choice(["ÉDIT", "🚀", "置換", ""]) + cur[cut + rng.randint(0, 4) :]
@@ -451,7 +452,8 @@ async def replace_race(base, a):
             kind, info = kinds[i]
             if kind == "edit":
                 ok, ans = res
-                check(ok, f"round {rnd}: {info}'s edit was refused: {ans}")
+                check(ok, f"round {rnd}: {info[0]}'s edit was refused: {ans}")
+                sent.append((ans["seq"], info[1]))
             else:
                 if isinstance(res, tuple):  # REST
                     st, body = res
@@ -472,14 +474,15 @@ async def replace_race(base, a):
         ev = by_seq[seq]
         eq(ev["delta"].get("text"), want, f"seq {seq}: the replacement event's delta.text")
         if "text_update" in ev:
-            server_updates.append(unb64(ev["text_update"]))
+            server_updates.append((seq, unb64(ev["text_update"])))
         else:
             # Allowed only when the replacement changed nothing.
             prev = [e for e in ann.events if e["seq"] < seq and "text" in e.get("delta", {})]
             check(prev and prev[-1]["delta"]["text"] == want, f"seq {seq}: no text_update: {ev}")
     first_rep = next(e for e in ann.events if e["seq"] == rep_seq)
-    server_updates.append(unb64(first_rep["text_update"]))
-    want = reference(initial, sent + server_updates, rng)
+    server_updates.append((rep_seq, unb64(first_rep["text_update"])))
+    merged = [u for _, u in sorted(sent + server_updates, key=lambda su: su[0])]
+    want = reference(initial, merged, rng)
     text, note, seq = await converged(peers, want=want, what="at the end")
     out("STAT", {"edits": len(sent), "replacements": len(replacements) + 1, "chars": len(text)})
     out("FINAL", {"text": text, "version": note["version"], "seq": seq})
