@@ -626,7 +626,33 @@ async def bad_updates(base, a):
         await p.close()
 
 
-SCENARIOS = {"converge": converge, "replace_race": replace_race, "bad_updates": bad_updates}
+async def client0_gap(base, a):
+    """The text_update fuzz target's finding (fuzz/known-crashes/text_update/
+    text_update-misses-client0-insert-past-clock): after "abc" by client 11, one
+    block by client 0 (the server's id) at clock 114, past the document's 18,
+    inserting "Y😀". The note's text, every document and `text_state` must
+    still agree, and the update must be refused."""
+    rng = random.Random(a["seed"])
+    peers, _ = await open_peers(base, a, rng)
+    ann = peers[0]
+    first = bytes.fromhex("01010b004400000361626300")
+    second = bytes.fromhex("01010072c4000e000f0559f09f988000ffffff")
+    ok, ans = await ann.edit(first)
+    check(ok, f"client 11's insert was refused: {ans}")
+    ok, ans = await ann.edit(second)
+    text, note, seq = await converged(peers, what="after an insert by client 0 past its clock")
+    check(not ok, f"a block by client 0 past its clock was accepted: {ans}")
+    out("FINAL", {"text": text, "version": note["version"], "seq": seq})
+    for p in peers:
+        await p.close()
+
+
+SCENARIOS = {
+    "converge": converge,
+    "replace_race": replace_race,
+    "bad_updates": bad_updates,
+    "client0_gap": client0_gap,
+}
 
 
 def main():
