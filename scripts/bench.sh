@@ -152,6 +152,11 @@ done
 # (f) Resume storm: clients reconnect with `since` 100 events behind.
 run corkboard storm --clients "$RESUME" --behind 100 --rate 10000 --inflight 1000
 
+# Collaborative text (issue 14): 50 clients typing into one note, 5 keystrokes/s each, first
+# as `note.edit` (Yjs updates), then as `note.update` replacements (the peer figure), on one
+# fresh server; server CPU per op. Pinned like the real-time workloads.
+run corkboard text-edit --clients 50 --rate 5 --chars 500 --seconds "$SECS"
+
 # Cluster mode: PostgreSQL store and Redis bus, one and three nodes.
 scripts/bench-cluster.sh "$RESULTS"
 

@@ -317,6 +317,48 @@ if rs:
            f"{r['subscribed']:,} in {r['seconds_until_all_subscribed']} s, p99 {r['connect_p99_ms']:.0f} ms, "
            f"{r['wrong_replay_count']} wrong replays", None if r["errors"] else True)
 
+# Collaborative text (issue 14): N clients typing into one note.
+text_rows = of("collaborative text")
+if text_rows:
+    lines += [
+        "",
+        "## Collaborative text",
+        "",
+        "`corkboard-bench text-edit`: clients on one board, each a WebSocket with its own yrs "
+        "document of one note (loaded with `note.text_state`), type one character at a random "
+        "place (or delete one, keeping the text near the target length) at a fixed rate per "
+        "client, each keystroke one RPC (open loop), and apply every event's `text_update` to "
+        "their document. First with `note.edit` (a Yjs update), then the same clients with "
+        "`note.update` (the whole new text, which the server applies as the smallest diff): the "
+        "peer figure. Server CPU per op is utime+stime of the server over the measured window "
+        "divided by the RPCs answered in it; it includes the fan-out of each event to every "
+        "client. *Converged*: at the end every client's document equals the server's text.",
+        "",
+        "| RPC | clients | keystrokes/s each | acked/s | p50 ms | p99 ms | p99.9 ms | errors | server CPU µs/op | server CPU % | text chars at end | stored document bytes | converged |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for r in text_rows:
+        for key in ("note_edit", "note_update"):
+            p = r.get(key)
+            if not p:
+                continue
+            lines.append(
+                f"| `{p['rpc']}` | {r['clients']} | {r['keystrokes_per_sec_per_client']:g} | "
+                f"{p['ops_per_sec']:.0f} | {p['p50_ms']:.2f} | {p['p99_ms']:.2f} | {p['p999_ms']:.2f} | "
+                f"{p['errors']} | {p.get('server_cpu_us_per_op', '')} | {p.get('server_cpu_percent', '')} | "
+                f"{p['final_chars']} | {p['final_state_bytes']:,} | {'yes' if p['converged'] else '**no**'} |")
+    for r in text_rows:
+        e, u = r.get("note_edit"), r.get("note_update")
+        if e and r["clients"] >= 50:
+            c = e.get("server_cpu_us_per_op")
+            vs = f"; `note.update` {u.get('server_cpu_us_per_op')} µs" if u else ""
+            target(f"collaborative text: server CPU per `note.edit`, {r['clients']} clients typing into one note (aim ≤ 50 µs)",
+                   f"{c} µs at {e['ops_per_sec']:.0f} edits/s, p99 {e['p99_ms']:.1f} ms{vs}"
+                   + ("" if e["converged"] else "; **clients diverged**"),
+                   bool(c is not None and c <= 50 and e["converged"] and e["errors"] == 0))
+    lines += ["", "Reproduce: `corkboard-bench text-edit --clients 50 --rate 5 --chars 500 --seconds 10 "
+              "--server-pid PID` against a release server started as in scripts/bench.sh."]
+
 # Cluster mode (issue 7): PostgreSQL store, Redis bus, several nodes.
 if cluster_rows:
     c = cluster_rows

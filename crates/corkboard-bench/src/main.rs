@@ -18,6 +18,7 @@ mod relay;
 mod rpc;
 mod session;
 mod storm;
+mod text;
 
 use std::time::{Duration, Instant};
 
@@ -96,6 +97,9 @@ enum Cmd {
     Storm(storm::StormArgs),
     /// Durable note updates over WebSocket RPC (workload d): acked ops/s and ack latency.
     Rpc(rpc::RpcArgs),
+    /// Collaborative text: N clients typing into one note with `note.edit`
+    /// (yrs documents), then with `note.update` replacements; server CPU per op.
+    TextEdit(text::TextEditArgs),
 }
 
 async fn writes(
@@ -261,6 +265,7 @@ async fn main() -> Result<()> {
         Cmd::Relay(a) => relay::relay(a).await?,
         Cmd::Storm(a) => storm::storm(a).await?,
         Cmd::Rpc(a) => rpc::rpc(a).await?,
+        Cmd::TextEdit(a) => text::text_edit(a).await?,
     };
     println!("{out}");
     // Exit at once: thousands of open connections need no orderly teardown.

@@ -753,6 +753,34 @@ mod tests {
         );
     }
 
+    /// Found by tests/text_pycrdt.rs (300 random bytes): a client id past 53
+    /// bits trips yrs's `ClientID::new` debug assertion while decoding; outside
+    /// `catch_unwind` that panic took the store's writer down (every later
+    /// write `unavailable`).
+    #[test]
+    fn refuses_client_ids_past_53_bits() {
+        let state = TextDoc::load(None, "abc").unwrap().state();
+        let varuint = |mut v: u64| {
+            let mut out = Vec::new();
+            loop {
+                let b = (v & 0x7f) as u8;
+                v >>= 7;
+                if v == 0 {
+                    out.push(b);
+                    return out;
+                }
+                out.push(b | 0x80);
+            }
+        };
+        // One client block, one struct, client id 2^53, clock 0, then junk.
+        let mut u = vec![1, 1];
+        u.extend(varuint(1 << 53));
+        u.extend([0, 4, 0]);
+        let mut s = TextDoc::load(Some(&state), "").unwrap();
+        let e = s.apply(&u, MAX, BYTES, None).unwrap_err();
+        assert_eq!(e.code.as_str(), "bad_request");
+    }
+
     #[test]
     fn refuses_updates_with_missing_dependencies() {
         let state = TextDoc::load(None, "abc").unwrap().state();
