@@ -238,11 +238,9 @@ async fn malformed_and_oversized_updates_change_nothing() {
 }
 
 /// The `text_update` fuzz target's finding (docs/fuzzing.md, "Found"): a block
-/// by client 0 past its clock is accepted and reaches the note's text but not
-/// its document. Ignored until the server refuses it; run it with
-/// `cargo test -p corkboard --test text_pycrdt -- --ignored`.
+/// by client 0 past its clock was accepted and reached the note's text but not
+/// its document. Now refused (`bad_request`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "server bug: an insert by client 0 past its clock reaches note.text but not the document (docs/fuzzing.md, Found)"]
 async fn insert_by_client_0_past_its_clock_is_refused() {
     let t = setup().await;
     let seed = seed::seed("insert_by_client_0_past_its_clock_is_refused");

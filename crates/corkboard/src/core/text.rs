@@ -40,6 +40,10 @@ pub const SERVER_CLIENT: ClientID = ClientID::new(0);
 /// it again (see [`TextDoc::from_stored`]).
 pub const MAX_PENDING_UPDATES: usize = 32;
 
+/// Stored documents up to this size are reloaded after each edit to check
+/// that they give the merged text (see [`TextDoc::apply`]).
+pub const VERIFY_MAX_BYTES: usize = 32 << 10;
+
 /// Most documents a [`TextCache`] holds, however small (eviction scans them).
 pub const CACHE_MAX_DOCS: usize = 4096;
 
@@ -229,10 +233,11 @@ impl TextDoc {
         // block of the document's own client past its clock without
         // counting it in the state vector: the text and the document
         // would disagree; found by the `text_update` fuzz target).
-        let foreign = decoded
-            .insertions(true)
+        let inserted = decoded.insertions(true);
+        let foreign = inserted
             .get(&SERVER_CLIENT)
             .is_some_and(|r| r.iter().any(|(range, _)| range.end > server_clock));
+        let several_clients = inserted.client_ids().nth(1).is_some();
         if foreign {
             return Err(ApiError::bad_request(format!(
                 "Yjs client id {SERVER_CLIENT} is the server's; use a random non-zero client id"
@@ -283,6 +288,22 @@ impl TextDoc {
         } else {
             self.stored_after(prev, &merged, max_state_bytes)?
         };
+        // Items whose origins contradict each other integrate differently
+        // live and when reloaded: the text and the stored document would
+        // disagree (found by the `text_update` fuzz target). A reload shows
+        // it; it costs the document, so it runs for documents up to
+        // VERIFY_MAX_BYTES and for updates carrying several clients' items
+        // (a browser's edit carries its own).
+        if !stored.is_empty() && (stored.len() <= VERIFY_MAX_BYTES || several_clients) {
+            let reloaded = TextDoc::from_stored(Some(&stored), "").map(|d| d.text());
+            if reloaded.as_deref() != Ok(text.as_str()) {
+                return Err(ApiError::bad_request(
+                    "the update does not merge the same way twice (its items' origins \
+                     contradict each other)",
+                )
+                .with_details(json!({"field": "update"})));
+            }
+        }
         Ok(TextChange {
             update: merged,
             text,
@@ -890,5 +911,42 @@ mod tests {
         let change = server.apply(&u, MAX, BYTES, None).unwrap();
         assert_eq!(change.text, "bc");
         assert!(!change.is_noop());
+    }
+}
+/// The inputs the `text_update` fuzz target found (fuzz/corpus/text_update/
+/// regression-*, in its format: flags, u16 length, a first update, a
+/// second): each is now refused, or merges to what is stored.
+#[cfg(test)]
+mod fuzz_findings {
+    use super::*;
+
+    #[test]
+    fn fuzz_findings_are_refused_or_consistent() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fuzz/corpus/text_update");
+        for name in [
+            "regression-stored-reloads-to-another-text",
+            "regression-client0-insert-past-clock",
+        ] {
+            let data = std::fs::read(format!("{dir}/{name}")).expect(name);
+            let n = u16::from_le_bytes([data[1], data[2]]) as usize;
+            let (first, second) = data[3..].split_at(n.min(data.len() - 3));
+            let base = "Hello, wörld 👋 世界";
+            let mut doc = TextDoc::from_stored(None, base).unwrap();
+            let stored = doc
+                .apply(first, 10_000, 512 << 10, None)
+                .ok()
+                .filter(|c| !c.is_noop())
+                .map(|c| c.stored);
+            let mut doc = TextDoc::from_stored(stored.as_deref(), base).unwrap();
+            let before = doc.text();
+            match doc.apply(second, 10_000, 512 << 10, stored.as_deref()) {
+                Ok(c) if !c.is_noop() => {
+                    let back = TextDoc::from_stored(Some(&c.stored), "").unwrap();
+                    assert_eq!(back.text(), c.text, "{name}");
+                }
+                Ok(c) => assert_eq!(c.text, before, "{name}"),
+                Err(e) => assert_eq!(e.code.as_str(), "bad_request", "{name}"),
+            }
+        }
     }
 }
