@@ -42,7 +42,7 @@ pub const MAX_PENDING_UPDATES: usize = 32;
 
 /// Stored documents up to this size are reloaded after each edit to check
 /// that they give the merged text (see [`TextDoc::apply`]).
-pub const VERIFY_MAX_BYTES: usize = 32 << 10;
+pub const VERIFY_MAX_BYTES: usize = 8 << 10;
 
 /// Most documents a [`TextCache`] holds, however small (eviction scans them).
 pub const CACHE_MAX_DOCS: usize = 4096;
