@@ -257,6 +257,18 @@ impl Mutation {
     }
 }
 
+/// A board at its note limit takes no new note (create, restore).
+fn check_room(board: &BoardState, limits: &Limits) -> Result<(), ApiError> {
+    if board.note_count >= limits.notes_per_board as u64 {
+        return Err(ApiError::too_large(format!(
+            "a board holds at most {} notes",
+            limits.notes_per_board
+        ))
+        .with_details(json!({"limit": limits.notes_per_board})));
+    }
+    Ok(())
+}
+
 /// Runs `f` on the note's document: the warm one the store passed, or one
 /// decoded from the note.
 fn with_text<T>(
@@ -434,13 +446,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 return Err(ApiError::conflict("a note with this id already exists")
                     .with_details(json!({"field": "id"})));
             }
-            if board.note_count >= ctx.limits.notes_per_board as u64 {
-                return Err(ApiError::too_large(format!(
-                    "a board holds at most {} notes",
-                    ctx.limits.notes_per_board
-                ))
-                .with_details(json!({"limit": ctx.limits.notes_per_board})));
-            }
+            check_room(board, ctx.limits)?;
             let note = Note {
                 id: c.id.clone().unwrap_or_else(|| new_note_id.to_owned()),
                 board: board.id.clone(),
@@ -621,13 +627,7 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 .deleted
                 .filter(|r| r.note.board == board.id && &r.note.id == id)
                 .ok_or_else(|| ApiError::not_found("note not found"))?;
-            if board.note_count >= ctx.limits.notes_per_board as u64 {
-                return Err(ApiError::too_large(format!(
-                    "a board holds at most {} notes",
-                    ctx.limits.notes_per_board
-                ))
-                .with_details(json!({"limit": ctx.limits.notes_per_board})));
-            }
+            check_room(board, ctx.limits)?;
             let mut back = kept.clone();
             back.note.version = seq;
             back.note.updated_at = now;

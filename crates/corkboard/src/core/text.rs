@@ -111,34 +111,20 @@ impl TextDoc {
         }
     }
 
-    /// The document of a note: decoded from its stored `state`, or, for a
-    /// note that has none yet, seeded with `text` as one insertion by
-    /// [`SERVER_CLIENT`] (deterministic, so every read of an unedited note
-    /// hands out the same document).
-    ///
-    /// # Errors
-    /// When the stored state does not decode (a corrupt row).
-    pub fn load(state: Option<&[u8]>, text: &str) -> Result<Self, String> {
+    /// The document of a note that has none stored yet: `text` as one
+    /// insertion by [`SERVER_CLIENT`] (deterministic, so every read of an
+    /// unedited note hands out the same document).
+    pub fn seeded(text: &str) -> Self {
         let d = Self::empty();
-        match state {
-            Some(bytes) => {
-                let update = Update::decode_v1(bytes).map_err(|e| format!("text state: {e}"))?;
-                d.doc
-                    .transact_mut()
-                    .apply_update(update)
-                    .map_err(|e| format!("text state: {e}"))?;
-            }
-            None if !text.is_empty() => {
-                let mut txn = d.doc.transact_mut();
-                d.text.insert(&mut txn, 0, text);
-            }
-            None => {}
+        if !text.is_empty() {
+            let mut txn = d.doc.transact_mut();
+            d.text.insert(&mut txn, 0, text);
         }
-        Ok(d)
+        d
     }
 
     /// The document of a note from what the store holds: `None` (seeded
-    /// from `text`, as [`TextDoc::load`]) or frames, each a little-endian
+    /// from `text`, as [`TextDoc::seeded`]) or frames, each a little-endian
     /// `u32` length and that many bytes: the compacted state, then the
     /// updates merged since (at most [`MAX_PENDING_UPDATES`]; the change
     /// after them compacts again). Appending an update costs the update;
@@ -148,7 +134,7 @@ impl TextDoc {
     /// When the stored bytes are malformed (a corrupt row).
     pub fn from_stored(stored: Option<&[u8]>, text: &str) -> Result<Self, String> {
         let Some(bytes) = stored else {
-            return Self::load(None, text);
+            return Ok(Self::seeded(text));
         };
         let d = Self::empty();
         for frame in frames(bytes)? {
@@ -227,7 +213,7 @@ impl TextDoc {
                 ApiError::bad_request(format!("update does not decode as a Yjs update (v1): {e}"))
                     .with_details(json!({"field": "update"}))
             })?;
-        let server_clock = self.state_vector_clock(SERVER_CLIENT);
+        let server_clock = self.doc.transact().state_vector().get(&SERVER_CLIENT);
         // Only the server writes as its client id: a block of it the server
         // does not have is refused before yrs sees it (yrs integrates a
         // block of the document's own client past its clock without
@@ -272,12 +258,6 @@ impl TextDoc {
                 return Err(ApiError::bad_request("update does not apply")
                     .with_details(json!({"field": "update"})))
             }
-        }
-        if self.state_vector_clock(SERVER_CLIENT) > server_clock {
-            return Err(ApiError::bad_request(format!(
-                "Yjs client id {SERVER_CLIENT} is the server's; use a random non-zero client id"
-            ))
-            .with_details(json!({"field": "update"})));
         }
         self.check_plain()?;
         let text = self.text();
@@ -352,10 +332,6 @@ impl TextDoc {
             text: new_text.to_owned(),
             stored,
         })
-    }
-
-    fn state_vector_clock(&self, client: ClientID) -> u32 {
-        self.doc.transact().state_vector().get(&client)
     }
 
     /// What changed since `before` (state vector and text): the new structs
@@ -592,6 +568,13 @@ mod tests {
     const MAX: usize = 10_000;
     const BYTES: usize = 1 << 20;
 
+    /// The server's document of a note stored as one compacted `state`.
+    fn from_state(state: &[u8]) -> TextDoc {
+        let mut stored = Vec::new();
+        push_frame(&mut stored, state);
+        TextDoc::from_stored(Some(&stored), "").unwrap()
+    }
+
     /// A client document with its own id, synced to `state`.
     fn client(id: u64, state: &[u8]) -> (Doc, TextRef) {
         let doc = Doc::with_options(Options {
@@ -615,17 +598,17 @@ mod tests {
 
     #[test]
     fn seeds_deterministically_from_plain_text() {
-        let a = TextDoc::load(None, "hello").unwrap();
-        let b = TextDoc::load(None, "hello").unwrap();
+        let a = TextDoc::seeded("hello");
+        let b = TextDoc::seeded("hello");
         assert_eq!(a.state(), b.state());
         assert_eq!(a.text(), "hello");
-        let again = TextDoc::load(Some(&a.state()), "ignored").unwrap();
+        let again = from_state(&a.state());
         assert_eq!(again.text(), "hello");
     }
 
     #[test]
     fn concurrent_edits_merge_in_any_order() {
-        let server = TextDoc::load(None, "abc").unwrap();
+        let server = TextDoc::seeded("abc");
         let state = server.state();
         let (d1, t1) = client(11, &state);
         let (d2, t2) = client(22, &state);
@@ -633,7 +616,7 @@ mod tests {
         let u2 = edit(&d2, |txn| t2.insert(txn, 3, "Y"));
         let mut results = Vec::new();
         for order in [[&u1, &u2], [&u2, &u1]] {
-            let mut s = TextDoc::load(Some(&state), "").unwrap();
+            let mut s = from_state(&state);
             for u in order {
                 s.apply(u, MAX, BYTES, None).unwrap();
             }
@@ -644,7 +627,7 @@ mod tests {
 
     #[test]
     fn apply_returns_what_a_peer_needs() {
-        let mut server = TextDoc::load(None, "hi").unwrap();
+        let mut server = TextDoc::seeded("hi");
         let state = server.state();
         let (peer, peer_text) = client(33, &state);
         let (d1, t1) = client(11, &state);
@@ -661,7 +644,7 @@ mod tests {
 
     #[test]
     fn replacement_keeps_concurrent_character_edits() {
-        let mut server = TextDoc::load(None, "the cat sat").unwrap();
+        let mut server = TextDoc::seeded("the cat sat");
         let state = server.state();
         let (d1, t1) = client(11, &state);
         // A client types at the end while someone replaces a middle word.
@@ -691,7 +674,7 @@ mod tests {
                 }
             ]
         );
-        let mut s = TextDoc::load(None, "a😀b日c").unwrap();
+        let mut s = TextDoc::seeded("a😀b日c");
         assert_eq!(s.replace("a😀B日cd", BYTES, None).unwrap().text, "a😀B日cd");
         assert_eq!(s.text(), "a😀B日cd");
         assert!(s.replace("a😀B日cd", BYTES, None).unwrap().is_noop());
@@ -701,9 +684,9 @@ mod tests {
 
     #[test]
     fn refuses_bad_updates() {
-        let state = TextDoc::load(None, "abc").unwrap().state();
+        let state = TextDoc::seeded("abc").state();
         let code = |u: &[u8]| {
-            let mut s = TextDoc::load(Some(&state), "").unwrap();
+            let mut s = from_state(&state);
             match s.apply(u, MAX, BYTES, None) {
                 Ok(c) => panic!("accepted {u:?}: {:?}", c.text),
                 Err(e) => e,
@@ -780,7 +763,7 @@ mod tests {
     /// write `unavailable`).
     #[test]
     fn refuses_client_ids_past_53_bits() {
-        let state = TextDoc::load(None, "abc").unwrap().state();
+        let state = TextDoc::seeded("abc").state();
         let varuint = |mut v: u64| {
             let mut out = Vec::new();
             loop {
@@ -797,18 +780,18 @@ mod tests {
         let mut u = vec![1, 1];
         u.extend(varuint(1 << 53));
         u.extend([0, 4, 0]);
-        let mut s = TextDoc::load(Some(&state), "").unwrap();
+        let mut s = from_state(&state);
         let e = s.apply(&u, MAX, BYTES, None).unwrap_err();
         assert_eq!(e.code.as_str(), "bad_request");
     }
 
     #[test]
     fn refuses_updates_with_missing_dependencies() {
-        let state = TextDoc::load(None, "abc").unwrap().state();
+        let state = TextDoc::seeded("abc").state();
         let (d, t) = client(11, &state);
         let _first = edit(&d, |txn| t.insert(txn, 0, "1"));
         let second = edit(&d, |txn| t.insert(txn, 1, "2"));
-        let mut s = TextDoc::load(Some(&state), "").unwrap();
+        let mut s = from_state(&state);
         let e = s.apply(&second, MAX, BYTES, None).unwrap_err();
         assert_eq!(e.code.as_str(), "bad_request");
         assert_eq!(e.details.unwrap()["reason"], "resync");
@@ -816,27 +799,27 @@ mod tests {
 
     #[test]
     fn enforces_the_length_and_state_limits() {
-        let state = TextDoc::load(None, "abc").unwrap().state();
+        let state = TextDoc::seeded("abc").state();
         let (d, t) = client(11, &state);
         let u = edit(&d, |txn| t.insert(txn, 0, "12345"));
-        let mut s = TextDoc::load(Some(&state), "").unwrap();
+        let mut s = from_state(&state);
         assert_eq!(
             s.apply(&u, 7, BYTES, None).unwrap_err().code.as_str(),
             "too_large"
         );
-        let mut s = TextDoc::load(Some(&state), "").unwrap();
+        let mut s = from_state(&state);
         assert_eq!(
             s.apply(&u, MAX, 10, None).unwrap_err().code.as_str(),
             "too_large"
         );
-        let mut s = TextDoc::load(Some(&state), "").unwrap();
+        let mut s = from_state(&state);
         assert_eq!(s.apply(&u, 8, BYTES, None).unwrap().text, "12345abc");
     }
 
     #[test]
     fn the_cache_matches_versions_and_stays_within_bounds() {
         let mut c = TextCache::new(100, 2);
-        let doc = || TextDoc::load(None, "x").unwrap();
+        let doc = || TextDoc::seeded("x");
         c.put("b", "n1", 5, doc(), 40);
         assert!(c.take("b", "n1", 4).is_none(), "another version is stale");
         assert!(c.take("b", "n1", 5).is_none(), "the stale entry went");
@@ -862,7 +845,7 @@ mod tests {
 
     #[test]
     fn a_warm_document_keeps_checking_each_update() {
-        let mut server = TextDoc::load(None, "abc").unwrap();
+        let mut server = TextDoc::seeded("abc");
         let state = server.state();
         let (d, t) = client(12, &state);
         let good = edit(&d, |txn| t.insert(txn, 0, "1"));
@@ -887,7 +870,7 @@ mod tests {
 
     #[test]
     fn stored_documents_append_updates_then_compact() {
-        let mut doc = TextDoc::load(None, "").unwrap();
+        let mut doc = TextDoc::seeded("");
         let mut stored: Option<Vec<u8>> = None;
         for i in 0..(MAX_PENDING_UPDATES * 2 + 3) {
             let text = "x".repeat(i + 1);
@@ -904,7 +887,7 @@ mod tests {
 
     #[test]
     fn deletions_alone_are_a_change() {
-        let mut server = TextDoc::load(None, "abc").unwrap();
+        let mut server = TextDoc::seeded("abc");
         let state = server.state();
         let (d, t) = client(11, &state);
         let u = edit(&d, |txn| t.remove_range(txn, 0, 1));

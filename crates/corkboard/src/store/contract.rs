@@ -150,7 +150,7 @@ pub async fn text_documents_and_restore(s: &dyn Store, sink: &CaptureSink) {
     let id = note.id.clone();
     let stored = s.note("b1", &id).await.unwrap().unwrap();
     assert_eq!(stored.text_state, None, "seeded lazily");
-    let state0 = TextDoc::load(None, "").unwrap().state();
+    let state0 = TextDoc::seeded("").state();
     // Two clients type concurrently from the same state.
     let u1 = yjs_edit(11, &state0, |t, txn| t.insert(txn, 0, "hello"));
     let u2 = yjs_edit(22, &state0, |t, txn| t.insert(txn, 0, "world"));
@@ -1485,7 +1485,7 @@ pub async fn history_rebuilds_every_seq(s: &dyn Store) {
             },
         }
     );
-    let state0 = TextDoc::load(None, "").unwrap().state();
+    let state0 = TextDoc::seeded("").state();
     let u1 = yjs_edit(11, &state0, |t, txn| t.insert(txn, 0, "hello"));
     let u2 = yjs_edit(22, &state0, |t, txn| t.insert(txn, 0, "world"));
     for u in [u1, u2] {

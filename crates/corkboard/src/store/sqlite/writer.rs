@@ -708,12 +708,19 @@ async fn prefetch(
     Ok(())
 }
 
-/// Writes everything the batch's mutations decided so far, a few statements per table.
-async fn flush(conn: &mut SqliteConnection, pending: &mut Pending) -> Result<(), StoreError> {
+/// Writes the `touched` notes of `table` as `state` now holds them: the
+/// present ones upserted, the absent ones deleted, each once, in multi-row
+/// statements.
+async fn write_notes(
+    conn: &mut SqliteConnection,
+    table: NoteTable,
+    touched: Vec<(String, String)>,
+    state: &HashMap<(String, String), Option<NoteRecord>>,
+) -> Result<(), StoreError> {
     let mut upserts = Vec::new();
     let mut deletes = Vec::new();
-    for key in pending.touched.drain(..) {
-        match pending.notes.get(&key) {
+    for key in touched {
+        match state.get(&key) {
             Some(Some(rec)) => upserts.push(rec.clone()),
             _ => deletes.push(key),
         }
@@ -723,28 +730,20 @@ async fn flush(conn: &mut SqliteConnection, pending: &mut Pending) -> Result<(),
     deletes.sort();
     deletes.dedup();
     for chunk in pow2_chunks(&upserts) {
-        Lite::upsert_notes(conn, NoteTable::Live, chunk).await?;
+        Lite::upsert_notes(conn, table, chunk).await?;
     }
     for chunk in pow2_chunks(&deletes) {
-        Lite::delete_notes(conn, NoteTable::Live, chunk).await?;
+        Lite::delete_notes(conn, table, chunk).await?;
     }
-    let (mut kept, mut unkept) = (Vec::new(), Vec::new());
-    for key in pending.touched_deleted.drain(..) {
-        match pending.deleted.get(&key) {
-            Some(Some(rec)) => kept.push(rec.clone()),
-            _ => unkept.push(key),
-        }
-    }
-    kept.sort_by(|a, b| (&a.note.board, &a.note.id).cmp(&(&b.note.board, &b.note.id)));
-    kept.dedup_by(|a, b| a.note.board == b.note.board && a.note.id == b.note.id);
-    unkept.sort();
-    unkept.dedup();
-    for chunk in pow2_chunks(&kept) {
-        Lite::upsert_notes(conn, NoteTable::Deleted, chunk).await?;
-    }
-    for chunk in pow2_chunks(&unkept) {
-        Lite::delete_notes(conn, NoteTable::Deleted, chunk).await?;
-    }
+    Ok(())
+}
+
+/// Writes everything the batch's mutations decided so far, a few statements per table.
+async fn flush(conn: &mut SqliteConnection, pending: &mut Pending) -> Result<(), StoreError> {
+    let touched = std::mem::take(&mut pending.touched);
+    write_notes(conn, NoteTable::Live, touched, &pending.notes).await?;
+    let touched = std::mem::take(&mut pending.touched_deleted);
+    write_notes(conn, NoteTable::Deleted, touched, &pending.deleted).await?;
     let events = std::mem::take(&mut pending.events);
     for chunk in pow2_chunks(&events) {
         let sql = format!(
