@@ -266,12 +266,55 @@ mod tests {
         assert_eq!(f.otlp_sample_ratio, 0.25);
     }
 
+    /// The log filter of main.rs, at the most verbose level: it still
+    /// builds no trace span, so they cost nothing without an endpoint.
     #[test]
-    fn without_an_endpoint_there_is_no_layer_and_no_parent() {
+    fn without_an_endpoint_no_span_is_built() {
+        use tracing_subscriber::layer::SubscriberExt as _;
         let f = Flags::parse_from(["x"]).t;
         let layer = otlp_layer::<tracing_subscriber::Registry>(&f, None).expect("no error");
         assert!(layer.is_none());
-        assert!(TraceParent::current().0.is_none());
-        assert!(request_span("http", "note.create").is_none());
+        let logs = tracing_subscriber::fmt::layer()
+            .with_writer(std::io::sink)
+            .with_filter(quiet_in_logs(EnvFilter::new("trace")));
+        let subscriber = tracing_subscriber::registry().with(logs);
+        tracing::subscriber::with_default(subscriber, || {
+            let other = tracing::info_span!("other");
+            assert!(!other.is_disabled(), "the filter admits other spans");
+            let _in = other.enter();
+            assert!(request_span("http", "note.create").is_disabled());
+            assert!(command_span("note.create").is_disabled());
+            assert!(commit_span(&Span::current(), "b").is_disabled());
+            assert!(fanout_span(&TraceParent::default(), "b", 1).is_disabled());
+        });
+    }
+
+    /// With an endpoint the spans are built, and a span's context can be
+    /// carried to another task (the collector need not answer).
+    #[tokio::test]
+    async fn with_an_endpoint_spans_are_built_and_carried() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let f = Flags::parse_from([
+            "x",
+            "--otlp-endpoint",
+            "http://127.0.0.1:9",
+            "--otlp-timeout-ms",
+            "100",
+        ])
+        .t;
+        let (layer, exporter) = otlp_layer::<tracing_subscriber::Registry>(&f, Some("n1"))
+            .expect("no error")
+            .expect("a layer");
+        let subscriber = tracing_subscriber::registry().with(layer);
+        tracing::subscriber::with_default(subscriber, || {
+            let command = command_span("note.create");
+            assert!(!command.is_disabled());
+            let commit = commit_span(&command, "b");
+            let parent = commit.in_scope(TraceParent::current);
+            assert!(parent.0.is_some(), "the commit's context is carried");
+            assert!(!fanout_span(&parent, "b", 1).is_disabled());
+            assert!(tracing::info_span!("not a trace span").is_disabled());
+        });
+        exporter.shutdown().await;
     }
 }
