@@ -25,6 +25,36 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use serde_json::json;
 
+#[allow(clippy::all, clippy::pedantic, dead_code)]
+mod pb {
+    include!(concat!(env!("OUT_DIR"), "/messages/corkboard.v1.rs"));
+}
+
+/// Creates a note through the gRPC door (`CreateNote`); returns its seq.
+async fn grpc_create(c: &Client, base: &str, board: &str) -> u64 {
+    let r = c.post("/api/tokens", json!({"name": "grpc"})).await;
+    assert_eq!(r.status, 201, "{:?}", r.body);
+    let token = r.body["token"].as_str().expect("token");
+    let channel = tonic::transport::Channel::from_shared(base.to_owned())
+        .expect("uri")
+        .connect()
+        .await
+        .expect("h2c connection");
+    let mut req = tonic::Request::new(pb::CreateNoteRequest {
+        board: board.to_owned(),
+        x: 5.0,
+        ..Default::default()
+    });
+    let bearer = format!("Bearer {token}").parse().expect("metadata");
+    req.metadata_mut().insert("authorization", bearer);
+    pb::corkboard_client::CorkboardClient::new(channel)
+        .create_note(req)
+        .await
+        .expect("CreateNote")
+        .into_inner()
+        .seq
+}
+
 /// A span as received, with its resource's attributes.
 #[derive(Clone, Debug)]
 struct Got {
@@ -194,7 +224,8 @@ async fn subscribed(node: &Node) -> (Client, String, Ws) {
     (ann, board, ws)
 }
 
-/// One note.create over WebSocket RPC and one over REST: each is one trace
+/// One note.create over WebSocket RPC, one over REST and one over gRPC:
+/// each is one trace
 /// request → command → commit → fanout, with the board and the seq the
 /// client was answered, and the fan-out counts the one subscriber.
 #[tokio::test]
@@ -225,17 +256,23 @@ async fn one_change_is_one_trace_from_the_door_to_the_fan_out() {
         .await;
     assert_eq!(r.status, 201, "{:?}", r.body);
     let rest_seq = r.body["seq"].as_u64().expect("seq");
-    assert_ne!(ws_seq, rest_seq);
+    let grpc_seq = grpc_create(&ann, &node.base, &board).await;
 
-    let commits = commits_for(&receiver, &board, &[ws_seq, rest_seq]).await;
-    for (commit, (door, seq)) in commits.iter().zip([("ws", ws_seq), ("http", rest_seq)]) {
+    let seqs = [ws_seq, rest_seq, grpc_seq];
+    let commits = commits_for(&receiver, &board, &seqs).await;
+    let doors = [
+        ("ws", "note.create"),
+        ("http", "note.create"),
+        ("grpc", "CreateNote"),
+    ];
+    for (commit, ((door, method), seq)) in commits.iter().zip(doors.into_iter().zip(seqs)) {
         let command = by_id(&receiver, &commit.parent);
         assert_eq!(command.name, "command", "the commit's parent");
         assert_eq!(command.attrs["name"], "note.create");
         let request = by_id(&receiver, &command.parent);
         assert_eq!(request.name, "request", "the command's parent");
         assert_eq!(request.attrs["door"], door);
-        assert_eq!(request.attrs["method"], "note.create");
+        assert_eq!(request.attrs["method"], method);
         let fanout = child_of(&receiver, commit, "fanout").await;
         assert_eq!(fanout.attrs["board"], board);
         assert_eq!(fanout.attrs["seq"], seq.to_string());
@@ -246,7 +283,8 @@ async fn one_change_is_one_trace_from_the_door_to_the_fan_out() {
         assert_eq!(request.resource["service.name"], "corkboard");
         assert_eq!(request.resource["service.instance.id"], "otel-node");
     }
-    assert_ne!(commits[0].trace, commits[1].trace, "one trace per request");
+    let traces: std::collections::BTreeSet<_> = commits.iter().map(|c| &c.trace).collect();
+    assert_eq!(traces.len(), 3, "one trace per request");
     // Only the pipeline's spans are exported (no HTTP-layer or library spans).
     let names: std::collections::BTreeSet<String> = receiver
         .spans
