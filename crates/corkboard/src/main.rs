@@ -49,6 +49,18 @@ async fn wait_for_signal() {
 async fn main() -> ExitCode {
     let config = Config::parse();
     init_logging(config.log_format);
+    if let Some(command) = &config.command {
+        return match corkboard::maintenance::run(command, &config).await {
+            Ok(done) => {
+                println!("{done}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("corkboard: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let running = match corkboard::server::start(&config).await {
         Ok(r) => r,
         Err(e) => {
@@ -70,7 +82,7 @@ async fn main() -> ExitCode {
     };
     tracing::info!(
         "corkboard {} listening on {scheme}://{} ({data})",
-        env!("CARGO_PKG_VERSION"),
+        corkboard::config::VERSION,
         running.addr,
     );
     wait_for_signal().await;
