@@ -51,7 +51,8 @@ struct Load {
 }
 
 impl Load {
-    async fn start(ann: &Client, boards: &[String], seed: u64) -> Load {
+    /// Writer `w` of each board talks through `clients[w % len]` (one per node).
+    async fn start(clients: &[Client], boards: &[String], seed: u64) -> Load {
         let acks = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let mut rng = StdRng::seed_from_u64(seed);
@@ -59,10 +60,11 @@ impl Load {
         for (bi, board) in boards.iter().enumerate() {
             let known = Arc::new(Mutex::new(Vec::new()));
             for w in 0..WRITERS_PER_BOARD {
-                let mut door = if w % 2 == 0 {
-                    Door::Rest(ann.clone())
+                let client = &clients[w % clients.len()];
+                let mut door = if (w / clients.len()) % 2 == 0 {
+                    Door::Rest(client.clone())
                 } else {
-                    Door::Rpc(Box::new(Ws::connect(ann).await))
+                    Door::Rpc(Box::new(Ws::connect(client).await))
                 };
                 let mut wrng = StdRng::seed_from_u64(rng.random());
                 let (acks, stop, known, board) =
@@ -194,7 +196,7 @@ async fn sqlite_backup_mid_stream_restores_every_acknowledged_write() {
     let (live, fresh, out) = (tempdir(), tempdir(), tempdir());
     let a = Node::start(["--data", path_arg(live.path())]).await;
     let (ann, boards) = owner_and_boards(&a.base).await;
-    let load = Load::start(&ann, &boards, seed).await;
+    let load = Load::start(std::slice::from_ref(&ann), &boards, seed).await;
     load.wait_for(BEFORE, None).await;
 
     let file = out.path().join("corkboard-backup.db");
@@ -370,13 +372,14 @@ async fn restore_refuses_a_running_server_and_bad_files() {
     }
 }
 
-/// PostgreSQL: `pg_dump` of a live single-node database mid-stream,
-/// `pg_restore` into a fresh database, a node there has every write
-/// acknowledged before the dump began and a gapless log per board.
+/// PostgreSQL: `pg_dump` of a live two-node cluster's database (PostgreSQL
+/// and Redis; writers on both nodes) mid-stream, `pg_restore` into a fresh
+/// database, a node there has every write acknowledged before the dump
+/// began and a gapless log per board.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_dump_mid_stream_restores_every_acknowledged_write() {
     let test = "postgres_dump_mid_stream_restores_every_acknowledged_write";
-    if !testing::available(test).await {
+    if !testing::available(test).await || !corkboard::bus::testing::available(test).await {
         return;
     }
     for tool in ["pg_dump", "pg_restore"] {
@@ -393,14 +396,29 @@ async fn postgres_dump_mid_stream_restores_every_acknowledged_write() {
         tempdir(),
     );
     let unused = out.path().join("unused");
-    let a = Node::start(["--database-url", &live_db.url, "--data", path_arg(&unused)]).await;
+    let redis = corkboard::bus::testing::url();
+    let prefix = format!("cb-backup-{}", uuid::Uuid::new_v4().simple());
+    let mut nodes = Vec::new();
+    for i in 0..2 {
+        let id = format!("node{i}");
+        let args = ["--database-url", &live_db.url, "--data", path_arg(&unused)];
+        let cluster = [
+            "--redis-url",
+            &redis,
+            "--redis-prefix",
+            &prefix,
+            "--node-id",
+            &id,
+        ];
+        nodes.push(Node::start(args.iter().chain(&cluster)).await);
+    }
     let e = node::fails(
         ["backup", "--to", "x.db", "--database-url", &live_db.url],
         TOOL_LIMIT,
     );
     assert!(e.contains("pg_dump"), "{e}");
-    let (ann, boards) = owner_and_boards(&a.base).await;
-    let load = Load::start(&ann, &boards, seed).await;
+    let (ann, boards) = owner_and_boards(&nodes[0].base).await;
+    let load = Load::start(&[ann.clone(), at(&ann, &nodes[1].base)], &boards, seed).await;
     load.wait_for(BEFORE, None).await;
 
     let file = out.path().join("corkboard.dump");

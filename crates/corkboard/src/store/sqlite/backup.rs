@@ -84,11 +84,19 @@ pub async fn integrity_check(conn: &mut SqliteConnection) -> Result<(), String> 
 /// old file or the whole new one), and says what it holds.
 ///
 /// # Errors
-/// When there is no database in `data`, or any step fails; `to` is then untouched.
+/// When there is no database in `data`, `to` is that database, or any step
+/// fails; `to` is then untouched.
 pub async fn backup(data: &Path, to: &Path) -> Result<Summary, String> {
     let source = data.join(DB_FILE);
     if !source.is_file() {
         return Err(format!("no database at {}", source.display()));
+    }
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same(&source, to) {
+        return Err(format!("{} is the database itself", to.display()));
     }
     let tmp = temporary_beside(to)?;
     let result = write_copy(&source, &tmp).await;
