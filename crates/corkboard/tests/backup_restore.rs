@@ -61,7 +61,7 @@ impl Load {
             let known = Arc::new(Mutex::new(Vec::new()));
             for w in 0..WRITERS_PER_BOARD {
                 let client = &clients[w % clients.len()];
-                let mut door = if (w / clients.len()) % 2 == 0 {
+                let mut door = if (w / clients.len()).is_multiple_of(2) {
                     Door::Rest(client.clone())
                 } else {
                     Door::Rpc(Box::new(Ws::connect(client).await))
