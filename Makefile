@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run build test test-deps services lint fmt bench bench-web conformance clean web web-test spec-check e2e cluster fuzz-smoke
+.PHONY: run build static test test-deps services lint fmt bench bench-web conformance clean web web-test spec-check e2e cluster fuzz-smoke
 
 ## Build everything needed and start the server on the embedded default (SQLite in ./data).
 run: build
@@ -10,6 +10,12 @@ run: build
 
 build: web
 	$(CARGO) build --release --locked --bin corkboard
+
+## One static binary (musl libc): target/x86_64-unknown-linux-musl/release/corkboard. Needs
+## musl-gcc (Debian: musl-tools); see "A static binary" in docs/operations.md.
+static: web
+	rustup target add x86_64-unknown-linux-musl
+	$(CARGO) build --release --locked --target x86_64-unknown-linux-musl --bin corkboard
 
 ## Every test the project has, lints included (PostgreSQL and Redis are started first if
 ## they are down, nginx installed if missing: the cluster tests use all three).

@@ -4,7 +4,9 @@
 #   starts the local Debian cluster when it is not accepting connections;
 # - Redis at CORKBOARD_TEST_REDIS_URL (default redis://127.0.0.1:6379): starts
 #   redis-server when nothing answers there;
-# - nginx (the cluster's load balancer): installs Debian's package when missing.
+# - nginx (the cluster's load balancer): installs Debian's package when missing;
+# - systemd-analyze (tests/startup_checks.rs checks deploy/systemd with it) and
+#   pg_dump/pg_restore (tests/backup_restore.rs): installs Debian's packages when missing.
 # Exits non-zero, saying why, when it cannot.
 set -euo pipefail
 
@@ -77,8 +79,26 @@ ensure_nginx() {
     echo "ensure-services: nginx installed"
 }
 
+# Installs Debian package $2 when command $1 is missing.
+ensure_tool() {
+    local tool="$1" package="$2"
+    if command -v "$tool" >/dev/null 2>&1; then
+        echo "ensure-services: $tool is installed"
+        return 0
+    fi
+    echo "ensure-services: installing $tool (Debian package $package)"
+    [ "$(id -u)" = 0 ] || fail "$tool is missing and installing it needs root: apt-get install $package"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$package" >/dev/null \
+        || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$package" >/dev/null; } \
+        || fail "apt-get install $package failed"
+    command -v "$tool" >/dev/null 2>&1 || fail "$package installed but $tool is missing"
+}
+
 ensure_redis
 ensure_nginx
+ensure_tool systemd-analyze systemd
+ensure_tool pg_dump postgresql-client
+ensure_tool pg_restore postgresql-client
 
 if pg_ready; then
     echo "ensure-services: PostgreSQL is accepting connections at $(redacted)"

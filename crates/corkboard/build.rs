@@ -9,10 +9,14 @@
 //!   the ones in `messages/`.
 //!
 //! The encoded descriptor set is written beside them for server reflection.
+//!
+//! It also sets `CORKBOARD_COMMIT` and `CORKBOARD_BUILT` for `--version`
+//! (see [`version_info`]).
 
 use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    version_info();
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let file = root.join("corkboard/v1/corkboard.proto");
     println!("cargo:rerun-if-changed={}", file.display());
@@ -72,4 +76,52 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     b.compile_fds(fds)?;
     Ok(())
+}
+
+/// Sets `CORKBOARD_COMMIT` (short hash from `git rev-parse`, `-dirty` when
+/// tracked files differ from it; else the `CORKBOARD_COMMIT` variable given
+/// to the build, for builds without `.git`; else `unknown`) and
+/// `CORKBOARD_BUILT` (UTC time of the build, or of `SOURCE_DATE_EPOCH`).
+fn version_info() {
+    println!("cargo:rerun-if-env-changed=CORKBOARD_COMMIT");
+    println!("cargo:rerun-if-env-changed=SOURCE_DATE_EPOCH");
+    let git = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git").args(args).output().ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    };
+    let commit = match git(&["rev-parse", "--short=7", "HEAD"]) {
+        Some(hash) if !hash.is_empty() => {
+            // Rerun when HEAD moves (a commit, a checkout) or the index changes.
+            for path in ["HEAD", "index", "logs/HEAD"] {
+                if let Some(p) = git(&["rev-parse", "--git-path", path]) {
+                    println!("cargo:rerun-if-changed={p}");
+                }
+            }
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            if dirty {
+                format!("{hash}-dirty")
+            } else {
+                hash
+            }
+        }
+        _ => std::env::var("CORKBOARD_COMMIT")
+            .ok()
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| "unknown".to_owned()),
+    };
+    let built = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .unwrap_or_else(time::OffsetDateTime::now_utc);
+    let built = built
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute] UTC"
+        ))
+        .unwrap_or_else(|_| "unknown".to_owned());
+    println!("cargo:rustc-env=CORKBOARD_COMMIT={commit}");
+    println!("cargo:rustc-env=CORKBOARD_BUILT={built}");
 }

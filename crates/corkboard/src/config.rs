@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Parser, ValueEnum};
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::core::Limits;
 
@@ -16,26 +16,71 @@ pub enum LogFormat {
     Json,
 }
 
+/// What `--version` prints after the name: the crate version, the commit
+/// it was built from (`-dirty` with uncommitted changes; `unknown` without
+/// git or `CORKBOARD_COMMIT`) and when (see build.rs).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("CORKBOARD_COMMIT"),
+    ", built ",
+    env!("CORKBOARD_BUILT"),
+    ")"
+);
+
+/// Maintenance commands; with none, `corkboard` serves.
+#[derive(Clone, Debug, PartialEq, Eq, Subcommand)]
+pub enum Command {
+    /// Copy the SQLite database in --data to FILE while the server runs
+    /// (SQLite's online backup API: one consistent snapshot, writes go on).
+    /// For PostgreSQL use pg_dump (docs/operations.md).
+    Backup {
+        /// The backup file to write (replaced if it exists).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Replace the SQLite database in --data with a backup made by
+    /// `corkboard backup`. The server must be stopped. The old database is
+    /// kept beside it as corkboard.db.<time>.bak unless --discard-old.
+    Restore {
+        /// The backup file to restore.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Delete the database being replaced instead of keeping it as a `.bak` file.
+        #[arg(long)]
+        discard_old: bool,
+    },
+}
+
 /// Corkboard: a real-time collaboration board server (sticky notes,
 /// presence, notifications). Every flag can also be set by the
 /// `CORKBOARD_*` environment variable shown beside it.
 #[derive(Clone, Debug, Parser)]
-#[command(name = "corkboard", version, about, long_about = None)]
+#[command(name = "corkboard", version = VERSION, about, long_about = None)]
 pub struct Config {
+    /// A maintenance command instead of serving.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
     /// Address to listen on.
     #[arg(long, env = "CORKBOARD_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 
     /// Data directory; the SQLite database (corkboard.db) is created there on
     /// first start. Unused when --database-url names a PostgreSQL database.
-    #[arg(long, env = "CORKBOARD_DATA", default_value = "./data")]
+    #[arg(long, env = "CORKBOARD_DATA", default_value = "./data", global = true)]
     pub data: PathBuf,
 
     /// PostgreSQL database to use instead of the embedded SQLite file, e.g.
     /// postgres://corkboard:secret@db:5432/corkboard (cluster mode: every node
     /// given the same URL shares boards and event logs). Must start with
     /// postgres:// or postgresql://; migrations run at start.
-    #[arg(long, env = "CORKBOARD_DATABASE_URL", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CORKBOARD_DATABASE_URL",
+        hide_env_values = true,
+        global = true
+    )]
     pub database_url: Option<String>,
 
     /// Connections in this node's PostgreSQL pool (with --database-url).
@@ -553,5 +598,26 @@ mod tests {
         let r = c.redis().unwrap().unwrap();
         assert_eq!((r.node.as_str(), r.prefix.as_str()), ("n1", "corkboard"));
         assert_eq!(r.presence_ttl, std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn maintenance_commands_take_the_data_flags() {
+        let c = Config::parse_from(["corkboard", "backup", "--to", "b.db", "--data", "d"]);
+        assert_eq!(c.command, Some(Command::Backup { to: "b.db".into() }));
+        assert_eq!(c.data, PathBuf::from("d"));
+        let c = Config::parse_from(["corkboard", "--data", "d", "restore", "--from", "b.db"]);
+        assert_eq!(
+            c.command,
+            Some(Command::Restore {
+                from: "b.db".into(),
+                discard_old: false
+            })
+        );
+        assert_eq!(c.data, PathBuf::from("d"));
+        assert_eq!(Config::parse_from(["corkboard"]).command, None);
+        assert!(
+            Config::try_parse_from(["corkboard", "backup"]).is_err(),
+            "--to is required"
+        );
     }
 }

@@ -30,7 +30,8 @@
 //! - `commands`: the command registry; every door reaches it.
 //! - `gateway`: what every door shares; `http`, `ws`, `sse` and `longpoll`
 //!   are the doors; `routes` puts their routes in one table.
-//! - [`server`] and [`config`]: startup, graceful shutdown and flags.
+//! - [`server`] and [`config`]: startup, graceful shutdown and flags;
+//!   [`maintenance`]: the `backup` and `restore` commands.
 
 mod auth;
 pub mod bus;
@@ -41,6 +42,7 @@ mod gateway;
 mod grpc;
 mod http;
 mod longpoll;
+pub mod maintenance;
 mod realtime;
 mod routes;
 pub mod server;

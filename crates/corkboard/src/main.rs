@@ -69,6 +69,22 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(command) = &config.command {
+        let result = corkboard::maintenance::run(command, &config).await;
+        if let Some(t) = traces {
+            t.shutdown().await;
+        }
+        return match result {
+            Ok(done) => {
+                println!("{done}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("corkboard: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let running = match corkboard::server::start(&config).await {
         Ok(r) => r,
         Err(e) => {
@@ -90,7 +106,7 @@ async fn main() -> ExitCode {
     };
     tracing::info!(
         "corkboard {} listening on {scheme}://{} ({data})",
-        env!("CARGO_PKG_VERSION"),
+        corkboard::config::VERSION,
         running.addr,
     );
     wait_for_signal().await;

@@ -38,6 +38,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("routes", 8),
     ("config", 8),
     ("server", 9),
+    ("maintenance", 9),
     ("ts_bindings", 9),
     ("lib", 10),
     ("main", 10),

@@ -4,12 +4,10 @@
 //! the board and the seq the client got. A collector that never answers
 //! neither fails nor slows requests, and shutdown stays bounded.
 
-#[path = "common/cluster.rs"]
-mod cluster;
 mod common;
 
 use std::collections::HashMap;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -127,32 +125,31 @@ async fn start_receiver(r: Receiver) -> String {
 }
 
 /// The binary under test, killed on drop.
+/// A server with its own data directory (removed after it).
 struct Node {
-    child: Child,
-    base: String,
+    proc: common::node::Node,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+impl std::ops::Deref for Node {
+    type Target = common::node::Node;
+    fn deref(&self) -> &common::node::Node {
+        &self.proc
+    }
+}
+
+impl std::ops::DerefMut for Node {
+    fn deref_mut(&mut self) -> &mut common::node::Node {
+        &mut self.proc
     }
 }
 
 async fn spawn(args: &[&str]) -> Node {
     let dir = tempfile::tempdir().expect("tempdir");
-    let port = cluster::free_port();
-    let child = common::binary(port, dir.path())
-        .args(["--rest-mutation-rate", "0"])
-        .args(args)
-        .spawn()
-        .expect("spawn corkboard");
-    let base = format!("http://127.0.0.1:{port}");
-    cluster::wait_ready(&base, Duration::from_secs(20)).await;
+    let mut all: Vec<std::ffi::OsString> = vec!["--data".into(), dir.path().into()];
+    all.extend(args.iter().map(Into::into));
     Node {
-        child,
-        base,
+        proc: common::node::Node::start(all).await,
         _dir: dir,
     }
 }

@@ -3,38 +3,19 @@
 
 mod common;
 
-use std::process::{Child, Command};
+use common::node::Node;
+
+use std::ffi::OsStr;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-struct Proc {
-    child: Child,
-    base: String,
-}
-
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-async fn spawn(data: &std::path::Path, port: u16) -> Proc {
-    let child = common::binary(port, data).spawn().expect("spawn corkboard");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = common::http_client();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
-            if r.status().is_success() {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "server did not become ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Proc { child, base }
+/// The binary on `data`, on a free port, once ready.
+async fn spawn(data: &std::path::Path) -> Node {
+    Node::start([OsStr::new("--data"), data.as_os_str()]).await
 }
 
 async fn setup(base: &str) -> (String, String) {
@@ -85,8 +66,7 @@ async fn setup(base: &str) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_dash_nine_loses_no_acknowledged_write() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let mut p = spawn(dir.path(), port).await;
+    let mut p = spawn(dir.path()).await;
     let (token, board) = setup(&p.base).await;
     let acked = Arc::new(parking_lot::Mutex::new(Vec::<String>::new()));
     let stop = Arc::new(AtomicBool::new(false));
@@ -136,7 +116,7 @@ async fn kill_dash_nine_loses_no_acknowledged_write() {
         acked.len()
     );
 
-    let mut p = spawn(dir.path(), free_port()).await;
+    let mut p = spawn(dir.path()).await;
     let http = common::http_client();
     let snap: Value = http
         .get(format!("{}/api/boards/{board}", p.base))
@@ -179,7 +159,7 @@ async fn kill_dash_nine_loses_no_acknowledged_write() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_exits_zero_and_keeps_data() {
     let dir = tempfile::tempdir().unwrap();
-    let mut p = spawn(dir.path(), free_port()).await;
+    let mut p = spawn(dir.path()).await;
     let (token, board) = setup(&p.base).await;
     let started = Instant::now();
     let status = Command::new("kill")
@@ -190,7 +170,7 @@ async fn sigterm_exits_zero_and_keeps_data() {
     let code = p.child.wait().unwrap();
     assert!(code.success(), "exit status {code:?}");
     assert!(started.elapsed() < Duration::from_secs(10));
-    let mut p = spawn(dir.path(), free_port()).await;
+    let mut p = spawn(dir.path()).await;
     let r = common::http_client()
         .get(format!("{}/api/boards/{board}", p.base))
         .bearer_auth(&token)

@@ -29,6 +29,7 @@ mod rows;
 pub mod contract;
 mod pipeline;
 pub mod postgres;
+pub mod schema;
 mod sql;
 pub mod sqlite;
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod node;
 pub mod seed;
 pub mod sse;
 pub mod ws;
@@ -125,19 +126,6 @@ impl TestServer {
     }
 }
 
-/// The `corkboard` binary under test as a process to spawn: listening on
-/// `127.0.0.1:{port}`, its data in `data`, warnings to the test's stderr.
-pub fn binary(port: u16, data: &std::path::Path) -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_corkboard"));
-    c.args(["--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data")
-        .arg(data)
-        .env("CORKBOARD_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit());
-    c
-}
-
 /// The session cookie as a `Cookie` header value: under TLS the server
 /// names it `__Host-corkboard_session`.
 pub fn cookie_header(base: &str, secret: &str) -> String {
@@ -187,28 +175,31 @@ pub struct Client {
 }
 
 impl Client {
-    /// Every event of board `b` through `GET /api/boards/{b}/events?after=…`, page by page.
+    /// The seq of every event of board `b` (see [`Client::all_events`]), and the board's seq.
     pub async fn all_seqs(&self, b: &str) -> (Vec<u64>, u64) {
-        let mut seqs = Vec::new();
+        let (events, head) = self.all_events(b).await;
+        let seqs = events.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+        (seqs, head)
+    }
+
+    /// Every event of board `b` through `GET /api/boards/{b}/events?after=…`,
+    /// page by page, and the board's seq.
+    pub async fn all_events(&self, b: &str) -> (Vec<Value>, u64) {
+        let mut events = Vec::new();
         let mut after = 0;
         loop {
             let r = self
                 .get(&format!("/api/boards/{b}/events?after={after}"))
                 .await;
             assert_eq!(r.status, 200, "{}", r.text);
-            let page: Vec<u64> = r.body["events"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|e| e["seq"].as_u64().unwrap())
-                .collect();
+            let page = r.body["events"].as_array().unwrap().clone();
             let head = r.body["seq"].as_u64().unwrap();
-            match page.last() {
-                Some(&last) => {
-                    seqs.extend(page);
+            match page.last().map(|e| e["seq"].as_u64().unwrap()) {
+                Some(last) => {
+                    events.extend(page);
                     after = last;
                 }
-                None => return (seqs, head),
+                None => return (events, head),
             }
         }
     }

@@ -48,6 +48,9 @@ use crate::telemetry;
 /// database code, for the deadlock retry).
 type PgTx = Sql<Postgres, TxError>;
 
+/// The PostgreSQL schema's migrations, built into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
 /// Default number of pooled connections per node.
 pub const DEFAULT_POOL_SIZE: u32 = 16;
 
@@ -122,10 +125,17 @@ impl PgStore {
             .connect_with(options)
             .await?;
         // The migrator holds an advisory lock, so nodes starting together migrate once.
-        sqlx::migrate!("./migrations/postgres")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Db(format!("migrate: {e}")))?;
+        if let Err(e) = MIGRATOR.run(&pool).await {
+            let latest = sqlx::query_scalar::<_, Option<i64>>(crate::store::schema::LATEST_SQL)
+                .fetch_one(&pool)
+                .await
+                .ok()
+                .flatten();
+            pool.close().await;
+            return Err(StoreError::Db(crate::store::schema::explain(
+                &e, latest, &MIGRATOR,
+            )));
+        }
         let text_cache_bytes = limits.text_cache_bytes;
         Ok(Self {
             pool,

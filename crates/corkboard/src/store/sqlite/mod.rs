@@ -2,6 +2,10 @@
 //! connections for queries, and one writer task (see [`writer`]) for every
 //! change. `synchronous=FULL`: a commit is on disk before anyone is answered.
 
+pub mod backup;
+mod backup_api;
+pub mod data_lock;
+pub mod restore;
 mod writer;
 
 use std::path::Path;
@@ -22,16 +26,21 @@ use crate::core::{
     Board, Clock, Limits, Mutation, NewNotification, NoteRecord, Notification, Role, Timestamp,
     User,
 };
+use crate::store::schema;
 use crate::store::sql::Lite;
 use crate::store::{
     Applied, BoardCreated, Credential, CredentialKind, EventSink, EventsAfter, HistoryEvents,
     InviteCount, InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, SessionInfo,
     Snapshot, Store, StoreError, TokenInfo,
 };
+use data_lock::DataDirLock;
 use writer::{Envelope, Job, Output, Writer};
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "corkboard.db";
+
+/// The SQLite schema's migrations, built into the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Queued writes before callers wait (backpressure on the writer task).
 const WRITE_QUEUE: usize = 8192;
@@ -41,13 +50,17 @@ pub struct SqliteStore {
     read: SqlitePool,
     tx: mpsc::Sender<Envelope>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// This store's hold on the data directory, released by `close`.
+    lock: parking_lot::Mutex<Option<DataDirLock>>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) `dir/corkboard.db`, runs migrations and starts the writer.
+    /// Locks `dir` (see [`data_lock`]), opens (creating if needed)
+    /// `dir/corkboard.db`, runs migrations and starts the writer.
     ///
     /// # Errors
-    /// When the directory or database cannot be created or migrated.
+    /// When the directory is in use by another server, or the database
+    /// cannot be created or migrated (a schema newer than this binary's included).
     pub async fn open(
         dir: &Path,
         sink: Arc<dyn EventSink>,
@@ -56,6 +69,7 @@ impl SqliteStore {
     ) -> Result<Self, StoreError> {
         std::fs::create_dir_all(dir)
             .map_err(|e| StoreError::Db(format!("create {}: {e}", dir.display())))?;
+        let lock = DataDirLock::acquire(dir).map_err(StoreError::Db)?;
         let path = dir.join(DB_FILE);
         let base = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
             .journal_mode(SqliteJournalMode::Wal)
@@ -71,10 +85,14 @@ impl SqliteStore {
             .pragma("wal_autocheckpoint", "4000")
             .disable_statement_logging();
         let mut conn: SqliteConnection = base.clone().create_if_missing(true).connect().await?;
-        sqlx::migrate!("./migrations/sqlite")
-            .run(&mut conn)
-            .await
-            .map_err(|e| StoreError::Db(format!("migrate: {e}")))?;
+        if let Err(e) = MIGRATOR.run(&mut conn).await {
+            let latest = sqlx::query_scalar::<_, Option<i64>>(schema::LATEST_SQL)
+                .fetch_one(&mut conn)
+                .await
+                .ok()
+                .flatten();
+            return Err(StoreError::Db(schema::explain(&e, latest, &MIGRATOR)));
+        }
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .min_connections(1)
@@ -86,6 +104,7 @@ impl SqliteStore {
             read,
             tx,
             writer: Mutex::new(Some(task)),
+            lock: parking_lot::Mutex::new(Some(lock)),
         })
     }
 
@@ -389,6 +408,7 @@ impl Store for SqliteStore {
             let _ = task.await;
         }
         self.read.close().await;
+        self.lock.lock().take();
     }
 }
 
