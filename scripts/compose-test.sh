@@ -26,7 +26,7 @@ CTR_NAME=compose-test
 
 PROJECT=corkboard-compose-test
 FILE=deploy/compose/cluster.yml
-NETWORK="${PROJECT}_corkboard"
+NETWORK="${PROJECT}_default"
 start=$SECONDS
 
 compose() { timeout 180 podman-compose -p "$PROJECT" -f "$FILE" "$@" >>"$CTR_DIR/compose.log" 2>&1; }

@@ -26,13 +26,16 @@ USER postgres
 ENTRYPOINT ["/usr/local/bin/docker-entrypoint.sh"]
 CMD ["postgres"]
 
-# Redis 7.0 (Debian's); the command is `redis-server ARGS...`.
+# Redis 7.0 (Debian's); the command is `redis-server ARGS...`. The official
+# image is built with protected mode off (it is reached over the container
+# network, without a password): the entrypoint adds --protected-mode no.
 FROM base AS redis
 RUN apt-get update -q \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends redis-server \
     && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 USER redis
-CMD ["redis-server", "--protected-mode", "no"]
+ENTRYPOINT ["/bin/sh", "-c", "if [ \"$1\" = redis-server ]; then shift; exec redis-server --protected-mode no \"$@\"; fi; exec \"$@\"", "--"]
+CMD ["redis-server"]
 
 # nginx 1.22 (Debian's nginx-light) with /bin/sh and awk, as the official image has.
 FROM base AS nginx
