@@ -14,7 +14,8 @@
 #     node2 (Redis carries the event);
 #  3. graceful stop: while 4 writers create notes through nginx,
 #     `podman-compose stop` stops node1, node2, node3 in turn (SIGTERM); each
-#     must exit 0; after `podman-compose start`, every acknowledged note is there.
+#     must exit 0; after `podman-compose start`, every acknowledged note is there;
+#  4. deploy/compose/single-node.yml: up, the smoke check, /data on its volume.
 # Installs podman, runc, debootstrap, podman-compose and the CNI dnsname plugin
 # from Debian's packages when missing. Re-runnable: removes its containers,
 # volumes and network on exit. Every wait is bounded.
@@ -30,15 +31,18 @@ NETWORK="${PROJECT}_default"
 start=$SECONDS
 
 compose() { timeout 180 podman-compose -p "$PROJECT" -f "$FILE" "$@" >>"$CTR_DIR/compose.log" 2>&1; }
+SINGLE=corkboard-compose-test-single
 cleanup() {
-    local ids
-    ids="$(podman ps -aq --filter "label=io.podman.compose.project=$PROJECT" 2>/dev/null || true)"
-    # shellcheck disable=SC2086
-    [ -z "$ids" ] || timeout 60 podman rm -f -t 0 $ids >/dev/null 2>&1 || true
-    ids="$(podman volume ls -q --filter "label=io.podman.compose.project=$PROJECT" 2>/dev/null || true)"
-    # shellcheck disable=SC2086
-    [ -z "$ids" ] || podman volume rm -f $ids >/dev/null 2>&1 || true
-    podman network rm -f "$NETWORK" >/dev/null 2>&1 || true
+    local ids project
+    for project in "$PROJECT" "$SINGLE"; do
+        ids="$(podman ps -aq --filter "label=io.podman.compose.project=$project" 2>/dev/null || true)"
+        # shellcheck disable=SC2086
+        [ -z "$ids" ] || timeout 60 podman rm -f -v -t 0 $ids >/dev/null 2>&1 || true
+        ids="$(podman volume ls -q --filter "label=io.podman.compose.project=$project" 2>/dev/null || true)"
+        # shellcheck disable=SC2086
+        [ -z "$ids" ] || podman volume rm -f $ids >/dev/null 2>&1 || true
+        podman network rm -f "${project}_default" >/dev/null 2>&1 || true
+    done
 }
 trap cleanup EXIT
 logs_and_fail() {
@@ -144,5 +148,15 @@ wait_pg
 compose start node1 node2 node3 nginx || logs_and_fail "podman-compose start failed"
 wait_cluster
 ctr_client verify "$BASE" "$state" || logs_and_fail "acknowledged writes lost across the graceful stop"
+
+# deploy/compose/single-node.yml: up, the smoke check, and its volume in use.
+ctr_say "single-node.yml: podman-compose up, smoke"
+compose stop -t 30 || logs_and_fail "podman-compose stop failed"
+single() { timeout 180 podman-compose -p "$SINGLE" -f deploy/compose/single-node.yml "$@" >>"$CTR_DIR/compose.log" 2>&1; }
+single up -d || logs_and_fail "podman-compose up (single-node.yml) failed (see $CTR_DIR/compose.log)"
+ctr_wait_http "$BASE/healthz" 30 || ctr_fail "single-node.yml: $BASE/healthz did not answer within 30 s"
+ctr_client smoke "$BASE" || ctr_fail "single-node.yml: smoke"
+mounts="$(podman inspect --format '{{range .Mounts}}{{.Name}}:{{.Destination}} {{end}}' "${SINGLE}_corkboard_1")"
+[[ "$mounts" == *"${SINGLE}_corkboard-data:/data"* ]] || ctr_fail "single-node.yml: /data is not the named volume ($mounts)"
 
 ctr_say "passed in $((SECONDS - start)) s"

@@ -23,7 +23,7 @@ VOLUME=corkboard-image-test-data
 start=$SECONDS
 
 cleanup() {
-    timeout 60 podman rm -f -t 0 "$NAME" >/dev/null 2>&1 || true
+    timeout 60 podman rm -f -v -t 0 "$NAME" >/dev/null 2>&1 || true
     podman volume rm -f "$VOLUME" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
