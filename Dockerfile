@@ -8,15 +8,15 @@
 #
 # docs/operations.md ("Container image") explains each choice and the sizes.
 # Every base image is a build argument so the same file builds where no
-# registry is reachable: scripts/image-test.sh passes a Debian base made with
-# debootstrap and a prebuilt binary (BINARY_IMAGE) instead.
+# registry is reachable: scripts/image-test.sh builds --target runtime-prebuilt
+# with a Debian base made with debootstrap and the local binary instead.
 
 ARG NODE_IMAGE=node:20.20.2-bookworm-slim
 ARG RUST_IMAGE=rust:1.95.0-slim-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-20250520-slim
-# The image (or stage) the runtime takes /corkboard from: the `build` stage
-# below, or an image holding a binary built elsewhere.
-ARG BINARY_IMAGE=build
+# An image holding a binary built elsewhere at /corkboard, for the
+# runtime-prebuilt target only (the default target builds its own).
+ARG BINARY_IMAGE=scratch
 
 # --- The web UI: web/out, embedded into the binary at compile time.
 FROM ${NODE_IMAGE} AS web
@@ -41,15 +41,12 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     cargo build --release --locked --bin corkboard \
     && cp target/release/corkboard /corkboard
 
-FROM ${BINARY_IMAGE} AS binary
-
 # --- The runtime: glibc and a shell (for the health check), nothing else.
-FROM ${RUNTIME_IMAGE} AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime-base
 RUN groupadd --system --gid 10001 corkboard \
     && useradd --system --uid 10001 --gid corkboard --no-create-home \
        --home-dir /data --shell /usr/sbin/nologin corkboard \
     && mkdir /data && chown corkboard:corkboard /data
-COPY --from=binary /corkboard /usr/local/bin/corkboard
 # The same as --listen 0.0.0.0:8080 --data /data; a flag given to `docker run`
 # overrides either. The health check reads the port from CORKBOARD_LISTEN.
 ENV CORKBOARD_LISTEN=0.0.0.0:8080 \
@@ -64,3 +61,14 @@ STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
     CMD ["/bin/bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${CORKBOARD_LISTEN##*:} && printf 'GET /healthz HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' >&3 && read -r -t 2 _ status _ <&3 && [ \"$status\" = 200 ]"]
 ENTRYPOINT ["/usr/local/bin/corkboard"]
+
+# --- The runtime with a binary built elsewhere: BINARY_IMAGE holds it at
+# /corkboard (scripts/image-test.sh: target/release/corkboard). Build with
+# --target runtime-prebuilt; the web and build stages are then skipped.
+FROM ${BINARY_IMAGE} AS prebuilt
+FROM runtime-base AS runtime-prebuilt
+COPY --from=prebuilt /corkboard /usr/local/bin/corkboard
+
+# --- The image: the runtime with the binary of the build stage (the default target).
+FROM runtime-base AS runtime
+COPY --from=build /corkboard /usr/local/bin/corkboard

@@ -120,8 +120,8 @@ ctr_binary_image() {
 ctr_runtime_image() {
     ctr_base_image
     ctr_binary_image
-    ctr_say "podman build --target runtime (RUNTIME_IMAGE=$CTR_BASE, BINARY_IMAGE=$CTR_BINARY)"
-    timeout 600 podman build -q --format docker --target runtime \
+    ctr_say "podman build --target runtime-prebuilt (RUNTIME_IMAGE=$CTR_BASE, BINARY_IMAGE=$CTR_BINARY)"
+    timeout 600 podman build -q --format docker --target runtime-prebuilt \
         --build-arg "RUNTIME_IMAGE=$CTR_BASE" --build-arg "BINARY_IMAGE=$CTR_BINARY" \
         -t "$CTR_IMAGE" . >"$CTR_DIR/image-build.log" 2>&1 \
         || ctr_fail "podman build of the Dockerfile failed (see $CTR_DIR/image-build.log)"
