@@ -29,7 +29,8 @@ RUN npm ci --no-audit --no-fund || npm install --no-audit --no-fund --no-save
 COPY web/ ./
 RUN npm run build
 
-# --- The release binary.
+# --- The release binary. Its line tables (debug = 1 in the release profile,
+# for profiling) are stripped: 144 MB -> 24 MB; backtraces keep function names.
 FROM ${RUST_IMAGE} AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
@@ -39,7 +40,7 @@ COPY --from=web /src/web/out web/out
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked --bin corkboard \
-    && cp target/release/corkboard /corkboard
+    && strip --strip-debug -o /corkboard target/release/corkboard
 
 # --- The runtime: glibc and a shell (for the health check), nothing else.
 FROM ${RUNTIME_IMAGE} AS runtime-base

@@ -57,10 +57,15 @@ logs_and_fail() {
 ctr_setup podman-compose /usr/lib/cni/dnsname=golang-github-containernetworking-plugin-dnsname
 ctr_client_setup
 ctr_runtime_image
+build_stand_in() {
+    timeout 600 podman build --target "$1" --build-arg "BASE_IMAGE=$CTR_BASE" \
+        -t "localhost/corkboard-test/$1:latest" -f scripts/compose-test/stand-ins.Dockerfile \
+        scripts/compose-test >"$CTR_DIR/stand-in-$1.log" 2>&1
+}
 for service in postgres redis nginx; do
-    timeout 600 podman build -q --target "$service" --build-arg "BASE_IMAGE=$CTR_BASE" \
-        -t "localhost/corkboard-test/$service:latest" -f scripts/compose-test/stand-ins.Dockerfile \
-        scripts/compose-test >"$CTR_DIR/stand-in-$service.log" 2>&1 \
+    # Once more after a failure: apt-get inside the build has failed once
+    # in about ten builds here (dpkg exit 1), and not again on the next try.
+    build_stand_in "$service" || { ctr_say "building the $service stand-in failed; once more"; build_stand_in "$service"; } \
         || ctr_fail "building the $service stand-in failed (see $CTR_DIR/stand-in-$service.log)"
 done
 ctr_say "stand-in images built"

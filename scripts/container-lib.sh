@@ -47,7 +47,7 @@ ctr_install() {
 # podman on this machine: runc (crun fails on its hybrid cgroups) and no
 # rlimits (setting them is not permitted here): a containers.conf of our own.
 ctr_setup() {
-    ctr_install podman runc debootstrap "$@"
+    ctr_install podman runc debootstrap /usr/bin/strip=binutils "$@"
     mkdir -p "$CTR_DIR"
     cat >"$CTR_DIR/containers.conf" <<'EOF'
 [containers]
@@ -96,8 +96,8 @@ ctr_base_image() {
 }
 
 # target/release/corkboard (built with `make build` when missing or older than
-# its sources, as scripts/cluster does), packed into an image from scratch:
-# the Dockerfile's BINARY_IMAGE.
+# its sources, as scripts/cluster does), stripped of line tables as the
+# Dockerfile's build stage does, in an image from scratch: BINARY_IMAGE.
 ctr_binary_image() {
     local bin="${CONTAINER_TEST_BINARY:-target/release/corkboard}"
     if [ -n "${CONTAINER_TEST_BINARY:-}" ]; then
@@ -108,7 +108,8 @@ ctr_binary_image() {
     fi
     local ctx="$CTR_DIR/binary"
     rm -rf "$ctx" && mkdir -p "$ctx"
-    cp "$bin" "$ctx/corkboard"
+    # As the Dockerfile's build stage does: without line tables.
+    strip --strip-debug -o "$ctx/corkboard" "$bin" || ctr_fail "strip $bin failed"
     printf 'FROM scratch\nCOPY corkboard /corkboard\n' >"$ctx/Containerfile"
     timeout 300 podman build -q -f "$ctx/Containerfile" -t "$CTR_BINARY" "$ctx" >/dev/null \
         || ctr_fail "podman build of $CTR_BINARY failed"
@@ -126,7 +127,7 @@ ctr_runtime_image() {
         -t "$CTR_IMAGE" . >"$CTR_DIR/image-build.log" 2>&1 \
         || ctr_fail "podman build of the Dockerfile failed (see $CTR_DIR/image-build.log)"
     ctr_say "runtime image $CTR_IMAGE: $(podman image inspect --format '{{.Size}}' "$CTR_IMAGE") bytes" \
-        "(binary $(stat -c %s "${CONTAINER_TEST_BINARY:-target/release/corkboard}") bytes, base $(podman image inspect --format '{{.Size}}' "$CTR_BASE") bytes)"
+        "(stripped binary $(podman image inspect --format '{{.Size}}' "$CTR_BINARY") bytes, base $(podman image inspect --format '{{.Size}}' "$CTR_BASE") bytes)"
 }
 
 # Waits until URL answers 200, at most SECONDS.
