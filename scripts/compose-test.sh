@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CTR_NAME=compose-test
-# shellcheck source=container-lib.sh
+# shellcheck source=scripts/container-lib.sh
 . scripts/container-lib.sh
 
 PROJECT=corkboard-compose-test

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by scripts/image-test.sh and scripts/compose-test.sh (sourced, not run):
 # podman set up for this machine, the local Debian base image, and Corkboard's
 # runtime image built from the canonical Dockerfile with that base and the
@@ -132,8 +133,8 @@ ctr_runtime_image() {
 
 # Waits until URL answers 200, at most SECONDS.
 ctr_wait_http() {
-    local url="$1" seconds="$2" i
-    for i in $(seq 1 $((seconds * 5))); do
+    local url="$1" seconds="$2"
+    for _ in $(seq 1 $((seconds * 5))); do
         curl -sf -m 2 "$url" >/dev/null 2>&1 && return 0
         sleep 0.2
     done

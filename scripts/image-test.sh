@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CTR_NAME=image-test
-# shellcheck source=container-lib.sh
+# shellcheck source=scripts/container-lib.sh
 . scripts/container-lib.sh
 
 NAME=corkboard-image-test
@@ -28,6 +28,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# shellcheck disable=SC2119 # no extra packages
 ctr_setup
 ctr_client_setup
 ctr_runtime_image
