@@ -335,6 +335,10 @@ pub struct Config {
     /// Serve a WebSocket echo endpoint at /ws-echo (for `make conformance` only).
     #[arg(long, env = "CORKBOARD_WS_ECHO")]
     pub ws_echo: bool,
+
+    /// The trace exporter's flags (`--otlp-*`).
+    #[command(flatten)]
+    pub traces: crate::telemetry::TraceFlags,
 }
 
 /// The number of cores, the default of `--max-concurrent-hashes`.

@@ -47,6 +47,7 @@ pub mod server;
 mod service;
 mod sse;
 pub mod store;
+pub mod telemetry;
 mod tls;
 #[cfg(test)]
 mod ts_bindings;

@@ -10,18 +10,32 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::Parser;
 use corkboard::config::{Config, LogFormat};
-use tracing_subscriber::EnvFilter;
+use corkboard::telemetry;
+use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer as _};
 
-fn init_logging(format: LogFormat) {
+/// Logs to stderr, and traces to the OTLP collector when --otlp-endpoint is
+/// set: the exporter to flush at exit, if any.
+fn init_logging(config: &Config) -> anyhow::Result<Option<telemetry::Exporter>> {
     let filter = EnvFilter::try_from_env("CORKBOARD_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let logs = match config.log_format {
+        LogFormat::Text => logs.boxed(),
+        LogFormat::Json => logs.json().boxed(),
     }
+    .with_filter(telemetry::quiet_in_logs(filter));
+    let (traces, exporter) = match telemetry::otlp_layer(&config.traces, config.node_id.as_deref())?
+    {
+        Some((layer, exporter)) => (Some(layer), Some(exporter)),
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(logs)
+        .with(traces)
+        .try_init()?;
+    Ok(exporter)
 }
 
 async fn wait_for_signal() {
@@ -48,7 +62,13 @@ async fn wait_for_signal() {
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
-    init_logging(config.log_format);
+    let traces = match init_logging(&config) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("corkboard: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let running = match corkboard::server::start(&config).await {
         Ok(r) => r,
         Err(e) => {
@@ -75,5 +95,8 @@ async fn main() -> ExitCode {
     );
     wait_for_signal().await;
     running.shutdown().await;
+    if let Some(t) = traces {
+        t.shutdown().await;
+    }
     ExitCode::SUCCESS
 }

@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, u8)] = &[
     // The contract's model, rules, messages and errors: pure.
     ("core", 0),
+    // Trace spans and their exporter: imports nothing of the crate.
+    ("telemetry", 0),
     // Durable state behind the Store trait.
     ("store", 1),
     // Passwords, secrets and the credential cache; delivery to this node's

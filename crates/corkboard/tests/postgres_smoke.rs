@@ -76,14 +76,14 @@ async fn rest_flow_on_postgres() {
         r.text
     );
 
-    // base_version: bob edits, ann's stale edit of the same field conflicts.
+    // base_version: bob moves it, ann's stale move conflicts.
     let base = note["version"].as_u64().unwrap();
     let r = bob
-        .patch(&path, json!({"base_version": base, "text": "bob"}))
+        .patch(&path, json!({"base_version": base, "text": "bob", "x": 3}))
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
     let r = ann
-        .patch(&path, json!({"base_version": base, "text": "ann"}))
+        .patch(&path, json!({"base_version": base, "x": 4}))
         .await;
     assert_error(&r, 409, "conflict");
     assert_eq!(r.body["error"]["details"]["note"]["text"], "bob");

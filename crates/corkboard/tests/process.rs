@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,15 +21,7 @@ fn free_port() -> u16 {
 }
 
 async fn spawn(data: &std::path::Path, port: u16) -> Proc {
-    let child = Command::new(env!("CARGO_BIN_EXE_corkboard"))
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .arg("--data")
-        .arg(data)
-        .env("CORKBOARD_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn corkboard");
+    let child = common::binary(port, data).spawn().expect("spawn corkboard");
     let base = format!("http://127.0.0.1:{port}");
     let http = common::http_client();
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -386,17 +386,18 @@ async fn failed_op_is_not_remembered() {
     let ann = s.user("ann").await;
     let b = ann.board("B").await;
     let n = ann.note(&b, json!({"x": 0, "y": 0})).await;
-    ann.patch(&note_path(&b, &n), json!({"text": "v2"})).await;
-    let stale = json!({"op": uuid(5), "base_version": 1, "text": "mine"});
+    ann.patch(&note_path(&b, &n), json!({"x": 2})).await;
+    let stale = json!({"op": uuid(5), "base_version": 1, "x": 3});
     assert_error(&ann.patch(&note_path(&b, &n), stale).await, 409, "conflict");
-    let fresh = json!({"op": uuid(5), "base_version": 2, "text": "mine"});
+    let fresh = json!({"op": uuid(5), "base_version": 2, "x": 3});
     let r = ann.patch(&note_path(&b, &n), fresh).await;
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["note"]["text"], "mine");
+    assert_eq!(r.body["note"]["x"], 3.0);
     assert_eq!(r.body["seq"], 3);
 }
 
 /// With base_version, changing a field modified since is 409 conflict with details.note = the current note, and nothing is written.
+/// Text is the exception (protocol.md, "Collaborative text"): it never conflicts.
 #[tokio::test]
 async fn base_version_conflict_returns_current_note() {
     let s = TestServer::start().await;
@@ -409,7 +410,7 @@ async fn base_version_conflict_returns_current_note() {
     let r = bob
         .patch(
             &note_path(&b, &n),
-            json!({"base_version": base, "text": "bob"}),
+            json!({"base_version": base, "color": "blue"}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -418,11 +419,12 @@ async fn base_version_conflict_returns_current_note() {
     let r = ann
         .patch(
             &note_path(&b, &n),
-            json!({"base_version": base, "text": "ann"}),
+            json!({"base_version": base, "color": "pink"}),
         )
         .await;
     assert_error(&r, 409, "conflict");
     assert_eq!(r.body["error"]["details"]["note"], current);
+    assert_eq!(r.body["error"]["details"]["fields"], json!(["color"]));
     assert_eq!(seq(&ann, &b).await, seq_before);
     assert_eq!(
         note_in(&ann, &b, n["id"].as_str().unwrap()).await,
@@ -433,19 +435,31 @@ async fn base_version_conflict_returns_current_note() {
     let r = ann
         .patch(
             &note_path(&b, &n),
-            json!({"base_version": base, "text": "ann", "x": 50}),
+            json!({"base_version": base, "color": "pink", "text": "ann", "x": 50}),
         )
         .await;
     assert_error(&r, 409, "conflict");
+    let now = note_in(&ann, &b, n["id"].as_str().unwrap()).await;
     assert_eq!(
-        note_in(&ann, &b, n["id"].as_str().unwrap()).await["x"].as_f64(),
-        Some(0.0)
+        (now["x"].as_f64(), now["text"].as_str()),
+        (Some(0.0), Some("v1"))
     );
     // Rebasing on the current version succeeds.
     let r = ann
         .patch(
             &note_path(&b, &n),
-            json!({"base_version": current["version"], "text": "ann"}),
+            json!({"base_version": current["version"], "color": "pink"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["note"]["color"], "pink");
+    // Text after someone else changed it: no conflict, the replacement applies.
+    let r = bob.patch(&note_path(&b, &n), json!({"text": "bob"})).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = ann
+        .patch(
+            &note_path(&b, &n),
+            json!({"base_version": base, "text": "ann"}),
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);

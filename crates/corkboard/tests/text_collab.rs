@@ -230,15 +230,42 @@ async fn plain_replacement_races_character_edits() {
     apply_events(&r, &msgs, &n);
     assert_eq!(r.string(), "the dog sat down");
     assert_eq!(rest_text(&clients[0], &b, &n).await, "the dog sat down");
-    // With a stale base_version the replacement is still a conflict: it
-    // would delete text its sender has not seen.
+    // A replacement naming a stale base_version is no conflict for text
+    // (protocol.md, "Collaborative text"): it applies as the smallest diff
+    // from the current text, with its text_update, over REST and RPC alike.
+    let base = p.body["note"]["version"].as_u64().unwrap();
     let stale = clients[0]
         .patch(
             &format!("/api/boards/{b}/notes/{n}"),
-            json!({"text": "mine", "base_version": 1}),
+            json!({"text": "the cat sat down", "base_version": base}),
         )
         .await;
-    assert_error(&stale, 409, "conflict");
+    assert_eq!(stale.status, 200, "{}", stale.text);
+    assert_eq!(stale.body["note"]["text"], "the cat sat down");
+    let msgs = ws.sync().await;
+    apply_events(&r, &msgs, &n);
+    assert_eq!(
+        r.string(),
+        "the cat sat down",
+        "the event carries the change"
+    );
+    let res = ws
+        .rpc(
+            "note.update",
+            json!({"board": b, "id": n, "text": "the hat", "base_version": 1}),
+        )
+        .await;
+    assert_eq!(res["type"], "result", "{res}");
+    assert_eq!(res["result"]["note"]["text"], "the hat");
+    assert_eq!(rest_text(&clients[0], &b, &n).await, "the hat");
+    // base_version still works for the other fields.
+    let moved = clients[0]
+        .patch(
+            &format!("/api/boards/{b}/notes/{n}"),
+            json!({"x": 5, "base_version": 0}),
+        )
+        .await;
+    assert_error(&moved, 409, "conflict");
 }
 
 /// Malformed and hostile updates are bad_request; too long is too_large;

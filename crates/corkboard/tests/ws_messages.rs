@@ -467,25 +467,39 @@ async fn rpc_conflict_carries_the_current_note() {
     let note = r["result"]["note"].clone();
     let (id, v1) = (note["id"].as_str().unwrap(), note["version"].clone());
     let r = ws
-        .rpc("note.update", json!({"board": b, "id": id, "text": "v2"}))
+        .rpc(
+            "note.update",
+            json!({"board": b, "id": id, "text": "v2", "x": 5}),
+        )
         .await;
     assert_eq!(r["type"], "result", "{r}");
+    let r = ws
+        .rpc(
+            "note.update",
+            json!({"board": b, "id": id, "base_version": v1, "x": 7}),
+        )
+        .await;
+    assert_ws_error(&r, r["id"].clone(), "conflict");
+    assert_eq!(r["error"]["details"]["note"]["text"], "v2", "{r}");
+    assert_eq!(r["error"]["details"]["note"]["x"], 5.0, "{r}");
+    assert_eq!(r["error"]["details"]["note"]["id"], id);
+    let r = ws
+        .rpc(
+            "note.update",
+            json!({"board": b, "id": id, "base_version": v1, "y": 9}),
+        )
+        .await;
+    assert_eq!(r["type"], "result", "different fields never conflict: {r}");
+    assert_eq!(r["result"]["note"]["text"], "v2");
+    // Text never conflicts (protocol.md, "Collaborative text"): the
+    // replacement applies as the smallest diff from the current text.
     let r = ws
         .rpc(
             "note.update",
             json!({"board": b, "id": id, "base_version": v1, "text": "v3"}),
         )
         .await;
-    assert_ws_error(&r, r["id"].clone(), "conflict");
-    assert_eq!(r["error"]["details"]["note"]["text"], "v2", "{r}");
-    assert_eq!(r["error"]["details"]["note"]["id"], id);
-    let r = ws
-        .rpc(
-            "note.update",
-            json!({"board": b, "id": id, "base_version": v1, "x": 9}),
-        )
-        .await;
-    assert_eq!(r["type"], "result", "different fields never conflict: {r}");
-    assert_eq!(r["result"]["note"]["text"], "v2");
+    assert_eq!(r["type"], "result", "{r}");
+    assert_eq!(r["result"]["note"]["text"], "v3");
     s.stop().await;
 }

@@ -302,6 +302,9 @@ export class NoteTexts {
     if (nt.doc.store.pendingStructs || nt.doc.store.pendingDs) {
       // An update this one depends on never reached us (a snapshot skipped it): fetch the whole state.
       void this.refresh(nt);
+    } else if (text !== undefined && text !== nt.text && !nt.dirty && !nt.holding) {
+      // With nothing of ours outstanding, the document must read as the server's merged text.
+      void this.verify(nt);
     }
     this.emitText(nt);
   }
@@ -513,6 +516,34 @@ export class NoteTexts {
     nt.destroy();
     this.docs.delete(nt.id);
     this.opts.onText?.(nt.id, null);
+  }
+
+  /**
+   * The document disagreed with an event's merged text while nothing of this
+   * tab was outstanding: merge the server's state, and if the two still read
+   * differently (the same items ordered differently would be a CRDT bug, seen
+   * once between two implementations), take the server's document as it is.
+   * Nothing local is lost: a rebuild happens only with no local change pending.
+   */
+  private async verify(nt: NoteText): Promise<void> {
+    if (nt.holding || nt.status !== "ready") return;
+    const generation = nt.generation;
+    let state: Uint8Array;
+    try {
+      state = fromBase64((await this.transport.textState(nt.id)).state);
+    } catch {
+      return; // Offline or gone: the next snapshot or reconnect merges again.
+    }
+    if (this.stopped || nt.status !== "ready" || nt.generation !== generation || nt.holding) return;
+    Y.applyUpdate(nt.doc, state, REMOTE_ORIGIN);
+    const probe = new Y.Doc();
+    Y.applyUpdate(probe, state);
+    const serverText = probe.getText("text").toString();
+    probe.destroy();
+    if (nt.text !== serverText && !nt.dirty) {
+      nt.install(state, newClientId(this.random), this.captureTimeout);
+    }
+    this.emitText(nt);
   }
 
   /** Fetches the server's state and merges it (local changes kept). */

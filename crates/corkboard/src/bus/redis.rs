@@ -534,6 +534,7 @@ impl Receiver {
                             json,
                             notifications: Vec::new(),
                             remote: true,
+                            trace: Default::default(),
                         }));
                     }
                     Err(e) => {

@@ -211,6 +211,7 @@ mod tests {
             json: Bytes::new(),
             notifications: vec![],
             remote: true,
+            trace: Default::default(),
         })
     }
 

@@ -160,6 +160,7 @@ pub fn decode(payload: Bytes) -> Result<(String, Incoming), WireError> {
                     json: body,
                     notifications,
                     remote: true,
+                    trace: Default::default(),
                 })),
             )
         }
@@ -250,6 +251,7 @@ mod tests {
                 },
             )],
             remote: false,
+            trace: Default::default(),
         }
     }
 

@@ -19,6 +19,8 @@ use serde_json::{Map, Value};
 
 use crate::core::{ApiError, ErrorCode};
 use crate::service::{App, Principal};
+use crate::telemetry;
+use tracing::Instrument as _;
 
 pub mod board_create;
 pub mod board_delete;
@@ -80,6 +82,20 @@ pub trait Command: Sized + Send + 'static {
         app: &App,
         caller: &Principal,
     ) -> impl Future<Output = Result<Self::Output, ApiError>> + Send;
+
+    /// Runs the command in its `command` span (see [`telemetry`]): what
+    /// every door calls, so that each command is traced once.
+    ///
+    /// # Errors
+    /// Those of [`Command::run`].
+    fn execute(
+        self,
+        app: &App,
+        caller: &Principal,
+    ) -> impl Future<Output = Result<Self::Output, ApiError>> + Send {
+        self.run(app, caller)
+            .instrument(telemetry::command_span(Self::METHOD))
+    }
 }
 
 /// The ids of a call, in the order of [`Command::IDS`].
@@ -183,7 +199,7 @@ async fn run_json<C: Command>(
     caller: &Principal,
     params: Value,
 ) -> Result<Value, ApiError> {
-    let out = from_json::<C>(params)?.run(app, caller).await?;
+    let out = from_json::<C>(params)?.execute(app, caller).await?;
     serde_json::to_value(out).map_err(|e| {
         tracing::error!(error = %e, method = C::METHOD, "result encoding failed");
         ApiError::internal()

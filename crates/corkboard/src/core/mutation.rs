@@ -480,11 +480,10 @@ pub fn plan(ctx: &Ctx<'_>, m: &Mutation, new_note_id: &str) -> Result<Plan, ApiE
                 .ok_or_else(|| ApiError::not_found("note not found"))?;
             if let Some(base) = u.base_version {
                 let f = &rec.fields;
-                // A replacement over text its sender has not seen would
-                // delete what others typed since: still a conflict. Without
-                // base_version it merges as the smallest diff.
+                // Not text (protocol.md, "Collaborative text"): a replacement
+                // is applied as the smallest diff from the current text, so
+                // concurrent character edits merge instead of conflicting.
                 let changed = [
-                    (u.text.is_some(), f.text, "text"),
                     (u.x.is_some(), f.x, "x"),
                     (u.y.is_some(), f.y, "y"),
                     (u.w.is_some(), f.w, "w"),
@@ -931,17 +930,31 @@ mod tests {
             }),
         );
         assert!(plan(&c, &ok, "").is_ok());
-        // Editing text with base 5: text changed at 8 → conflict with the note.
+        // Moving with base 2: x changed at 3 → conflict with the note.
         let bad = mutation(
             "ed",
             upd(|u| {
-                u.base_version = Some(5);
-                u.text = Some("mine".into())
+                u.base_version = Some(2);
+                u.x = Some(1.0)
             }),
         );
         let e = plan(&c, &bad, "").unwrap_err();
         assert_eq!(e.code, crate::core::error::ErrorCode::Conflict);
         assert_eq!(e.details.unwrap()["note"]["text"], "hi");
+        // Editing text with base 5 (text changed at 8) is not a conflict:
+        // the replacement applies as the smallest diff from the current text.
+        let stale = mutation(
+            "ed",
+            upd(|u| {
+                u.base_version = Some(5);
+                u.text = Some("h!".into());
+            }),
+        );
+        let p = plan(&c, &stale, "").unwrap();
+        let Outcome::NoteUpdated { note, .. } = p.outcome else {
+            panic!("note.updated expected")
+        };
+        assert_eq!(note.text, "h!");
         // Without base_version: last writer wins.
         let lww = mutation("ed", upd(|u| u.text = Some("mine".into())));
         assert!(plan(&c, &lww, "").is_ok());

@@ -33,7 +33,9 @@ fn note_result(o: Outcome) -> Result<pb::NoteResult, ApiError> {
 
 /// `ListBoards`: `board.list`.
 pub async fn list_boards(app: &App, p: &Principal) -> Result<pb::ListBoardsResponse, ApiError> {
-    let out = BoardList::parse(ids(vec![]), Empty {})?.run(app, p).await?;
+    let out = BoardList::parse(ids(vec![]), Empty {})?
+        .execute(app, p)
+        .await?;
     Ok(pb::ListBoardsResponse {
         boards: out.boards.into_iter().map(convert::board).collect(),
     })
@@ -47,7 +49,7 @@ pub async fn get_board(
 ) -> Result<pb::BoardSnapshot, ApiError> {
     let board = convert::required("board", r.board)?;
     let snap = BoardGet::parse(ids(vec![board]), Empty {})?
-        .run(app, p)
+        .execute(app, p)
         .await?;
     Ok(convert::snapshot(snap))
 }
@@ -60,7 +62,7 @@ pub async fn create_note(
 ) -> Result<pb::NoteResult, ApiError> {
     let (board, body) = convert::create_note(r)?;
     let out = NoteCreate::parse(ids(vec![board]), body)?
-        .run(app, p)
+        .execute(app, p)
         .await?;
     note_result(out)
 }
@@ -73,7 +75,7 @@ pub async fn update_note(
 ) -> Result<pb::NoteResult, ApiError> {
     let (board, id, body) = convert::update_note(r)?;
     let out = NoteUpdate::parse(ids(vec![board, id]), body)?
-        .run(app, p)
+        .execute(app, p)
         .await?;
     note_result(out)
 }
@@ -88,7 +90,7 @@ pub async fn delete_note(
     let id = convert::required("id", r.id)?;
     let body = core::NoteDelete { op: r.op };
     match NoteDelete::parse(ids(vec![board, id]), body)?
-        .run(app, p)
+        .execute(app, p)
         .await?
     {
         Outcome::NoteDeleted { seq } => Ok(pb::DeleteNoteResult { seq }),
@@ -111,7 +113,7 @@ pub async fn rename_board(
         op: None,
     };
     match BoardRename::parse(ids(vec![board]), body)?
-        .run(app, p)
+        .execute(app, p)
         .await?
     {
         Outcome::BoardRenamed { board } => Ok(convert::board(board)),

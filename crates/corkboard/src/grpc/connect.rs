@@ -31,6 +31,8 @@ use crate::gateway::HttpState;
 use crate::realtime::subscribe::{subscribe, Subscriber};
 use crate::realtime::{frames, CloseReason, ConnId, Outbox, Transport};
 use crate::service::Principal;
+use crate::telemetry;
+use tracing::Instrument as _;
 
 use pb::server::server_message::Msg;
 use pb::server::ServerMessage as Out;
@@ -316,11 +318,14 @@ impl SessionReader {
         let s = self.s.clone();
         let p = self.p.clone();
         let tx = self.tx.clone();
-        inflight.spawn(async move {
-            let r = calls::call(&s.app, &p, c).await;
-            let _ = tx.send(Ok(msg(Msg::Result(r)))).await;
-            drop(permit);
-        });
+        inflight.spawn(
+            async move {
+                let r = calls::call(&s.app, &p, c).await;
+                let _ = tx.send(Ok(msg(Msg::Result(r)))).await;
+                drop(permit);
+            }
+            .instrument(telemetry::request_span("grpc", "Connect.Call")),
+        );
     }
 
     /// A signal: checked as on WebSocket, then fanned out by the hub. A

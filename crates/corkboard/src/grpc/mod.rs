@@ -28,8 +28,10 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::core::ApiError;
 use crate::gateway::HttpState;
 use crate::service::Principal;
+use crate::telemetry;
 use feed::FrameDecoder;
 use subscribe::Updates;
+use tracing::Instrument as _;
 
 pub use status::ERROR_CODE_TRAILER;
 
@@ -74,40 +76,60 @@ impl pb::server::corkboard_server::Corkboard for Door {
         &self,
         req: Request<pb::ListBoardsRequest>,
     ) -> Result<Response<pb::ListBoardsResponse>, Status> {
-        let p = self.caller(&req).await?;
-        reply(calls::list_boards(&self.s.app, &p).await)
+        async {
+            let p = self.caller(&req).await?;
+            reply(calls::list_boards(&self.s.app, &p).await)
+        }
+        .instrument(telemetry::request_span("grpc", "ListBoards"))
+        .await
     }
 
     async fn get_board(
         &self,
         req: Request<pb::GetBoardRequest>,
     ) -> Result<Response<pb::BoardSnapshot>, Status> {
-        let p = self.caller(&req).await?;
-        reply(calls::get_board(&self.s.app, &p, req.into_inner()).await)
+        async {
+            let p = self.caller(&req).await?;
+            reply(calls::get_board(&self.s.app, &p, req.into_inner()).await)
+        }
+        .instrument(telemetry::request_span("grpc", "GetBoard"))
+        .await
     }
 
     async fn create_note(
         &self,
         req: Request<pb::CreateNoteRequest>,
     ) -> Result<Response<pb::NoteResult>, Status> {
-        let p = self.caller(&req).await?;
-        reply(calls::create_note(&self.s.app, &p, req.into_inner()).await)
+        async {
+            let p = self.caller(&req).await?;
+            reply(calls::create_note(&self.s.app, &p, req.into_inner()).await)
+        }
+        .instrument(telemetry::request_span("grpc", "CreateNote"))
+        .await
     }
 
     async fn update_note(
         &self,
         req: Request<pb::UpdateNoteRequest>,
     ) -> Result<Response<pb::NoteResult>, Status> {
-        let p = self.caller(&req).await?;
-        reply(calls::update_note(&self.s.app, &p, req.into_inner()).await)
+        async {
+            let p = self.caller(&req).await?;
+            reply(calls::update_note(&self.s.app, &p, req.into_inner()).await)
+        }
+        .instrument(telemetry::request_span("grpc", "UpdateNote"))
+        .await
     }
 
     async fn delete_note(
         &self,
         req: Request<pb::DeleteNoteRequest>,
     ) -> Result<Response<pb::DeleteNoteResult>, Status> {
-        let p = self.caller(&req).await?;
-        reply(calls::delete_note(&self.s.app, &p, req.into_inner()).await)
+        async {
+            let p = self.caller(&req).await?;
+            reply(calls::delete_note(&self.s.app, &p, req.into_inner()).await)
+        }
+        .instrument(telemetry::request_span("grpc", "DeleteNote"))
+        .await
     }
 
     type SubscribeStream = Updates<wire::EncodedUpdate>;

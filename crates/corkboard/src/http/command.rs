@@ -17,6 +17,8 @@ use crate::core::{ApiError, ErrorCode, Outcome};
 use crate::gateway::extract::{JsonBody, OptionalJson, PathParams};
 use crate::gateway::HttpState;
 use crate::service::Principal;
+use crate::telemetry;
+use tracing::Instrument as _;
 
 /// Where a route reads the command's body from.
 #[derive(Clone, Copy, Debug)]
@@ -97,7 +99,9 @@ async fn serve<C: Command>(
         BodyFrom::Query => Query::<C::Body>::try_from_uri(&parts.uri)?.0,
         BodyFrom::Nothing => empty_body()?,
     };
-    C::parse(Ids::new(ids), body)?.run(&s.app, &caller).await
+    C::parse(Ids::new(ids), body)?
+        .execute(&s.app, &caller)
+        .await
 }
 
 /// Takes one of the caller's REST mutation tokens (`--rest-mutation-rate`).
@@ -130,11 +134,14 @@ pub fn rest<C: Command>(
        + Sync
        + 'static {
     move |State(s): State<Arc<HttpState>>, req: Request| {
-        Box::pin(async move {
-            match serve::<C>(s, from, req).await {
-                Ok(out) => reply(out),
-                Err(e) => e.into_response(),
+        Box::pin(
+            async move {
+                match serve::<C>(s, from, req).await {
+                    Ok(out) => reply(out),
+                    Err(e) => e.into_response(),
+                }
             }
-        })
+            .instrument(telemetry::request_span("http", C::METHOD)),
+        )
     }
 }

@@ -31,6 +31,7 @@ use super::revoked::RevokedSet;
 use super::signals::{self, Signal};
 use crate::core::{ApiError, Clock, ErrorCode, Timestamp, User};
 use crate::store::CommittedEvent;
+use crate::telemetry;
 
 /// Per-node registry of connections, subscriptions and presence, and the
 /// delivery of events, presence and signals to them.
@@ -278,13 +279,21 @@ impl Hub {
     /// Delivers a committed event to the board's subscribers on this node,
     /// then ends the subscriptions it revokes (a member removed, the board deleted).
     pub fn dispatch(&self, committed: Arc<CommittedEvent>) {
+        let span = telemetry::fanout_span(
+            &committed.trace,
+            &committed.event.board,
+            committed.event.seq,
+        );
+        let _in_span = span.enter();
         let ev = Arc::new(HubEvent::new(committed));
         let board = ev.committed.event.board.as_str();
         let mut g = self.inner.lock();
         let Some(members) = g.members_mut(board) else {
+            span.record("recipients", 0);
             return;
         };
         let out = delivery::deliver_event(members, &ev, self.outbox_bytes);
+        span.record("recipients", out.count);
         metrics::counter!("corkboard_deliveries_total").increment(out.count);
         for r in out.revoked {
             self.revoke(&mut g, board, r);
@@ -445,6 +454,7 @@ mod tests {
             json,
             notifications: vec![],
             remote: false,
+            trace: Default::default(),
         })
     }
 

@@ -665,9 +665,17 @@ pub async fn conflicts_by_field(s: &dyn Store) {
             update: u,
         }
     };
-    s.mutate(m("b1", &ann, None, upd(|u| u.text = Some("a".into()))))
-        .await
-        .unwrap();
+    s.mutate(m(
+        "b1",
+        &ann,
+        None,
+        upd(|u| {
+            u.text = Some("a".into());
+            u.x = Some(5.0);
+        }),
+    ))
+    .await
+    .unwrap();
     // Different field, same base: fine.
     s.mutate(m(
         "b1",
@@ -679,18 +687,26 @@ pub async fn conflicts_by_field(s: &dyn Store) {
     .unwrap();
     // Same field, stale base: conflict carrying the current note.
     match s
-        .mutate(m("b1", &ann, None, upd(|u| u.text = Some("b".into()))))
+        .mutate(m("b1", &ann, None, upd(|u| u.x = Some(6.0))))
         .await
     {
         Err(StoreError::Rejected(e)) => {
             assert_eq!(e.code, ErrorCode::Conflict);
             let d = e.details.unwrap();
             assert_eq!(d["note"]["text"], "a");
+            assert_eq!(d["note"]["x"], 5.0);
             assert_eq!(d["note"]["color"], "blue");
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(s.board_for("b1", &ann.id).await.unwrap().unwrap().seq, 3);
+    // Text with a stale base is no conflict (protocol.md, "Collaborative
+    // text"): the replacement applies as the smallest diff.
+    let a = s
+        .mutate(m("b1", &ann, None, upd(|u| u.text = Some("b".into()))))
+        .await
+        .unwrap();
+    assert_eq!(a.seq, 4);
 }
 
 /// Many concurrent writers on one board: seq 1..=N, no gap, no duplicate.

@@ -71,6 +71,9 @@ pub struct CommittedEvent {
     /// True when another node committed it (cluster mode): work done once per
     /// commit cluster-wide, such as `board.activity` notifications, is left to that node.
     pub remote: bool,
+    /// Where the event's trace continues (the fan-out span's parent): the
+    /// commit span's context when traces are exported, else nothing.
+    pub trace: crate::telemetry::TraceParent,
 }
 
 /// Receives committed events, in commit order per board. The bus implements it.

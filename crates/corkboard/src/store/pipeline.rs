@@ -25,6 +25,7 @@ use crate::core::{
     NewNotification, NoteRecord, Notification, Outcome, Role, Timestamp, User,
 };
 use crate::store::{Applied, CommittedEvent, StoreError};
+use crate::telemetry::{self, TraceParent};
 
 /// What a mutation appends to its board's log in one go.
 pub struct Append<'a> {
@@ -237,6 +238,7 @@ pub async fn mutate<T: MutationTx>(
         }));
     };
     let seq = event.seq;
+    telemetry::record_seq(seq);
     let json = Bytes::from(
         serde_json::to_vec(&event).map_err(|e| StoreError::Db(format!("event encode: {e}")))?,
     );
@@ -284,6 +286,7 @@ pub async fn mutate<T: MutationTx>(
         json,
         notifications,
         remote: false,
+        trace: TraceParent::current(),
     });
     Ok(Step::Commit(
         Applied {

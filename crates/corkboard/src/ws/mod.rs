@@ -18,6 +18,7 @@ pub use decode::decode_client_frame;
 
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument as _;
 
 use axum::extract::ws::{
     rejection::WebSocketUpgradeRejection, CloseFrame, Message, Utf8Bytes, WebSocket,
@@ -467,20 +468,24 @@ impl Connection {
         let snapshot_lock = (method
             == <crate::commands::board_get::BoardGet as crate::commands::Command>::METHOD)
             .then(|| self.subs_lock.clone());
-        inflight.spawn(async move {
-            let _g = match &snapshot_lock {
-                Some(lock) => Some(lock.lock().await),
-                None => None,
-            };
-            let started = std::time::Instant::now();
-            let reply = match crate::commands::call_json(&s.app, &p, &method, params).await {
-                Ok(result) => frame(&ServerMessage::Result { id, result }),
-                Err(e) => error_frame(Some(&id), None, &e),
-            };
-            metrics::histogram!("corkboard_rpc_seconds").record(started.elapsed());
-            outbox.push_wait(reply).await;
-            drop(permit);
-        });
+        let span = crate::telemetry::request_span("ws", &method);
+        inflight.spawn(
+            async move {
+                let _g = match &snapshot_lock {
+                    Some(lock) => Some(lock.lock().await),
+                    None => None,
+                };
+                let started = std::time::Instant::now();
+                let reply = match crate::commands::call_json(&s.app, &p, &method, params).await {
+                    Ok(result) => frame(&ServerMessage::Result { id, result }),
+                    Err(e) => error_frame(Some(&id), None, &e),
+                };
+                metrics::histogram!("corkboard_rpc_seconds").record(started.elapsed());
+                outbox.push_wait(reply).await;
+                drop(permit);
+            }
+            .instrument(span),
+        );
     }
 
     async fn on_signal(&mut self, board: String, name: String, data: Value) {

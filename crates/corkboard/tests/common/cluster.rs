@@ -229,6 +229,43 @@ impl Cluster {
         wait_ready(&self.node(i), Duration::from_secs(30)).await;
     }
 
+    /// Stops node `i` as an orchestrator would (SIGTERM, then waits up to
+    /// `within` for it to drain and exit). Returns its exit status, or
+    /// `None` when it was not running or did not exit in time (then it is
+    /// killed, so the caller's assertion fails rather than hangs).
+    pub async fn stop_gracefully(
+        &mut self,
+        i: usize,
+        within: Duration,
+    ) -> Option<std::process::ExitStatus> {
+        let mut child = self.nodes[i].take()?;
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(sent, "kill -TERM node{i}");
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Starts node `i` after [`Cluster::stop_gracefully`] and waits until ready.
+    pub async fn start_again(&mut self, i: usize) {
+        assert!(self.nodes[i].is_none(), "node{i} still running");
+        self.spawn(i);
+        wait_ready(&self.node(i), Duration::from_secs(30)).await;
+    }
+
     /// Whether node `i` is running.
     pub fn is_up(&self, i: usize) -> bool {
         self.nodes[i].is_some()

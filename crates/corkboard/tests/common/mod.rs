@@ -125,6 +125,19 @@ impl TestServer {
     }
 }
 
+/// The `corkboard` binary under test as a process to spawn: listening on
+/// `127.0.0.1:{port}`, its data in `data`, warnings to the test's stderr.
+pub fn binary(port: u16, data: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_corkboard"));
+    c.args(["--listen", &format!("127.0.0.1:{port}")])
+        .arg("--data")
+        .arg(data)
+        .env("CORKBOARD_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit());
+    c
+}
+
 /// The session cookie as a `Cookie` header value: under TLS the server
 /// names it `__Host-corkboard_session`.
 pub fn cookie_header(base: &str, secret: &str) -> String {

@@ -216,9 +216,9 @@ def scenario_unary(target, a):
                  grpc.StatusCode.INVALID_ARGUMENT, "bad_request", "UpdateNote with no field")
     eq(board_seq(s, a["token"], board), before, "seq after an empty update")
 
-    # base_version older than the text's last change → ABORTED, current note in the details.
+    # base_version older than x's last change → ABORTED, current note in the details.
     e = expect_error(lambda: s.UpdateNote(pb.UpdateNoteRequest(board=board, id=note.id, base_version=note.version,
-                                                               text="stale"), metadata=md, timeout=CALL_TIMEOUT),
+                                                               x=1.0), metadata=md, timeout=CALL_TIMEOUT),
                      grpc.StatusCode.ABORTED, "conflict", "UpdateNote with a stale base_version")
     st = rpc_status.from_call(e)
     check(st is not None, "conflict without grpc-status-details-bin")
@@ -234,6 +234,10 @@ def scenario_unary(target, a):
     ok = s.UpdateNote(pb.UpdateNoteRequest(board=board, id=note.id, base_version=u.seq, y=7), metadata=md,
                       timeout=CALL_TIMEOUT)
     eq(ok.note.y, 7.0, "non-conflicting update with base_version")
+    # Text never conflicts: a replacement with a stale base_version applies (protocol.md, "Collaborative text").
+    t = s.UpdateNote(pb.UpdateNoteRequest(board=board, id=note.id, base_version=note.version, text="stale"),
+                     metadata=md, timeout=CALL_TIMEOUT)
+    eq(t.note.text, "stale", "text with a stale base_version")
 
     # Missing note → NOT_FOUND.
     expect_error(lambda: s.UpdateNote(pb.UpdateNoteRequest(board=board, id="no-such-note", x=1), metadata=md,
@@ -241,7 +245,7 @@ def scenario_unary(target, a):
                  grpc.StatusCode.NOT_FOUND, "not_found", "UpdateNote of a missing note")
 
     d = s.DeleteNote(pb.DeleteNoteRequest(board=board, id=note.id), metadata=md, timeout=CALL_TIMEOUT)
-    eq(d.seq, ok.seq + 1, "DeleteNote seq")
+    eq(d.seq, t.seq + 1, "DeleteNote seq")
     expect_error(lambda: s.DeleteNote(pb.DeleteNoteRequest(board=board, id=note.id), metadata=md,
                                       timeout=CALL_TIMEOUT),
                  grpc.StatusCode.NOT_FOUND, "not_found", "deleting a deleted note")

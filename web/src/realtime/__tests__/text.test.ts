@@ -303,6 +303,51 @@ describe("note text: refused edits", () => {
   });
 });
 
+describe("note text: the document checked against the server's text", () => {
+  it("an event whose merged text the document does not read as is followed by a fetch; a document that still disagrees is replaced by the server's", async () => {
+    const b = openBoard("hello world");
+    const nt = await loaded(b);
+    // A remote edit the document agrees with: no fetch.
+    b.remoteEdit((t) => t.insert(0, "> "));
+    await flush();
+    expect(nt.text).toBe("> hello world");
+    expect(rpcs(b.t.last, "note.text_state")).toHaveLength(1);
+    // The server says its text is something the document cannot reach by merging
+    // (its items read in another order): the client fetches the state, merges, and rebuilds.
+    const other = serverDoc("diverged");
+    b.t.last.receive({
+      type: "event",
+      board: "b1",
+      seq: 10,
+      kind: "note.updated",
+      by: bob,
+      at: "2026-11-30T00:00:00Z",
+      id: "n1",
+      version: 10,
+      delta: { text: "diverged" },
+      text_update: toBase64(Y.encodeStateAsUpdate(new Y.Doc())),
+    });
+    await flush();
+    const req = rpcs(b.t.last, "note.text_state");
+    expect(req).toHaveLength(2);
+    b.t.last.receive({ type: "result", id: req[1].id, result: { state: toBase64(Y.encodeStateAsUpdate(other)), version: 10 } });
+    await flush();
+    expect(nt.text).toBe("diverged");
+  });
+
+  it("is not checked while an edit of this tab is unconfirmed (the texts differ legitimately)", async () => {
+    const b = openBoard("hello world");
+    const nt = await loaded(b);
+    nt.localEdit((t) => t.insert(0, "mine "));
+    b.runFrames();
+    await flush();
+    b.remoteEdit((t) => t.insert(t.length, "!"));
+    await flush();
+    expect(rpcs(b.t.last, "note.text_state")).toHaveLength(1);
+    expect(nt.text).toBe("mine hello world!");
+  });
+});
+
 describe("note text: a note deleted and restored", () => {
   it("is loaded again from the server on next use (its document may have been re-seeded)", async () => {
     const b = openBoard("abc");

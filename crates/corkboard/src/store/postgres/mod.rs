@@ -27,6 +27,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{ConnectOptions, PgConnection, Postgres, Transaction};
 use tokio::sync::Mutex;
+use tracing::Instrument as _;
 
 use crate::core::text::{TextCache, TextDoc, CACHE_MAX_DOCS};
 use crate::core::{
@@ -41,6 +42,7 @@ use crate::store::{
     InviteCount, InviteInfo, InviteRecord, NewBoard, NewCredential, NewInvite, SessionInfo,
     Snapshot, Store, StoreError, TokenInfo,
 };
+use crate::telemetry;
 
 /// The shared statements inside a mutation's transaction (errors keep their
 /// database code, for the deadlock retry).
@@ -159,7 +161,11 @@ impl PgStore {
             texts: &self.texts,
             kept: None,
         };
-        let step = pipeline::mutate(&mut conn, m, &self.limits, self.clock.now()).await;
+        // Ends when this function returns: after the commit and the hand-off to the sink.
+        let span = telemetry::commit_span(&tracing::Span::current(), &m.board);
+        let step = pipeline::mutate(&mut conn, m, &self.limits, self.clock.now())
+            .instrument(span.clone())
+            .await;
         let kept = conn.kept.take();
         match step {
             Ok(Step::Answer(a)) => {

@@ -340,7 +340,11 @@ impl Store for SqliteStore {
     }
 
     async fn mutate(&self, m: Mutation) -> Result<Applied, StoreError> {
-        written!(self, Job::Mutate(m), Output::Applied)
+        written!(
+            self,
+            Job::Mutate(m, tracing::Span::current()),
+            Output::Applied
+        )
     }
 
     async fn board_seqs(&self, boards: &[String]) -> Result<Vec<(String, u64)>, StoreError> {

@@ -17,6 +17,7 @@ use bytes::Bytes;
 use sqlx::sqlite::SqliteConnection;
 use sqlx::Connection;
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument as _;
 
 use crate::core::text::{TextCache, TextDoc, CACHE_MAX_DOCS};
 use crate::core::{
@@ -30,6 +31,7 @@ use crate::store::{
     Applied, BoardCreated, CommittedEvent, CredentialKind, EventSink, NewBoard, NewCredential,
     NewInvite, StoreError,
 };
+use crate::telemetry;
 
 /// Most jobs in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -62,6 +64,9 @@ struct Pending {
     events: Vec<(String, u64, i64, Bytes)>,
     /// Op rows to insert: (board, key, seq, outcome kind, outcome body).
     new_ops: Vec<(String, String, u64, i64, Arc<str>)>,
+    /// The exported `commit` spans of the batch's changes: they end when
+    /// the batch is committed (dropped with it). Empty without traces.
+    commits: Vec<tracing::Span>,
 }
 
 /// Pads a key list to the next power of two by repeating its last item, so
@@ -92,7 +97,9 @@ fn pow2_chunks<T>(items: &[T]) -> Vec<&[T]> {
 /// A write the writer task performs.
 #[derive(Debug)]
 pub enum Job {
-    Mutate(Mutation),
+    /// A change, with the span of the command that asked for it (the
+    /// parent of its `commit` span).
+    Mutate(Mutation, tracing::Span),
     CreateUser {
         id: String,
         username: String,
@@ -271,7 +278,7 @@ impl Writer {
         let mut results = Vec::with_capacity(batch.len());
         for (job, _) in batch {
             let r = match job {
-                Job::Mutate(m) => self.mutate(m, &mut pending).await,
+                Job::Mutate(m, parent) => self.mutate(m, parent, &mut pending).await,
                 other => {
                     // Rare jobs write directly: flush first so statements stay in order.
                     flush(&mut self.conn, &mut pending).await?;
@@ -333,9 +340,9 @@ impl Writer {
     async fn exec(&mut self, job: &Job) -> Result<(Output, Vec<Arc<CommittedEvent>>), TxError> {
         let c = &mut self.conn;
         let out = match job {
-            Job::Mutate(m) => {
+            Job::Mutate(m, parent) => {
                 let mut pending = Pending::default();
-                let r = self.mutate(m, &mut pending).await;
+                let r = self.mutate(m, parent, &mut pending).await;
                 flush(&mut self.conn, &mut pending).await?;
                 return r;
             }
@@ -418,9 +425,14 @@ impl Writer {
     async fn mutate(
         &mut self,
         m: &Mutation,
+        parent: &tracing::Span,
         pending: &mut Pending,
     ) -> Result<(Output, Vec<Arc<CommittedEvent>>), TxError> {
         let now = self.clock.now();
+        let span = telemetry::commit_span(parent, &m.board);
+        if !span.is_none() {
+            pending.commits.push(span.clone());
+        }
         let mut tx = Batch {
             conn: &mut self.conn,
             cache: &mut self.cache,
@@ -428,7 +440,10 @@ impl Writer {
             texts: &mut self.texts,
         };
         Ok(
-            match pipeline::mutate(&mut tx, m, &self.limits, now).await? {
+            match pipeline::mutate(&mut tx, m, &self.limits, now)
+                .instrument(span)
+                .await?
+            {
                 Step::Answer(a) => (Output::Applied(a), vec![]),
                 Step::Commit(a, event) => (Output::Applied(a), vec![event]),
             },
@@ -652,7 +667,7 @@ async fn prefetch(
     let mut keys: Vec<(String, String)> = Vec::new();
     let mut notes: Vec<(String, String)> = Vec::new();
     for (job, _) in batch {
-        let Job::Mutate(m) = job else { continue };
+        let Job::Mutate(m, _) = job else { continue };
         for k in m.idempotency_keys() {
             keys.push((m.board.clone(), k));
         }
