@@ -30,7 +30,7 @@ COPY web/ ./
 RUN npm run build
 
 # --- The release binary. Its line tables (debug = 1 in the release profile,
-# for profiling) are stripped: 144 MB -> 24 MB; backtraces keep function names.
+# for profiling) are stripped: 152 MB -> 26 MB; backtraces keep function names.
 FROM ${RUST_IMAGE} AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
