@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run build static test test-deps services lint fmt bench bench-web conformance clean web web-test spec-check e2e cluster fuzz-smoke
+.PHONY: run build static test test-deps services lint fmt bench bench-web conformance clean web web-test spec-check e2e cluster fuzz-smoke image-test compose-test
 
 ## Build everything needed and start the server on the embedded default (SQLite in ./data).
 run: build
@@ -18,11 +18,14 @@ static: web
 	$(CARGO) build --release --locked --target x86_64-unknown-linux-musl --bin corkboard
 
 ## Every test the project has, lints included (PostgreSQL and Redis are started first if
-## they are down, nginx installed if missing: the cluster tests use all three).
+## they are down, nginx installed if missing: the cluster tests use all three), then the
+## container image and compose tests (podman; about 4 min on a machine with no image yet).
 test: lint test-deps spec-check web-test services
 	$(CARGO) test --workspace --locked
 	scripts/e2e.sh
 	$(MAKE) fuzz-smoke
+	$(MAKE) image-test
+	$(MAKE) compose-test
 
 ## Every fuzz target of fuzz/ (cargo-fuzz, nightly) for 15 s each (FUZZ_SECONDS), seeded from
 ## the committed corpora; fails on a crash. Installs cargo-fuzz when missing. See docs/fuzzing.md.
@@ -38,6 +41,19 @@ services:
 ## scripts/cluster --help and docs/operations.md. Ctrl-C stops it.
 cluster:
 	scripts/cluster
+
+## The container image of the Dockerfile, built and run here with podman: its runtime stage on a
+## Debian base made with debootstrap and the local release binary (no registry is reachable).
+## Checks /healthz, HEALTHCHECK, signup, a board, a WebSocket event, and that a graceful stop
+## loses no acknowledged write. Installs podman, runc, debootstrap when missing. ~15 s warm.
+image-test:
+	scripts/image-test.sh
+
+## deploy/compose/cluster.yml (3 nodes, PostgreSQL, Redis, nginx) run with podman-compose, with
+## local stand-in images; the same checks through nginx, across nodes, and a rolling stop.
+## Installs podman-compose when missing. See docs/operations.md ("Compose"). ~70 s warm.
+compose-test:
+	scripts/compose-test.sh
 
 ## Independent clients the tests drive: the npm EventSource of tests/sse_eventsource.rs, and
 ## Python grpcio (a venv plus stubs from proto/) for tests/grpc_python.rs and examples/grpc_client.py.
