@@ -32,6 +32,9 @@ RUN npm run build
 # --- The release binary. Its line tables (debug = 1 in the release profile,
 # for profiling) are stripped: 152 MB -> 26 MB; backtraces keep function names.
 FROM ${RUST_IMAGE} AS build
+# `corkboard --version` names this commit (the build context has no .git):
+# docker build --build-arg CORKBOARD_COMMIT="$(git rev-parse --short=7 HEAD)" .
+ARG CORKBOARD_COMMIT=unknown
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY crates/ crates/
