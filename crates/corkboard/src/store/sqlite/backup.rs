@@ -5,7 +5,6 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
@@ -130,8 +129,8 @@ async fn write_copy(source: &Path, tmp: &Path) -> Result<Summary, String> {
     let _ = std::fs::remove_file(tmp);
     // Read-write (never created), so that this works whether or not a
     // server has the WAL open; nothing is written through it.
-    let mut src = SqliteConnectOptions::from_str(&format!("sqlite://{}", source.display()))
-        .map_err(|e| e.to_string())?
+    let mut src = SqliteConnectOptions::new()
+        .filename(source)
         .busy_timeout(Duration::from_secs(10))
         .disable_statement_logging()
         .connect()

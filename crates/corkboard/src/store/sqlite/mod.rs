@@ -9,7 +9,6 @@ pub mod restore;
 mod writer;
 
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -71,7 +70,9 @@ impl SqliteStore {
             .map_err(|e| StoreError::Db(format!("create {}: {e}", dir.display())))?;
         let lock = DataDirLock::acquire(dir).map_err(StoreError::Db)?;
         let path = dir.join(DB_FILE);
-        let base = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+        // A file name, not a `sqlite://` URL: a path with `?` or `#` stays whole.
+        let base = SqliteConnectOptions::new()
+            .filename(&path)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10))
@@ -644,6 +645,17 @@ mod tests {
             page.events.len()
         );
         s.close().await;
+    }
+
+    /// `--data` is a path, not part of a URL: `?`, `#` and `%` are file name characters.
+    #[tokio::test]
+    async fn a_data_directory_with_url_characters_in_its_name_works() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("a?b#c d%20");
+        let s = open_at(&data).await.unwrap();
+        s.create_user("u1", "ann", "h", Timestamp(1)).await.unwrap();
+        s.close().await;
+        assert!(data.join(DB_FILE).is_file(), "the database is in {data:?}");
     }
 
     /// Data survives a reopen (the file is the state).

@@ -6,7 +6,6 @@
 //! is kept as `corkboard.db.<UTC time>.bak` unless asked otherwise.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
@@ -73,14 +72,14 @@ pub async fn verify(from: &Path) -> Result<Summary, String> {
     if !from.is_file() {
         return Err(format!("{name}: no such file"));
     }
-    let mut conn: SqliteConnection =
-        SqliteConnectOptions::from_str(&format!("sqlite://{}", from.display()))
-            .map_err(|e| e.to_string())?
-            .read_only(true)
-            .disable_statement_logging()
-            .connect()
-            .await
-            .map_err(|e| format!("{name} is not a usable SQLite database: {e}"))?;
+    // A file name, not a URL: a path with `?` or `#` in it stays whole.
+    let mut conn: SqliteConnection = SqliteConnectOptions::new()
+        .filename(from)
+        .read_only(true)
+        .disable_statement_logging()
+        .connect()
+        .await
+        .map_err(|e| format!("{name} is not a usable SQLite database: {e}"))?;
     let checked = async {
         integrity_check(&mut conn)
             .await
