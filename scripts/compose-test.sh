@@ -126,18 +126,10 @@ node_url() {
 ctr_client smoke "$(node_url 1)" "$(node_url 2)" || logs_and_fail "smoke across nodes (subscribed on node1, written on node2)"
 
 state="$CTR_DIR/compose-writes.jsonl"
-rm -f "$state"
-acked() { if [ -f "$state" ]; then echo $(($(wc -l <"$state") - 1)); else echo 0; fi; }
-ctr_client write "$BASE" "$state" 90 >"$CTR_DIR/compose-writer.out" 2>&1 &
-writer=$!
-for _ in $(seq 1 150); do
-    [ "$(acked)" -ge 100 ] && break
-    sleep 0.2
-done
-[ "$(acked)" -ge 100 ] || logs_and_fail "the writer acknowledged fewer than 100 notes in 30 s"
+ctr_start_writer "$BASE" "$state" 90 "$CTR_DIR/compose-writer.out" logs_and_fail
 ctr_say "podman-compose stop node1 node2 node3 (SIGTERM, one after another) while writing"
 compose stop -t 30 node1 node2 node3 || logs_and_fail "podman-compose stop failed"
-wait "$writer" || { cat "$CTR_DIR/compose-writer.out" >&2; logs_and_fail "the writer failed"; }
+wait "$CTR_WRITER" || { cat "$CTR_DIR/compose-writer.out" >&2; logs_and_fail "the writer failed"; }
 ctr_say "writer: $(tail -n1 "$CTR_DIR/compose-writer.out")"
 for n in 1 2 3; do
     c="${PROJECT}_node${n}_1"

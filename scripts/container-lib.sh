@@ -155,3 +155,21 @@ ctr_client_setup() {
 ctr_client() {
     timeout 120 "$CTR_PY" scripts/container-client.py "$@"
 }
+
+# Starts the writer client against BASE for SECONDS in the background (its
+# pid in CTR_WRITER, its output in OUT, one line per acknowledged note in
+# STATE after the board's), and waits until it has 100 acknowledged notes;
+# after 30 s calls FAIL (the caller's failure function) with the reason.
+ctr_start_writer() {
+    local base="$1" state="$2" seconds="$3" out="$4" fail="$5" acked=0
+    rm -f "$state"
+    ctr_client write "$base" "$state" "$seconds" >"$out" 2>&1 &
+    # shellcheck disable=SC2034 # read by the scripts that source this file
+    CTR_WRITER=$!
+    for _ in $(seq 1 150); do
+        [ -f "$state" ] && acked=$(($(wc -l <"$state") - 1))
+        [ "$acked" -ge 100 ] && return 0
+        sleep 0.2
+    done
+    "$fail" "the writer acknowledged fewer than 100 notes in 30 s"
+}

@@ -58,19 +58,10 @@ ctr_say "healthz ok, HEALTHCHECK healthy, uid $uid"
 ctr_client smoke "$BASE" || ctr_fail "smoke (signup, board, WebSocket event)"
 
 state="$CTR_DIR/image-writes.jsonl"
-rm -f "$state"
-# Notes the writer has acknowledged so far (the state file's first line is the board).
-acked() { if [ -f "$state" ]; then echo $(($(wc -l <"$state") - 1)); else echo 0; fi; }
-ctr_client write "$BASE" "$state" 60 >"$CTR_DIR/image-writer.out" 2>&1 &
-writer=$!
-for _ in $(seq 1 150); do
-    [ "$(acked)" -ge 100 ] && break
-    sleep 0.2
-done
-[ "$(acked)" -ge 100 ] || ctr_fail "the writer acknowledged fewer than 100 notes in 30 s"
+ctr_start_writer "$BASE" "$state" 60 "$CTR_DIR/image-writer.out" ctr_fail
 ctr_say "podman stop (SIGTERM) while writing"
 timeout 60 podman stop -t 30 "$NAME" >/dev/null 2>>"$CTR_DIR/podman.log" || ctr_fail "podman stop failed (see $CTR_DIR/podman.log)"
-wait "$writer" || { cat "$CTR_DIR/image-writer.out" >&2; ctr_fail "the writer failed"; }
+wait "$CTR_WRITER" || { cat "$CTR_DIR/image-writer.out" >&2; ctr_fail "the writer failed"; }
 ctr_say "writer: $(tail -n1 "$CTR_DIR/image-writer.out")"
 code="$(podman inspect --format '{{.State.ExitCode}}' "$NAME")"
 [ "$code" = 0 ] || { podman logs "$NAME" 2>&1 | tail -20 >&2; ctr_fail "the server exited $code after SIGTERM, not 0"; }
