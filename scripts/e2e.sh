@@ -12,10 +12,13 @@
 #   E2E_SKIP_BUILD=1   use the binary as it is
 #   E2E_KEEP=1         keep the temporary directory (server log, data) for inspection
 #   E2E_FILES="e2e/text.e2e.mjs"   run only these test files (default: every web/e2e/*.e2e.mjs)
+#   E2E_BIN=/path/to/corkboard     a binary built elsewhere: only the UI export is rebuilt
+#                                  when stale, and the server serves it with --web-dir web/out
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
-BIN="$ROOT/target/release/corkboard"
+EXTERNAL_BIN="${E2E_BIN:-}"
+BIN="${EXTERNAL_BIN:-$ROOT/target/release/corkboard}"
 CHROMIUM=/usr/bin/chromium
 
 # --- chromium ---------------------------------------------------------------
@@ -44,7 +47,19 @@ stale() {
             Cargo.toml Cargo.lock -newer "$BIN" -print -quit 2>/dev/null)" ] && return 0
   return 1
 }
-if [ "${E2E_SKIP_BUILD:-0}" != 1 ] && stale; then
+ui_stale() {
+  [ -f web/out/index.html ] || return 0
+  [ -n "$(find web/src web/public web/package.json web/package-lock.json web/next.config.ts \
+            -newer web/out/index.html -print -quit 2>/dev/null)" ]
+}
+if [ -n "$EXTERNAL_BIN" ]; then
+  if [ "${E2E_SKIP_BUILD:-0}" != 1 ] && ui_stale; then
+    echo "e2e: the UI export is stale: make web" >&2
+    make web
+  fi
+  # The server (and every restart of it by the tests) serves this checkout's UI.
+  export CORKBOARD_WEB_DIR="$ROOT/web/out"
+elif [ "${E2E_SKIP_BUILD:-0}" != 1 ] && stale; then
   echo "e2e: the UI or the binary is stale: make build" >&2
   make build
 fi

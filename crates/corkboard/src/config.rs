@@ -381,6 +381,12 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_WS_ECHO")]
     pub ws_echo: bool,
 
+    /// Serve the web UI from this directory (a Next.js static export, such as
+    /// `web/out`) instead of the copy built into the binary: a customised UI,
+    /// or UI work tested without rebuilding the server.
+    #[arg(long, env = "CORKBOARD_WEB_DIR")]
+    pub web_dir: Option<PathBuf>,
+
     /// The trace exporter's flags (`--otlp-*`).
     #[command(flatten)]
     pub traces: crate::telemetry::TraceFlags,

@@ -25,6 +25,7 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
 /// What no route claims: a gRPC call of an unknown service gets a gRPC
 /// status; anything else is the web UI or the contract's 404.
 async fn fallback(
+    axum::extract::State(state): axum::extract::State<Arc<HttpState>>,
     method: axum::http::Method,
     uri: axum::http::Uri,
     headers: axum::http::HeaderMap,
@@ -32,7 +33,7 @@ async fn fallback(
     if crate::grpc::is_grpc(&headers) {
         return crate::grpc::unknown_service(uri.path());
     }
-    web::fallback(method, uri).await
+    web::fallback(state.web_dir.as_deref(), method, uri).await
 }
 
 /// The whole HTTP surface.

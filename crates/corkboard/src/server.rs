@@ -131,6 +131,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
         },
         trusted_proxies: crate::gateway::forwarded::TrustedProxies(config.trusted_proxy.clone()),
         rest_mutations: crate::gateway::limits::UserBuckets::new(config.rest_mutation_rate),
+        web_dir: config.web_dir.clone(),
     });
     let notifier = tokio::spawn(crate::service::notifier::run(
         state.app.clone(),

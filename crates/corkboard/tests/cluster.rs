@@ -183,22 +183,45 @@ async fn concurrent_writers_on_three_nodes_leave_no_gap_and_no_duplicate() {
 async fn create_until_acked(c: &Client, board: &str, id: &str) -> u16 {
     let body = json!({"id": id, "x": 1, "y": 2, "text": id, "op": format!("op-{id}")});
     for _ in 0..200 {
-        match c
-            .try_call(
-                Method::POST,
-                &format!("/api/boards/{board}/notes"),
-                Some(body.clone()),
-            )
-            .await
-        {
-            Ok(r) if matches!(r.status, 200 | 201) => return r.status,
-            Ok(r) if matches!(r.status, 502..=504) => {}
-            Ok(r) => panic!("create {id}: {} {}", r.status, r.text),
-            Err(_) => {}
+        let call = c.try_call(
+            Method::POST,
+            &format!("/api/boards/{board}/notes"),
+            Some(body.clone()),
+        );
+        // A request stuck on a node that went away is retried like a failed one.
+        match tokio::time::timeout(Duration::from_secs(10), call).await {
+            Ok(Ok(r)) if matches!(r.status, 200 | 201) => return r.status,
+            Ok(Ok(r)) if matches!(r.status, 502..=504) => {}
+            Ok(Ok(r)) => panic!("create {id}: {} {}", r.status, r.text),
+            Ok(Err(_)) | Err(_) => {}
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("create {id} never acknowledged");
+}
+
+/// Waits until `acked` reaches `n`; fails (instead of waiting forever) when a
+/// writer has stopped early (it panicked) or 60 s pass.
+async fn wait_acked<T>(
+    acked: &AtomicU64,
+    n: u64,
+    writers: &[tokio::task::JoinHandle<T>],
+    what: &str,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acked.load(Ordering::SeqCst) < n {
+        assert!(
+            !writers.iter().any(|w| w.is_finished()),
+            "{what}: a writer stopped at {} of {n} acknowledged writes",
+            acked.load(Ordering::SeqCst)
+        );
+        assert!(
+            Instant::now() < deadline,
+            "{what}: {} of {n} writes acknowledged in 60 s",
+            acked.load(Ordering::SeqCst)
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 /// A subscriber through the load balancer that reconnects with `since`
@@ -218,15 +241,14 @@ async fn resilient_subscriber(
             return seen;
         }
         assert!(Instant::now() < deadline, "{who}: stuck at {last}");
-        let mut ws =
-            match connect_or_io_error(&client, &[("sec-websocket-protocol", "corkboard.v1")]).await
-            {
-                Ok(Ok(ws)) => ws,
-                _ => {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    continue;
-                }
-            };
+        let connect = connect_or_io_error(&client, &[("sec-websocket-protocol", "corkboard.v1")]);
+        let mut ws = match tokio::time::timeout(Duration::from_secs(5), connect).await {
+            Ok(Ok(Ok(ws))) => ws,
+            _ => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
         ws.send(json!({"type": "subscribe", "board": board, "since": last}))
             .await;
         loop {
@@ -234,6 +256,10 @@ async fn resilient_subscriber(
             if last >= target.load(Ordering::SeqCst) {
                 return seen;
             }
+            assert!(
+                Instant::now() < deadline,
+                "{who}: stuck at {last} on a live connection"
+            );
             match ws.next_within(Duration::from_millis(300)).await {
                 Next::Msg(v) if v["type"] == "event" => {
                     let seq = v["seq"].as_u64().unwrap();
@@ -299,9 +325,7 @@ async fn failover_after_kill_9_through_the_load_balancer() {
             })
         })
         .collect();
-    while acked.load(Ordering::SeqCst) < WRITERS * PER / 3 {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_acked(&acked, WRITERS * PER / 3, &writers, "before the kill").await;
     c.kill(1);
     for w in writers {
         w.await.unwrap();
@@ -365,6 +389,10 @@ async fn resilient_sse_subscriber(
             if last >= target.load(Ordering::SeqCst) {
                 return seen;
             }
+            assert!(
+                Instant::now() < deadline,
+                "{who}: stuck at {last} on a live stream"
+            );
             match s.next_event_within(Duration::from_millis(300)).await {
                 SseNext::Block(b)
                     if b.kind().starts_with("note.") || b.kind().starts_with("board.") =>
@@ -445,9 +473,13 @@ async fn rolling_restart_through_the_load_balancer_loses_and_duplicates_nothing(
         .collect();
     for node in 0..3 {
         let before = acked.load(Ordering::SeqCst);
-        while acked.load(Ordering::SeqCst) < before + 20 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_acked(
+            &acked,
+            before + 20,
+            &writers,
+            &format!("before node{node} stops"),
+        )
+        .await;
         let status = c
             .stop_gracefully(node, Duration::from_secs(15))
             .await
@@ -464,9 +496,13 @@ async fn rolling_restart_through_the_load_balancer_loses_and_duplicates_nothing(
         );
         // Writes go on through the other two nodes while this one is down.
         let down = acked.load(Ordering::SeqCst);
-        while acked.load(Ordering::SeqCst) < down + 10 {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        wait_acked(
+            &acked,
+            down + 10,
+            &writers,
+            &format!("while node{node} is down"),
+        )
+        .await;
         c.start_again(node).await;
         done.fetch_add(1, Ordering::SeqCst);
     }

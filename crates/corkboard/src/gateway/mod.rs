@@ -43,6 +43,8 @@ pub struct HttpState {
     pub trusted_proxies: forwarded::TrustedProxies,
     /// REST mutations per user (`--rest-mutation-rate`).
     pub rest_mutations: limits::UserBuckets,
+    /// `--web-dir`: the UI read from this directory instead of the embedded copy.
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 /// Whether this node should take traffic (`/readyz`, and gRPC health): not

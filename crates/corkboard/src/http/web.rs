@@ -6,6 +6,7 @@
 //! Release builds embed the files at compile time (`make build` builds the
 //! UI first); debug builds read them from `web/out` on disk. A binary built
 //! without the UI still serves the API and answers `/` with a short note.
+//! `--web-dir` serves the files of a directory instead, read per request.
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
@@ -36,10 +37,72 @@ fn candidates(path: &str) -> Vec<String> {
     out
 }
 
-fn serve(name: &str, file: rust_embed::EmbeddedFile, status: StatusCode) -> Response {
-    let mime = file.metadata.mimetype().to_owned();
-    let body_copy = file.data.clone();
-    let mut res = (status, Body::from(file.data.into_owned())).into_response();
+/// One UI file, from the binary or from `--web-dir`.
+struct UiFile {
+    mime: String,
+    data: Vec<u8>,
+    /// From the binary: its pages never change, so their CSP is cached.
+    embedded: bool,
+}
+
+impl From<rust_embed::EmbeddedFile> for UiFile {
+    fn from(f: rust_embed::EmbeddedFile) -> Self {
+        UiFile {
+            mime: f.metadata.mimetype().to_owned(),
+            data: f.data.into_owned(),
+            embedded: true,
+        }
+    }
+}
+
+/// `name` (a relative path from [`candidates`]) under `dir`, if it is a file
+/// there. A name with `..` or any component but a plain one is never read.
+async fn from_dir(dir: &std::path::Path, name: &str) -> Option<UiFile> {
+    let rel = std::path::Path::new(name);
+    if !rel
+        .components()
+        .all(|c| matches!(c, std::path::Component::Normal(_)))
+    {
+        return None;
+    }
+    let path = dir.join(rel);
+    if !tokio::fs::metadata(&path).await.ok()?.is_file() {
+        return None;
+    }
+    let data = tokio::fs::read(&path).await.ok()?;
+    let mime = mime_guess::from_path(&path)
+        .first_or_octet_stream()
+        .essence_str()
+        .to_owned();
+    Some(UiFile {
+        mime,
+        data,
+        embedded: false,
+    })
+}
+
+/// `name` from `--web-dir` when set, else from the embedded export.
+async fn lookup(dir: Option<&std::path::Path>, name: &str) -> Option<UiFile> {
+    match dir {
+        Some(d) => from_dir(d, name).await,
+        None => Assets::get(name).map(UiFile::from),
+    }
+}
+
+fn serve(name: &str, file: UiFile, status: StatusCode) -> Response {
+    let UiFile {
+        mime,
+        data,
+        embedded,
+    } = file;
+    let csp = mime.starts_with("text/html").then(|| {
+        if embedded {
+            super::headers::cached_page_csp(name, &data).to_string()
+        } else {
+            super::headers::page_csp(&String::from_utf8_lossy(&data))
+        }
+    });
+    let mut res = (status, Body::from(data)).into_response();
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&mime) {
         h.insert(header::CONTENT_TYPE, v);
@@ -50,29 +113,26 @@ fn serve(name: &str, file: rust_embed::EmbeddedFile, status: StatusCode) -> Resp
         "no-cache"
     };
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    if mime.starts_with("text/html") {
-        let csp = super::headers::cached_page_csp(name, &body_copy);
-        if let Ok(v) = HeaderValue::from_str(&csp) {
-            h.insert(header::CONTENT_SECURITY_POLICY, v);
-        }
+    if let Some(Ok(v)) = csp.map(|c| HeaderValue::from_str(&c)) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     res
 }
 
 /// Fallback handler: the UI for GET/HEAD outside `/api`, the contract's
 /// 404 body everywhere else.
-pub async fn fallback(method: Method, uri: Uri) -> Response {
+pub async fn fallback(dir: Option<&std::path::Path>, method: Method, uri: Uri) -> Response {
     let path = uri.path();
     let api = path == "/api" || path.starts_with("/api/");
     if api || (method != Method::GET && method != Method::HEAD) {
         return ApiError::not_found("no such route").into_response();
     }
     for name in candidates(path) {
-        if let Some(file) = Assets::get(&name) {
+        if let Some(file) = lookup(dir, &name).await {
             return serve(&name, file, StatusCode::OK);
         }
     }
-    if let Some(file) = Assets::get("404.html") {
+    if let Some(file) = lookup(dir, "404.html").await {
         return serve("404.html", file, StatusCode::NOT_FOUND);
     }
     if path == "/" {
@@ -88,6 +148,31 @@ pub async fn fallback(method: Method, uri: Uri) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_web_dir_serves_its_files_and_nothing_outside_it() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("out");
+        std::fs::create_dir_all(dir.join("boards")).unwrap();
+        std::fs::write(dir.join("index.html"), "<p>home</p>").unwrap();
+        std::fs::write(dir.join("boards/_.html"), "<p>board</p>").unwrap();
+        std::fs::write(root.path().join("secret.txt"), "no").unwrap();
+        let get = |p: &'static str| fallback(Some(&dir), Method::GET, Uri::from_static(p));
+        let home = get("/").await;
+        assert_eq!(home.status(), StatusCode::OK);
+        assert!(home.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        assert!(home.headers().contains_key(header::CONTENT_SECURITY_POLICY));
+        assert_eq!(get("/boards/0193-abc").await.status(), StatusCode::OK);
+        assert_eq!(get("/../secret.txt").await.status(), StatusCode::NOT_FOUND);
+        assert_eq!(
+            get("/%2e%2e/secret.txt").await.status(),
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(get("/api/x").await.status(), StatusCode::NOT_FOUND);
+    }
 
     #[test]
     fn board_ids_map_to_the_placeholder_page() {
