@@ -242,6 +242,17 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_LOG_MIN_EVENTS", default_value_t = 10_000)]
     pub log_min_events: u64,
 
+    /// History checkpoints: a board's state is stored every this many events
+    /// once a history read has replayed past them, so reading history at any
+    /// position replays at most this many events. 0: none (every history read
+    /// replays from the board's creation).
+    #[arg(
+        long,
+        env = "CORKBOARD_HISTORY_CHECKPOINT_EVERY",
+        default_value_t = 1000
+    )]
+    pub history_checkpoint_every: u64,
+
     /// Seconds within which every event stays in the resume window (default 24 h).
     #[arg(long, env = "CORKBOARD_LOG_MIN_AGE", default_value_t = 86_400)]
     pub log_min_age: u64,
@@ -430,6 +441,7 @@ impl Config {
             invites_per_hour: self.invites_per_hour,
             named_invites_per_day: self.named_invites_per_day,
             boards_per_user: self.max_boards_per_user,
+            history_checkpoint_every: self.history_checkpoint_every,
         }
     }
 

@@ -182,12 +182,9 @@ async fn concurrent_writers_on_three_nodes_leave_no_gap_and_no_duplicate() {
 /// same op id after network errors and 502/503/504 (the node died).
 async fn create_until_acked(c: &Client, board: &str, id: &str) -> u16 {
     let body = json!({"id": id, "x": 1, "y": 2, "text": id, "op": format!("op-{id}")});
+    let path = format!("/api/boards/{board}/notes");
     for _ in 0..200 {
-        let call = c.try_call(
-            Method::POST,
-            &format!("/api/boards/{board}/notes"),
-            Some(body.clone()),
-        );
+        let call = c.try_call(Method::POST, &path, Some(body.clone()));
         // A request stuck on a node that went away is retried like a failed one.
         match tokio::time::timeout(Duration::from_secs(10), call).await {
             Ok(Ok(r)) if matches!(r.status, 200 | 201) => return r.status,

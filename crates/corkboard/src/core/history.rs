@@ -11,8 +11,9 @@ use super::event::{Event, EventBody};
 use super::model::Note;
 use super::time::Timestamp;
 
-/// A board's replayable state: its title and notes after event `seq`.
-#[derive(Clone, Debug, PartialEq)]
+/// A board's replayable state: its title and notes after event `seq`
+/// (serialized as is for a history checkpoint).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct HistoryState {
     /// The title after `seq`; `None` while unknown (a board created before
     /// the initial title was recorded, not yet renamed in the replay).

@@ -183,6 +183,9 @@ pub struct Limits {
     pub named_invites_per_day: u64,
     /// Boards one user may own (`--max-boards-per-user`); 0: no limit.
     pub boards_per_user: u64,
+    /// A history checkpoint every this many events of a board
+    /// (`--history-checkpoint-every`); 0: none, history replays from the start.
+    pub history_checkpoint_every: u64,
 }
 
 impl Default for Limits {
@@ -201,6 +204,7 @@ impl Default for Limits {
             invites_per_hour: 50,
             named_invites_per_day: 3,
             boards_per_user: 1000,
+            history_checkpoint_every: 1000,
         }
     }
 }

@@ -110,6 +110,14 @@ where
     })
     .await;
     history_rebuilds_every_seq(&*s).await;
+    for every in [0, 1, 7] {
+        let (s, _) = fresh(Limits {
+            history_checkpoint_every: every,
+            ..Limits::default()
+        })
+        .await;
+        history_of_random_mutations_matches_every_snapshot(&*s, every).await;
+    }
 }
 
 /// A client's Yjs update: `f` applied to a document synced to `state`.
@@ -1604,5 +1612,106 @@ async fn check_history(
         let mut as_owner = as_viewer.clone();
         as_owner.board.role = Role::Owner;
         assert_eq!(&as_owner, want, "{label}: seq {at}");
+    }
+}
+
+/// 150 random mutations (create, move, recolour, text, Yjs edit, delete,
+/// restore, rename) on one board, the board's snapshot taken after each: the
+/// model. `history` at every seq, asked in a scrambled order (so checkpoints
+/// are written out of order, then read), and asked again (from the stored
+/// checkpoints), equals the model. `every` is the checkpoint spacing (0: off).
+pub async fn history_of_random_mutations_matches_every_snapshot(s: &dyn Store, every: u64) {
+    use crate::core::Color;
+    use yrs::Text;
+    let ann = user(s, "ann").await;
+    s.create_board("b1", &ann, "Random", Timestamp(1))
+        .await
+        .unwrap();
+    let mut snaps = vec![s.snapshot("b1", &ann.id).await.unwrap().unwrap()];
+    // A fixed-seed generator: the run is the same every time.
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64 ^ every;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let mut live: Vec<String> = Vec::new();
+    let mut deleted: Vec<String> = Vec::new();
+    let colors = [Color::Yellow, Color::Pink, Color::Blue, Color::Green];
+    while snaps.len() <= 150 {
+        let pick = next(8);
+        let action = match pick {
+            _ if live.is_empty() => create(next(1000) as f64),
+            0 => create(next(1000) as f64),
+            1 => Action::UpdateNote {
+                id: live[next(live.len() as u64) as usize].clone(),
+                update: NoteUpdate {
+                    x: Some(next(500) as f64 + 0.5),
+                    y: Some(next(500) as f64),
+                    ..Default::default()
+                },
+            },
+            2 => Action::UpdateNote {
+                id: live[next(live.len() as u64) as usize].clone(),
+                update: NoteUpdate {
+                    color: Some(colors[next(4) as usize]),
+                    w: Some(100.0 + next(200) as f64),
+                    ..Default::default()
+                },
+            },
+            3 => text(
+                &live[next(live.len() as u64) as usize],
+                &format!("text {}", next(1_000_000)),
+            ),
+            4 => {
+                let id = live[next(live.len() as u64) as usize].clone();
+                let rec = s.note("b1", &id).await.unwrap().unwrap();
+                let state = TextDoc::from_stored(rec.text_state.as_deref(), &rec.note.text)
+                    .unwrap()
+                    .state();
+                let n = next(100);
+                let update = yjs_edit(1000 + n, &state, |t, txn| {
+                    t.insert(txn, 0, &format!("edit {n} "));
+                });
+                Action::EditNote { id, update }
+            }
+            5 => {
+                let id = live.swap_remove(next(live.len() as u64) as usize);
+                deleted.push(id.clone());
+                Action::DeleteNote { id }
+            }
+            6 if !deleted.is_empty() => {
+                let id = deleted.swap_remove(next(deleted.len() as u64) as usize);
+                live.push(id.clone());
+                Action::RestoreNote { id }
+            }
+            _ => Action::RenameBoard {
+                title: format!("Title {}", next(1000)),
+            },
+        };
+        let a = s.mutate(m("b1", &ann, None, action)).await.unwrap();
+        if let Outcome::NoteCreated { note, .. } = &a.outcome {
+            if !live.contains(&note.id) {
+                live.push(note.id.clone());
+            }
+        }
+        let snap = s.snapshot("b1", &ann.id).await.unwrap().unwrap();
+        assert_eq!(snap.seq as usize, snaps.len(), "one snapshot per seq");
+        snaps.push(snap);
+    }
+    let mut order: Vec<usize> = (0..snaps.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, next(i as u64 + 1) as usize);
+    }
+    for pass in ["cold", "from checkpoints"] {
+        for &at in &order {
+            let got = s.history("b1", &ann.id, at as u64).await.unwrap();
+            assert_eq!(
+                got.as_ref(),
+                Some(&snaps[at]),
+                "every {every}, {pass}: seq {at}"
+            );
+        }
     }
 }

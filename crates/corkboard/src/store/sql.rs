@@ -876,6 +876,7 @@ where
             "DELETE FROM notes WHERE board_id = ?",
             "DELETE FROM deleted_notes WHERE board_id = ?",
             "DELETE FROM events WHERE board_id = ?",
+            "DELETE FROM history_checkpoints WHERE board_id = ?",
             "DELETE FROM ops WHERE board_id = ?",
             "DELETE FROM members WHERE board_id = ?",
             "DELETE FROM invites WHERE board_id = ?",
@@ -1287,10 +1288,74 @@ where
         Ok(first.map_or(seq, |m| u64::try_from(m).unwrap_or(1).saturating_sub(1)))
     }
 
+    /// The latest history checkpoint of `board` at or below `at` (none when
+    /// `every` is 0: checkpoints are off). One that no longer parses (written
+    /// by another version) is skipped with a warning: replay from further
+    /// back gives the same answer.
+    ///
+    /// # Errors
+    /// When the database fails.
+    async fn checkpoint_at_or_below(
+        c: &mut DB::Connection,
+        board: &str,
+        at: u64,
+        every: u64,
+    ) -> Result<Option<crate::core::HistoryState>, E> {
+        if every == 0 || at < every {
+            return Ok(None);
+        }
+        let q = Self::query(
+            "SELECT seq, state FROM history_checkpoints WHERE board_id = ? AND seq <= ? \
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(board)
+        .bind(big(at));
+        let Some(row) = Self::one(c, q).await? else {
+            return Ok(None);
+        };
+        let seq = row.int("seq")?;
+        match serde_json::from_str::<crate::core::HistoryState>(&row.text("state")?) {
+            Ok(s) if i64::try_from(s.seq).ok() == Some(seq) => Ok(Some(s)),
+            Ok(_) | Err(_) => {
+                tracing::warn!(
+                    board,
+                    seq,
+                    "history checkpoint unreadable; replaying from the start"
+                );
+                Ok(None)
+            }
+        }
+    }
+
+    /// Stores history checkpoints (see [`Self::history`]); one already there
+    /// (another reader wrote it) or of a board deleted meanwhile is skipped.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn save_checkpoints(c: &mut DB::Connection, cps: &[Checkpoint]) -> Result<u64, E> {
+        let mut saved = 0;
+        for cp in cps {
+            let q = Self::query(
+                "INSERT INTO history_checkpoints (board_id, seq, state) \
+                 SELECT ?, ?, ? WHERE EXISTS (SELECT 1 FROM boards WHERE id = ?) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(cp.board.as_str())
+            .bind(big(cp.seq))
+            .bind(cp.state.as_str())
+            .bind(cp.board.as_str());
+            saved += Self::run(c, q).await?;
+        }
+        Ok(saved)
+    }
+
     /// The board right after event `at` as `user_id` (a member) sees it,
     /// read in `tx` (the log and the board agree), which is then committed:
-    /// replayed from the board's creation (see [`crate::core::HistoryState`]),
-    /// the events streamed in chunks of [`HISTORY_CHUNK`]. `None` for a
+    /// replayed (see [`crate::core::HistoryState`]) from the nearest history
+    /// checkpoint at or below `at`, else from the board's creation, the events
+    /// streamed in chunks of [`HISTORY_CHUNK`]. With `every` > 0, the state at
+    /// each multiple of `every` the replay passes is handed to `keep` (a
+    /// bounded channel: the caller stores them as it reads). `None` for a
     /// non-member.
     ///
     /// # Errors
@@ -1304,6 +1369,8 @@ where
         board: &str,
         user_id: &str,
         at: u64,
+        every: u64,
+        keep: &tokio::sync::mpsc::Sender<Checkpoint>,
     ) -> Result<Option<Snapshot>, E> {
         let c = &mut *tx;
         let Some(mut view) = Self::board_for(c, board, user_id).await? else {
@@ -1340,7 +1407,10 @@ where
             Some(r) => r.opt_text("initial_title")?,
             None => None,
         };
-        let mut state = crate::core::HistoryState::new(initial);
+        let mut state = match Self::checkpoint_at_or_below(c, board, at, every).await? {
+            Some(s) => s,
+            None => crate::core::HistoryState::new(initial),
+        };
         while state.seq < at {
             let q = Self::query(
                 "SELECT body FROM events WHERE board_id = ? AND seq > ? AND seq <= ? \
@@ -1362,6 +1432,17 @@ where
                 state
                     .apply(&e)
                     .map_err(|e| StoreError::Db(format!("board {board}: {e}")))?;
+                if every > 0 && state.seq % every == 0 {
+                    if let Ok(json) = serde_json::to_string(&state) {
+                        let cp = Checkpoint {
+                            board: board.to_owned(),
+                            seq: state.seq,
+                            state: json,
+                        };
+                        // The caller stopped storing them: reading goes on.
+                        let _ = keep.send(cp).await;
+                    }
+                }
             }
         }
         let title = match state.title.take() {
@@ -1575,6 +1656,15 @@ where
 
 /// Events read per statement while replaying history (bounds the memory of a replay).
 pub const HISTORY_CHUNK: u64 = 1000;
+
+/// A board's history state right after event `seq`, as JSON, to be stored
+/// as a checkpoint (see [`Sql::history`]).
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    pub board: String,
+    pub seq: u64,
+    pub state: String,
+}
 
 /// `bad_request` for a history position beyond the board's current seq.
 fn beyond(field: &str, seq: u64) -> crate::core::ApiError {

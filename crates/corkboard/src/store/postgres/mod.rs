@@ -90,6 +90,10 @@ const BOARD_FOR_MUTATION: &str = concat!(
     " WHERE b.id = $2 FOR UPDATE OF b"
 );
 
+/// History checkpoints a reader may have produced and not yet stored (each
+/// up to the board's whole state): what bounds a cold history read's memory.
+const CHECKPOINT_QUEUE: usize = 4;
+
 /// PostgreSQL implementation of [`Store`].
 pub struct PgStore {
     pool: PgPool,
@@ -585,7 +589,27 @@ impl Store for PgStore {
         user_id: &str,
         seq: u64,
     ) -> Result<Option<Snapshot>, StoreError> {
-        Pg::history(self.read_tx().await?, board, user_id, seq).await
+        let tx = self.read_tx().await?;
+        let (keep, mut kept) = tokio::sync::mpsc::channel(CHECKPOINT_QUEUE);
+        let read = async move {
+            let every = self.limits.history_checkpoint_every;
+            Pg::history(tx, board, user_id, seq, every, &keep).await
+        };
+        // Stored on another connection while the replay goes on.
+        let store = async {
+            let mut batch = Vec::new();
+            while kept.recv_many(&mut batch, CHECKPOINT_QUEUE).await > 0 {
+                let cps = std::mem::take(&mut batch);
+                let saved = match self.conn().await {
+                    Ok(mut c) => Pg::save_checkpoints(&mut c, &cps).await.map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                if let Err(e) = saved {
+                    tracing::warn!(board, error = %e, "history checkpoints not stored");
+                }
+            }
+        };
+        tokio::join!(read, store).0
     }
 
     async fn history_events(

@@ -44,9 +44,16 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqli
 /// Queued writes before callers wait (backpressure on the writer task).
 const WRITE_QUEUE: usize = 8192;
 
+/// History checkpoints a reader may have produced and not yet handed to
+/// the writer (each up to the board's whole state): what bounds the memory
+/// a cold history read takes.
+const CHECKPOINT_QUEUE: usize = 4;
+
 /// SQLite implementation of [`Store`].
 pub struct SqliteStore {
     read: SqlitePool,
+    /// `--history-checkpoint-every` (0: off).
+    checkpoint_every: u64,
     tx: mpsc::Sender<Envelope>,
     writer: Mutex<Option<JoinHandle<()>>>,
     /// This store's hold on the data directory, released by `close`.
@@ -100,9 +107,11 @@ impl SqliteStore {
             .connect_with(base.read_only(true))
             .await?;
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
+        let checkpoint_every = limits.history_checkpoint_every;
         let task = tokio::spawn(Writer::new(conn, sink, limits, clock).run(rx));
         Ok(Self {
             read,
+            checkpoint_every,
             tx,
             writer: Mutex::new(Some(task)),
             lock: parking_lot::Mutex::new(Some(lock)),
@@ -386,7 +395,23 @@ impl Store for SqliteStore {
         user_id: &str,
         seq: u64,
     ) -> Result<Option<Snapshot>, StoreError> {
-        Lite::history(self.read.begin().await?, board, user_id, seq).await
+        let tx = self.read.begin().await?;
+        let (keep, mut kept) = mpsc::channel(CHECKPOINT_QUEUE);
+        let read = async move {
+            let every = self.checkpoint_every;
+            Lite::history(tx, board, user_id, seq, every, &keep).await
+        };
+        // Stored while the replay goes on, a few per writer job.
+        let store = async {
+            let mut batch = Vec::new();
+            while kept.recv_many(&mut batch, CHECKPOINT_QUEUE).await > 0 {
+                let cps = std::mem::take(&mut batch);
+                if let Err(e) = self.write(Job::SaveCheckpoints(cps)).await {
+                    tracing::warn!(board, error = %e, "history checkpoints not stored");
+                }
+            }
+        };
+        tokio::join!(read, store).0
     }
 
     async fn history_events(
@@ -482,6 +507,79 @@ mod tests {
         s.close().await;
     }
 
+    /// A history read stores a checkpoint at each multiple of
+    /// `history_checkpoint_every` it replays past, and later reads start from
+    /// the nearest one (shown by altering one: its title comes back); one that
+    /// does not parse is skipped for a replay from the start.
+    #[tokio::test]
+    async fn history_reads_store_and_use_checkpoints() {
+        use crate::core::{Action, Mutation, NoteCreate};
+        let dir = tempfile::tempdir().unwrap();
+        let open = || {
+            let limits = Limits {
+                history_checkpoint_every: 5,
+                ..Limits::default()
+            };
+            let sink = Arc::new(crate::store::NullSink);
+            SqliteStore::open(dir.path(), sink, limits, Arc::new(SystemClock))
+        };
+        let s = open().await.unwrap();
+        let u = s.create_user("u1", "ann", "h", Timestamp(1)).await.unwrap();
+        s.create_board("b", &u, "First", Timestamp(1))
+            .await
+            .unwrap();
+        for i in 0..23 {
+            let action = match i {
+                12 => Action::RenameBoard {
+                    title: "Second".into(),
+                },
+                _ => Action::CreateNote(NoteCreate::default()),
+            };
+            let m = Mutation {
+                board: "b".into(),
+                actor: u.clone(),
+                op: None,
+                action,
+            };
+            s.mutate(m).await.unwrap();
+        }
+        let h = s.history("b", "u1", 22).await.unwrap().unwrap();
+        assert_eq!((h.notes.len(), h.board.title.as_str()), (21, "Second"));
+        s.close().await;
+        let mut c = SqliteConnectOptions::new()
+            .filename(dir.path().join(DB_FILE))
+            .connect()
+            .await
+            .unwrap();
+        let seqs: Vec<i64> = sqlx::query_scalar(
+            "SELECT seq FROM history_checkpoints WHERE board_id = 'b' ORDER BY seq",
+        )
+        .fetch_all(&mut c)
+        .await
+        .unwrap();
+        assert_eq!(seqs, vec![5, 10, 15, 20]);
+        sqlx::query(
+            "UPDATE history_checkpoints SET state = json_set(state, '$.title', 'Altered') \
+             WHERE seq = 20",
+        )
+        .execute(&mut c)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE history_checkpoints SET state = 'not json' WHERE seq = 15")
+            .execute(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+        let s = open().await.unwrap();
+        let h = s.history("b", "u1", 21).await.unwrap().unwrap();
+        assert_eq!(h.board.title, "Altered", "read from checkpoint 20");
+        let h = s.history("b", "u1", 17).await.unwrap().unwrap();
+        assert_eq!((h.notes.len(), h.board.title.as_str()), (16, "Second"));
+        let h = s.history("b", "u1", 9).await.unwrap().unwrap();
+        assert_eq!((h.notes.len(), h.board.title.as_str()), (9, "First"));
+        s.close().await;
+    }
+
     /// Boards from before history was kept: one pruned then (its first
     /// events deleted) answers `gone` below its first kept event; one never
     /// pruned but created before the initial title was recorded rebuilds
@@ -563,14 +661,22 @@ mod tests {
         s.close().await;
     }
 
-    /// What a history read costs on a board of 10,000 events (200 notes,
-    /// then moves): prints the times. Run with
-    /// `cargo test -p corkboard --lib history_replay_cost -- --ignored --nocapture`.
+    /// What a history read costs on a board of `HISTORY_EVENTS` events
+    /// (default 100,000: 500 notes, then moves and text changes), with
+    /// checkpoints off (a replay from the start) and on (every 1,000, the
+    /// default): times at random seqs (p50, p99, max, the first read apart,
+    /// which stores the checkpoints it passes), and the bytes stored per event.
+    /// Run with `cargo test -p corkboard --release --lib history_replay_cost --
+    /// --ignored --nocapture` (a debug build is about 5× slower).
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     #[ignore = "a measurement, not a check"]
     async fn history_replay_cost() {
         use crate::core::{Action, Mutation, NoteCreate, NoteUpdate};
-        use std::time::Instant;
+        use std::time::{Duration, Instant};
+        let total: u64 = std::env::var("HISTORY_EVENTS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(100_000);
         let dir = tempfile::tempdir().unwrap();
         let s = Arc::new(open_at(dir.path()).await.unwrap());
         let u = s.create_user("u1", "ann", "h", Timestamp(1)).await.unwrap();
@@ -581,7 +687,7 @@ mod tests {
             op: None,
             action,
         };
-        let (notes, total, writers) = (200u64, 10_000u64, 32u64);
+        let (notes, writers) = (500u64, 32u64);
         let mut ids = Vec::new();
         for i in 0..notes {
             let a = s
@@ -605,10 +711,18 @@ mod tests {
             tasks.push(tokio::spawn(async move {
                 for i in (w..total - notes).step_by(writers as usize) {
                     let id = ids[(i % notes) as usize].clone();
-                    let update = NoteUpdate {
-                        x: Some(i as f64),
-                        y: Some(1.5),
-                        ..Default::default()
+                    // One change in ten is a text change, the rest moves.
+                    let update = if i % 10 == 0 {
+                        NoteUpdate {
+                            text: Some(format!("note {i}, rewritten")),
+                            ..Default::default()
+                        }
+                    } else {
+                        NoteUpdate {
+                            x: Some(i as f64),
+                            y: Some(1.5),
+                            ..Default::default()
+                        }
                     };
                     s.mutate(mutate(Action::UpdateNote { id, update }))
                         .await
@@ -619,24 +733,65 @@ mod tests {
         for t in tasks {
             t.await.unwrap();
         }
-        eprintln!("loaded {} moves in {:?}", total - notes, t0.elapsed());
-        // The best of 3 (the machine is shared).
-        let time = |at: u64| {
+        eprintln!("loaded {} changes in {:?}", total - notes, t0.elapsed());
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut random_seq = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            1 + rng % (total - 1)
+        };
+        let stats = |mut t: Vec<Duration>| {
+            t.sort();
+            let at = |q: f64| t[((t.len() as f64 * q) as usize).min(t.len() - 1)];
+            format!("p50 {:?}, p99 {:?}, max {:?}", at(0.5), at(0.99), at(1.0))
+        };
+        // Checkpoints off: each read replays from the board's creation.
+        let mut off = Vec::new();
+        for _ in 0..10 {
+            let at = random_seq();
+            let (keep, _kept) = mpsc::channel(1);
+            let t = Instant::now();
+            let tx = s.read.begin().await.unwrap();
+            Lite::history(tx, "b", "u1", at, 0, &keep)
+                .await
+                .unwrap()
+                .unwrap();
+            off.push(t.elapsed());
+        }
+        eprintln!("checkpoints off, 10 random seqs: {}", stats(off));
+        // On (the store's default): the first read stores what it passes.
+        let t = Instant::now();
+        s.history("b", "u1", total - 1).await.unwrap().unwrap();
+        eprintln!(
+            "checkpoints on, first read at seq {}: {:?}",
+            total - 1,
+            t.elapsed()
+        );
+        let mut on = Vec::new();
+        for _ in 0..500 {
+            let at = random_seq();
+            let t = Instant::now();
+            s.history("b", "u1", at).await.unwrap().unwrap();
+            on.push(t.elapsed());
+        }
+        eprintln!("checkpoints on, 500 random seqs: {}", stats(on));
+        let sum = |sql: &'static str| {
             let s = s.clone();
             async move {
-                let mut best = (std::time::Duration::MAX, 0);
-                for _ in 0..3 {
-                    let t = Instant::now();
-                    let h = s.history("b", "u1", at).await.unwrap().unwrap();
-                    best = best.min((t.elapsed(), h.notes.len()));
-                }
-                best
+                sqlx::query_scalar::<_, i64>(sql)
+                    .fetch_one(&s.read)
+                    .await
+                    .unwrap()
             }
         };
-        for at in [total, total - 1, total / 2, 1000] {
-            let (took, n) = time(at).await;
-            eprintln!("history seq={at}: {took:?} ({n} notes)");
-        }
+        let events = sum("SELECT SUM(LENGTH(body)) + 24 * COUNT(*) FROM events").await;
+        let cps = sum("SELECT COALESCE(SUM(LENGTH(state)), 0) FROM history_checkpoints").await;
+        eprintln!(
+            "stored per event: {} bytes of event, {} bytes of checkpoint",
+            events / total as i64,
+            cps / total as i64
+        );
         let t = Instant::now();
         let page = s.history_events("b", "u1", 0, 1000).await.unwrap().unwrap();
         eprintln!(

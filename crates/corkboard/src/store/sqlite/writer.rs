@@ -144,6 +144,8 @@ pub enum Job {
     Prune {
         now: Timestamp,
     },
+    /// History checkpoints a reader replayed past (see `Sql::history`).
+    SaveCheckpoints(Vec<sql::Checkpoint>),
 }
 
 /// What a job produced.
@@ -418,6 +420,7 @@ impl Writer {
                 Lite::prune_deleted_notes(c, kept_since).await?;
                 Output::Count(removed)
             }
+            Job::SaveCheckpoints(cps) => Output::Count(Lite::save_checkpoints(c, cps).await?),
         };
         Ok((out, vec![]))
     }
