@@ -65,7 +65,6 @@ export function openLongPollFeed(board: Id, since: number | undefined, http: Htt
     let announced = since === undefined;
     for (;;) {
       if (!open) return;
-      if (Date.now() - presenceAt >= PRESENCE_EVERY_MS) await presence();
       let answer: EventsAnswer;
       try {
         answer = await get<EventsAnswer>(`${boardPath(board)}/events?after=${after}&wait=${announced ? POLL_WAIT_S : 0}`);
@@ -87,6 +86,7 @@ export function openLongPollFeed(board: Id, since: number | undefined, http: Htt
       }
       const last = answer.events.at(-1);
       if (last) after = last.seq;
+      if (Date.now() - presenceAt >= PRESENCE_EVERY_MS) await presence();
     }
   };
 
