@@ -27,6 +27,8 @@ export interface HttpSocketOptions {
   heartbeatMs?: number;
   /** A board feed delivered its first message. */
   feedHealthy?(): void;
+  /** The connection closed the socket (it is done with it). */
+  closed?(): void;
   /** The socket ended by itself: `welcomed` says whether it ever got as far as `welcome`; `feedsHealthy` whether a feed delivered. */
   ended?(info: { welcomed: boolean; feedsHealthy: boolean; reason: string }): void;
 }
@@ -84,7 +86,9 @@ export class HttpSocket implements SocketLike {
 
   /** Closed by the connection: stops every feed and request; no `onclose` (as the adapter has detached). */
   close(): void {
+    if (this.readyState === CLOSED) return;
     this.shutdown();
+    this.opts.closed?.();
   }
 
   /** Ends the socket from this side as a lost connection (the connection reconnects), e.g. to go back to WebSocket. */

@@ -14,6 +14,8 @@ import { boardPath, type BoardFeed, type FeedSink, type HttpDeps } from "./feed"
 
 /** Seconds the server may hold one poll (it caps `wait` at 30). */
 export const POLL_WAIT_S = 25;
+/** A poll unanswered this long after its `wait` is presumed lost on the way (ms). */
+export const POLL_GRACE_MS = 10_000;
 /** How often presence is fetched (ms). */
 export const PRESENCE_EVERY_MS = 15_000;
 
@@ -37,10 +39,20 @@ export function openLongPollFeed(board: Id, since: number | undefined, http: Htt
   /** Set by `board.deleted` / `member.left`: why the board may answer 404 next. */
   let ended: "deleted" | "revoked" | null = null;
 
-  const get = async <T>(path: string): Promise<T> => {
-    const res = await http.fetch(path, { credentials: "same-origin", signal: abort.signal, cache: "no-store" });
-    if (!res.ok) throw new HttpStatus(res.status);
-    return (await res.json()) as T;
+  /** A GET that gives up after `waitS` plus a grace period (a proxy may drop an answer without closing). */
+  const get = async <T>(path: string, waitS = 0): Promise<T> => {
+    const request = new AbortController();
+    const cancel = () => request.abort();
+    abort.signal.addEventListener("abort", cancel);
+    const timer = setTimeout(cancel, waitS * 1000 + POLL_GRACE_MS);
+    try {
+      const res = await http.fetch(path, { credentials: "same-origin", signal: request.signal, cache: "no-store" });
+      if (!res.ok) throw new HttpStatus(res.status);
+      return (await res.json()) as T;
+    } finally {
+      clearTimeout(timer);
+      abort.signal.removeEventListener("abort", cancel);
+    }
   };
   const snapshot = async (): Promise<number> => {
     const got = await get<{ board: Board; notes: Note[]; seq: number }>(boardPath(board));
@@ -57,6 +69,7 @@ export function openLongPollFeed(board: Id, since: number | undefined, http: Htt
     let after: number;
     if (since === undefined) {
       after = await snapshot();
+      await presence();
     } else {
       // The first poll does not wait: it proves the position is still in the log before `subscribed`.
       after = since;
@@ -67,7 +80,8 @@ export function openLongPollFeed(board: Id, since: number | undefined, http: Htt
       if (!open) return;
       let answer: EventsAnswer;
       try {
-        answer = await get<EventsAnswer>(`${boardPath(board)}/events?after=${after}&wait=${announced ? POLL_WAIT_S : 0}`);
+        const wait = announced ? POLL_WAIT_S : 0;
+        answer = await get<EventsAnswer>(`${boardPath(board)}/events?after=${after}&wait=${wait}`, wait);
       } catch (e) {
         if (!(e instanceof HttpStatus) || e.status !== 410) throw e;
         after = await snapshot();

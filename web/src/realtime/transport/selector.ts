@@ -101,6 +101,11 @@ export class TransportSelector {
       feedHealthy: () => {
         if (this.fallback === socket && !this.probeTimer && !this.probeSocket) this.scheduleProbe();
       },
+      closed: () => {
+        if (this.fallback !== socket) return;
+        this.fallback = null;
+        this.stopProbe();
+      },
       ended: ({ welcomed, feedsHealthy }) => {
         if (this.fallback === socket) {
           this.fallback = null;

@@ -39,14 +39,19 @@ function fakeHttp() {
   const http: HttpDeps = {
     fetch: (url, init) =>
       new Promise<Response>((resolve, reject) => {
-        init?.signal?.addEventListener("abort", () => reject(new Error("aborted")));
-        requests.push({
+        const request: PendingRequest = {
           url,
           method: init?.method ?? "GET",
           body: typeof init?.body === "string" ? (JSON.parse(init.body) as Record<string, unknown>) : undefined,
           answer: (status, body) =>
             resolve(new Response(body === undefined ? null : JSON.stringify(body), { status })),
           fail: () => reject(new TypeError("Failed to fetch")),
+        };
+        requests.push(request);
+        init?.signal?.addEventListener("abort", () => {
+          const i = requests.indexOf(request);
+          if (i >= 0) requests.splice(i, 1);
+          reject(new Error("aborted"));
         });
       }),
     openEventSource: (url) => {
@@ -241,6 +246,45 @@ describe("transport fallback", () => {
     expect(t.sockets[4].ofType("subscribe")).toEqual([expect.objectContaining({ board: "b1", since: 3 })]);
     expect(kinds).toEqual(["websocket"]);
     t.conn.stop();
+  });
+
+  it("a poll left unanswered past its wait is given up and the board resumes on a new socket", async () => {
+    const t = setup();
+    t.subscribe();
+    await fallBack(t);
+    // A stream that fails before its first block counts as held: long poll.
+    t.web.streams[0].onerror?.({});
+    await vi.advanceTimersByTimeAsync(1000);
+    t.web.take("/api/me").answer(200, { user: ann });
+    await settle();
+    expect(t.selector.kind).toBe("longpoll");
+    t.web.take("/api/boards/b1", "GET").answer(200, { board, notes: [], seq: 2 });
+    await settle();
+    t.web.take("/api/boards/b1/presence").answer(200, { members: [] });
+    await settle();
+    expect(t.web.requests.map((r) => r.url)).toEqual(["/api/boards/b1/events?after=2&wait=25"]);
+    await vi.advanceTimersByTimeAsync(34_900);
+    expect(t.conn.getState().conn.status).toBe("live");
+    await vi.advanceTimersByTimeAsync(100);
+    expect(t.conn.getState().conn.status).toBe("reconnecting");
+    expect(t.web.requests.map((r) => r.url)).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1000);
+    t.web.take("/api/me").answer(200, { user: ann });
+    await settle();
+    expect(t.selector.kind).toBe("longpoll");
+    expect(t.web.take("/api/boards/b1/events").url).toBe("/api/boards/b1/events?after=2&wait=0");
+    t.conn.stop();
+  });
+
+  it("stops trying WebSocket in the background once the connection closes the fallback", async () => {
+    const t = setup();
+    t.subscribe();
+    await fallBack(t);
+    t.web.streams[0].emit("presence", { type: "presence", board: "b1", members: [] });
+    await settle();
+    t.conn.stop();
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(t.sockets).toHaveLength(2);
   });
 
   it("does not fall back when the server itself is down: WebSocket goes first again", async () => {
