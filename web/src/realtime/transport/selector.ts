@@ -23,7 +23,7 @@ import { backoffDelay, type BackoffOptions } from "../backoff";
 import { Emitter } from "../emitter";
 import type { SocketFactory, SocketLike } from "../socket";
 import type { HttpDeps } from "./feed";
-import { HttpSocket, type HttpSocketOptions, type HttpTransportKind } from "./http-socket";
+import { HttpSocket, type HttpTransportKind } from "./http-socket";
 import { openLongPollFeed } from "./longpoll-feed";
 import { openSseFeed } from "./sse-feed";
 
@@ -33,8 +33,6 @@ export type TransportKind = "websocket" | HttpTransportKind;
 export interface TransportSelectorOptions {
   createWebSocket: SocketFactory;
   http: HttpDeps;
-  /** Makes the fallback socket (tests); by default an `HttpSocket` with the SSE or long-poll feed. */
-  createHttpSocket?: (opts: HttpSocketOptions) => HttpSocket;
   wsFailuresBeforeFallback?: number;
   /** A WebSocket without `welcome` this long counts as failed (ms). */
   welcomeTimeoutMs?: number;
@@ -93,8 +91,7 @@ export class TransportSelector {
   }
 
   private httpSocket(kind: HttpTransportKind): SocketLike {
-    const make = this.opts.createHttpSocket ?? ((o: HttpSocketOptions) => new HttpSocket(o));
-    const socket: HttpSocket = make({
+    const socket: HttpSocket = new HttpSocket({
       kind,
       http: this.opts.http,
       openFeed: kind === "sse" ? openSseFeed : openLongPollFeed,
