@@ -1,10 +1,17 @@
 "use client";
 import { useEffect, useState } from "react";
-import { getConnection, useConnectionState } from "@/hooks/realtime";
+import { getConnection, useConnectionState, useTransportKind } from "@/hooks/realtime";
 
-/** Connected / Reconnecting in Ns / Offline — N changes pending, as role="status". */
+/** What the fallback transports cannot carry, said where the transport is named. */
+const FALLBACK_LIMITS = "WebSocket is blocked on this network: others' cursors, carets and typing are not shown, and yours are not sent.";
+
+/**
+ * Connected / Live (SSE fallback) / Live (long poll) / Reconnecting in Ns /
+ * Offline — N changes pending, as role="status".
+ */
 export function ConnectionStatus() {
   const { conn, pending } = useConnectionState();
+  const transport = useTransportKind();
   const [now, setNow] = useState(() => Date.now());
   const retryAt = conn.status === "reconnecting" ? conn.retryAt : 0;
 
@@ -19,8 +26,8 @@ export function ConnectionStatus() {
   const secs = Math.max(0, Math.ceil((retryAt - now) / 1000));
   switch (conn.status) {
     case "live":
-      text = "Connected";
-      dot = "bg-emerald-500";
+      text = transport === "sse" ? "Live (SSE fallback)" : transport === "longpoll" ? "Live (long poll)" : "Connected";
+      dot = transport === "websocket" ? "bg-emerald-500" : "bg-sky-500";
       break;
     case "reconnecting":
       text = pending > 0 ? `Offline — ${pending} ${pending === 1 ? "change" : "changes"} pending` : `Reconnecting in ${secs}s`;
@@ -39,6 +46,7 @@ export function ConnectionStatus() {
       dot = "bg-amber-400 animate-pulse";
   }
   const showRetry = conn.status === "reconnecting" || conn.status === "offline";
+  const limited = conn.status === "live" && transport !== "websocket";
 
   return (
     <div className="flex items-center gap-2 text-xs">
@@ -49,6 +57,11 @@ export function ConnectionStatus() {
         <span className={`h-2 w-2 rounded-full ${dot}`} aria-hidden="true" />
         {text}
       </div>
+      {limited && (
+        <span className="hidden text-stone-500 sm:inline dark:text-stone-400" title={FALLBACK_LIMITS}>
+          No live cursors
+        </span>
+      )}
       {showRetry && (
         <button
           type="button"

@@ -11,13 +11,19 @@ import { BoardClient, type BoardMeta } from "@/realtime/board";
 import { Connection, type ConnectionState } from "@/realtime/connection";
 import { NotificationsClient, type EventSourceLike, type NotificationsState } from "@/realtime/notifications";
 import type { BoardView } from "@/realtime/store";
+import { browserSocket } from "@/realtime/socket";
+import { browserHttp } from "@/realtime/transport/browser";
+import { TransportSelector, type TransportKind } from "@/realtime/transport/selector";
 
 let connection: Connection | null = null;
+let transports: TransportSelector | null = null;
 let notifications: NotificationsClient | null = null;
 
 export function getConnection(): Connection {
   if (!connection) {
-    connection = new Connection({ url: wsUrl });
+    // WebSocket first; SSE, then long poll, where it is blocked (src/realtime/transport/).
+    transports = new TransportSelector({ createWebSocket: browserSocket, http: browserHttp() });
+    connection = new Connection({ url: wsUrl, createSocket: transports.create });
     connection.start();
   }
   return connection;
@@ -41,6 +47,8 @@ export function getNotifications(): NotificationsClient {
 export function shutdownRealtime(): void {
   connection?.stop();
   connection = null;
+  transports?.dispose();
+  transports = null;
   notifications?.stop();
   notifications = null;
 }
@@ -57,6 +65,17 @@ const notificationsSnapshot = () => (notifications ? notifications.getState() : 
 /** The tab connection's status and outbox size. */
 export function useConnectionState(): ConnectionState {
   return useSyncExternalStore(subscribeConnection, connectionSnapshot, () => idleState);
+}
+
+const subscribeTransport = (cb: () => void) => {
+  getConnection();
+  return transports?.changes.on(cb) ?? (() => undefined);
+};
+const transportSnapshot = (): TransportKind => transports?.kind ?? "websocket";
+
+/** The transport the tab's connection uses: WebSocket, or the SSE / long-poll fallback. */
+export function useTransportKind(): TransportKind {
+  return useSyncExternalStore(subscribeTransport, transportSnapshot, () => "websocket");
 }
 
 /** Notifications list and unread count, live. */
