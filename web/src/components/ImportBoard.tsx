@@ -11,7 +11,7 @@ type State =
   | { step: "idle" }
   | { step: "error"; message: string }
   | { step: "running"; title: string; done: number; total: number }
-  | { step: "partial"; board: string; failed: ImportItem[]; message: string; total: number };
+  | { step: "partial"; board: string; title: string; failed: ImportItem[]; message: string; total: number };
 
 /**
  * "Import…" on the boards list: reads a `corkboard.board.v1` file, checks it
@@ -36,6 +36,7 @@ export function ImportBoard() {
     setState({
       step: "partial",
       board,
+      title,
       failed: r.failed.map((f) => f.item),
       message: r.failed[0].error.message,
       total: items.length,
@@ -95,7 +96,7 @@ export function ImportBoard() {
         <div role="alert" className="max-w-sm text-right text-sm text-red-600 dark:text-red-400">
           {state.failed.length} of {state.total} notes could not be created ({state.message}).
           <div className="mt-1 flex justify-end gap-2">
-            <Button size="sm" onClick={() => void run(state.board, "the rest", state.failed)}>
+            <Button size="sm" onClick={() => void run(state.board, state.title, state.failed)}>
               Retry them
             </Button>
             <Button size="sm" variant="ghost" onClick={() => openBoard(state.board)}>

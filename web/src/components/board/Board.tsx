@@ -193,6 +193,12 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     setTimeout(() => URL.revokeObjectURL(url), 0);
   };
 
+  const versionByline = (seq: number) => {
+    if (seq === 0) return " (the board as created)";
+    const line = eventByline(history.itemAt(seq));
+    return line ? ` by ${line}` : "";
+  };
+
   // Closing the panel goes back to live.
   const { choose } = history;
   const closeHistory = useCallback(() => {
@@ -295,7 +301,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
         >
           <span>
             {past && past.seq === history.chosen
-              ? `Viewing version #${past.seq}${past.seq === 0 ? " (the board as created)" : ` by ${eventByline(history.itemAt(past.seq))}`} — read-only`
+              ? `Viewing version #${past.seq}${versionByline(past.seq)} — read-only`
               : `Loading version #${history.chosen}…`}
           </span>
           <button type="button" className="font-semibold underline" onClick={() => history.choose(null)}>
