@@ -189,8 +189,11 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     const a = document.createElement("a");
     a.href = url;
     a.download = exportFileName(view.board.title);
+    document.body.append(a);
     a.click();
-    setTimeout(() => URL.revokeObjectURL(url), 0);
+    a.remove();
+    // Revoked only once the browser has surely started the download (revoking at once can cancel it).
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
   };
 
   const versionByline = (seq: number) => {
@@ -309,87 +312,89 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
           </button>
         </div>
       )}
-      <div
-        ref={canvasRef}
-        data-testid="canvas"
-        aria-label="Board canvas"
-        className="board-grid relative min-h-0 flex-1 touch-none overflow-hidden"
-        style={{
-          backgroundSize: `${24 * camera.z}px ${24 * camera.z}px`,
-          backgroundPosition: `${camera.x}px ${camera.y}px`,
-        }}
-        onPointerDown={onCanvasPointerDown}
-        onPointerMove={onCanvasPointerMove}
-        onPointerUp={onCanvasPointerUp}
-        onPointerCancel={onCanvasPointerUp}
-        onDoubleClick={(e) => {
-          if (!canEdit || e.target !== e.currentTarget) return;
-          const p = toBoard(e.clientX, e.clientY);
-          addNoteAt(p.x - 100, p.y - 70);
-        }}
-      >
-        {!view?.ready ? (
-          <div className="flex h-full items-center justify-center text-stone-500">
-            <Spinner className="mr-2" /> Opening board…
-          </div>
-        ) : (
-          <div
-            className="pointer-events-none absolute left-0 top-0 origin-top-left"
-            style={{ transform: `translate(${camera.x}px, ${camera.y}px) scale(${camera.z})` }}
-          >
-            <div className="pointer-events-auto">
-              {(past?.notes ?? view.notes).map((n) => (
-                <NoteCard
-                  key={n.id}
-                  note={n}
-                  zoom={camera.z}
-                  selected={selected === n.id}
-                  editing={editing === n.id}
-                  canEdit={canEdit}
-                  dirty={!past && view.dirty.has(n.id)}
-                  typingBy={past ? EMPTY : (typingByNote.get(n.id) ?? EMPTY)}
-                  carets={past ? NO_CARETS : (caretsByNote.get(n.id) ?? NO_CARETS)}
-                  actions={actions}
-                />
+      <div className="relative flex min-h-0 flex-1 flex-col">
+        <div
+          ref={canvasRef}
+          data-testid="canvas"
+          aria-label="Board canvas"
+          className="board-grid relative min-h-0 flex-1 touch-none overflow-hidden"
+          style={{
+            backgroundSize: `${24 * camera.z}px ${24 * camera.z}px`,
+            backgroundPosition: `${camera.x}px ${camera.y}px`,
+          }}
+          onPointerDown={onCanvasPointerDown}
+          onPointerMove={onCanvasPointerMove}
+          onPointerUp={onCanvasPointerUp}
+          onPointerCancel={onCanvasPointerUp}
+          onDoubleClick={(e) => {
+            if (!canEdit || e.target !== e.currentTarget) return;
+            const p = toBoard(e.clientX, e.clientY);
+            addNoteAt(p.x - 100, p.y - 70);
+          }}
+        >
+          {!view?.ready ? (
+            <div className="flex h-full items-center justify-center text-stone-500">
+              <Spinner className="mr-2" /> Opening board…
+            </div>
+          ) : (
+            <div
+              className="pointer-events-none absolute left-0 top-0 origin-top-left"
+              style={{ transform: `translate(${camera.x}px, ${camera.y}px) scale(${camera.z})` }}
+            >
+              <div className="pointer-events-auto">
+                {(past?.notes ?? view.notes).map((n) => (
+                  <NoteCard
+                    key={n.id}
+                    note={n}
+                    zoom={camera.z}
+                    selected={selected === n.id}
+                    editing={editing === n.id}
+                    canEdit={canEdit}
+                    dirty={!past && view.dirty.has(n.id)}
+                    typingBy={past ? EMPTY : (typingByNote.get(n.id) ?? EMPTY)}
+                    carets={past ? NO_CARETS : (caretsByNote.get(n.id) ?? NO_CARETS)}
+                    actions={actions}
+                  />
+                ))}
+              </div>
+              {meta.cursors.map((c) => (
+                <div
+                  key={c.user.id}
+                  className="pointer-events-none absolute left-0 top-0 z-40 transition-transform duration-75 ease-linear"
+                  style={{ transform: `translate(${c.x}px, ${c.y}px) scale(${1 / camera.z})`, transformOrigin: "top left" }}
+                  aria-hidden="true"
+                >
+                  <svg viewBox="0 0 16 16" className={`h-4 w-4 drop-shadow ${avatarColor(c.user.id).replace("bg-", "text-")}`}>
+                    <path d="M1 1l5 14 2-6 6-2z" fill="currentColor" stroke="white" strokeWidth="1" />
+                  </svg>
+                  <span
+                    className={`ml-3 inline-block rounded-md px-1.5 py-0.5 text-xs font-medium text-white shadow ${avatarColor(c.user.id)}`}
+                  >
+                    {c.user.username}
+                  </span>
+                </div>
               ))}
             </div>
-            {meta.cursors.map((c) => (
-              <div
-                key={c.user.id}
-                className="pointer-events-none absolute left-0 top-0 z-40 transition-transform duration-75 ease-linear"
-                style={{ transform: `translate(${c.x}px, ${c.y}px) scale(${1 / camera.z})`, transformOrigin: "top left" }}
-                aria-hidden="true"
-              >
-                <svg viewBox="0 0 16 16" className={`h-4 w-4 drop-shadow ${avatarColor(c.user.id).replace("bg-", "text-")}`}>
-                  <path d="M1 1l5 14 2-6 6-2z" fill="currentColor" stroke="white" strokeWidth="1" />
-                </svg>
-                <span
-                  className={`ml-3 inline-block rounded-md px-1.5 py-0.5 text-xs font-medium text-white shadow ${avatarColor(c.user.id)}`}
-                >
-                  {c.user.username}
-                </span>
+          )}
+          {view?.ready && (past?.notes ?? view.notes).length === 0 && (
+            <div className="pointer-events-none absolute inset-0 flex items-center justify-center">
+              <div className="rounded-2xl bg-white/80 px-6 py-5 text-center shadow-sm backdrop-blur dark:bg-stone-900/80">
+                <p className="font-medium">This board is empty</p>
+                <p className="mt-1 text-sm text-stone-500">
+                  {past
+                    ? "No notes in this version."
+                    : canEdit
+                      ? "Double-click anywhere, or use “Add note”."
+                      : "Notes will appear here as people add them."}
+                </p>
               </div>
-            ))}
-          </div>
-        )}
-        {view?.ready && (past?.notes ?? view.notes).length === 0 && (
-          <div className="pointer-events-none absolute inset-0 flex items-center justify-center">
-            <div className="rounded-2xl bg-white/80 px-6 py-5 text-center shadow-sm backdrop-blur dark:bg-stone-900/80">
-              <p className="font-medium">This board is empty</p>
-              <p className="mt-1 text-sm text-stone-500">
-                {past
-                  ? "No notes in this version."
-                  : canEdit
-                    ? "Double-click anywhere, or use “Add note”."
-                    : "Notes will appear here as people add them."}
-              </p>
             </div>
-          </div>
+          )}
+        </div>
+        {historyOpen && (
+          <HistoryPanel history={history} canRestore={mayEdit} restoring={restoring} onRestore={() => void restore()} onClose={closeHistory} />
         )}
       </div>
-      {historyOpen && (
-        <HistoryPanel history={history} canRestore={mayEdit} restoring={restoring} onRestore={() => void restore()} onClose={closeHistory} />
-      )}
       <Notices client={client} notices={meta.notices} onTakeTheirs={(note) => editing === note && setEditingNote(null)} />
     </main>
   );

@@ -96,7 +96,7 @@ export function Toolbar({
             )}
           </h1>
         )}
-        {board && !canEdit && (
+        {board?.role === "viewer" && (
           <span className="shrink-0 rounded-full bg-stone-100 px-2 py-0.5 text-xs font-medium text-stone-600 dark:bg-stone-800 dark:text-stone-300">
             View only
           </span>
