@@ -171,4 +171,37 @@ describe("board history, restore and export/import", { timeout: 120_000 }, () =>
     assert.deepEqual(shape(copy.notes), shape(orig.notes));
     await until("the imported board on screen", async () => (await A.locator("[data-note-id]").count()) === orig.notes.length, 10_000);
   });
+
+  test("dragging the slider across many events sends a few version requests, not one per event; play advances one event at a time", { timeout: 45_000 }, async () => {
+    const A = ann.page;
+    const notes = `/api/boards/${boardId}/notes`;
+    const moves = 150;
+    for (let i = 0; i < moves; i += 10)
+      await Promise.all(Array.from({ length: 10 }, (_, k) => api(ann, "PATCH", `${notes}/${ids.groceries}`, { x: 1000 + i + k }, 200)));
+    await A.goto(`${BASE}/boards/${boardId}/`);
+    await A.getByRole("button", { name: "History" }).click();
+    const head = (await api(ann, "GET", `/api/boards/${boardId}`, undefined, 200)).board.seq;
+    await A.getByTestId("history-panel").getByText(`#${head}`, { exact: true }).waitFor();
+    const versions = [];
+    A.on("request", (r) => {
+      if (r.url().includes("/history?seq=")) versions.push(Number(new URL(r.url()).searchParams.get("seq")));
+    });
+    const slider = A.locator("#history-slider");
+    const t0 = Date.now();
+    await slider.press("Home");
+    for (let i = 0; i < moves; i++) await slider.press("ArrowRight");
+    const sweepMs = Date.now() - t0;
+    await seen(A, `version #${moves}`, (n) => document.querySelector('[data-testid="history-banner"]')?.textContent?.startsWith(`Viewing version #${n} `), moves, 5000);
+    console.log(`slider swept over ${moves + 1} positions in ${sweepMs} ms: ${versions.length} version requests (${versions.join(", ")})`);
+    assert.ok(versions.length <= 10, `${versions.length} version requests for ${moves + 1} slider positions`);
+    assert.equal(versions.at(-1), moves);
+
+    // Play: one event every ~300 ms from the chosen version, shown as it goes.
+    await A.getByRole("button", { name: "Play" }).click();
+    await seen(A, "play reaches the next versions", (n) => document.querySelector('[data-testid="history-banner"]')?.textContent?.startsWith(`Viewing version #${n} `), moves + 3, 3000);
+    await A.getByRole("button", { name: "Pause" }).click();
+    await A.keyboard.press("Escape");
+    await A.getByTestId("history-panel").waitFor({ state: "detached" });
+    assert.equal(await A.getByTestId("history-banner").count(), 0, "closing the panel goes back to live");
+  });
 });
