@@ -78,7 +78,7 @@ export function ImportBoard() {
           if (f) void onFile(f);
         }}
       />
-      <Button onClick={() => input.current?.click()} disabled={state.step === "running"}>
+      <Button title="Make a new board from a Corkboard JSON export" onClick={() => input.current?.click()} disabled={state.step === "running"}>
         {state.step === "running" && <Spinner />} Import…
       </Button>
       {state.step === "running" && (
