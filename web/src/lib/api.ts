@@ -1,6 +1,10 @@
 import { RpcError } from "@/realtime/errors";
 import type {
   Board,
+  BoardEvent,
+  Note,
+  NoteCreate,
+  NoteResult,
   ErrorResponse,
   InviteRole,
   Member,
@@ -41,7 +45,7 @@ export interface InvitePreview {
 /** An HTTP error with the server's error body. */
 export class ApiError extends RpcError {}
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+async function request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
   let res: Response;
   try {
     res = await fetch(`${API_BASE}${path}`, {
@@ -49,8 +53,11 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
       credentials: "same-origin",
       headers: body === undefined ? undefined : { "content-type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
     });
-  } catch {
+  } catch (e) {
+    // A cancelled request is the caller's doing, not an outage: it sees the AbortError itself.
+    if (signal?.aborted) throw e;
     throw new ApiError({ code: "unavailable", message: "The server can't be reached. Check your connection." });
   }
   if (res.status === 204) return undefined as T;
@@ -110,6 +117,26 @@ export const api = {
   members: (id: string) => request<{ members: Member[] }>("GET", `/api/boards/${encodeURIComponent(id)}/members`),
   setRole: (id: string, userId: string, role: Role) =>
     request<Member>("PATCH", `/api/boards/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`, { role }),
+
+  /** The board right after event `seq` (`GET /api/boards/{b}/history?seq=S`). */
+  history: (id: string, seq: number, signal?: AbortSignal) =>
+    request<{ board: Board; notes: Note[]; seq: number }>(
+      "GET",
+      `/api/boards/${encodeURIComponent(id)}/history?seq=${seq}`,
+      undefined,
+      signal,
+    ),
+  /** The board's events after `after`, oldest first, at most `limit` (1–1000), and its current seq. */
+  historyEvents: (id: string, after: number, limit: number, signal?: AbortSignal) =>
+    request<{ events: BoardEvent[]; seq: number }>(
+      "GET",
+      `/api/boards/${encodeURIComponent(id)}/history/events?after=${after}&limit=${limit}`,
+      undefined,
+      signal,
+    ),
+  /** REST note create (imports; the board page creates through the WebSocket outbox). */
+  createNote: (id: string, body: NoteCreate) =>
+    request<NoteResult>("POST", `/api/boards/${encodeURIComponent(id)}/notes`, body),
 
   notifications: () => request<NotificationList>("GET", "/api/notifications"),
   markRead: (upTo: string) => request<void>("POST", "/api/notifications/read", { up_to: upTo }),

@@ -20,6 +20,7 @@ import {
   type TypingSignal,
   type User,
 } from "./protocol";
+import type { RestoreChange } from "./restorePlan";
 import { BoardStore } from "./store";
 import type { LostReason, NoteText, NoteTexts } from "./text";
 import { throttle } from "./throttle";
@@ -42,6 +43,12 @@ export type Notice =
       /** The note as the server has it now. */
       theirs: Note;
     };
+
+/** What "Restore this version" did: the mutations the server applied, and the ones it refused. */
+export interface RestoreOutcome {
+  applied: number;
+  failed: { change: RestoreChange; error: RpcError }[];
+}
 
 export interface Cursor {
   user: User;
@@ -243,7 +250,6 @@ export class BoardClient {
   /** Creates a note (optimistically, with a client id). Returns the id. */
   createNote(input: { x: number; y: number; text?: string; color?: NoteColor; w?: number; h?: number }): Id {
     const id = this.uuid();
-    const op = this.uuid();
     const me = this.conn.user ?? { id: "", username: "" };
     const note: Note = {
       id,
@@ -258,16 +264,28 @@ export class BoardClient {
       created_by: me,
       updated_at: new Date().toISOString(),
     };
-    this.store.add({ op, kind: "create", note });
     // An empty note's document is empty on the server too: typing can start before the create is answered.
     if (!note.text) {
       if (this.texts) this.texts.createEmpty(id);
       else this.emptyNotes.add(id);
     }
     const step = this.history.record({ kind: "create", note: id, snapshot: note });
+    this.sendCreate(note).then(
+      (seq) => {
+        step.seq = seq;
+      },
+      () => this.history.forget(step),
+    );
+    return id;
+  }
+
+  /** `note.create` of `note` (optimistic); resolves with the seq, rejects (after the notice) when refused. */
+  private sendCreate(note: Note): Promise<number> {
+    const op = this.uuid();
+    this.store.add({ op, kind: "create", note });
     const params = {
       board: this.boardId,
-      id,
+      id: note.id,
       op,
       text: note.text,
       x: note.x,
@@ -276,19 +294,18 @@ export class BoardClient {
       h: note.h,
       color: note.color,
     };
-    this.conn.mutate("note.create", op, id, () => params).then(
+    return this.conn.mutate("note.create", op, note.id, () => params).then(
       (r) => {
         // The create wrote the text: an edit begun before it was confirmed is based on it.
-        this.ownTextVersion.set(id, r.note.version);
-        step.seq = r.seq;
+        this.ownTextVersion.set(note.id, r.note.version);
         this.store.acknowledge(op, r.seq);
+        return r.seq;
       },
       (e: RpcError) => {
-        this.history.forget(step);
         this.rejected(op, e, "create the note");
+        throw e;
       },
     );
-    return id;
   }
 
   /**
@@ -305,14 +322,24 @@ export class BoardClient {
   }
 
   /** `updateNote` that resolves with the seq and rejects (after the notice) when refused. */
-  private sendUpdate(id: Id, delta: NoteDelta, opts: { baseVersion?: number; record?: boolean } = {}): Promise<number> {
+  private sendUpdate(
+    id: Id,
+    delta: NoteDelta,
+    opts: { baseVersion?: number; record?: boolean; group?: string } = {},
+  ): Promise<number> {
     const op = this.uuid();
     const current = this.store.getView().byId.get(id);
     let step: Step | null = null;
-    if (opts.record !== false && current && delta.text === undefined) {
+    // Text has its own undo (the note's Y.UndoManager); a restore's step undoes the other fields it wrote.
+    const fields = (Object.keys(delta) as (keyof NoteDelta)[]).filter((k) => k !== "text");
+    if (opts.record !== false && current && (delta.text === undefined || opts.group !== undefined) && fields.length) {
       const before: NoteDelta = {};
-      for (const k of Object.keys(delta) as (keyof NoteDelta)[]) (before as Record<string, unknown>)[k] = current[k];
-      step = this.history.record({ kind: "update", note: id, before, after: { ...delta } });
+      const after: NoteDelta = {};
+      for (const k of fields) {
+        (before as Record<string, unknown>)[k] = current[k];
+        (after as Record<string, unknown>)[k] = delta[k];
+      }
+      step = this.history.record({ kind: "update", note: id, before, after, group: opts.group });
     }
     this.store.add({ op, kind: "update", id, delta });
     const base = opts.baseVersion;
@@ -379,6 +406,87 @@ export class BoardClient {
       (e: RpcError) => {
         this.rejected(op, e, "restore the note");
         throw e;
+      },
+    );
+  }
+
+  // ------------------------------------------------------------ restore a version
+
+  /**
+   * "Restore this version": sends `plan` (from `planRestore`) as ordinary
+   * mutations by this user, each with its own op id through the outbox, and
+   * records them as one undo group (one Undo takes the whole restore back).
+   * Resolves when every mutation is answered; never rejects.
+   */
+  async restoreVersion(plan: readonly RestoreChange[]): Promise<RestoreOutcome> {
+    const group = this.uuid();
+    const outcome: RestoreOutcome = { applied: 0, failed: [] };
+    await Promise.all(
+      plan.map((c) =>
+        this.sendRestoreChange(c, group).then(
+          () => {
+            outcome.applied++;
+          },
+          (error: RpcError) => {
+            outcome.failed.push({ change: c, error });
+          },
+        ),
+      ),
+    );
+    return outcome;
+  }
+
+  private sendRestoreChange(c: RestoreChange, group: string): Promise<number> {
+    switch (c.kind) {
+      case "update":
+        return this.sendUpdate(c.id, c.delta, { group });
+      case "delete": {
+        const step = this.history.record({ kind: "delete", note: c.id, snapshot: c.note, group });
+        return this.sendDelete(c.id).then(
+          (seq) => (step.seq = seq),
+          (e: RpcError) => {
+            this.history.forget(step);
+            throw e;
+          },
+        );
+      }
+      case "restore": {
+        const step = this.history.record({ kind: "create", note: c.note.id, snapshot: c.note, group });
+        return this.restoreOrRecreate(c.note).then(
+          ({ id, seq }) => {
+            step.note = id;
+            return (step.seq = seq);
+          },
+          (e: RpcError) => {
+            this.history.forget(step);
+            throw e;
+          },
+        );
+      }
+    }
+  }
+
+  /**
+   * `note.restore` under the note's id; when the server no longer keeps it
+   * (`not_found`) or the id is taken (`conflict`), `note.create` with its old
+   * content (a new id when taken). Resolves with the id the note has now.
+   */
+  private restoreOrRecreate(note: Note): Promise<{ id: Id; seq: number }> {
+    const op = this.uuid();
+    this.store.add({ op, kind: "restore", note });
+    return this.conn.mutate("note.restore", op, note.id, () => ({ board: this.boardId, id: note.id, op })).then(
+      (r) => {
+        this.store.acknowledge(op, r.seq);
+        return { id: note.id, seq: r.seq };
+      },
+      (e: RpcError) => {
+        if (e.code !== "not_found" && e.code !== "conflict") {
+          this.rejected(op, e, "restore the note");
+          throw e;
+        }
+        this.store.reject(op);
+        const id = e.code === "conflict" ? this.uuid() : note.id;
+        return this.sendCreate({ ...note, id, board: this.boardId, version: 0 }).then((seq) => ({ id, seq }));
       },
     );
   }

@@ -12,6 +12,8 @@
  *   fields since (per-field last writer, from the events), the step is
  *   skipped — dropped, with a message — instead of applied.
  * - A new change clears the redo stack.
+ * - Steps recorded with the same `group` (the mutations of one "Restore this
+ *   version") are undone and redone together, by one Undo.
  */
 import type { Id, Note, NoteDelta } from "./protocol";
 import { NOTE_FIELDS, type FieldWrite, type NoteField } from "./store";
@@ -30,6 +32,8 @@ export interface Step {
   seq?: number;
   /** The board's confirmed seq when the step was recorded (used until `seq` is known). */
   since: number;
+  /** Steps with the same group (recorded one after another) are undone and redone as one. */
+  group?: string;
 }
 
 export type Direction = "undo" | "redo";
@@ -181,21 +185,22 @@ export class History {
       const blocked = this.blocked(s, dir);
       if (blocked.length) {
         this.host.skipped(s, dir, `someone else changed its ${describe(blocked)} since`);
-        this.host.changed?.();
-        return true;
+      } else {
+        const moved: Step = { ...s, seq: undefined, since: this.host.seq() };
+        to.push(moved);
+        this.host.apply(s, dir).then(
+          (seq) => {
+            moved.seq = seq;
+          },
+          () => {
+            // Refused (the host says so): the step is gone from both stacks.
+            this.forget(moved);
+          },
+        );
       }
-      const moved: Step = { ...s, seq: undefined, since: this.host.seq() };
-      to.push(moved);
+      // The rest of its group goes with it.
+      if (s.group !== undefined && from.length > 0 && from[from.length - 1].group === s.group) continue;
       this.host.changed?.();
-      this.host.apply(s, dir).then(
-        (seq) => {
-          moved.seq = seq;
-        },
-        () => {
-          // Refused (the host says so): the step is gone from both stacks.
-          this.forget(moved);
-        },
-      );
       return true;
     }
   }

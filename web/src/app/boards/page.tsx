@@ -1,6 +1,7 @@
 "use client";
 import { useCallback, useEffect, useState } from "react";
 import { AppShell } from "@/components/AppShell";
+import { ImportBoard } from "@/components/ImportBoard";
 import { useToast } from "@/components/toasts";
 import { Button, Input, Spinner } from "@/components/ui";
 import { api, ApiError, inviteLink } from "@/lib/api";
@@ -208,6 +209,10 @@ function BoardsList() {
             {error}
           </p>
         )}
+
+        <div className="mt-3 flex justify-end">
+          <ImportBoard />
+        </div>
 
         {boards === null ? (
           <div className="mt-16 flex justify-center text-stone-500">

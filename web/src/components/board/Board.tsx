@@ -4,12 +4,16 @@ import { useToast } from "@/components/toasts";
 import { avatarColor, Spinner } from "@/components/ui";
 import { useBoard } from "@/hooks/realtime";
 import { api, ApiError, inviteLink } from "@/lib/api";
+import { exportBoard, exportFileName } from "@/lib/boardFile";
 import type { InviteRole, NoteColor, User } from "@/realtime/protocol";
+import { planRestore, summarizePlan } from "@/realtime/restorePlan";
 import type { PlacedCaret } from "./CaretText";
 import { NoteCard, type NoteActions } from "./NoteCard";
 import { Notices } from "./Notices";
 import { ScreenMessage } from "./ScreenMessage";
+import { eventByline, HistoryPanel } from "./HistoryPanel";
 import { Toolbar } from "./Toolbar";
+import { useBoardHistory } from "./useBoardHistory";
 
 interface Camera {
   x: number;
@@ -36,8 +40,14 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
   const [selected, setSelected] = useState<string | null>(null);
   const [editingNote, setEditingNote] = useState<string | null>(null);
   const [camera, setCamera] = useState<Camera>(HOME);
+  const [historyOpen, setHistoryOpen] = useState(false);
+  const [restoring, setRestoring] = useState(false);
+  const history = useBoardHistory(boardId, view?.seq ?? 0, historyOpen);
+  // A past version is drawn read-only; the live board keeps updating underneath.
+  const past = history.version;
   const role = view?.board?.role;
-  const canEdit = role === "owner" || role === "editor";
+  const mayEdit = role === "owner" || role === "editor";
+  const canEdit = mayEdit && history.chosen === null;
   // A note being edited closes when the user may no longer edit (its text is saved, and refused if so).
   const editing = canEdit ? editingNote : null;
   const title = view?.board?.title ?? "";
@@ -172,6 +182,55 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     }
   };
 
+  const exportJson = () => {
+    if (!view?.board) return;
+    const file = exportBoard({ title: view.board.title, seq: view.seq }, view.notes);
+    const url = URL.createObjectURL(new Blob([JSON.stringify(file, null, 2)], { type: "application/json" }));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = exportFileName(view.board.title);
+    document.body.append(a);
+    a.click();
+    a.remove();
+    // Revoked only once the browser has surely started the download (revoking at once can cancel it).
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  };
+
+  const versionByline = (seq: number) => {
+    if (seq === 0) return " (the board as created)";
+    const line = eventByline(history.itemAt(seq));
+    return line ? ` by ${line}` : "";
+  };
+
+  // Closing the panel goes back to live.
+  const { choose } = history;
+  const closeHistory = useCallback(() => {
+    choose(null);
+    setHistoryOpen(false);
+  }, [choose]);
+
+  // "Restore this version": the difference to the live board, sent as this user's mutations (one undo step).
+  const restore = async () => {
+    if (!client || !view || !past) return;
+    const plan = planRestore(view.notes, past.notes);
+    if (plan.length === 0) {
+      toast(`The board already looks like version #${past.seq}.`);
+      return;
+    }
+    const n = plan.length;
+    if (!window.confirm(`Restore ${n} change${n === 1 ? "" : "s"} (${summarizePlan(plan)}) to go back to version #${past.seq}?`)) return;
+    setRestoring(true);
+    const outcome = await client.restoreVersion(plan);
+    setRestoring(false);
+    history.choose(null);
+    if (outcome.failed.length === 0) toast(`Restored version #${past.seq} (${n} change${n === 1 ? "" : "s"}). Undo takes it back.`);
+    else
+      toast(
+        `Restored ${outcome.applied} of ${n} changes; the server refused ${outcome.failed.length}: ${outcome.failed[0].error.message}`,
+        "error",
+      );
+  };
+
   // Background drag pans (the gesture in progress, not state: it does not render).
   const pan = useRef<{ pointer: number; sx: number; sy: number; cx: number; cy: number } | null>(null);
   const onCanvasPointerDown = (e: React.PointerEvent) => {
@@ -233,79 +292,107 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
         onInvite={invite}
         onUndo={() => client?.undo()}
         onRedo={() => client?.redo()}
+        historyOpen={historyOpen}
+        onHistory={() => (historyOpen ? closeHistory() : setHistoryOpen(true))}
+        onExport={exportJson}
       />
-      <div
-        ref={canvasRef}
-        data-testid="canvas"
-        aria-label="Board canvas"
-        className="board-grid relative min-h-0 flex-1 touch-none overflow-hidden"
-        style={{
-          backgroundSize: `${24 * camera.z}px ${24 * camera.z}px`,
-          backgroundPosition: `${camera.x}px ${camera.y}px`,
-        }}
-        onPointerDown={onCanvasPointerDown}
-        onPointerMove={onCanvasPointerMove}
-        onPointerUp={onCanvasPointerUp}
-        onPointerCancel={onCanvasPointerUp}
-        onDoubleClick={(e) => {
-          if (!canEdit || e.target !== e.currentTarget) return;
-          const p = toBoard(e.clientX, e.clientY);
-          addNoteAt(p.x - 100, p.y - 70);
-        }}
-      >
-        {!view?.ready ? (
-          <div className="flex h-full items-center justify-center text-stone-500">
-            <Spinner className="mr-2" /> Opening board…
-          </div>
-        ) : (
-          <div
-            className="pointer-events-none absolute left-0 top-0 origin-top-left"
-            style={{ transform: `translate(${camera.x}px, ${camera.y}px) scale(${camera.z})` }}
-          >
-            <div className="pointer-events-auto">
-              {view.notes.map((n) => (
-                <NoteCard
-                  key={n.id}
-                  note={n}
-                  zoom={camera.z}
-                  selected={selected === n.id}
-                  editing={editing === n.id}
-                  canEdit={canEdit}
-                  dirty={view.dirty.has(n.id)}
-                  typingBy={typingByNote.get(n.id) ?? EMPTY}
-                  carets={caretsByNote.get(n.id) ?? NO_CARETS}
-                  actions={actions}
-                />
+      {history.chosen !== null && (
+        <div
+          role="status"
+          data-testid="history-banner"
+          className="flex flex-wrap items-center justify-center gap-x-3 border-b border-amber-300 bg-amber-100 px-4 py-1.5 text-sm text-amber-950 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100"
+        >
+          <span>
+            {past && past.seq === history.chosen
+              ? `Viewing version #${past.seq}${versionByline(past.seq)} — read-only`
+              : `Loading version #${history.chosen}…`}
+          </span>
+          <button type="button" className="font-semibold underline" onClick={() => history.choose(null)}>
+            Back to live
+          </button>
+        </div>
+      )}
+      <div className="relative flex min-h-0 flex-1 flex-col">
+        <div
+          ref={canvasRef}
+          data-testid="canvas"
+          aria-label="Board canvas"
+          className="board-grid relative min-h-0 flex-1 touch-none overflow-hidden"
+          style={{
+            backgroundSize: `${24 * camera.z}px ${24 * camera.z}px`,
+            backgroundPosition: `${camera.x}px ${camera.y}px`,
+          }}
+          onPointerDown={onCanvasPointerDown}
+          onPointerMove={onCanvasPointerMove}
+          onPointerUp={onCanvasPointerUp}
+          onPointerCancel={onCanvasPointerUp}
+          onDoubleClick={(e) => {
+            if (!canEdit || e.target !== e.currentTarget) return;
+            const p = toBoard(e.clientX, e.clientY);
+            addNoteAt(p.x - 100, p.y - 70);
+          }}
+        >
+          {!view?.ready ? (
+            <div className="flex h-full items-center justify-center text-stone-500">
+              <Spinner className="mr-2" /> Opening board…
+            </div>
+          ) : (
+            <div
+              className="pointer-events-none absolute left-0 top-0 origin-top-left"
+              style={{ transform: `translate(${camera.x}px, ${camera.y}px) scale(${camera.z})` }}
+            >
+              <div className="pointer-events-auto">
+                {(past?.notes ?? view.notes).map((n) => (
+                  <NoteCard
+                    key={n.id}
+                    note={n}
+                    zoom={camera.z}
+                    selected={selected === n.id}
+                    editing={editing === n.id}
+                    canEdit={canEdit}
+                    dirty={!past && view.dirty.has(n.id)}
+                    typingBy={past ? EMPTY : (typingByNote.get(n.id) ?? EMPTY)}
+                    carets={past ? NO_CARETS : (caretsByNote.get(n.id) ?? NO_CARETS)}
+                    actions={actions}
+                  />
+                ))}
+              </div>
+              {meta.cursors.map((c) => (
+                <div
+                  key={c.user.id}
+                  className="pointer-events-none absolute left-0 top-0 z-40 transition-transform duration-75 ease-linear"
+                  style={{ transform: `translate(${c.x}px, ${c.y}px) scale(${1 / camera.z})`, transformOrigin: "top left" }}
+                  aria-hidden="true"
+                >
+                  <svg viewBox="0 0 16 16" className={`h-4 w-4 drop-shadow ${avatarColor(c.user.id).replace("bg-", "text-")}`}>
+                    <path d="M1 1l5 14 2-6 6-2z" fill="currentColor" stroke="white" strokeWidth="1" />
+                  </svg>
+                  <span
+                    className={`ml-3 inline-block rounded-md px-1.5 py-0.5 text-xs font-medium text-white shadow ${avatarColor(c.user.id)}`}
+                  >
+                    {c.user.username}
+                  </span>
+                </div>
               ))}
             </div>
-            {meta.cursors.map((c) => (
-              <div
-                key={c.user.id}
-                className="pointer-events-none absolute left-0 top-0 z-40 transition-transform duration-75 ease-linear"
-                style={{ transform: `translate(${c.x}px, ${c.y}px) scale(${1 / camera.z})`, transformOrigin: "top left" }}
-                aria-hidden="true"
-              >
-                <svg viewBox="0 0 16 16" className={`h-4 w-4 drop-shadow ${avatarColor(c.user.id).replace("bg-", "text-")}`}>
-                  <path d="M1 1l5 14 2-6 6-2z" fill="currentColor" stroke="white" strokeWidth="1" />
-                </svg>
-                <span
-                  className={`ml-3 inline-block rounded-md px-1.5 py-0.5 text-xs font-medium text-white shadow ${avatarColor(c.user.id)}`}
-                >
-                  {c.user.username}
-                </span>
+          )}
+          {view?.ready && (past?.notes ?? view.notes).length === 0 && (
+            <div className="pointer-events-none absolute inset-0 flex items-center justify-center">
+              <div className="rounded-2xl bg-white/80 px-6 py-5 text-center shadow-sm backdrop-blur dark:bg-stone-900/80">
+                <p className="font-medium">This board is empty</p>
+                <p className="mt-1 text-sm text-stone-500">
+                  {past
+                    ? "No notes in this version."
+                    : canEdit
+                      ? "Double-click anywhere, or use “Add note”."
+                      : "Notes will appear here as people add them."}
+                </p>
               </div>
-            ))}
-          </div>
-        )}
-        {view?.ready && view.notes.length === 0 && (
-          <div className="pointer-events-none absolute inset-0 flex items-center justify-center">
-            <div className="rounded-2xl bg-white/80 px-6 py-5 text-center shadow-sm backdrop-blur dark:bg-stone-900/80">
-              <p className="font-medium">This board is empty</p>
-              <p className="mt-1 text-sm text-stone-500">
-                {canEdit ? "Double-click anywhere, or use “Add note”." : "Notes will appear here as people add them."}
-              </p>
             </div>
-          </div>
+          )}
+        </div>
+        {historyOpen && (
+          <HistoryPanel history={history} canRestore={mayEdit} restoring={restoring} onRestore={() => void restore()} onClose={closeHistory} />
         )}
       </div>
       <Notices client={client} notices={meta.notices} onTakeTheirs={(note) => editing === note && setEditingNote(null)} />

@@ -21,6 +21,9 @@ export function Toolbar({
   onInvite,
   onUndo,
   onRedo,
+  historyOpen,
+  onHistory,
+  onExport,
 }: {
   view: BoardView | null;
   meta: BoardMeta;
@@ -34,6 +37,11 @@ export function Toolbar({
   onInvite(role: InviteRole, singleUse: boolean): Promise<void>;
   onUndo(): void;
   onRedo(): void;
+  historyOpen: boolean;
+  /** Opens or closes the history panel. */
+  onHistory(): void;
+  /** Downloads the board as JSON (`corkboard.board.v1`). */
+  onExport(): void;
 }) {
   const [renaming, setRenaming] = useState(false);
   const [draft, setDraft] = useState("");
@@ -88,7 +96,7 @@ export function Toolbar({
             )}
           </h1>
         )}
-        {board && !canEdit && (
+        {board?.role === "viewer" && (
           <span className="shrink-0 rounded-full bg-stone-100 px-2 py-0.5 text-xs font-medium text-stone-600 dark:bg-stone-800 dark:text-stone-300">
             View only
           </span>
@@ -136,6 +144,15 @@ export function Toolbar({
           </Button>
         </div>
       )}
+
+      <div className="flex items-center gap-0.5 rounded-lg border border-stone-200 p-0.5 dark:border-stone-800">
+        <Button size="sm" variant="ghost" aria-pressed={historyOpen} onClick={onHistory} className={historyOpen ? "bg-stone-200 dark:bg-stone-800" : ""}>
+          History
+        </Button>
+        <Button size="sm" variant="ghost" title="Download this board as JSON" onClick={onExport} disabled={!view?.ready}>
+          Export
+        </Button>
+      </div>
 
       {board?.role === "owner" && <SharePanel boardId={board.id} onInvite={onInvite} />}
 
