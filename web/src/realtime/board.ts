@@ -20,7 +20,7 @@ import {
   type TypingSignal,
   type User,
 } from "./protocol";
-import type { RestoreChange } from "./restorePlan";
+import { restoredDelta, type RestoreChange } from "./restorePlan";
 import { BoardStore } from "./store";
 import type { LostReason, NoteText, NoteTexts } from "./text";
 import { throttle } from "./throttle";
@@ -453,9 +453,13 @@ export class BoardClient {
       case "restore": {
         const step = this.history.record({ kind: "create", note: c.note.id, snapshot: c.note, group });
         return this.restoreOrRecreate(c.note).then(
-          ({ id, seq }) => {
+          ({ id, seq, note }) => {
             step.note = id;
-            return (step.seq = seq);
+            step.seq = seq;
+            // `note.restore` brings the note back as it was when deleted, which
+            // may differ from the version (moved or edited after it): set those fields.
+            const delta = restoredDelta(note, c.note);
+            return delta ? this.sendUpdate(id, delta, { group }) : seq;
           },
           (e: RpcError) => {
             this.history.forget(step);
@@ -471,13 +475,13 @@ export class BoardClient {
    * (`not_found`) or the id is taken (`conflict`), `note.create` with its old
    * content (a new id when taken). Resolves with the id the note has now.
    */
-  private restoreOrRecreate(note: Note): Promise<{ id: Id; seq: number }> {
+  private restoreOrRecreate(note: Note): Promise<{ id: Id; seq: number; note: Note }> {
     const op = this.uuid();
     this.store.add({ op, kind: "restore", note });
     return this.conn.mutate("note.restore", op, note.id, () => ({ board: this.boardId, id: note.id, op })).then(
       (r) => {
         this.store.acknowledge(op, r.seq);
-        return { id: note.id, seq: r.seq };
+        return { id: note.id, seq: r.seq, note: r.note };
       },
       (e: RpcError) => {
         if (e.code !== "not_found" && e.code !== "conflict") {
@@ -486,7 +490,8 @@ export class BoardClient {
         }
         this.store.reject(op);
         const id = e.code === "conflict" ? this.uuid() : note.id;
-        return this.sendCreate({ ...note, id, board: this.boardId, version: 0 }).then((seq) => ({ id, seq }));
+        const created = { ...note, id, board: this.boardId, version: 0 };
+        return this.sendCreate(created).then((seq) => ({ id, seq, note: created }));
       },
     );
   }

@@ -33,15 +33,8 @@ export function planRestore(live: readonly Note[], past: readonly Note[]): Resto
       restores.push({ kind: "restore", note: old });
       continue;
     }
-    const delta: NoteDelta = {};
-    let changed = false;
-    for (const f of RESTORED_FIELDS) {
-      if (now[f] !== old[f]) {
-        (delta as Record<string, unknown>)[f] = old[f];
-        changed = true;
-      }
-    }
-    if (changed) updates.push({ kind: "update", id: old.id, delta });
+    const delta = restoredDelta(now, old);
+    if (delta) updates.push({ kind: "update", id: old.id, delta });
   }
   const deletes: RestoreChange[] = live
     .filter((n) => !pastIds.has(n.id))
@@ -60,4 +53,21 @@ export function summarizePlan(plan: readonly RestoreChange[]): string {
   if (u) parts.push(`${u} changed`);
   if (d) parts.push(`${d} removed`);
   return parts.join(", ");
+}
+
+/**
+ * The fields of `now` that differ from `want` (a note restored by the
+ * server as it was when deleted, against the version being restored), or
+ * `null` when they match.
+ */
+export function restoredDelta(now: Note, want: Note): NoteDelta | null {
+  const delta: NoteDelta = {};
+  let changed = false;
+  for (const f of RESTORED_FIELDS) {
+    if (now[f] !== want[f]) {
+      (delta as Record<string, unknown>)[f] = want[f];
+      changed = true;
+    }
+  }
+  return changed ? delta : null;
 }

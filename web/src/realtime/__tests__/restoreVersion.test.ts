@@ -97,6 +97,32 @@ describe("restoreVersion", () => {
     expect(b.client.getMeta().canUndo).toBe(false);
   });
 
+  it("a note restored as it was when deleted is then set to the version's fields, in the same undo group", async () => {
+    const b = openBoard();
+    // The server's note.restore answers the note as deleted: the fake's defaults, not x 7 / "gone".
+    const past = [...b.client.store.getView().notes, note("n3", { x: 7, text: "gone" })];
+    const done = b.client.restoreVersion(planRestore(b.client.store.getView().notes, past));
+    expect(b.rpcs().map((r) => r.method)).toEqual(["note.restore"]);
+    b.serve();
+    await flush();
+    const follow = b.rpcs("note.update");
+    expect(follow.map((r) => r.params)).toEqual([expect.objectContaining({ id: "n3", x: 7, text: "gone" })]);
+    b.serve();
+    await flush();
+    expect(await done).toEqual({ applied: 1, failed: [] });
+    expect(b.client.store.getView().byId.get("n3")).toMatchObject({ x: 7, text: "gone" });
+    // One undo takes the restore back (the note goes again).
+    const before = b.rpcs().length;
+    b.client.undo();
+    b.serve();
+    await flush();
+    b.serve();
+    await flush();
+    expect(b.rpcs().slice(before).map((r) => r.method)).toEqual(["note.update", "note.delete"]);
+    expect(b.client.store.getView().byId.has("n3")).toBe(false);
+    expect(b.client.getMeta().notices).toEqual([]);
+  });
+
   it("reports each mutation the server refused", async () => {
     const b = openBoard();
     const done = b.client.restoreVersion(planRestore(b.client.store.getView().notes, [note("n1", { x: 0, text: "new" })]));
