@@ -35,7 +35,7 @@ export function getNotifications(): NotificationsClient {
       streamUrl: NOTIFICATIONS_STREAM,
       openStream: (url) =>
         new ReconnectingEventSource(url, { withCredentials: true, max_retry_time: 30_000 }) as unknown as EventSourceLike,
-      fetchList: () => api.notifications(),
+      fetchList: (after) => api.notifications(after),
       markRead: (upTo) => api.markRead(upTo),
     });
     void notifications.start();
@@ -54,7 +54,7 @@ export function shutdownRealtime(): void {
 }
 
 const idleState: ConnectionState = { conn: { status: "idle" }, pending: 0 };
-const emptyNotifications: NotificationsState = { items: [], unread: 0, connected: false, loaded: false };
+const emptyNotifications: NotificationsState = { items: [], unread: 0, connected: false, loaded: false, polling: false };
 
 // Subscribing (after mount) creates the singletons; before that the snapshots are the idle ones.
 const subscribeConnection = (cb: () => void) => getConnection().state.on(cb);

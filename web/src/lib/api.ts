@@ -111,7 +111,8 @@ export const api = {
   setRole: (id: string, userId: string, role: Role) =>
     request<Member>("PATCH", `/api/boards/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`, { role }),
 
-  notifications: () => request<NotificationList>("GET", "/api/notifications"),
+  notifications: (after?: string) =>
+    request<NotificationList>("GET", `/api/notifications${after ? `?after=${encodeURIComponent(after)}` : ""}`),
   markRead: (upTo: string) => request<void>("POST", "/api/notifications/read", { up_to: upTo }),
 };
 

@@ -2,7 +2,15 @@
  * The caller's notifications: the list from `GET /api/notifications`, then
  * live over `GET /api/notifications/stream` (EventSource through
  * reconnecting-eventsource, see web/README.md). `unread` events drive the count.
+ *
+ * The server sends `unread` as soon as the stream opens, so a stream that
+ * brings no event within `firstEventMs` is held on the way (a buffering
+ * proxy): it is closed and `GET /api/notifications?after=N` is polled
+ * instead, every `pollBackoff.baseMs`, waiting twice as long after each poll
+ * that brought nothing new (up to `pollBackoff.capMs`). Polling lasts until
+ * `stop()`; `polling` in the state says so.
  */
+import { backoffCeiling, type BackoffOptions } from "./backoff";
 import { Emitter } from "./emitter";
 import type { Notification, NotificationList, UnreadEvent } from "./protocol";
 
@@ -18,17 +26,29 @@ export interface NotificationsState {
   unread: number;
   connected: boolean;
   loaded: boolean;
+  /** The stream did not get through: the list is polled instead. */
+  polling: boolean;
 }
 
 export interface NotificationsOptions {
   /** e.g. `/api/notifications/stream` (absolute or relative). */
   streamUrl: string;
   openStream(url: string): EventSourceLike;
-  fetchList(): Promise<NotificationList>;
+  /** The list, or only the notifications after id `after`. */
+  fetchList(after?: string): Promise<NotificationList>;
   markRead(upTo: string): Promise<void>;
   /** How many items to keep. */
   limit?: number;
+  /** How long a new stream may bring no event before polling takes over (ms). */
+  firstEventMs?: number;
+  /** Waits between polls: `baseMs` after news, doubling while nothing changes, at most `capMs`. */
+  pollBackoff?: BackoffOptions;
 }
+
+/** A stream silent this long after opening is held on the way (ms). */
+export const NOTIFICATIONS_FIRST_EVENT_MS = 5000;
+/** Polls every 5 s after news, slowing to once a minute while nothing happens. */
+export const NOTIFICATIONS_POLL_BACKOFF: BackoffOptions = { baseMs: 5000, capMs: 60_000 };
 
 /** Compares notification ids (decimal strings of any length). */
 export function compareIds(a: string, b: string): number {
@@ -38,10 +58,13 @@ export function compareIds(a: string, b: string): number {
 
 export class NotificationsClient {
   readonly changes = new Emitter<NotificationsState>();
-  private state: NotificationsState = { items: [], unread: 0, connected: false, loaded: false };
+  private state: NotificationsState = { items: [], unread: 0, connected: false, loaded: false, polling: false };
   private es: EventSourceLike | null = null;
   private stopped = false;
   private hadError = false;
+  private firstEventTimer: ReturnType<typeof setTimeout> | null = null;
+  private pollTimer: ReturnType<typeof setTimeout> | null = null;
+  private quietPolls = 0;
 
   constructor(private readonly opts: NotificationsOptions) {}
 
@@ -56,9 +79,10 @@ export class NotificationsClient {
     } catch {
       /* the stream still brings news */
     }
-    if (this.stopped || this.es) return;
+    if (this.stopped || this.es || this.state.polling) return;
     const es = this.opts.openStream(this.resumeUrl());
     this.es = es;
+    this.firstEventTimer = setTimeout(() => this.startPolling(), this.opts.firstEventMs ?? NOTIFICATIONS_FIRST_EVENT_MS);
     es.addEventListener("open", () => {
       this.set({ connected: true });
       if (this.hadError) {
@@ -72,6 +96,7 @@ export class NotificationsClient {
       this.set({ connected: false });
     });
     es.addEventListener("notification", (ev) => {
+      this.streamDelivered();
       try {
         this.add([JSON.parse(String(ev.data)) as Notification]);
       } catch {
@@ -79,6 +104,7 @@ export class NotificationsClient {
       }
     });
     es.addEventListener("unread", (ev) => {
+      this.streamDelivered();
       try {
         const { count } = JSON.parse(String(ev.data)) as UnreadEvent;
         if (typeof count === "number") this.set({ unread: count });
@@ -92,7 +118,8 @@ export class NotificationsClient {
     this.stopped = true;
     this.es?.close();
     this.es = null;
-    this.set({ connected: false });
+    this.clearTimers();
+    this.set({ connected: false, polling: false });
   }
 
   /** Marks everything up to the newest item read. */
@@ -101,6 +128,51 @@ export class NotificationsClient {
     if (!newest) return;
     this.set({ unread: 0, items: this.state.items.map((n) => ({ ...n, read: true })) });
     await this.opts.markRead(newest.id);
+  }
+
+  /** The stream flows: it is not held by a proxy. */
+  private streamDelivered(): void {
+    if (this.firstEventTimer) clearTimeout(this.firstEventTimer);
+    this.firstEventTimer = null;
+  }
+
+  /** The stream brought nothing: close it and poll the list instead. */
+  private startPolling(): void {
+    this.firstEventTimer = null;
+    if (this.stopped) return;
+    this.es?.close();
+    this.es = null;
+    this.quietPolls = 0;
+    this.set({ connected: false, polling: true });
+    void this.poll();
+  }
+
+  private async poll(): Promise<void> {
+    const before = this.state;
+    try {
+      const newest = this.state.items[0];
+      const list = await this.opts.fetchList(newest?.id);
+      if (this.stopped) return;
+      this.set({ unread: list.unread, loaded: true });
+      this.add(list.notifications, true);
+    } catch {
+      /* tried again later, after a longer wait */
+    }
+    if (this.stopped) return;
+    const changed = this.state.unread !== before.unread || this.state.items[0]?.id !== before.items[0]?.id;
+    if (changed) this.quietPolls = 0;
+    const delay = backoffCeiling(this.quietPolls, this.opts.pollBackoff ?? NOTIFICATIONS_POLL_BACKOFF);
+    if (!changed) this.quietPolls += 1;
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      void this.poll();
+    }, delay);
+  }
+
+  private clearTimers(): void {
+    if (this.firstEventTimer) clearTimeout(this.firstEventTimer);
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    this.firstEventTimer = this.pollTimer = null;
   }
 
   private async reload(): Promise<void> {
