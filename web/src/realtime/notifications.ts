@@ -7,8 +7,8 @@
  * brings no event within `firstEventMs` is held on the way (a buffering
  * proxy): it is closed and `GET /api/notifications?after=N` is polled
  * instead, every `pollBackoff.baseMs`, waiting twice as long after each poll
- * that brought nothing new (up to `pollBackoff.capMs`). Polling lasts until
- * `stop()`; `polling` in the state says so.
+ * that failed (up to `pollBackoff.capMs`). Polling lasts until `stop()`;
+ * `polling` in the state says so.
  */
 import { backoffCeiling, type BackoffOptions } from "./backoff";
 import { Emitter } from "./emitter";
@@ -41,13 +41,13 @@ export interface NotificationsOptions {
   limit?: number;
   /** How long a new stream may bring no event before polling takes over (ms). */
   firstEventMs?: number;
-  /** Waits between polls: `baseMs` after news, doubling while nothing changes, at most `capMs`. */
+  /** Waits between polls: `baseMs` after an answer, doubling after each failure, at most `capMs`. */
   pollBackoff?: BackoffOptions;
 }
 
 /** A stream silent this long after opening is held on the way (ms). */
 export const NOTIFICATIONS_FIRST_EVENT_MS = 5000;
-/** Polls every 5 s after news, slowing to once a minute while nothing happens. */
+/** Polls every 5 s while answered; after failures twice as long each time, up to a minute. */
 export const NOTIFICATIONS_POLL_BACKOFF: BackoffOptions = { baseMs: 5000, capMs: 60_000 };
 
 /** Compares notification ids (decimal strings of any length). */
@@ -64,7 +64,7 @@ export class NotificationsClient {
   private hadError = false;
   private firstEventTimer: ReturnType<typeof setTimeout> | null = null;
   private pollTimer: ReturnType<typeof setTimeout> | null = null;
-  private quietPolls = 0;
+  private failedPolls = 0;
 
   constructor(private readonly opts: NotificationsOptions) {}
 
@@ -142,27 +142,25 @@ export class NotificationsClient {
     if (this.stopped) return;
     this.es?.close();
     this.es = null;
-    this.quietPolls = 0;
+    this.failedPolls = 0;
     this.set({ connected: false, polling: true });
     void this.poll();
   }
 
   private async poll(): Promise<void> {
-    const before = this.state;
     try {
       const newest = this.state.items[0];
       const list = await this.opts.fetchList(newest?.id);
       if (this.stopped) return;
+      this.failedPolls = 0;
       this.set({ unread: list.unread, loaded: true });
       this.add(list.notifications, true);
     } catch {
-      /* tried again later, after a longer wait */
+      // Tried again later, after a longer wait.
+      this.failedPolls += 1;
     }
     if (this.stopped) return;
-    const changed = this.state.unread !== before.unread || this.state.items[0]?.id !== before.items[0]?.id;
-    if (changed) this.quietPolls = 0;
-    const delay = backoffCeiling(this.quietPolls, this.opts.pollBackoff ?? NOTIFICATIONS_POLL_BACKOFF);
-    if (!changed) this.quietPolls += 1;
+    const delay = backoffCeiling(this.failedPolls, this.opts.pollBackoff ?? NOTIFICATIONS_POLL_BACKOFF);
     this.pollTimer = setTimeout(() => {
       this.pollTimer = null;
       void this.poll();
