@@ -10,7 +10,10 @@
  * (assuming 15 s until it has seen one) and, when nothing at all arrives for
  * `SILENCE_FACTOR` intervals, aborts the request and reports an error, as a
  * dropped EventSource would. It never reconnects by itself: its owner does,
- * resuming from what it has applied.
+ * resuming from what it has applied (the board feed), or
+ * reconnecting-eventsource does, given this class as its `eventSourceClass`
+ * (the notifications stream): for that it has EventSource's `readyState`,
+ * `onopen` and `open` / `error` events, and each event carries its `type`.
  */
 import type { EventSourceLike } from "./feed";
 
@@ -95,10 +98,24 @@ export class SseParser {
   }
 }
 
+/** What a listener gets: the block's event name as `type`, and its data. */
+export interface SseEvent {
+  type: string;
+  data: string;
+}
+
+/** EventSource's `readyState` values. */
+const CONNECTING = 0;
+const OPEN = 1;
+const CLOSED = 2;
+
 /** A fetch-based EventSource that reports a silent stream as an error. */
 export class FetchEventSource implements EventSourceLike {
   onerror: ((ev: unknown) => void) | null = null;
-  private readonly listeners = new Map<string, ((ev: { data: string }) => void)[]>();
+  onopen: ((ev: unknown) => void) | null = null;
+  /** As EventSource's: connecting, open, closed (then it never opens again). */
+  readyState: number = CONNECTING;
+  private readonly listeners = new Map<string, ((ev: SseEvent) => void)[]>();
   private readonly abort = new AbortController();
   private closed = false;
   private silence: ReturnType<typeof setTimeout> | null = null;
@@ -113,7 +130,7 @@ export class FetchEventSource implements EventSourceLike {
     void this.read();
   }
 
-  addEventListener(type: string, listener: (ev: { data: string }) => void): void {
+  addEventListener(type: string, listener: (ev: SseEvent) => void): void {
     this.listeners.set(type, [...(this.listeners.get(type) ?? []), listener]);
   }
 
@@ -121,6 +138,7 @@ export class FetchEventSource implements EventSourceLike {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.readyState = CLOSED;
     if (this.silence) clearTimeout(this.silence);
     this.silence = null;
     this.abort.abort();
@@ -135,18 +153,23 @@ export class FetchEventSource implements EventSourceLike {
     const parser = new SseParser(
       (block) => {
         this.lastComment = null;
-        for (const l of this.listeners.get(block.event) ?? []) l({ data: block.data });
+        this.emit({ type: block.event, data: block.data });
       },
       () => this.comment(),
     );
     try {
       const res = await this.fetchFn(this.url, {
-        credentials: "same-origin",
         cache: "no-store",
         headers: { accept: "text/event-stream" },
+        credentials: "same-origin",
         signal: this.abort.signal,
       });
       if (!res.ok || !res.body) return this.fail(`HTTP ${res.status}`);
+      if (this.closed) return;
+      this.readyState = OPEN;
+      const opened = { type: "open", data: "" };
+      this.onopen?.(opened);
+      this.emit(opened);
       const reader = res.body.getReader();
       const decoder = new TextDecoder();
       for (;;) {
@@ -181,6 +204,12 @@ export class FetchEventSource implements EventSourceLike {
   private fail(reason: string): void {
     if (this.closed) return;
     this.close();
-    this.onerror?.({ type: "error", reason });
+    const failed = { type: "error", data: "", reason };
+    this.onerror?.(failed);
+    this.emit(failed);
+  }
+
+  private emit(ev: SseEvent): void {
+    for (const l of this.listeners.get(ev.type) ?? []) l(ev);
   }
 }

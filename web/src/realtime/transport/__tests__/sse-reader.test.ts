@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import ReconnectingEventSource from "reconnecting-eventsource";
 import { ASSUMED_KEEPALIVE_MS, FetchEventSource, SILENCE_FACTOR, SseParser, type SseBlock } from "../sse-reader";
 
 describe("SseParser", () => {
@@ -78,10 +79,13 @@ describe("FetchEventSource", () => {
     const net = streamingFetch();
     const es = new FetchEventSource("/api/boards/b1/stream?since=3", net.fetchFn);
     const got: string[] = [];
+    es.addEventListener("open", (ev) => got.push(ev.type));
     es.addEventListener("note.created", (ev) => got.push(ev.data));
+    expect(es.readyState).toBe(0);
     net.write("event: note.created\ndata: {\"seq\":4}\n\n");
     await flush();
-    expect(got).toEqual(['{"seq":4}']);
+    expect(es.readyState).toBe(1);
+    expect(got).toEqual(["open", '{"seq":4}']);
     expect(net.calls[0].url).toBe("/api/boards/b1/stream?since=3");
     expect(net.calls[0].init?.headers).toEqual({ accept: "text/event-stream" });
     es.close();
@@ -97,7 +101,8 @@ describe("FetchEventSource", () => {
     await vi.advanceTimersByTimeAsync(SILENCE_FACTOR * ASSUMED_KEEPALIVE_MS - 1);
     expect(errors).toHaveLength(0);
     await vi.advanceTimersByTimeAsync(1);
-    expect(errors).toEqual([{ type: "error", reason: "stream silent" }]);
+    expect(errors).toEqual([{ type: "error", data: "", reason: "stream silent" }]);
+    expect(es.readyState).toBe(2);
     expect(net.calls[0].init?.signal?.aborted).toBe(true);
   });
 
@@ -149,13 +154,13 @@ describe("FetchEventSource", () => {
     a.onerror = (ev) => errors.push(ev);
     ended.end();
     await flush();
-    expect(errors).toEqual([{ type: "error", reason: "stream ended" }]);
+    expect(errors).toEqual([{ type: "error", data: "", reason: "stream ended" }]);
 
     const refused = streamingFetch(401);
     const b = new FetchEventSource("/s", refused.fetchFn);
     b.onerror = (ev) => errors.push(ev);
     await flush();
-    expect(errors[1]).toEqual({ type: "error", reason: "HTTP 401" });
+    expect(errors[1]).toMatchObject({ type: "error", reason: "HTTP 401" });
 
     const closed = streamingFetch();
     const c = new FetchEventSource("/s", closed.fetchFn);
@@ -163,5 +168,45 @@ describe("FetchEventSource", () => {
     c.close();
     await vi.advanceTimersByTimeAsync(60_000);
     expect(errors).toHaveLength(2);
+  });
+});
+
+describe("FetchEventSource under reconnecting-eventsource (the notifications stream)", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("opens, delivers, and after a silent stream is dropped opens a new one on the current URL", async () => {
+    const nets: ReturnType<typeof streamingFetch>[] = [];
+    class Source extends FetchEventSource {
+      constructor(url: string) {
+        const net = streamingFetch();
+        nets.push(net);
+        super(url, net.fetchFn);
+      }
+    }
+    const es = new ReconnectingEventSource("/api/notifications/stream", {
+      max_retry_time: 1000,
+      eventSourceClass: Source as unknown as typeof EventSource,
+    });
+    const seen: string[] = [];
+    for (const type of ["open", "error", "unread"]) es.addEventListener(type, (ev) => seen.push(type === "unread" ? (ev as MessageEvent).data : type));
+    nets[0].write("event: unread\ndata: {\"count\":1}\n\n");
+    await flush();
+    expect(seen).toEqual(["open", '{"count":1}']);
+
+    es.url = "/api/notifications/stream?since=9";
+    await vi.advanceTimersByTimeAsync(SILENCE_FACTOR * ASSUMED_KEEPALIVE_MS);
+    expect(seen.at(-1)).toBe("error");
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(nets).toHaveLength(2);
+    expect(nets[1].calls[0].url).toBe("/api/notifications/stream?since=9");
+    nets[1].write(": keep-alive\n\n");
+    await flush();
+    expect(seen.at(-1)).toBe("open");
+    es.close();
   });
 });
