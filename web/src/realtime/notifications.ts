@@ -7,8 +7,9 @@
  * brings no event within `firstEventMs` is held on the way (a buffering
  * proxy): it is closed and `GET /api/notifications?after=N` is polled
  * instead, every `pollBackoff.baseMs`, waiting twice as long after each poll
- * that failed (up to `pollBackoff.capMs`). Polling lasts until `stop()`;
- * `polling` in the state says so.
+ * that failed (up to `pollBackoff.capMs`); `polling` in the state says so.
+ * Every `streamRetryMs` the stream is tried again: when it delivers, polling
+ * stops.
  */
 import { backoffCeiling, type BackoffOptions } from "./backoff";
 import { Emitter } from "./emitter";
@@ -43,12 +44,16 @@ export interface NotificationsOptions {
   firstEventMs?: number;
   /** Waits between polls: `baseMs` after an answer, doubling after each failure, at most `capMs`. */
   pollBackoff?: BackoffOptions;
+  /** While polling, how often the stream is tried again (ms). */
+  streamRetryMs?: number;
 }
 
 /** A stream silent this long after opening is held on the way (ms). */
 export const NOTIFICATIONS_FIRST_EVENT_MS = 5000;
 /** Polls every 5 s while answered; after failures twice as long each time, up to a minute. */
 export const NOTIFICATIONS_POLL_BACKOFF: BackoffOptions = { baseMs: 5000, capMs: 60_000 };
+/** While polling, the stream is tried again every 5 minutes (the network may have changed). */
+export const NOTIFICATIONS_STREAM_RETRY_MS = 5 * 60_000;
 
 /** Compares notification ids (decimal strings of any length). */
 export function compareIds(a: string, b: string): number {
@@ -64,6 +69,7 @@ export class NotificationsClient {
   private hadError = false;
   private firstEventTimer: ReturnType<typeof setTimeout> | null = null;
   private pollTimer: ReturnType<typeof setTimeout> | null = null;
+  private streamRetryTimer: ReturnType<typeof setTimeout> | null = null;
   private failedPolls = 0;
 
   constructor(private readonly opts: NotificationsOptions) {}
@@ -80,9 +86,14 @@ export class NotificationsClient {
       /* the stream still brings news */
     }
     if (this.stopped || this.es || this.state.polling) return;
+    this.listen();
+  }
+
+  /** Opens the stream; one that brings no event in time is held on the way (see `streamHeld`). */
+  private listen(): void {
     const es = this.opts.openStream(this.resumeUrl());
     this.es = es;
-    this.firstEventTimer = setTimeout(() => this.startPolling(), this.opts.firstEventMs ?? NOTIFICATIONS_FIRST_EVENT_MS);
+    this.firstEventTimer = setTimeout(() => this.streamHeld(), this.opts.firstEventMs ?? NOTIFICATIONS_FIRST_EVENT_MS);
     es.addEventListener("open", () => {
       this.set({ connected: true });
       if (this.hadError) {
@@ -130,21 +141,31 @@ export class NotificationsClient {
     await this.opts.markRead(newest.id);
   }
 
-  /** The stream flows: it is not held by a proxy. */
+  /** The stream flows: it is not held by a proxy, and polling (if any) stops. */
   private streamDelivered(): void {
     if (this.firstEventTimer) clearTimeout(this.firstEventTimer);
     this.firstEventTimer = null;
+    if (!this.state.polling) return;
+    this.clearTimers();
+    this.set({ polling: false });
   }
 
-  /** The stream brought nothing: close it and poll the list instead. */
-  private startPolling(): void {
+  /** The stream brought nothing: close it, poll the list instead, and try the stream again later. */
+  private streamHeld(): void {
     this.firstEventTimer = null;
     if (this.stopped) return;
     this.es?.close();
     this.es = null;
-    this.failedPolls = 0;
-    this.set({ connected: false, polling: true });
-    void this.poll();
+    this.set({ connected: false });
+    if (!this.state.polling) {
+      this.failedPolls = 0;
+      this.set({ polling: true });
+      void this.poll();
+    }
+    this.streamRetryTimer = setTimeout(() => {
+      this.streamRetryTimer = null;
+      if (!this.stopped) this.listen();
+    }, this.opts.streamRetryMs ?? NOTIFICATIONS_STREAM_RETRY_MS);
   }
 
   private async poll(): Promise<void> {
@@ -159,7 +180,7 @@ export class NotificationsClient {
       // Tried again later, after a longer wait.
       this.failedPolls += 1;
     }
-    if (this.stopped) return;
+    if (this.stopped || !this.state.polling) return;
     const delay = backoffCeiling(this.failedPolls, this.opts.pollBackoff ?? NOTIFICATIONS_POLL_BACKOFF);
     this.pollTimer = setTimeout(() => {
       this.pollTimer = null;
@@ -170,7 +191,8 @@ export class NotificationsClient {
   private clearTimers(): void {
     if (this.firstEventTimer) clearTimeout(this.firstEventTimer);
     if (this.pollTimer) clearTimeout(this.pollTimer);
-    this.firstEventTimer = this.pollTimer = null;
+    if (this.streamRetryTimer) clearTimeout(this.streamRetryTimer);
+    this.firstEventTimer = this.pollTimer = this.streamRetryTimer = null;
   }
 
   private async reload(): Promise<void> {

@@ -1,5 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { compareIds, NOTIFICATIONS_FIRST_EVENT_MS, NotificationsClient, type EventSourceLike } from "../notifications";
+import {
+  compareIds,
+  NOTIFICATIONS_FIRST_EVENT_MS,
+  NOTIFICATIONS_STREAM_RETRY_MS,
+  NotificationsClient,
+  type EventSourceLike,
+} from "../notifications";
 import type { Notification, NotificationList } from "../protocol";
 import { bob, flush } from "./fakes";
 
@@ -156,6 +162,33 @@ describe("notifications when the stream is held on the way", () => {
     await vi.advanceTimersByTimeAsync(120_000);
     expect(asked).toHaveLength(polls);
     expect(c.getState().polling).toBe(false);
+  });
+
+  it("while polling, the stream is tried again every 5 minutes; once it delivers, polling stops", async () => {
+    const { c, streams, asked } = setup();
+    await c.start();
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_FIRST_EVENT_MS);
+    expect(c.getState().polling).toBe(true);
+
+    // Still held: the new stream is closed again and polling goes on.
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_STREAM_RETRY_MS);
+    expect(streams).toHaveLength(2);
+    expect(streams[1].url).toBe("/api/notifications/stream?since=4");
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_FIRST_EVENT_MS);
+    expect(streams[1].closed).toBe(true);
+    expect(c.getState().polling).toBe(true);
+
+    // The network changed: the next try delivers, and no more polls are made.
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_STREAM_RETRY_MS);
+    expect(streams).toHaveLength(3);
+    streams[2].emit("unread", { count: 3 });
+    expect(c.getState()).toMatchObject({ polling: false, unread: 3 });
+    const polls = asked.length;
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_STREAM_RETRY_MS * 2);
+    expect(asked).toHaveLength(polls);
+    expect(streams).toHaveLength(3);
+    expect(streams[2].closed).toBe(false);
+    c.stop();
   });
 
   it("failed polls back off up to a minute and recover", async () => {
