@@ -1,9 +1,13 @@
 "use client";
 import { useEffect, useState } from "react";
-import { getConnection, useConnectionState, useTransportKind } from "@/hooks/realtime";
+import { getConnection, useConnectionState, useNotifications, useTransportKind } from "@/hooks/realtime";
 
 /** What the fallback transports cannot carry, said where the transport is named. */
 const FALLBACK_LIMITS = "WebSocket is blocked on this network: others' cursors, carets and typing are not shown, and yours are not sent.";
+
+/** Said (as the status's tooltip only) when the notifications stream does not get through and the list is polled. */
+export const NOTIFICATIONS_POLLED =
+  "Notifications are checked every few seconds: their live stream does not get through this network.";
 
 /**
  * Connected / Live (SSE fallback) / Live (long poll) / Reconnecting in Ns /
@@ -12,6 +16,7 @@ const FALLBACK_LIMITS = "WebSocket is blocked on this network: others' cursors, 
 export function ConnectionStatus() {
   const { conn, pending } = useConnectionState();
   const transport = useTransportKind();
+  const polled = useNotifications().state.polling;
   const [now, setNow] = useState(() => Date.now());
   const retryAt = conn.status === "reconnecting" ? conn.retryAt : 0;
 
@@ -52,6 +57,7 @@ export function ConnectionStatus() {
     <div className="flex items-center gap-2 text-xs">
       <div
         role="status"
+        title={polled ? NOTIFICATIONS_POLLED : undefined}
         className="inline-flex items-center gap-1.5 rounded-full bg-stone-100 px-2.5 py-1 font-medium text-stone-700 dark:bg-stone-800 dark:text-stone-300"
       >
         <span className={`h-2 w-2 rounded-full ${dot}`} aria-hidden="true" />

@@ -12,7 +12,7 @@ import { Connection, type ConnectionState } from "@/realtime/connection";
 import { NotificationsClient, type EventSourceLike, type NotificationsState } from "@/realtime/notifications";
 import type { BoardView } from "@/realtime/store";
 import { browserSocket } from "@/realtime/socket";
-import { browserHttp } from "@/realtime/transport/browser";
+import { BrowserEventSource, browserHttp } from "@/realtime/transport/browser";
 import { TransportSelector, type TransportKind } from "@/realtime/transport/selector";
 
 let connection: Connection | null = null;
@@ -34,8 +34,13 @@ export function getNotifications(): NotificationsClient {
     notifications = new NotificationsClient({
       streamUrl: NOTIFICATIONS_STREAM,
       openStream: (url) =>
-        new ReconnectingEventSource(url, { withCredentials: true, max_retry_time: 30_000 }) as unknown as EventSourceLike,
-      fetchList: () => api.notifications(),
+        new ReconnectingEventSource(url, {
+          withCredentials: true,
+          max_retry_time: 30_000,
+          // Read with fetch, so that a stream silent past its keep-alives counts as dropped.
+          eventSourceClass: BrowserEventSource as unknown as typeof EventSource,
+        }) as unknown as EventSourceLike,
+      fetchList: (after) => api.notifications(after),
       markRead: (upTo) => api.markRead(upTo),
     });
     void notifications.start();
@@ -54,7 +59,7 @@ export function shutdownRealtime(): void {
 }
 
 const idleState: ConnectionState = { conn: { status: "idle" }, pending: 0 };
-const emptyNotifications: NotificationsState = { items: [], unread: 0, connected: false, loaded: false };
+const emptyNotifications: NotificationsState = { items: [], unread: 0, connected: false, loaded: false, polling: false };
 
 // Subscribing (after mount) creates the singletons; before that the snapshots are the idle ones.
 const subscribeConnection = (cb: () => void) => getConnection().state.on(cb);

@@ -138,7 +138,8 @@ export const api = {
   createNote: (id: string, body: NoteCreate) =>
     request<NoteResult>("POST", `/api/boards/${encodeURIComponent(id)}/notes`, body),
 
-  notifications: () => request<NotificationList>("GET", "/api/notifications"),
+  notifications: (after?: string) =>
+    request<NotificationList>("GET", `/api/notifications${after ? `?after=${encodeURIComponent(after)}` : ""}`),
   markRead: (upTo: string) => request<void>("POST", "/api/notifications/read", { up_to: upTo }),
 };
 

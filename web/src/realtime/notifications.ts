@@ -2,7 +2,16 @@
  * The caller's notifications: the list from `GET /api/notifications`, then
  * live over `GET /api/notifications/stream` (EventSource through
  * reconnecting-eventsource, see web/README.md). `unread` events drive the count.
+ *
+ * The server sends `unread` as soon as the stream opens, so a stream that
+ * brings no event within `firstEventMs` is held on the way (a buffering
+ * proxy): it is closed and `GET /api/notifications?after=N` is polled
+ * instead, every `pollBackoff.baseMs`, waiting twice as long after each poll
+ * that failed (up to `pollBackoff.capMs`); `polling` in the state says so.
+ * Every `streamRetryMs` the stream is tried again: when it delivers, polling
+ * stops.
  */
+import { backoffCeiling, type BackoffOptions } from "./backoff";
 import { Emitter } from "./emitter";
 import type { Notification, NotificationList, UnreadEvent } from "./protocol";
 
@@ -18,17 +27,33 @@ export interface NotificationsState {
   unread: number;
   connected: boolean;
   loaded: boolean;
+  /** The stream did not get through: the list is polled instead. */
+  polling: boolean;
 }
 
 export interface NotificationsOptions {
   /** e.g. `/api/notifications/stream` (absolute or relative). */
   streamUrl: string;
   openStream(url: string): EventSourceLike;
-  fetchList(): Promise<NotificationList>;
+  /** The list, or only the notifications after id `after`. */
+  fetchList(after?: string): Promise<NotificationList>;
   markRead(upTo: string): Promise<void>;
   /** How many items to keep. */
   limit?: number;
+  /** How long a new stream may bring no event before polling takes over (ms). */
+  firstEventMs?: number;
+  /** Waits between polls: `baseMs` after an answer, doubling after each failure, at most `capMs`. */
+  pollBackoff?: BackoffOptions;
+  /** While polling, how often the stream is tried again (ms). */
+  streamRetryMs?: number;
 }
+
+/** A stream silent this long after opening is held on the way (ms). */
+export const NOTIFICATIONS_FIRST_EVENT_MS = 5000;
+/** Polls every 5 s while answered; after failures twice as long each time, up to a minute. */
+export const NOTIFICATIONS_POLL_BACKOFF: BackoffOptions = { baseMs: 5000, capMs: 60_000 };
+/** While polling, the stream is tried again every 5 minutes (the network may have changed). */
+export const NOTIFICATIONS_STREAM_RETRY_MS = 5 * 60_000;
 
 /** Compares notification ids (decimal strings of any length). */
 export function compareIds(a: string, b: string): number {
@@ -38,10 +63,14 @@ export function compareIds(a: string, b: string): number {
 
 export class NotificationsClient {
   readonly changes = new Emitter<NotificationsState>();
-  private state: NotificationsState = { items: [], unread: 0, connected: false, loaded: false };
+  private state: NotificationsState = { items: [], unread: 0, connected: false, loaded: false, polling: false };
   private es: EventSourceLike | null = null;
   private stopped = false;
   private hadError = false;
+  private firstEventTimer: ReturnType<typeof setTimeout> | null = null;
+  private pollTimer: ReturnType<typeof setTimeout> | null = null;
+  private streamRetryTimer: ReturnType<typeof setTimeout> | null = null;
+  private failedPolls = 0;
 
   constructor(private readonly opts: NotificationsOptions) {}
 
@@ -56,9 +85,15 @@ export class NotificationsClient {
     } catch {
       /* the stream still brings news */
     }
-    if (this.stopped || this.es) return;
+    if (this.stopped || this.es || this.state.polling) return;
+    this.listen();
+  }
+
+  /** Opens the stream; one that brings no event in time is held on the way (see `streamHeld`). */
+  private listen(): void {
     const es = this.opts.openStream(this.resumeUrl());
     this.es = es;
+    this.firstEventTimer = setTimeout(() => this.streamHeld(), this.opts.firstEventMs ?? NOTIFICATIONS_FIRST_EVENT_MS);
     es.addEventListener("open", () => {
       this.set({ connected: true });
       if (this.hadError) {
@@ -72,6 +107,7 @@ export class NotificationsClient {
       this.set({ connected: false });
     });
     es.addEventListener("notification", (ev) => {
+      this.streamDelivered();
       try {
         this.add([JSON.parse(String(ev.data)) as Notification]);
       } catch {
@@ -79,6 +115,7 @@ export class NotificationsClient {
       }
     });
     es.addEventListener("unread", (ev) => {
+      this.streamDelivered();
       try {
         const { count } = JSON.parse(String(ev.data)) as UnreadEvent;
         if (typeof count === "number") this.set({ unread: count });
@@ -92,7 +129,8 @@ export class NotificationsClient {
     this.stopped = true;
     this.es?.close();
     this.es = null;
-    this.set({ connected: false });
+    this.clearTimers();
+    this.set({ connected: false, polling: false });
   }
 
   /** Marks everything up to the newest item read. */
@@ -101,6 +139,60 @@ export class NotificationsClient {
     if (!newest) return;
     this.set({ unread: 0, items: this.state.items.map((n) => ({ ...n, read: true })) });
     await this.opts.markRead(newest.id);
+  }
+
+  /** The stream flows: it is not held by a proxy, and polling (if any) stops. */
+  private streamDelivered(): void {
+    if (this.firstEventTimer) clearTimeout(this.firstEventTimer);
+    this.firstEventTimer = null;
+    if (!this.state.polling) return;
+    this.clearTimers();
+    this.set({ polling: false });
+  }
+
+  /** The stream brought nothing: close it, poll the list instead, and try the stream again later. */
+  private streamHeld(): void {
+    this.firstEventTimer = null;
+    if (this.stopped) return;
+    this.es?.close();
+    this.es = null;
+    this.set({ connected: false });
+    if (!this.state.polling) {
+      this.failedPolls = 0;
+      this.set({ polling: true });
+      void this.poll();
+    }
+    this.streamRetryTimer = setTimeout(() => {
+      this.streamRetryTimer = null;
+      if (!this.stopped) this.listen();
+    }, this.opts.streamRetryMs ?? NOTIFICATIONS_STREAM_RETRY_MS);
+  }
+
+  private async poll(): Promise<void> {
+    try {
+      const newest = this.state.items[0];
+      const list = await this.opts.fetchList(newest?.id);
+      if (this.stopped) return;
+      this.failedPolls = 0;
+      this.set({ unread: list.unread, loaded: true });
+      this.add(list.notifications, true);
+    } catch {
+      // Tried again later, after a longer wait.
+      this.failedPolls += 1;
+    }
+    if (this.stopped || !this.state.polling) return;
+    const delay = backoffCeiling(this.failedPolls, this.opts.pollBackoff ?? NOTIFICATIONS_POLL_BACKOFF);
+    this.pollTimer = setTimeout(() => {
+      this.pollTimer = null;
+      void this.poll();
+    }, delay);
+  }
+
+  private clearTimers(): void {
+    if (this.firstEventTimer) clearTimeout(this.firstEventTimer);
+    if (this.pollTimer) clearTimeout(this.pollTimer);
+    if (this.streamRetryTimer) clearTimeout(this.streamRetryTimer);
+    this.firstEventTimer = this.pollTimer = this.streamRetryTimer = null;
   }
 
   private async reload(): Promise<void> {

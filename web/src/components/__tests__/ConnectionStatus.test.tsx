@@ -5,20 +5,22 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ConnectionState } from "@/realtime/connection";
 import type { TransportKind } from "@/realtime/transport/selector";
 import { ann } from "@/realtime/__tests__/fakes";
-import { ConnectionStatus } from "../ConnectionStatus";
+import { ConnectionStatus, NOTIFICATIONS_POLLED } from "../ConnectionStatus";
 
 declare global {
   var IS_REACT_ACT_ENVIRONMENT: boolean | undefined;
 }
 
-const shown: { state: ConnectionState; transport: TransportKind } = {
+const shown: { state: ConnectionState; transport: TransportKind; polling: boolean } = {
   state: { conn: { status: "idle" }, pending: 0 },
   transport: "websocket",
+  polling: false,
 };
 vi.mock("@/hooks/realtime", () => ({
   getConnection: () => ({ retryNow: () => undefined }),
   useConnectionState: () => shown.state,
   useTransportKind: () => shown.transport,
+  useNotifications: () => ({ state: { items: [], unread: 0, connected: false, loaded: true, polling: shown.polling }, client: null }),
 }));
 
 let root: Root;
@@ -48,5 +50,18 @@ describe("the connection status", () => {
     act(() => root.render(<ConnectionStatus />));
     expect(container.querySelector('[role="status"]')?.textContent).toBe(text);
     expect(container.textContent?.includes("No live cursors")).toBe(limited);
+  });
+
+  it("says only in its tooltip that notifications are polled", () => {
+    shown.state = live;
+    shown.transport = "longpoll";
+    shown.polling = false;
+    act(() => root.render(<ConnectionStatus />));
+    const status = () => container.querySelector('[role="status"]');
+    expect(status()?.getAttribute("title")).toBeNull();
+    shown.polling = true;
+    act(() => root.render(<ConnectionStatus />));
+    expect(status()?.getAttribute("title")).toBe(NOTIFICATIONS_POLLED);
+    expect(status()?.textContent).toBe("Live (long poll)");
   });
 });

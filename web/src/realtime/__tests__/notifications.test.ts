@@ -1,6 +1,12 @@
-import { describe, expect, it } from "vitest";
-import { compareIds, NotificationsClient, type EventSourceLike } from "../notifications";
-import type { Notification } from "../protocol";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import {
+  compareIds,
+  NOTIFICATIONS_FIRST_EVENT_MS,
+  NOTIFICATIONS_STREAM_RETRY_MS,
+  NotificationsClient,
+  type EventSourceLike,
+} from "../notifications";
+import type { Notification, NotificationList } from "../protocol";
 import { bob, flush } from "./fakes";
 
 class FakeES implements EventSourceLike {
@@ -75,5 +81,130 @@ describe("notifications", () => {
     expect(c.getState().unread).toBe(0);
     c.stop();
     expect(es.closed).toBe(true);
+  });
+});
+
+describe("notifications when the stream is held on the way", () => {
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  function setup() {
+    const streams: FakeES[] = [];
+    const asked: (string | undefined)[] = [];
+    let answer: NotificationList = { notifications: [n("4")], unread: 1 };
+    let down = false;
+    const c = new NotificationsClient({
+      streamUrl: "/api/notifications/stream",
+      openStream: (url) => {
+        const es = new FakeES(url);
+        streams.push(es);
+        return es;
+      },
+      fetchList: async (after) => {
+        asked.push(after);
+        if (down) throw new Error("offline");
+        return answer;
+      },
+      markRead: async () => undefined,
+    });
+    return {
+      c,
+      streams,
+      asked,
+      answer: (list: NotificationList) => void (answer = list),
+      down: (v: boolean) => void (down = v),
+    };
+  }
+
+  it("a stream that brings its first event in time is kept; no polling", async () => {
+    const { c, streams, asked } = setup();
+    await c.start();
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_FIRST_EVENT_MS - 1);
+    streams[0].emit("open");
+    streams[0].emit("unread", { count: 1 });
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(streams[0].closed).toBe(false);
+    expect(c.getState().polling).toBe(false);
+    expect(asked).toEqual([undefined]);
+    c.stop();
+  });
+
+  it("a silent stream is closed and the list is polled every 5 s after the newest id", async () => {
+    const { c, streams, asked, answer } = setup();
+    await c.start();
+    streams[0].emit("open"); // headers came through, the body is held
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_FIRST_EVENT_MS);
+    expect(streams[0].closed).toBe(true);
+    expect(c.getState().polling).toBe(true);
+    expect(asked).toEqual([undefined, "4"]);
+
+    await vi.advanceTimersByTimeAsync(4999);
+    expect(asked).toHaveLength(2);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(asked).toHaveLength(3);
+
+    // A mention arrives: it shows with the new count, and the next poll asks after it.
+    answer({ notifications: [n("5")], unread: 2 });
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(c.getState().unread).toBe(2);
+    expect(c.getState().items.map((x) => x.id)).toEqual(["5", "4"]);
+    answer({ notifications: [], unread: 2 });
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(asked.at(-1)).toBe("5");
+    expect(streams).toHaveLength(1);
+
+    c.stop();
+    const polls = asked.length;
+    await vi.advanceTimersByTimeAsync(120_000);
+    expect(asked).toHaveLength(polls);
+    expect(c.getState().polling).toBe(false);
+  });
+
+  it("while polling, the stream is tried again every 5 minutes; once it delivers, polling stops", async () => {
+    const { c, streams, asked } = setup();
+    await c.start();
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_FIRST_EVENT_MS);
+    expect(c.getState().polling).toBe(true);
+
+    // Still held: the new stream is closed again and polling goes on.
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_STREAM_RETRY_MS);
+    expect(streams).toHaveLength(2);
+    expect(streams[1].url).toBe("/api/notifications/stream?since=4");
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_FIRST_EVENT_MS);
+    expect(streams[1].closed).toBe(true);
+    expect(c.getState().polling).toBe(true);
+
+    // The network changed: the next try delivers, and no more polls are made.
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_STREAM_RETRY_MS);
+    expect(streams).toHaveLength(3);
+    streams[2].emit("unread", { count: 3 });
+    expect(c.getState()).toMatchObject({ polling: false, unread: 3 });
+    const polls = asked.length;
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_STREAM_RETRY_MS * 2);
+    expect(asked).toHaveLength(polls);
+    expect(streams).toHaveLength(3);
+    expect(streams[2].closed).toBe(false);
+    c.stop();
+  });
+
+  it("failed polls back off up to a minute and recover", async () => {
+    const { c, asked, down } = setup();
+    await c.start();
+    down(true);
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_FIRST_EVENT_MS);
+    const first = asked.length;
+    await vi.advanceTimersByTimeAsync(10_000 + 20_000 + 40_000 + 60_000 + 60_000);
+    expect(asked.length - first).toBe(5);
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(asked.length - first).toBe(5);
+    down(false);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(asked.length - first).toBe(6);
+    expect(c.getState().unread).toBe(1);
+    c.stop();
   });
 });

@@ -1,13 +1,28 @@
 /**
- * The browser's fetch and EventSource as the fallback's `HttpDeps`, kept
- * apart so that the fallback modules run in Node tests with fakes.
+ * The browser's fetch and a fetch-based EventSource as the fallback's
+ * `HttpDeps`, kept apart so that the fallback modules run in Node tests with
+ * fakes.
  */
-import type { EventSourceLike, HttpDeps } from "./feed";
+import type { HttpDeps } from "./feed";
+import { FetchEventSource } from "./sse-reader";
 
-/** Same-origin fetch (cookies go along) and a native EventSource with credentials. */
+const browserFetch = (url: string, init?: RequestInit) => fetch(url, init);
+
+/** Same-origin fetch (cookies go along) and an EventSource that notices a silent stream (sse-reader.ts). */
 export function browserHttp(): HttpDeps {
   return {
-    fetch: (url, init) => fetch(url, init),
-    openEventSource: (url) => new EventSource(url, { withCredentials: true }) as unknown as EventSourceLike,
+    fetch: browserFetch,
+    openEventSource: (url) => new FetchEventSource(url, browserFetch),
   };
+}
+
+/**
+ * The fetch-based EventSource with EventSource's constructor, for
+ * reconnecting-eventsource's `eventSourceClass` (the notifications stream),
+ * so that a half-open stream is noticed there too.
+ */
+export class BrowserEventSource extends FetchEventSource {
+  constructor(url: string) {
+    super(url, browserFetch);
+  }
 }

@@ -10,6 +10,9 @@
  * server sends `presence` right after subscribing, so a stream that brings
  * nothing within `firstEventMs` is being held by something on the way (a
  * buffering proxy): the feed fails and reports that it never delivered.
+ * A stream that goes silent later (no event and no keep-alive comment for
+ * 2.5 keep-alive intervals: a half-open connection) errors in the reader
+ * (sse-reader.ts), which ends the feed the same way.
  */
 import type { BoardEvent, EventKind, Id, ServerMessageOf, Snapshot } from "../protocol";
 import { boardPath, type BoardFeed, type FeedSink, type HttpDeps } from "./feed";
@@ -101,6 +104,6 @@ export function openSseFeed(
     sink.message({ ...presence, type: "presence", board });
   });
   es.addEventListener("shutdown", () => end("server shutting down"));
-  es.onerror = () => end("SSE stream ended");
+  es.onerror = (ev) => end(`SSE stream: ${(ev as { reason?: string } | null)?.reason ?? "ended"}`);
   return { close };
 }

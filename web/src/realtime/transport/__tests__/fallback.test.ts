@@ -5,6 +5,7 @@ import { ann, board, FakeEnv, FakeSocket, note } from "../../__tests__/fakes";
 import type { EventSourceLike, HttpDeps } from "../feed";
 import { restCallFor } from "../rest";
 import { TransportSelector } from "../selector";
+import { FetchEventSource } from "../sse-reader";
 
 /** One request the test answers as the server. */
 interface PendingRequest {
@@ -178,6 +179,48 @@ describe("transport fallback", () => {
     again.answer(200, { seq: 5 });
     await expect(done).resolves.toEqual({ seq: 5 });
     expect(t.web.requests).toHaveLength(0);
+    t.conn.stop();
+  });
+
+  it("an SSE stream that goes silent (half-open) is dropped after 2.5 keep-alive intervals and resumed from the applied seq, still on SSE", async () => {
+    const t = setup();
+    // The real fetch-based reader over streams the test writes to.
+    const bodies: { url: string; write(text: string): void }[] = [];
+    t.web.http.openEventSource = (url) =>
+      new FetchEventSource(url, (_u, init) => {
+        let controller!: ReadableStreamDefaultController<Uint8Array>;
+        const body = new ReadableStream<Uint8Array>({ start: (c) => void (controller = c) });
+        init?.signal?.addEventListener("abort", () => controller.error(new Error("aborted")));
+        bodies.push({ url, write: (text) => controller.enqueue(new TextEncoder().encode(text)) });
+        return Promise.resolve(new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } }));
+      });
+    t.subscribe();
+    await fallBack(t);
+    await settle();
+    const snapshot = { board, notes: [note("n1")], seq: 4 };
+    bodies[0].write(`retry: 2000\n\nevent: snapshot\nid: 4\ndata: ${JSON.stringify(snapshot)}\n\n`);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.seqOf()).toBe(4);
+    // Keep-alives every 15 s keep it open; then the proxy stops forwarding without closing.
+    for (let i = 0; i < 3; i++) {
+      await vi.advanceTimersByTimeAsync(15_000);
+      bodies[0].write(": keep-alive\n\n");
+    }
+    await vi.advanceTimersByTimeAsync(37_499);
+    expect(bodies).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
+    await vi.advanceTimersByTimeAsync(1000);
+    t.web.take("/api/me").answer(200, { user: ann });
+    await settle();
+    expect(t.selector.kind).toBe("sse");
+    expect(bodies).toHaveLength(2);
+    expect(bodies[1].url).toBe("/api/boards/b1/stream?since=4");
+    bodies[1].write(
+      `event: note.deleted\nid: 5\ndata: ${JSON.stringify({ board: "b1", seq: 5, by: ann, at: "", kind: "note.deleted", id: "n1" })}\n\n`,
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(t.seqOf()).toBe(5);
+    expect(t.conn.getState().conn.status).toBe("live");
     t.conn.stop();
   });
 
