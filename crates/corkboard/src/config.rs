@@ -310,7 +310,10 @@ pub struct Config {
     )]
     pub max_connections_per_user: u32,
 
-    /// Interval of `: keep-alive` comments on SSE streams, in ms.
+    /// Interval of `: keep-alive` comments on SSE streams, in ms. The web UI
+    /// counts a stream silent for 2.5 intervals as dropped and reopens it (it
+    /// assumes 15 s until two comments in a row show the interval), so above
+    /// 37500 its streams are reopened every 37.5 s when idle.
     #[arg(long, env = "CORKBOARD_SSE_KEEPALIVE_MS", default_value_t = 15_000)]
     pub sse_keepalive_ms: u64,
 
