@@ -209,7 +209,7 @@ describe("board history, restore and export/import", { timeout: 120_000 }, () =>
     assert.equal(await A.getByTestId("history-banner").count(), 0, "closing the panel goes back to live");
   });
 
-  test("a board of thousands of events: opening the panel reads one page, a jump far back one more", { timeout: 60_000 }, async () => {
+  test("a board of thousands of events: opening the panel reads one page, a jump far back one more; Export saves the version shown", { timeout: 60_000 }, async () => {
     const A = ann.page;
     const board = await api(ann, "POST", "/api/boards", { title: "Long" }, 201);
     const id = board.id;
@@ -274,6 +274,13 @@ describe("board history, restore and export/import", { timeout: 120_000 }, () =>
     await panel.locator('[data-seq="3"]').waitFor();
     assert.equal(pages.length, 2, `event requests: ${pages.join(", ")}`);
     assert.equal(await panel.getByTestId("history-gap").count(), 1, "one gap between the two pages");
+    // Export while a version is shown: that version, and the file says which.
+    const [download] = await Promise.all([A.waitForEvent("download"), A.getByRole("button", { name: "Export" }).click()]);
+    assert.equal(download.suggestedFilename(), "long-v3.corkboard.json");
+    const file = JSON.parse(readFileSync(await download.path(), "utf8"));
+    const past = await api(ann, "GET", `/api/boards/${id}/history?seq=3`, undefined, 200);
+    assert.equal(file.seq, 3);
+    assert.deepEqual(file.notes.map((n) => [n.id, n.y]), past.notes.map((n) => [n.id, n.y]));
     await A.keyboard.press("Escape");
     await panel.waitFor({ state: "detached" });
   });
