@@ -176,12 +176,15 @@ export function useBoardHistory(boardId: string, liveSeq: number, open: boolean,
     },
     [runs],
   );
+  const loadOlder = useCallback((from: number) => void loader?.older(from), [loader]);
+  const loadNewer = useCallback((to: number) => void loader?.newer(to), [loader]);
+
   return {
     runs,
     itemAt,
     loadingEvents: (loader?.pending ?? 0) > 0,
-    loadOlder: (from: number) => void loader?.older(from),
-    loadNewer: (to: number) => void loader?.newer(to),
+    loadOlder,
+    loadNewer,
     floor: loader?.floor ?? 0,
     head,
     chosen,
