@@ -3,10 +3,14 @@
 // with scripts/e2e.sh). ann and bob share a board: ann's changes are made over
 // REST (fast and exact), ann looks at an older version in the history panel
 // while bob's screen stays live, restores it, and bob sees the board return to
-// it; then the board is exported and imported as a new board.
+// it; then the board is exported and imported as a new board. Last, a board of
+// a few thousand events (made by four users in parallel over REST, within the
+// per-user rate limit): opening the panel reads one page of events, and a
+// slider jump far back reads one more.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { BASE, ConsoleWatch, PASSWORD, launchBrowser, rest, screenshotPath, seen, until } from "./harness.mjs";
 
 const VIEWPORT = { width: 1280, height: 800 };
@@ -203,5 +207,81 @@ describe("board history, restore and export/import", { timeout: 120_000 }, () =>
     await A.keyboard.press("Escape");
     await A.getByTestId("history-panel").waitFor({ state: "detached" });
     assert.equal(await A.getByTestId("history-banner").count(), 0, "closing the panel goes back to live");
+  });
+
+  test("a board of thousands of events: opening the panel reads one page, a jump far back one more; Export saves the version shown", { timeout: 60_000 }, async () => {
+    const A = ann.page;
+    const board = await api(ann, "POST", "/api/boards", { title: "Long" }, 201);
+    const id = board.id;
+    const notes = `/api/boards/${id}/notes`;
+    // Four writers, so the per-user REST rate (100/s, burst 200) allows it in a few seconds.
+    const writers = [ann];
+    for (const name of ["cy", "di", "ed"]) {
+      const context = await browser.newContext();
+      const r = await rest(context, "POST", "/api/auth/signup", { username: `${name}${Date.now() % 100000}`, password: PASSWORD });
+      assert.equal(r.status, 201);
+      const { token } = await api(ann, "POST", `/api/boards/${id}/invites`, { role: "editor" }, 201);
+      const who = { name, context };
+      await api(who, "POST", `/api/invites/${token}/accept`, undefined, 200);
+      writers.push(who);
+    }
+    const PER_WRITER = 700;
+    const t0 = Date.now();
+    await Promise.all(
+      writers.map(async (who, w) => {
+        const nid = `n-tally-${w}`;
+        await api(who, "POST", notes, { id: nid, x: 40 + 220 * w, y: 40, text: `Tally ${who.name}` }, 201);
+        for (let i = 0; i < PER_WRITER; i += 20)
+          await Promise.all(
+            Array.from({ length: 20 }, async (_, k) => {
+              for (;;) {
+                const r = await rest(who.context, "PATCH", `${notes}/${nid}`, { y: 40 + ((i + k) % 300) });
+                if (r.status === 200) return;
+                assert.equal(r.status, 429, JSON.stringify(r.body));
+                await sleep(1000 * (r.body?.error?.details?.retry_after ?? 0.1));
+              }
+            }),
+          );
+      }),
+    );
+    const head = (await api(ann, "GET", `/api/boards/${id}`, undefined, 200)).board.seq;
+    console.log(`made a board of ${head} events in ${Date.now() - t0} ms`);
+    assert.ok(head >= 4 * PER_WRITER, `${head} events`);
+
+    const pages = [];
+    A.on("request", (r) => {
+      if (r.url().includes(`/boards/${id}/history/events`)) pages.push(new URL(r.url()).searchParams.get("after"));
+    });
+    await A.goto(`${BASE}/boards/${id}/`);
+    await seen(A, "the board", (i) => !!document.querySelector(`[data-note-id="${i}"]`), "n-tally-0", 10_000);
+    const opened = Date.now();
+    await A.getByRole("button", { name: "History" }).click();
+    const panel = A.getByTestId("history-panel");
+    await panel.getByText(`#${head}`, { exact: true }).waitFor();
+    // Named without a replay from seq 1: the note's text then is not known, its text now is.
+    await panel.getByText(/moved a note \(now 'Tally /).first().waitFor();
+    const openMs = Date.now() - opened;
+    await sleep(300);
+    console.log(`history panel on ${head} events: ${pages.length} event request(s) (after=${pages.join(", ")}), list shown in ${openMs} ms`);
+    assert.deepEqual(pages, [String(head - 500)]);
+    assert.equal(await panel.locator("[data-seq]").count(), 500);
+
+    // The slider far back: the page around it, and the event's author in the byline.
+    const slider = A.locator("#history-slider");
+    await slider.press("Home");
+    for (let i = 0; i < 3; i++) await slider.press("ArrowRight");
+    await seen(A, "version #3", () => document.querySelector('[data-testid="history-banner"]')?.textContent?.startsWith("Viewing version #3 by "), undefined, 5000);
+    await panel.locator('[data-seq="3"]').waitFor();
+    assert.equal(pages.length, 2, `event requests: ${pages.join(", ")}`);
+    assert.equal(await panel.getByTestId("history-gap").count(), 1, "one gap between the two pages");
+    // Export while a version is shown: that version, and the file says which.
+    const [download] = await Promise.all([A.waitForEvent("download"), A.getByRole("button", { name: "Export" }).click()]);
+    assert.equal(download.suggestedFilename(), "long-v3.corkboard.json");
+    const file = JSON.parse(readFileSync(await download.path(), "utf8"));
+    const past = await api(ann, "GET", `/api/boards/${id}/history?seq=3`, undefined, 200);
+    assert.equal(file.seq, 3);
+    assert.deepEqual(file.notes.map((n) => [n.id, n.y]), past.notes.map((n) => [n.id, n.y]));
+    await A.keyboard.press("Escape");
+    await panel.waitFor({ state: "detached" });
   });
 });

@@ -42,14 +42,17 @@ export function exportBoard(board: { title: string; seq: number }, notes: readon
   };
 }
 
-/** A file name for the download: the title's safe characters, e.g. `groceries.corkboard.json`. */
-export function exportFileName(title: string): string {
+/**
+ * A file name for the download: the title's safe characters, e.g.
+ * `groceries.corkboard.json`, or `groceries-v120.corkboard.json` for a past version.
+ */
+export function exportFileName(title: string, seq?: number): string {
   const base = title
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "")
     .slice(0, 60);
-  return `${base || "board"}.corkboard.json`;
+  return `${base || "board"}${seq === undefined ? "" : `-v${seq}`}.corkboard.json`;
 }
 
 export type ParseResult = { ok: true; file: BoardFile } | { ok: false; error: string };

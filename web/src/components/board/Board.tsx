@@ -42,7 +42,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
   const [camera, setCamera] = useState<Camera>(HOME);
   const [historyOpen, setHistoryOpen] = useState(false);
   const [restoring, setRestoring] = useState(false);
-  const history = useBoardHistory(boardId, view?.seq ?? 0, historyOpen);
+  const history = useBoardHistory(boardId, view?.seq ?? 0, historyOpen, view?.notes);
   // A past version is drawn read-only; the live board keeps updating underneath.
   const past = history.version;
   const role = view?.board?.role;
@@ -182,13 +182,17 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     }
   };
 
+  // The version being viewed when one is shown (the file's seq says which), else the live board.
   const exportJson = () => {
     if (!view?.board) return;
-    const file = exportBoard({ title: view.board.title, seq: view.seq }, view.notes);
+    const shown = past && past.seq === history.chosen ? past : null;
+    const file = shown
+      ? exportBoard({ title: shown.title, seq: shown.seq }, shown.notes)
+      : exportBoard({ title: view.board.title, seq: view.seq }, view.notes);
     const url = URL.createObjectURL(new Blob([JSON.stringify(file, null, 2)], { type: "application/json" }));
     const a = document.createElement("a");
     a.href = url;
-    a.download = exportFileName(view.board.title);
+    a.download = exportFileName(file.title, shown?.seq);
     document.body.append(a);
     a.click();
     a.remove();

@@ -1,6 +1,7 @@
 "use client";
 import { useEffect, useRef } from "react";
 import { Button, Spinner } from "@/components/ui";
+import { HistoryList } from "./HistoryList";
 import type { BoardHistory, HistoryItem } from "./useBoardHistory";
 
 /** "ann · 1 Dec, 14:03" for an event. */
@@ -9,14 +10,10 @@ export function eventByline(item: HistoryItem | undefined): string {
   return `${item.event.by.username}, ${new Date(item.event.at).toLocaleString()}`;
 }
 
-/** How many of the newest events the list shows (older ones: move the slider). */
-const LIST_MAX = 300;
-
 /**
  * The history side panel: a slider over the board's seq (0 … now) with the
  * author and time of the chosen event, step back/forward, play/pause, the
- * list of events ("who changed what", newest first; click one to see the
- * board right after it) and "Restore this version". Escape closes it.
+ * list of events (`HistoryList`) and "Restore this version". Escape closes it.
  */
 export function HistoryPanel({
   history,
@@ -31,7 +28,7 @@ export function HistoryPanel({
   onRestore(): void;
   onClose(): void;
 }) {
-  const { head, chosen, choose, items, itemAt, playing, setPlaying, version, loadingVersion, loadingEvents, error } = history;
+  const { head, chosen, choose, runs, itemAt, loadOlder, loadNewer, floor, playing, setPlaying, version, loadingVersion, loadingEvents, error } = history;
   const at = chosen ?? head;
   const current = itemAt(at);
   const sliderRef = useRef<HTMLInputElement>(null);
@@ -44,8 +41,6 @@ export function HistoryPanel({
     window.addEventListener("keydown", onKey);
     return () => window.removeEventListener("keydown", onKey);
   }, [onClose]);
-
-  const shown = items.slice(-LIST_MAX).reverse();
 
   return (
     <aside
@@ -111,33 +106,16 @@ export function HistoryPanel({
           </p>
         )}
       </div>
-      <ol aria-label="Changes, newest first" className="min-h-0 flex-1 overflow-y-auto py-1 text-sm">
-        {shown.map((i) => (
-          <li key={i.event.seq}>
-            <button
-              type="button"
-              data-seq={i.event.seq}
-              aria-current={i.event.seq === chosen ? "step" : undefined}
-              onClick={() => choose(i.event.seq)}
-              className={`block w-full px-4 py-1.5 text-left hover:bg-stone-100 dark:hover:bg-stone-900 ${
-                i.event.seq === chosen ? "bg-brand-500/10 font-medium" : ""
-              }`}
-            >
-              <span className="mr-2 text-xs tabular-nums text-stone-400">#{i.event.seq}</span>
-              {i.text}
-              <span className="block text-xs text-stone-500">{new Date(i.event.at).toLocaleString()}</span>
-            </button>
-          </li>
-        ))}
-        {loadingEvents && (
-          <li className="flex justify-center py-3 text-stone-500">
-            <Spinner />
-          </li>
-        )}
-        {items.length > LIST_MAX && (
-          <li className="px-4 py-2 text-xs text-stone-500">Older changes: move the slider.</li>
-        )}
-      </ol>
+      <HistoryList
+        runs={runs}
+        head={head}
+        floor={floor}
+        chosen={chosen}
+        loadingEvents={loadingEvents}
+        choose={choose}
+        loadOlder={loadOlder}
+        loadNewer={loadNewer}
+      />
     </aside>
   );
 }

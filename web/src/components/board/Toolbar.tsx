@@ -149,7 +149,7 @@ export function Toolbar({
         <Button size="sm" variant="ghost" aria-pressed={historyOpen} onClick={onHistory} className={historyOpen ? "bg-stone-200 dark:bg-stone-800" : ""}>
           History
         </Button>
-        <Button size="sm" variant="ghost" title="Download this board as JSON" onClick={onExport} disabled={!view?.ready}>
+        <Button size="sm" variant="ghost" title="Download this board as JSON (the version shown, when one is)" onClick={onExport} disabled={!view?.ready}>
           Export
         </Button>
       </div>

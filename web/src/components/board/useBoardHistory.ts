@@ -1,15 +1,18 @@
 "use client";
 /**
- * The state behind the history panel: the board's events (read page by page
- * from `/history/events`, described as they come), the chosen point on the
+ * The state behind the history panel: the board's events where they are shown
+ * (`HistoryLoader`: the newest page on open, older pages on demand, the page
+ * around the slider's seq; at most `WINDOW_MAX` in memory), described without
+ * replaying the board from its start (`describeRun`), the chosen point on the
  * timeline, the board as it was there (`/history?seq=S`, debounced while the
  * slider moves and the older request cancelled, so dragging over a thousand
  * events sends a handful of requests, not a thousand), and play/pause.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useMemo, useState } from "react";
 import { api, type ApiError } from "@/lib/api";
-import { NoteNames } from "@/lib/describeEvent";
-import type { BoardEvent, Note } from "@/realtime/protocol";
+import { describeRun, type KnownVersion } from "@/lib/describeEvent";
+import { HistoryLoader } from "@/lib/historyLoader";
+import type { BoardEvent, Id, Note } from "@/realtime/protocol";
 
 /** One event of the list, with its sentence. */
 export interface HistoryItem {
@@ -24,13 +27,26 @@ export interface PastVersion {
   notes: Note[];
 }
 
-export interface BoardHistory {
-  /** Events loaded so far, oldest first. */
+/** Consecutive loaded events, seq `from`…`to`, oldest first. */
+export interface HistoryRun {
+  from: number;
+  to: number;
   items: HistoryItem[];
+}
+
+export interface BoardHistory {
+  /** The loaded events in runs (gaps between them are not loaded), oldest first. */
+  runs: HistoryRun[];
   /** The event with this seq, when loaded. */
   itemAt(seq: number): HistoryItem | undefined;
-  /** True until every event up to the board's seq is loaded. */
+  /** True while a page of events is being read. */
   loadingEvents: boolean;
+  /** Reads the page below the run starting at `from` ("Load older"). */
+  loadOlder(from: number): void;
+  /** Reads the page above the run ending at `to` ("Load newer"). */
+  loadNewer(to: number): void;
+  /** The lowest seq whose event the server still keeps (0: all of them). */
+  floor: number;
   /** The newest seq (the live board). */
   head: number;
   /** The chosen seq; null = live. */
@@ -44,8 +60,6 @@ export interface BoardHistory {
   setPlaying(on: boolean): void;
 }
 
-/** Events per page of `/history/events` (the server allows 1–1000). */
-export const EVENTS_PAGE = 500;
 /** Quiet time before the chosen version is fetched (ms). */
 export const VERSION_DEBOUNCE_MS = 120;
 /** Play: one event every this many ms. */
@@ -53,63 +67,60 @@ export const PLAY_STEP_MS = 300;
 
 const isAbort = (e: unknown) => e instanceof DOMException && e.name === "AbortError";
 
-export function useBoardHistory(boardId: string, liveSeq: number, open: boolean): BoardHistory {
-  const [items, setItems] = useState<HistoryItem[]>([]);
-  const [serverSeq, setServerSeq] = useState(0);
-  const [loadingEvents, setLoadingEvents] = useState(false);
+export function useBoardHistory(boardId: string, liveSeq: number, open: boolean, liveNotes?: readonly Note[]): BoardHistory {
+  // Bumped whenever the loader's window, head or error changes (it is mutable, outside React).
+  const [tick, setTick] = useState(0);
   const [chosen, setChosen] = useState<number | null>(null);
   const [version, setVersion] = useState<PastVersion | null>(null);
   const [loadingVersion, setLoadingVersion] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const [versionError, setVersionError] = useState<string | null>(null);
   const [playing, setPlaying] = useState(false);
-  const names = useRef(new NoteNames());
-  const loaded = useRef(0);
-  const head = Math.max(liveSeq, serverSeq);
 
-  // Events: from the first, page after page, and again whenever live events go past what is loaded.
+  // Events: one loader per opening of the panel.
+  const loader = useMemo(
+    () =>
+      open
+        ? new HistoryLoader(
+            (after, limit, signal) => api.historyEvents(boardId, after, limit, signal),
+            () => setTick((t) => t + 1),
+          )
+        : null,
+    [boardId, open],
+  );
   useEffect(() => {
-    if (!open || (loaded.current >= liveSeq && loaded.current > 0)) return;
-    const ctl = new AbortController();
-    setLoadingEvents(true);
-    (async () => {
-      for (;;) {
-        const page = await api.historyEvents(boardId, loaded.current, EVENTS_PAGE, ctl.signal);
-        // A newer load may have started from the same point: only one of them appends.
-        if (ctl.signal.aborted) return;
-        setServerSeq(page.seq);
-        if (page.events.length === 0) break;
-        const described = page.events.map((event) => ({ event, text: names.current.describe(event) }));
-        loaded.current = page.events[page.events.length - 1].seq;
-        setItems((old) => [...old, ...described]);
-        if (loaded.current >= page.seq) break;
-      }
-    })().then(
-      () => setLoadingEvents(false),
-      (e: unknown) => {
-        if (isAbort(e)) return;
-        setLoadingEvents(false);
-        setError(`Couldn't load the history: ${(e as ApiError).message}`);
-      },
-    );
-    return () => ctl.abort();
-  }, [boardId, liveSeq, open]);
+    loader?.start();
+    return () => loader?.close();
+  }, [loader]);
 
-  // The chosen version: fetched once the slider rests; a newer choice cancels the older request.
+  // The newest page first, then live events appended at the head (while the newest run reaches it).
+  useEffect(() => {
+    if (loader && (liveSeq > loader.head || loader.window.size === 0)) void loader.follow(liveSeq);
+  }, [loader, liveSeq]);
+
+  const head = Math.max(liveSeq, loader?.head ?? 0);
+
+  // Trimming keeps what is shown.
+  useEffect(() => {
+    loader?.setFocus(chosen);
+  }, [loader, chosen]);
+
+  // The chosen version (and its event's page, unless loaded): fetched once the slider rests; a newer choice cancels the older requests.
   useEffect(() => {
     if (!open || chosen === null) return;
     const ctl = new AbortController();
     const timer = setTimeout(() => {
+      if (chosen > 0) void loader?.ensure(chosen, ctl.signal);
       setLoadingVersion(true);
       api.history(boardId, chosen, ctl.signal).then(
         (r) => {
           setVersion({ seq: r.seq, title: r.board.title, notes: r.notes });
           setLoadingVersion(false);
-          setError(null);
+          setVersionError(null);
         },
         (e: unknown) => {
           if (isAbort(e)) return;
           setLoadingVersion(false);
-          setError(`Couldn't load version #${chosen}: ${(e as ApiError).message}`);
+          setVersionError(`Couldn't load version #${chosen}: ${(e as ApiError).message}`);
         },
       );
     }, VERSION_DEBOUNCE_MS);
@@ -117,7 +128,7 @@ export function useBoardHistory(boardId: string, liveSeq: number, open: boolean)
       clearTimeout(timer);
       ctl.abort();
     };
-  }, [boardId, chosen, open]);
+  }, [boardId, chosen, open, loader]);
 
   const choose = useCallback(
     (seq: number | null) => {
@@ -143,19 +154,44 @@ export function useBoardHistory(boardId: string, liveSeq: number, open: boolean)
     return () => clearInterval(timer);
   }, [playing, open, head]);
 
-  const bySeq = useMemo(() => new Map(items.map((i) => [i.event.seq, i])), [items]);
-  const itemAt = useCallback((seq: number) => bySeq.get(seq), [bySeq]);
+  // Sentences: each run on its own, helped by the version on screen and the live notes' texts.
+  const shownVersion = chosen === null ? null : version;
+  const nowOf = useMemo(() => {
+    const texts = new Map<Id, string>(liveNotes?.map((n) => [n.id, n.text]));
+    return (id: Id) => texts.get(id);
+  }, [liveNotes]);
+  const runs = useMemo<HistoryRun[]>(() => {
+    if (!loader) return [];
+    void tick; // the loader's window changed
+    const known: KnownVersion | undefined = shownVersion ?? undefined;
+    return loader.window.segments.map((s) => {
+      const texts = describeRun(s.events, known, nowOf);
+      return { from: s.from, to: s.to, items: s.events.map((event: BoardEvent, i) => ({ event, text: texts[i] })) };
+    });
+  }, [loader, tick, shownVersion, nowOf]);
+  const itemAt = useCallback(
+    (seq: number) => {
+      const run = runs.find((r) => r.from <= seq && seq <= r.to);
+      return run?.items[seq - run.from];
+    },
+    [runs],
+  );
+  const loadOlder = useCallback((from: number) => void loader?.older(from), [loader]);
+  const loadNewer = useCallback((to: number) => void loader?.newer(to), [loader]);
 
   return {
-    items,
+    runs,
     itemAt,
-    loadingEvents,
+    loadingEvents: (loader?.pending ?? 0) > 0,
+    loadOlder,
+    loadNewer,
+    floor: loader?.floor ?? 0,
     head,
     chosen,
     choose,
     version: chosen === null ? null : version,
     loadingVersion: loadingVersion && chosen !== null,
-    error,
+    error: versionError ?? loader?.error ?? null,
     playing,
     setPlaying: (on: boolean) => {
       if (on && chosen === null) setChosen(0);

@@ -37,6 +37,7 @@ describe("board export", () => {
   it("names the download after the title", () => {
     expect(exportFileName("Groceries & Chores!")).toBe("groceries-chores.corkboard.json");
     expect(exportFileName("日本")).toBe("board.corkboard.json");
+    expect(exportFileName("Groceries", 120)).toBe("groceries-v120.corkboard.json");
   });
 });
 
