@@ -111,7 +111,7 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_ALLOWED_ORIGIN", value_delimiter = ',')]
     pub allowed_origin: Vec<String>,
 
-    /// Log format.
+    /// Log format, on stderr (text is coloured only at a terminal, and not with NO_COLOR set).
     #[arg(long, env = "CORKBOARD_LOG_FORMAT", value_enum, default_value = "text")]
     pub log_format: LogFormat,
 

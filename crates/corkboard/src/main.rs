@@ -20,7 +20,12 @@ use tracing_subscriber::{EnvFilter, Layer as _};
 fn init_logging(config: &Config) -> anyhow::Result<Option<telemetry::Exporter>> {
     let filter = EnvFilter::try_from_env("CORKBOARD_LOG")
         .unwrap_or_else(|_| EnvFilter::new("info,tower_http=warn,sqlx=warn"));
-    let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    // Colours only for a person at a terminal (not journald, a file or a pipe), and not with NO_COLOR.
+    use std::io::IsTerminal as _;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let logs = tracing_subscriber::fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(colour);
     let logs = match config.log_format {
         LogFormat::Text => logs.boxed(),
         LogFormat::Json => logs.json().boxed(),

@@ -55,6 +55,10 @@ async fn sqlite_refuses_a_newer_or_changed_schema() {
     assert!(expected.contains("upgrade corkboard or restore a backup"));
     let e = node::fails(["--data", &d, "--listen", "127.0.0.1:0"], LIMIT);
     assert!(e.contains(&expected), "{e}");
+    assert!(
+        !e.contains('\u{1b}'),
+        "colour codes in a log to a pipe: {e:?}"
+    );
 
     // A backup of it is made (backup copies), but no binary that is older may restore it.
     let file = out.path().join("future.db");
