@@ -295,3 +295,23 @@ fn systemd_unit_verifies_and_is_hardened() {
         );
     }
 }
+
+/// A graceful stop leaves the database in one file: the WAL is checkpointed
+/// into it and removed (it used to stay, so a copy of `corkboard.db` alone
+/// missed the last commits).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_graceful_stop_leaves_no_wal_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_owned();
+    let mut a = Node::start(["--data", &d]).await;
+    assert!(
+        dir.path().join("corkboard.db-wal").exists(),
+        "WAL mode while running"
+    );
+    a.stop();
+    assert!(
+        !dir.path().join("corkboard.db-wal").exists(),
+        "the WAL is gone after SIGTERM"
+    );
+    assert!(dir.path().join("corkboard.db").exists());
+}

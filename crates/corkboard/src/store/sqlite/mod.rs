@@ -429,11 +429,14 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        // Readers first: the last connection to close checkpoints the WAL into
+        // the database and removes it, and only the writer may (the readers are
+        // read-only), so a stopped server leaves one file to copy.
+        self.read.close().await;
         let _ = self.tx.send(None).await;
         if let Some(task) = self.writer.lock().await.take() {
             let _ = task.await;
         }
-        self.read.close().await;
         self.lock.lock().take();
     }
 }
