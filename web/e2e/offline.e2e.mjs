@@ -5,7 +5,7 @@
 // JSON line. Run with scripts/e2e.sh (E2E_FILES="e2e/offline.e2e.mjs").
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { BASE, ConsoleWatch, PASSWORD, launchBrowser, rest, seen, startServer, stopServer, until } from "./harness.mjs";
+import { BASE, ConsoleWatch, PASSWORD, healthy, launchBrowser, rest, seen, startServer, stopServer, until } from "./harness.mjs";
 
 const VIEWPORT = { width: 1280, height: 800 };
 const watch = new ConsoleWatch();
@@ -30,7 +30,7 @@ async function journal(page) {
           const get = db.transaction("outbox").objectStore("outbox").getAll();
           get.onsuccess = () => {
             db.close();
-            resolve(get.result.sort((a, b) => a.order - b.order).map((m) => ({ op: m.op, method: m.method, tab: m.tab })));
+            resolve(get.result.sort((a, b) => a.order - b.order).map((m) => ({ op: m.op, method: m.method, tab: m.tab, view: m.view })));
           };
         };
       }),
@@ -62,9 +62,11 @@ async function newBoard(title, notes) {
   assert.ok(b.status < 300, JSON.stringify(b.body));
   const id = b.body.board?.id ?? b.body.id;
   const ids = [];
+  // A few notes side by side (each can be dragged by its own top strip); many overlapping, as a busy board.
+  const place = (i) => (notes <= 10 ? { x: 40 + (i % 5) * 230, y: 40 + Math.floor(i / 5) * 170 } : { x: 40 + (i % 25) * 60, y: 40 + Math.floor(i / 25) * 50 });
   const create = async (i) => {
     for (;;) {
-      const r = await rest(context, "POST", `/api/boards/${id}/notes`, { text: `note ${i}`, x: 40 + (i % 25) * 60, y: 40 + Math.floor(i / 25) * 50, w: 200, h: 140, color: "yellow" });
+      const r = await rest(context, "POST", `/api/boards/${id}/notes`, { text: `note ${i}`, ...place(i), w: 200, h: 140, color: "yellow" });
       if (r.status === 429) {
         await new Promise((res) => setTimeout(res, 200));
         continue;
@@ -115,6 +117,22 @@ async function down(...pages) {
 
 async function up() {
   await startServer();
+  watch.outage = false;
+}
+
+/** Runs `body`; whatever happens, the server is up again afterwards (the next test needs it). */
+async function withOutage(body) {
+  try {
+    await body();
+  } finally {
+    if (!(await healthy())) await up();
+  }
+}
+
+/** What a page shows as pending, and its journal: printed when a test fails. */
+async function diagnose(page, label) {
+  const marks = await page.evaluate(() => [...document.querySelectorAll('[aria-label="Saving"]')].map((m) => m.closest("[data-note-id]")?.getAttribute("data-note-id")));
+  console.log(JSON.stringify({ diagnose: label, pendingMarks: marks, journal: await journal(page).catch((e) => String(e)) }));
 }
 
 describe("offline-first web client", { timeout: 180_000 }, () => {
@@ -124,7 +142,7 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
     context.setDefaultTimeout(10_000);
   });
   after(async () => {
-    if (!(await fetch(`${BASE}/healthz`).then((r) => r.ok, () => false))) await up();
+    if (!(await healthy())) await up();
     await closeBrowser?.();
     assert.deepEqual(watch.errors, [], "no console errors");
   });
@@ -142,7 +160,8 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
     await page.close();
   });
 
-  test("edits made while the server is down survive a reload, show as pending, and land once when it returns", { timeout: 60_000 }, async () => {
+  test("edits made while the server is down survive a reload, show as pending, and land once when it returns", { timeout: 60_000 }, () =>
+    withOutage(async () => {
     const { id: board, notes } = await newBoard("Offline", 1);
     const [n1] = notes;
     const page = await context.newPage();
@@ -186,9 +205,10 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
     const server = (await rest(context, "GET", `/api/boards/${board}`)).body.notes.find((n) => n.id === n1);
     assert.equal(server.text, "written offline");
     await page.close();
-  });
+  }));
 
-  test("two tabs: edits in both while down, one reloads; each edit lands once", { timeout: 60_000 }, async () => {
+  test("two tabs: edits in both while down, one reloads; each edit lands once", { timeout: 60_000 }, () =>
+    withOutage(async () => {
     const { id: board, notes } = await newBoard("Two tabs", 2);
     const [n1, n2] = notes;
     const A = await context.newPage();
@@ -210,8 +230,14 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
     await A.reload();
     await note(A, n1).waitFor();
     // The reloaded tab shows both pending edits (its own from before the reload and the other tab's).
-    await pendingMark(A, n1).waitFor();
-    await pendingMark(A, n2).waitFor();
+    try {
+      await pendingMark(A, n1).waitFor();
+      await pendingMark(A, n2).waitFor();
+    } catch (e) {
+      await diagnose(A, `tab A after reload (n1 ${n1}, n2 ${n2})`);
+      await diagnose(B, "tab B");
+      throw e;
+    }
 
     await up();
     watch.outage = false;
@@ -222,9 +248,10 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
     assert.deepEqual(events.map((e) => e.op).sort(), stored.map((m) => m.op).sort(), `one event per edit: ${JSON.stringify(events.map((e) => e.op))}`);
     await A.close();
     await B.close();
-  });
+  }));
 
-  test("an edit refused after the reload (its note was deleted) is shown with its text, and Restore note brings both back", { timeout: 60_000 }, async () => {
+  test("an edit refused after the reload (its note was deleted) is shown with its text, and Restore note brings both back", { timeout: 60_000 }, () =>
+    withOutage(async () => {
     const { id: board, notes } = await newBoard("Refused", 1);
     const [n1] = notes;
     let page = await context.newPage();
@@ -259,9 +286,10 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
     });
     assert.equal((await journal(page)).length, 0);
     await page.close();
-  });
+  }));
 
-  test("a reload while the server is down draws the stored board of 500 notes", { timeout: 90_000 }, async () => {
+  test("a reload while the server is down draws the stored board of 500 notes", { timeout: 90_000 }, () =>
+    withOutage(async () => {
     const { id: board, notes } = await newBoard("Five hundred", 500);
     const page = await context.newPage();
     watch.attach(page, "tab1");
@@ -277,5 +305,5 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
     await up();
     watch.outage = false;
     await page.close();
-  });
+  }));
 });

@@ -446,8 +446,9 @@ export class BoardClient {
     if (!n || n.kind !== "lost") return;
     this.dismiss(noticeId);
     const nt = this.texts?.get(n.note);
-    if (nt && nt.status === "ready") this.texts?.restoreLost(n.note, n.text);
-    else if (this.store.getView().byId.has(n.note)) void this.updateNote(n.note, { text: n.text }, { record: false });
+    const gone = n.reason === "gone" || !this.store.getView().byId.has(n.note);
+    if (!gone && nt && nt.status === "ready") this.texts?.restoreLost(n.note, n.text);
+    else if (!gone) void this.updateNote(n.note, { text: n.text }, { record: false });
     // The note was deleted meanwhile: bring it back, then write the text into it.
     else
       this.sendRestore(n.note, undefined).then(
@@ -460,11 +461,12 @@ export class BoardClient {
    * A mutation made in an earlier page load (journaled while offline) that the
    * server refused: shown with what it carried, never dropped silently.
    */
-  showRefused(m: { view: PendingMutation | null; text?: string }, message: string): void {
+  showRefused(m: { view: PendingMutation | null; text?: string }, error: { code: string; message: string }): void {
     const v = m.view;
     const note = v && (v.kind === "create" || v.kind === "restore" ? v.note.id : v.kind === "rename" ? undefined : v.id);
+    const message = error.message;
     if (note && m.text !== undefined) {
-      this.lostText(note, m.text, this.store.getView().byId.has(note) ? "rejected" : "gone", message);
+      this.lostText(note, m.text, error.code === "not_found" || !this.store.getView().byId.has(note) ? "gone" : "rejected", message);
       return;
     }
     this.notices.push({ id: this.uuid(), kind: "error", message: `Couldn't save a change made offline: ${message}` });

@@ -49,7 +49,7 @@ export function attachOffline(client: BoardClient, offline: OfflineSync, opts: {
       return;
     }
     store.reject(s.op);
-    client.showRefused(m, s.error.message);
+    client.showRefused(m, s.error);
   });
 
   let lastSeq = -1;
