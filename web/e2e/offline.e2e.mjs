@@ -284,7 +284,7 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
       const n = (await rest(context, "GET", `/api/boards/${board}`)).body.notes.find((x) => x.id === n1);
       return n?.text === "words worth keeping";
     });
-    assert.equal((await journal(page)).length, 0);
+    await until("the journal to empty", async () => (await journal(page)).length === 0);
     await page.close();
   }));
 
