@@ -296,12 +296,21 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
     await openBoard(page, board, notes[0]);
     await until("the 500 notes to be stored", async () => (await storedNotes(page, board)) === 500, 15_000);
     await down(page);
-    const t0 = Date.now();
-    await page.reload({ waitUntil: "commit" });
-    await seen(page, "500 notes", () => document.querySelectorAll("[data-note-id]").length >= 500, null, 10_000);
-    const ms = Date.now() - t0;
-    const inPage = await page.evaluate(() => Math.round(performance.now()));
-    console.log(JSON.stringify({ metric: "offline_reload_to_board_ms", notes: 500, ms, since_navigation_ms: inPage }));
+    // Five reloads (the machine is shared: one sample says little); the median is the number.
+    const runs = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = Date.now();
+      await page.reload({ waitUntil: "commit" });
+      await seen(page, "500 notes", () => document.querySelectorAll("[data-note-id]").length >= 500, null, 10_000);
+      const ms = Date.now() - t0;
+      runs.push({ ms, ...(await page.evaluate(() => {
+        const nav = performance.getEntriesByType("navigation")[0];
+        return { in_page_ms: Math.round(performance.now()), dom_content_loaded_ms: Math.round(nav.domContentLoadedEventEnd) };
+      })) });
+    }
+    const sorted = [...runs].sort((a, b) => a.ms - b.ms);
+    const median = sorted[2];
+    console.log(JSON.stringify({ metric: "offline_reload_to_board_ms", notes: 500, median_ms: median.ms, min_ms: sorted[0].ms, max_ms: sorted[4].ms, median_dom_content_loaded_ms: median.dom_content_loaded_ms, runs: runs.map((r) => r.ms) }));
     await up();
     watch.outage = false;
     await page.close();

@@ -1,6 +1,6 @@
 "use client";
 import { createContext, useCallback, useContext, useEffect, useState } from "react";
-import { startOffline } from "@/hooks/realtime";
+import { prewarmOffline, startOffline } from "@/hooks/realtime";
 import { api } from "@/lib/api";
 import { forgetUser, isUnreachable, lastUser, rememberUser } from "@/lib/identity";
 import type { User } from "@/realtime/protocol";
@@ -24,6 +24,8 @@ const Ctx = createContext<{ session: SessionState; refresh(): void }>({
 export function SessionProvider({ children }: { children: React.ReactNode }) {
   const [session, setSession] = useState<SessionState>({ status: "loading" });
   const refresh = useCallback(() => {
+    const last = lastUser();
+    if (last) prewarmOffline(last.id);
     api.me().then(
       ({ user }) => {
         rememberUser(user);

@@ -34,6 +34,11 @@ export function getConnection(): Connection {
   return connection;
 }
 
+/** The session is being asked: the last user's offline storage starts opening meanwhile. */
+export function prewarmOffline(userId: string): void {
+  if (typeof indexedDB !== "undefined") getOffline().prewarm(userId);
+}
+
 /**
  * The session is known: opens the user's offline storage and warns on leaving
  * the page while edits are pending and not yet stored (only then: stored ones

@@ -72,22 +72,37 @@ export class OfflineSync {
     });
   }
 
+  /**
+   * Starts opening a user's database before the session is confirmed (the
+   * last signed-in user, while `GET /api/me` is on its way), so that a board
+   * is drawn from storage sooner. Nothing is read or sent until `signIn`.
+   */
+  prewarm(userId: Id): void {
+    if (this.user || this.opening?.user === userId) return;
+    this.opening = { user: userId, db: this.open(userId) };
+  }
+
+  private opening: { user: Id; db: Promise<OfflineDb | null> } | null = null;
+
+  private open(userId: Id): Promise<OfflineDb | null> {
+    return (this.opts.open ?? openOfflineDb)(userId).catch((err: unknown) => {
+      console.warn("offline storage unavailable", err);
+      return null;
+    });
+  }
+
   /** Opens the user's database and starts sending the journal's orphans when this tab leads. */
   signIn(user: User, conn: Connection): void {
     if (this.user) return;
     this.user = user;
     this.conn = conn;
-    const open = this.opts.open ?? openOfflineDb;
-    this.dbReady = open(user.id).then(
-      (db) => {
-        this.journal.attach(db);
-        return db;
-      },
-      (err) => {
-        console.warn("offline storage unavailable", err);
-        return null;
-      },
-    );
+    const db = this.opening?.user === user.id ? this.opening.db : this.open(user.id);
+    if (this.opening && this.opening.user !== user.id) void this.opening.db.then((other) => other?.close());
+    this.opening = null;
+    this.dbReady = db.then((d) => {
+      if (d) this.journal.attach(d);
+      return d;
+    });
     if (typeof BroadcastChannel !== "undefined") {
       this.channel = new BroadcastChannel(`corkboard-offline:${user.id}`);
       this.channel.onmessage = (e: MessageEvent<Settled>) => this.noteSettled(e.data);
