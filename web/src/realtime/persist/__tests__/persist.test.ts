@@ -225,3 +225,20 @@ describe("OfflineSync", () => {
     sync.stop();
   });
 });
+
+describe("what a page unload would lose", () => {
+  it("counts mutations not built yet and writes not on disk yet", async () => {
+    const db = await freshDb();
+    const sync = new OfflineSync({ tab: "me", locks: null, open: async () => db, adoptEveryMs: 60_000 });
+    const { conn } = fakeConn();
+    (conn as unknown as { unsavedMutations: number }).unsavedMutations = 1;
+    sync.signIn(ann, conn);
+    sync.journal.saved(entry("a"));
+    expect(sync.unsaved).toBe(2);
+    await sync.loadBoard("b1"); // the database is open
+    await sync.journal.settled();
+    await flush();
+    expect(sync.unsaved).toBe(1);
+    sync.stop();
+  });
+});
