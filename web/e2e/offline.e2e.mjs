@@ -166,6 +166,9 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
     const [n1] = notes;
     const page = await context.newPage();
     watch.attach(page, "tab1");
+    // The boards list is stored when it loads.
+    await page.goto(`${BASE}/boards/`);
+    await page.getByText("Offline", { exact: true }).waitFor();
     await openBoard(page, board, n1);
     // Loads the note's text document while connected (the editor needs it).
     await note(page, n1).dblclick();
@@ -191,6 +194,14 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
     assert.ok(Math.abs((await left(page, n1)) - x0 - 120) <= 2, "the move shows after the reload");
     await pendingMark(page, n1).waitFor();
     assert.equal((await journal(page)).length, 2);
+
+    // The boards list, from storage, says so.
+    const list = await context.newPage();
+    watch.attach(list, "list");
+    await list.goto(`${BASE}/boards/`);
+    await list.getByTestId("offline-boards").getByText("offline — showing saved boards").waitFor();
+    await list.getByText("Offline", { exact: true }).waitFor();
+    await list.close();
 
     await up();
     watch.outage = false;
