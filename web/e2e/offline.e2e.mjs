@@ -307,6 +307,16 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
     await openBoard(page, board, notes[0]);
     await until("the 500 notes to be stored", async () => (await storedNotes(page, board)) === 500, 15_000);
     await down(page);
+    // When the signed-in frame and the board's first note appear (ms since navigation): where the time goes.
+    await page.addInitScript(() => {
+      const marks = {};
+      window.__offlineMarks = marks;
+      new MutationObserver(() => {
+        const now = Math.round(performance.now());
+        if (!marks.shell && document.querySelector("header")) marks.shell = now;
+        if (!marks.notes && document.querySelector("[data-note-id]")) marks.notes = now;
+      }).observe(document, { childList: true, subtree: true });
+    });
     // Five reloads (the machine is shared: one sample says little); the median is the number.
     const runs = [];
     for (let i = 0; i < 5; i++) {
@@ -316,12 +326,24 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
       const ms = Date.now() - t0;
       runs.push({ ms, ...(await page.evaluate(() => {
         const nav = performance.getEntriesByType("navigation")[0];
-        return { in_page_ms: Math.round(performance.now()), dom_content_loaded_ms: Math.round(nav.domContentLoadedEventEnd) };
+        return { dom_content_loaded_ms: Math.round(nav.domContentLoadedEventEnd), ...window.__offlineMarks };
       })) });
     }
-    const sorted = [...runs].sort((a, b) => a.ms - b.ms);
-    const median = sorted[2];
-    console.log(JSON.stringify({ metric: "offline_reload_to_board_ms", notes: 500, median_ms: median.ms, min_ms: sorted[0].ms, max_ms: sorted[4].ms, median_dom_content_loaded_ms: median.dom_content_loaded_ms, runs: runs.map((r) => r.ms) }));
+    const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    // `ms`: from the reload command to 500 notes seen by the test (includes the old page's unload and
+    // the test's polling); `in_page_notes_ms`: from the navigation's start to the first note in the DOM
+    // (all 500 are drawn in one commit).
+    console.log(
+      JSON.stringify({
+        metric: "offline_reload_to_board_ms",
+        notes: 500,
+        median_ms: median(runs.map((r) => r.ms)),
+        median_in_page_notes_ms: median(runs.map((r) => r.notes)),
+        median_in_page_shell_ms: median(runs.map((r) => r.shell)),
+        median_dom_content_loaded_ms: median(runs.map((r) => r.dom_content_loaded_ms)),
+        runs,
+      }),
+    );
     await up();
     watch.outage = false;
     await page.close();

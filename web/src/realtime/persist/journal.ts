@@ -46,6 +46,19 @@ export class IdbJournal implements OutboxJournal {
     this.enqueue(async () => undefined);
   }
 
+  /** No storage here (IndexedDB refused): nothing is written, and nothing counts as waiting to be. */
+  disable(): void {
+    this.disabled = true;
+    this.waiting -= this.pendingBeforeOpen.splice(0).length;
+  }
+
+  /** True once `disable` was called: mutations live in memory only. */
+  get isDisabled(): boolean {
+    return this.disabled;
+  }
+
+  private disabled = false;
+
   /** Keeps a stored entry's place in the order when this tab sends it again (after a reload). */
   adopt(m: StoredMutation): void {
     this.known.set(m.op, { order: m.order, stored: m });
@@ -95,6 +108,7 @@ export class IdbJournal implements OutboxJournal {
   }
 
   private enqueue(write: (db: OfflineDb) => Promise<void>): void {
+    if (this.disabled) return;
     this.waiting++;
     const run = async () => {
       try {

@@ -101,6 +101,7 @@ export class OfflineSync {
     this.opening = null;
     this.dbReady = db.then((d) => {
       if (d) this.journal.attach(d);
+      else this.journal.disable();
       return d;
     });
     if (typeof BroadcastChannel !== "undefined") {
@@ -125,6 +126,8 @@ export class OfflineSync {
 
   /** Mutations a page unload would lose: not built yet, or not written yet. */
   get unsaved(): number {
+    // Without storage every pending mutation would be lost.
+    if (this.journal.isDisabled) return this.conn?.getState().pending ?? 0;
     return (this.conn?.unsavedMutations ?? 0) + this.journal.unsaved;
   }
 

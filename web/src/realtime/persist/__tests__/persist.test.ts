@@ -227,6 +227,18 @@ describe("OfflineSync", () => {
 });
 
 describe("what a page unload would lose", () => {
+  it("without storage, every pending mutation", async () => {
+    const sync = new OfflineSync({ tab: "me", locks: null, open: async () => Promise.reject(new Error("no IndexedDB")), adoptEveryMs: 60_000 });
+    const { conn } = fakeConn();
+    (conn as unknown as { getState: () => { pending: number } }).getState = () => ({ pending: 3 });
+    sync.signIn(ann, conn);
+    sync.journal.saved(entry("a"));
+    await sync.loadBoard("b1");
+    expect(sync.unsaved).toBe(3);
+    expect(sync.journal.unsaved).toBe(0);
+    sync.stop();
+  });
+
   it("counts mutations not built yet and writes not on disk yet", async () => {
     const db = await freshDb();
     const sync = new OfflineSync({ tab: "me", locks: null, open: async () => db, adoptEveryMs: 60_000 });
