@@ -10,8 +10,7 @@
  * - `lists`: the boards list as last loaded (key: "boards").
  */
 import { openDB, type DBSchema, type IDBPDatabase } from "idb";
-import type { RpcMethod } from "../protocol";
-import type { Board, Id, Note } from "../protocol";
+import type { Board, Id, Note, RpcMethod } from "../protocol";
 import type { PendingMutation } from "../store";
 
 /** A journaled mutation, as stored. */
