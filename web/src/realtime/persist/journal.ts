@@ -13,8 +13,8 @@ import type { Described } from "./describe";
 import type { OfflineDb, StoredMutation } from "./db";
 
 export interface JournalOptions {
-  /** This tab's id: its entries are its own to send. */
-  tab: string;
+  /** This tab's id (it may change once, see tabs.ts): its entries are its own to send. */
+  tab: () => string;
   /** The board and pending view of a mutation. */
   describe: (entry: JournalEntry) => Described;
   /** A write failed (quota, private mode): the edit is still in memory, but not safe from a reload. */
@@ -84,7 +84,7 @@ export class IdbJournal implements OutboxJournal {
     const record: StoredMutation = {
       op: entry.op,
       order,
-      tab: this.opts.tab,
+      tab: this.opts.tab(),
       board: d.board,
       key: entry.key,
       method: entry.method,

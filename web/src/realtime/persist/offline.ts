@@ -17,7 +17,7 @@ import type { Board, Id, User } from "../protocol";
 import { describeMutation } from "./describe";
 import { loadOutbox, openOfflineDb, type OfflineDb, type StoredBoard, type StoredMutation } from "./db";
 import { IdbJournal } from "./journal";
-import { TabCoordinator, type LockManagerLike } from "./tabs";
+import { pageTabId, TabCoordinator, type LockManagerLike } from "./tabs";
 
 /** How a journaled mutation ended. */
 export interface Settled {
@@ -30,6 +30,7 @@ export interface Settled {
 }
 
 export interface OfflineOptions {
+  /** This tab's id (default: kept in sessionStorage, the same across reloads). */
   tab?: string;
   /** How often the leader looks for mutations of gone tabs (ms). */
   adoptEveryMs?: number;
@@ -46,8 +47,8 @@ function seqOf(result: unknown): number | undefined {
 }
 
 export class OfflineSync {
-  readonly tab: string;
   readonly journal: IdbJournal;
+  private tabId: string;
   /** A journaled mutation was answered (in this tab or another). */
   readonly settled = new Emitter<Settled>();
   private user: User | null = null;
@@ -57,6 +58,8 @@ export class OfflineSync {
   private channel: BroadcastChannel | null = null;
   private adoptTimer: ReturnType<typeof setInterval> | null = null;
   private readonly adopted = new Set<string>();
+  /** Per tab seen in the journal but not alive: on how many scans in a row. */
+  private readonly goneScans = new Map<string, number>();
   /** Ops answered lately: a board opening after the answer must not show them as pending. */
   readonly recentlySettled = new Set<string>();
   private readonly texts = new Map<Id, (note: Id) => string | undefined>();
@@ -64,9 +67,9 @@ export class OfflineSync {
 
   constructor(opts: OfflineOptions = {}) {
     this.opts = opts;
-    this.tab = opts.tab ?? crypto.randomUUID();
+    this.tabId = opts.tab ?? pageTabId();
     this.journal = new IdbJournal({
-      tab: this.tab,
+      tab: () => this.tabId,
       describe: (e) => this.describe(e),
       failed: (err) => console.warn("offline journal: write failed", err),
     });
@@ -108,11 +111,16 @@ export class OfflineSync {
       this.channel = new BroadcastChannel(`corkboard-offline:${user.id}`);
       this.channel.onmessage = (e: MessageEvent<Settled>) => this.noteSettled(e.data);
     }
-    this.coordinator = new TabCoordinator(this.tab, user.id, this.opts.locks);
-    this.coordinator.start(() => {
-      void this.adoptOrphans();
-      this.adoptTimer = setInterval(() => void this.adoptOrphans(), this.opts.adoptEveryMs ?? 1000);
-    });
+    this.coordinator = new TabCoordinator(this.tabId, user.id, this.opts.locks);
+    void this.coordinator
+      .start(() => {
+        void this.adoptOrphans();
+        this.adoptTimer = setInterval(() => void this.adoptOrphans(), this.opts.adoptEveryMs ?? 1000);
+      })
+      .then((tab) => {
+        this.tabId = tab;
+        return this.adoptOwn();
+      });
   }
 
   /** Sign-out: stops leading and closes the channel (the stored data stays for this user's next visit). */
@@ -179,25 +187,48 @@ export class OfflineSync {
     return describeMutation(e.method, e.op, e.params, me, (board, note) => this.texts.get(board)?.(note));
   }
 
-  /** Leader only: sends, through this tab's outbox, what tabs that are gone left in the journal. */
+  /** This tab's id (see tabs.ts). */
+  get tab(): string {
+    return this.tabId;
+  }
+
+  /** After a reload: this tab's mutations journaled before it go first, in their order. */
+  async adoptOwn(): Promise<void> {
+    const db = await this.dbReady;
+    if (!db || !this.conn) return;
+    const mine = new Set(this.conn.pendingOps());
+    for (const m of await loadOutbox(db)) if (m.tab === this.tabId && !mine.has(m.op)) this.adopt(m);
+  }
+
+  /**
+   * Leader only: sends, through this tab's outbox, what tabs that are gone
+   * left in the journal (gone on two scans in a row: a reloading tab takes its
+   * lock again in between).
+   */
   async adoptOrphans(): Promise<void> {
     const db = await this.dbReady;
-    const conn = this.conn;
-    if (!db || !conn || !this.coordinator) return;
+    if (!db || !this.conn || !this.coordinator) return;
     const [all, live] = await Promise.all([loadOutbox(db), this.coordinator.liveTabs()]);
-    for (const m of all) {
-      if (live.has(m.tab) || this.adopted.has(m.op)) continue;
-      this.adopted.add(m.op);
-      this.journal.adopt(m);
-      conn.mutate(m.method, m.op, m.key, () => m.params as never).then(
-        (r) => this.announce({ op: m.op, board: m.board, seq: seqOf(r) }),
-        (e: RpcError) => {
-          // Sign-out ("connection closed"): it stays in the journal for the next visit.
-          if (e.code === "unavailable") return;
-          this.announce({ op: m.op, board: m.board, error: { code: e.code, message: e.message } });
-        },
-      );
-    }
+    const gone = new Set(all.map((m) => m.tab).filter((t) => !live.has(t)));
+    for (const t of [...this.goneScans.keys()]) if (!gone.has(t)) this.goneScans.delete(t);
+    for (const t of gone) this.goneScans.set(t, (this.goneScans.get(t) ?? 0) + 1);
+    for (const m of all) if ((this.goneScans.get(m.tab) ?? 0) >= 2) this.adopt(m);
+  }
+
+  /** Takes a journaled mutation into this tab's outbox (once) and announces how it ends. */
+  private adopt(m: StoredMutation): void {
+    const conn = this.conn;
+    if (!conn || this.adopted.has(m.op)) return;
+    this.adopted.add(m.op);
+    this.journal.adopt(m);
+    conn.mutate(m.method, m.op, m.key, () => m.params as never).then(
+      (r) => this.announce({ op: m.op, board: m.board, seq: seqOf(r) }),
+      (e: RpcError) => {
+        // Sign-out ("connection closed"): it stays in the journal for the next visit.
+        if (e.code === "unavailable") return;
+        this.announce({ op: m.op, board: m.board, error: { code: e.code, message: e.message } });
+      },
+    );
   }
 
   private announce(s: Settled): void {

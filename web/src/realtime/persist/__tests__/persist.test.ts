@@ -110,7 +110,7 @@ describe("IdbJournal", () => {
 
   it("stores mutations in order (also those made before the database was open) and deletes answered ones", async () => {
     const db = await freshDb();
-    const j = new IdbJournal({ tab: "t1", describe: describeEntry });
+    const j = new IdbJournal({ tab: () => "t1", describe: describeEntry });
     j.saved(entry("a"));
     j.saved(entry("b"));
     expect(j.unsaved).toBe(2);
@@ -128,7 +128,7 @@ describe("IdbJournal", () => {
     const db = await freshDb();
     const old: StoredMutation = { ...entry("z"), order: 5, tab: "gone", board: "b1", view: null, text: "typed" };
     await db.put("outbox", old);
-    const j = new IdbJournal({ tab: "t2", describe: describeEntry });
+    const j = new IdbJournal({ tab: () => "t2", describe: describeEntry });
     j.attach(db);
     j.adopt(old);
     j.saved(entry("z"));
@@ -151,6 +151,7 @@ function fakeConn() {
   const conn = {
     user: ann,
     unsavedMutations: 0,
+    pendingOps: () => sent.map((s) => s.op),
     mutate: (method: RpcMethod, op: string) =>
       new Promise((resolve, reject) => {
         sent.push({ method, op, resolve, reject });
@@ -161,7 +162,7 @@ function fakeConn() {
 
 function locksHolding(...tabs: string[]): LockManagerLike {
   return {
-    request: (_name, cb) => cb(),
+    request: (_name, _options, cb) => cb({}),
     query: async () => ({ held: tabs.map((t) => ({ name: `corkboard-tab:${t}` })) }),
   };
 }
@@ -178,6 +179,10 @@ describe("OfflineSync", () => {
     const settled: unknown[] = [];
     sync.settled.on((s) => settled.push(s));
     sync.signIn(ann, conn);
+    await sync.loadBoard("b1");
+    await flush();
+    // Leadership's first scan saw "gone" once: a reloading tab gets one more scan to take its lock again.
+    expect(sent).toHaveLength(0);
     await sync.adoptOrphans();
     await sync.adoptOrphans();
     expect(sent.map((s) => s.op)).toEqual(["a", "b"]);
@@ -225,6 +230,37 @@ describe("OfflineSync", () => {
     sync.stop();
   });
 });
+
+describe("a reloaded tab", () => {
+  it("sends its own journaled mutations itself, in order, before the leader would", async () => {
+    const db = await freshDb();
+    await db.put("outbox", { ...entry("second"), order: 2, tab: "me", board: "b1", view: null });
+    await db.put("outbox", { ...entry("first"), order: 1, tab: "me", board: "b1", view: null });
+    await db.put("outbox", { ...entry("other"), order: 3, tab: "alive", board: "b1", view: null });
+    const { conn, sent } = fakeConn();
+    const sync = new OfflineSync({ tab: "me", locks: locksHolding("alive", "me"), open: async () => db, adoptEveryMs: 60_000 });
+    sync.signIn(ann, conn);
+    await until(() => sent.length === 2);
+    expect(sent.map((s) => s.op)).toEqual(["first", "second"]);
+    sync.stop();
+  });
+
+  it("takes a new id when another tab holds its lock (a duplicated tab)", async () => {
+    const db = await freshDb();
+    const locks: LockManagerLike = { request: (name, _o, cb) => cb(name === "corkboard-tab:me" ? null : {}), query: async () => ({}) };
+    const { conn } = fakeConn();
+    const sync = new OfflineSync({ tab: "me", locks, open: async () => db, adoptEveryMs: 60_000 });
+    sync.signIn(ann, conn);
+    await until(() => sync.tab !== "me");
+    sync.stop();
+  });
+});
+
+/** Polls `ok` (real timers) for up to a second. */
+async function until(ok: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(ok()).toBe(true);
+}
 
 describe("what a page unload would lose", () => {
   it("without storage, every pending mutation", async () => {
