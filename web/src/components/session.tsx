@@ -5,11 +5,7 @@ import { api } from "@/lib/api";
 import { forgetUser, isUnreachable, lastUser, rememberUser } from "@/lib/identity";
 import type { User } from "@/realtime/protocol";
 
-export type SessionState =
-  | { status: "loading" }
-  | { status: "anonymous" }
-  /** `offline`: the server could not be asked; this is the last user seen signed in on this browser. */
-  | { status: "signed-in"; user: User; offline?: boolean };
+export type SessionState = { status: "loading" } | { status: "anonymous" } | { status: "signed-in"; user: User };
 
 const Ctx = createContext<{ session: SessionState; refresh(): void }>({
   session: { status: "loading" },
@@ -36,7 +32,7 @@ export function SessionProvider({ children }: { children: React.ReactNode }) {
         const cached = isUnreachable(err) ? lastUser() : null;
         if (cached) {
           startOffline(cached);
-          setSession({ status: "signed-in", user: cached, offline: true });
+          setSession({ status: "signed-in", user: cached });
         } else {
           if (!isUnreachable(err)) forgetUser();
           setSession({ status: "anonymous" });

@@ -55,7 +55,6 @@ export function pageTabId(): string {
 }
 
 export class TabCoordinator {
-  private leader = false;
   private release: (() => void) | null = null;
   private readonly locks: LockManagerLike | null;
 
@@ -75,7 +74,6 @@ export class TabCoordinator {
   async start(onLeader: () => void): Promise<string> {
     const locks = this.locks;
     if (!locks) {
-      this.leader = true;
       onLeader();
       return this.tab;
     }
@@ -93,7 +91,6 @@ export class TabCoordinator {
       void locks.request(tabLockName(this.tab), {}, () => forever);
     }
     void locks.request(leaderLockName(this.user), {}, () => {
-      this.leader = true;
       onLeader();
       return forever;
     });
@@ -104,11 +101,6 @@ export class TabCoordinator {
   stop(): void {
     this.release?.();
     this.release = null;
-    this.leader = false;
-  }
-
-  get isLeader(): boolean {
-    return this.leader;
   }
 
   /** Ids of tabs alive now (their lock is held). */
