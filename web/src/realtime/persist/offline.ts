@@ -4,10 +4,11 @@
  *
  * Created with the Connection (the journal must exist before the first
  * mutation); `signIn` opens the signed-in user's database once the session is
- * known. Journaled mutations of tabs that are gone (a reload while offline)
- * are adopted by the leader tab (tabs.ts) and sent through its outbox; how
- * each ends is told to every tab (`settled`, and a BroadcastChannel), so the
- * tabs that show it as pending drop it, or show the refusal.
+ * known. A reloaded tab sends its own journaled mutations again; those of
+ * closed tabs are adopted by the leader tab (tabs.ts) and sent through its
+ * outbox. How each ends is told to every tab (`settled`, and a
+ * BroadcastChannel), so the tabs that show it as pending drop it, or show the
+ * refusal.
  */
 import type { Connection } from "../connection";
 import { Emitter } from "../emitter";
@@ -64,14 +65,20 @@ export class OfflineSync {
   readonly recentlySettled = new Set<string>();
   private readonly texts = new Map<Id, (note: Id) => string | undefined>();
   private readonly opts: OfflineOptions;
-
+  /** The database being opened ahead of the session (`prewarm`). */
+  private opening: { user: Id; db: Promise<OfflineDb | null> } | null = null;
+  /** The database being opened ahead of the session (`prewarm`). */
   constructor(opts: OfflineOptions = {}) {
     this.opts = opts;
     this.tabId = opts.tab ?? pageTabId();
     this.journal = new IdbJournal({
       tab: () => this.tabId,
       describe: (e) => this.describe(e),
-      failed: (err) => console.warn("offline journal: write failed", err),
+      // Quota, or storage gone: stop pretending edits are stored (the unload warning then covers them all).
+      failed: (err) => {
+        console.warn("offline journal: write failed; edits are kept in memory only", err);
+        this.journal.disable();
+      },
     });
   }
 
@@ -84,8 +91,6 @@ export class OfflineSync {
     if (this.user || this.opening?.user === userId) return;
     this.opening = { user: userId, db: this.open(userId) };
   }
-
-  private opening: { user: Id; db: Promise<OfflineDb | null> } | null = null;
 
   private open(userId: Id): Promise<OfflineDb | null> {
     return (this.opts.open ?? openOfflineDb)(userId).catch((err: unknown) => {
