@@ -183,17 +183,25 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
     await page.getByLabel("Note text").press("Escape");
     const x0 = await left(page, n1);
     await drag(page, n1, 120, 40);
-    const stored = await until("both edits to be journaled", async () => {
+    // A note created offline, with text.
+    await page.getByRole("button", { name: "Add note" }).click();
+    await page.getByLabel("Note text").waitFor();
+    const n2 = await page.locator("[data-note-id]:has(textarea)").getAttribute("data-note-id");
+    await page.getByLabel("Note text").fill("born offline");
+    await page.getByLabel("Note text").press("Escape");
+    const stored = await until("the edits to be journaled", async () => {
       const j = await journal(page);
-      return j.length === 2 && j;
+      return j.length === 4 && j;
     });
-    assert.deepEqual(stored.map((m) => m.method), ["note.edit", "note.update"]);
+    assert.deepEqual(stored.map((m) => m.method), ["note.edit", "note.update", "note.create", "note.edit"]);
 
     await page.reload();
     await until("the stored board to show the edits", async () => (await note(page, n1).textContent())?.includes("written offline"), 10_000);
     assert.ok(Math.abs((await left(page, n1)) - x0 - 120) <= 2, "the move shows after the reload");
     await pendingMark(page, n1).waitFor();
-    assert.equal((await journal(page)).length, 2);
+    await until("the note created offline to show with its text", async () => (await note(page, n2).textContent())?.includes("born offline"));
+    await pendingMark(page, n2).waitFor();
+    assert.equal((await journal(page)).length, 4);
 
     // The boards list, from storage, says so.
     const list = await context.newPage();
@@ -213,8 +221,9 @@ describe("offline-first web client", { timeout: 180_000 }, () => {
       stored.map((m) => m.op).sort(),
       `one event per edit: ${JSON.stringify(events.map((e) => [e.kind, e.op]))}`,
     );
-    const server = (await rest(context, "GET", `/api/boards/${board}`)).body.notes.find((n) => n.id === n1);
-    assert.equal(server.text, "written offline");
+    const serverNotes = (await rest(context, "GET", `/api/boards/${board}`)).body.notes;
+    assert.equal(serverNotes.find((n) => n.id === n1).text, "written offline");
+    assert.equal(serverNotes.find((n) => n.id === n2).text, "born offline");
     await page.close();
   }));
 
