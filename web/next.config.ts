@@ -12,6 +12,8 @@ const nextConfig: NextConfig = {
   trailingSlash: true,
   images: { unoptimized: true },
   poweredByHeader: false,
+  // The service worker's cache version (src/components/ServiceWorker.tsx): a new build, a new cache.
+  env: { NEXT_PUBLIC_UI_VERSION: process.env.CORKBOARD_UI_VERSION || new Date().toISOString().replace(/\D/g, "") },
   reactStrictMode: true,
   // Dev only: rewrites do not apply to an export. The WebSocket does not go
   // through here (see src/lib/config.ts).

@@ -1,6 +1,7 @@
 "use client";
 import { useEffect } from "react";
 import { api } from "@/lib/api";
+import { isUnreachable, lastUser } from "@/lib/identity";
 import { Logo, Spinner } from "@/components/ui";
 
 /** `/`: to the boards when signed in, else to sign-in. */
@@ -8,7 +9,8 @@ export default function Home() {
   useEffect(() => {
     api.me().then(
       () => window.location.replace("/boards/"),
-      () => window.location.replace("/login/"),
+      // Offline with a remembered user: the boards page works from stored data.
+      (err: unknown) => window.location.replace(isUnreachable(err) && lastUser() ? "/boards/" : "/login/"),
     );
   }, []);
   return (

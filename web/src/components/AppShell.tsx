@@ -3,6 +3,7 @@ import Link from "next/link";
 import { useEffect } from "react";
 import { shutdownRealtime, useConnectionState } from "@/hooks/realtime";
 import { api } from "@/lib/api";
+import { forgetUser } from "@/lib/identity";
 import { goToLogin } from "@/lib/nav";
 import type { User } from "@/realtime/protocol";
 import { ConnectionStatus } from "./ConnectionStatus";
@@ -15,6 +16,7 @@ function Header({ user, children }: { user: User; children?: React.ReactNode }) 
   const { conn } = useConnectionState();
   useEffect(() => {
     if (conn.status === "unauthorized") {
+      forgetUser();
       shutdownRealtime();
       goToLogin();
     }
@@ -24,6 +26,7 @@ function Header({ user, children }: { user: User; children?: React.ReactNode }) 
     try {
       await api.logout();
     } finally {
+      forgetUser();
       shutdownRealtime();
       window.location.replace("/login/");
     }

@@ -10,6 +10,9 @@ import { wsUrl } from "@/lib/config";
 import { BoardClient, type BoardMeta } from "@/realtime/board";
 import { Connection, type ConnectionState } from "@/realtime/connection";
 import { NotificationsClient, type EventSourceLike, type NotificationsState } from "@/realtime/notifications";
+import { attachOffline } from "@/realtime/persist/boardCache";
+import { OfflineSync } from "@/realtime/persist/offline";
+import type { User } from "@/realtime/protocol";
 import type { BoardView } from "@/realtime/store";
 import { browserSocket } from "@/realtime/socket";
 import { BrowserEventSource, browserHttp } from "@/realtime/transport/browser";
@@ -18,15 +21,43 @@ import { TransportSelector, type TransportKind } from "@/realtime/transport/sele
 let connection: Connection | null = null;
 let transports: TransportSelector | null = null;
 let notifications: NotificationsClient | null = null;
+let offline: OfflineSync | null = null;
+let offlineStarted = false;
+
+/** The tab's offline layer (persist/): created with the connection, whose outbox it journals. */
+export function getOffline(): OfflineSync {
+  if (!offline) offline = new OfflineSync();
+  return offline;
+}
 
 export function getConnection(): Connection {
   if (!connection) {
     // WebSocket first; SSE, then long poll, where it is blocked (src/realtime/transport/).
     transports = new TransportSelector({ createWebSocket: browserSocket, http: browserHttp() });
-    connection = new Connection({ url: wsUrl, createSocket: transports.create });
+    connection = new Connection({ url: wsUrl, createSocket: transports.create, journal: getOffline().journal });
     connection.start();
   }
   return connection;
+}
+
+/** The session is being asked: the last user's offline storage starts opening meanwhile. */
+export function prewarmOffline(userId: string): void {
+  if (typeof indexedDB !== "undefined") getOffline().prewarm(userId);
+}
+
+/**
+ * The session is known: opens the user's offline storage and warns on leaving
+ * the page while edits are pending and not yet stored (only then: stored ones
+ * are sent after the next load).
+ */
+export function startOffline(user: User): void {
+  const o = getOffline();
+  if (offlineStarted || typeof indexedDB === "undefined" || typeof window === "undefined") return;
+  offlineStarted = true;
+  o.signIn(user, getConnection());
+  window.addEventListener("beforeunload", (e) => {
+    if (o.unsaved > 0) e.preventDefault();
+  });
 }
 
 export function getNotifications(): NotificationsClient {
@@ -54,6 +85,9 @@ export function shutdownRealtime(): void {
   connection = null;
   transports?.dispose();
   transports = null;
+  offline?.stop();
+  offline = null;
+  offlineStarted = false;
   notifications?.stop();
   notifications = null;
 }
@@ -126,6 +160,8 @@ export function useBoard(
     if (!boardId) return;
     let cancelled = false;
     const c = new BoardClient(connection ?? getConnection(), boardId);
+    // The tab's own connection only (tests pass theirs): that is the one the journal belongs to.
+    const detach = connection ? null : attachOffline(c, getOffline());
     c.start();
     // Publish after mount (and not at all if already unmounted, as in Strict Mode's double effects).
     queueMicrotask(() => {
@@ -133,6 +169,7 @@ export function useBoard(
     });
     return () => {
       cancelled = true;
+      detach?.();
       c.stop();
       setClient((cur) => (cur === c ? null : cur));
     };

@@ -21,7 +21,7 @@ import {
   type User,
 } from "./protocol";
 import { restoredDelta, type RestoreChange } from "./restorePlan";
-import { BoardStore } from "./store";
+import { BoardStore, type PendingMutation } from "./store";
 import type { LostReason, NoteText, NoteTexts } from "./text";
 import { throttle } from "./throttle";
 
@@ -559,8 +559,31 @@ export class BoardClient {
     if (!n || n.kind !== "lost") return;
     this.dismiss(noticeId);
     const nt = this.texts?.get(n.note);
-    if (nt && nt.status === "ready") this.texts?.restoreLost(n.note, n.text);
-    else if (this.store.getView().byId.has(n.note)) void this.updateNote(n.note, { text: n.text }, { record: false });
+    const gone = n.reason === "gone" || !this.store.getView().byId.has(n.note);
+    if (!gone && nt && nt.status === "ready") this.texts?.restoreLost(n.note, n.text);
+    else if (!gone) void this.updateNote(n.note, { text: n.text }, { record: false });
+    // The note was deleted meanwhile: bring it back, then write the text into it.
+    else
+      this.sendRestore(n.note, undefined).then(
+        () => void this.updateNote(n.note, { text: n.text }, { record: false }),
+        () => undefined, // the refusal is shown by sendRestore
+      );
+  }
+
+  /**
+   * A mutation made in an earlier page load (journaled while offline) that the
+   * server refused: shown with what it carried, never dropped silently.
+   */
+  showRefused(m: { view: PendingMutation | null; text?: string }, error: { code: string; message: string }): void {
+    const v = m.view;
+    const note = v && (v.kind === "create" || v.kind === "restore" ? v.note.id : v.kind === "rename" ? undefined : v.id);
+    const message = error.message;
+    if (note && m.text !== undefined) {
+      this.lostText(note, m.text, error.code === "not_found" || !this.store.getView().byId.has(note) ? "gone" : "rejected", message);
+      return;
+    }
+    this.notices.push({ id: this.uuid(), kind: "error", message: `Couldn't save a change made offline: ${message}` });
+    this.emitMeta();
   }
 
   private lostText(note: Id, text: string, reason: LostReason, message: string): void {

@@ -23,7 +23,7 @@ import type { BackoffOptions } from "./backoff";
 import { Emitter } from "./emitter";
 import { RpcError } from "./errors";
 import { Heartbeat } from "./heartbeat";
-import { Outbox } from "./outbox";
+import { Outbox, type OutboxJournal } from "./outbox";
 import {
   CloseCode,
   SUBPROTOCOL,
@@ -61,6 +61,8 @@ export interface ConnectionOptions {
   isOnline?: () => boolean;
   /** `document.visibilityState === "visible"` by default. */
   isVisible?: () => boolean;
+  /** Keeps the outbox's mutations across reloads (persist/); in memory only without. */
+  journal?: OutboxJournal;
 }
 
 export interface ConnectionState {
@@ -120,7 +122,7 @@ export class Connection {
       // No answer: assume the socket is dead; the reconnect replays the entry.
       unanswered: () => this.abandon({ code: CloseCode.HeartbeatTimeout, reason: "rpc timeout" }),
       changed: () => this.emitState(),
-    });
+    }, options.journal);
     this.boards = new BoardSubscriptions(wire);
     this.snapshot = { conn: this.reconnect.status, pending: 0 };
   }
@@ -229,6 +231,11 @@ export class Connection {
     return this.outbox.pendingOps();
   }
 
+  /** Mutations a page unload would lose (not journaled yet). */
+  get unsavedMutations(): number {
+    return this.outbox.unsaved;
+  }
+
   // ------------------------------------------------------------ internals
 
   /** Called by the reconnect machine: a new socket in place of the old one. */
@@ -294,6 +301,8 @@ export class Connection {
     this.rpcs.failAll(new RpcError({ code: "unavailable", message: "connection lost" }));
     this.boards.disconnected();
     this.reconnect.lost(close);
+    // With a journal: what waits is written down now (the connection may not come back before a reload).
+    this.outbox.flush();
   }
 
   private isLive(): boolean {

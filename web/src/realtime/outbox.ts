@@ -24,6 +24,25 @@ export interface OutboxTransport {
   changed(): void;
 }
 
+/** A mutation whose params are known: what the journal stores so that it survives a reload. */
+export interface JournalEntry {
+  op: string;
+  key: string;
+  method: RpcMethod;
+  params: unknown;
+}
+
+/**
+ * Where the outbox writes its mutations so that they outlive the page
+ * (IndexedDB, see persist/). Optional: without one, the outbox lives in memory.
+ */
+export interface OutboxJournal {
+  /** A mutation's params are built: store it (called before it is sent). */
+  saved(entry: JournalEntry): void;
+  /** The server answered it, or it was withdrawn: forget it. */
+  forgotten(op: string): void;
+}
+
 interface OutboxEntry {
   op: string;
   key: string;
@@ -45,7 +64,10 @@ export class Outbox {
   private readonly entries: OutboxEntry[] = [];
   private wakeTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor(private readonly transport: OutboxTransport) {}
+  constructor(
+    private readonly transport: OutboxTransport,
+    private readonly journal?: OutboxJournal,
+  ) {}
 
   /**
    * Queues a mutation; it is sent when the transport is ready (after earlier
@@ -66,10 +88,17 @@ export class Outbox {
     this.flush();
   }
 
-  /** Sends every entry that may go now. */
+  /**
+   * Sends every entry that may go now. While the transport is not ready and a
+   * journal is attached, every entry's params are built and journaled instead,
+   * so nothing waits unsaved while offline.
+   */
   flush(): void {
     this.clearWake();
-    if (!this.transport.ready()) return;
+    if (!this.transport.ready()) {
+      if (this.journal) for (const e of this.entries) this.build(e);
+      return;
+    }
     const blocked = new Set<string>();
     const now = Date.now();
     let wakeAt = Infinity;
@@ -81,7 +110,7 @@ export class Outbox {
         wakeAt = Math.min(wakeAt, e.notBefore);
         continue;
       }
-      if (e.params === undefined) e.params = e.build();
+      this.build(e);
       if (!this.transport.call(e.method, e.params, (outcome) => this.settle(e, outcome))) return;
       e.inflight = true;
     }
@@ -107,6 +136,11 @@ export class Outbox {
     this.remove(e);
     e.reject(err);
     return true;
+  }
+
+  /** Entries not in the journal yet (all of them without a journal): what a page unload would lose. */
+  get unsaved(): number {
+    return this.journal ? this.entries.filter((e) => e.params === undefined).length : this.entries.length;
   }
 
   /** Ops not answered yet, oldest first. */
@@ -152,9 +186,17 @@ export class Outbox {
     void Promise.resolve().then(() => this.flush());
   }
 
+  /** Builds an entry's params once and journals them. */
+  private build(e: OutboxEntry): void {
+    if (e.params !== undefined) return;
+    e.params = e.build();
+    this.journal?.saved({ op: e.op, key: e.key, method: e.method, params: e.params });
+  }
+
   private remove(entry: OutboxEntry): void {
     const i = this.entries.indexOf(entry);
     if (i >= 0) this.entries.splice(i, 1);
+    this.journal?.forgotten(entry.op);
     this.transport.changed();
   }
 

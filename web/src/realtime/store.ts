@@ -110,6 +110,12 @@ export class BoardStore {
     return this.notes.get(id);
   }
 
+  /** The confirmed state without local changes, for the offline cache; null before the first snapshot. */
+  confirmedState(): { board: Board; notes: Note[]; seq: number } | null {
+    if (!this.ready || !this.board) return null;
+    return { board: this.board, notes: [...this.notes.values()], seq: this.seq };
+  }
+
   pendingMutations(): readonly PendingMutation[] {
     return this.pending;
   }

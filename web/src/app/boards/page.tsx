@@ -4,7 +4,9 @@ import { AppShell } from "@/components/AppShell";
 import { ImportBoard } from "@/components/ImportBoard";
 import { useToast } from "@/components/toasts";
 import { Button, Input, Spinner } from "@/components/ui";
+import { getOffline } from "@/hooks/realtime";
 import { api, ApiError, inviteLink } from "@/lib/api";
+import { isUnreachable } from "@/lib/identity";
 import { boardPath, openBoard } from "@/lib/nav";
 import { RetryOp } from "@/lib/retryOp";
 import type { Board, InviteRole } from "@/realtime/protocol";
@@ -144,10 +146,23 @@ function BoardsList() {
   // A create retried after an error reuses its op: the server makes one board.
   const [createOp] = useState(() => new RetryOp());
 
+  const [offline, setOffline] = useState(false);
+
+  // The list is stored on every load; with the server out of reach the stored one is shown, marked as such.
   const load = useCallback(() => {
     api.boards().then(
-      (r) => setBoards(r.boards),
-      (e: ApiError) => setError(e.message),
+      (r) => {
+        setBoards(r.boards);
+        setOffline(false);
+        void getOffline().saveBoards(r.boards);
+      },
+      async (e: ApiError) => {
+        const saved = isUnreachable(e) ? await getOffline().loadBoards() : undefined;
+        if (saved) {
+          setBoards(saved);
+          setOffline(true);
+        } else setError(e.message);
+      },
     );
   }, []);
   useEffect(() => {
@@ -204,6 +219,14 @@ function BoardsList() {
             </Button>
           </form>
         </div>
+        {offline && (
+          <p role="status" data-testid="offline-boards" className="mt-3 flex items-center gap-3 rounded-lg bg-amber-100 px-3 py-2 text-sm text-amber-900 dark:bg-amber-900/40 dark:text-amber-100">
+            <span className="flex-1">offline — showing saved boards</span>
+            <Button size="sm" onClick={load}>
+              Retry
+            </Button>
+          </p>
+        )}
         {error && (
           <p role="alert" className="mt-3 text-sm text-red-600 dark:text-red-400">
             {error}

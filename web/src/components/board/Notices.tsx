@@ -69,11 +69,9 @@ export function Notices({
                   >
                     Copy
                   </Button>
-                  {n.reason !== "gone" && (
-                    <Button size="sm" onClick={() => client?.restoreLostText(n.id)}>
-                      Restore
-                    </Button>
-                  )}
+                  <Button size="sm" onClick={() => client?.restoreLostText(n.id)}>
+                    {n.reason === "gone" ? "Restore note" : "Restore"}
+                  </Button>
                   <Button size="sm" variant="ghost" onClick={() => client?.dismiss(n.id)}>
                     Dismiss
                   </Button>
