@@ -1,13 +1,14 @@
 /*
  * Corkboard's service worker: the app opens while the server is down.
  *
- * The server sends this script with the API's policy (`default-src 'none'`),
- * which applies to the worker itself: it may not fetch() anything. So it
- * never does:
+ * The server sends this script with `connect-src 'self'` (a worker runs under
+ * its own script's policy); older servers sent `default-src 'none'`, under
+ * which a worker may not fetch(). So it fetches only when it must:
  *
  * - Navigations use navigation preload (the browser's own request, made in
- *   parallel): a good answer is kept in the cache and returned; when the
- *   network fails, the kept copy answers. Every /boards/{id}/ is kept and
+ *   parallel): a good answer is kept in the cache and returned; without a
+ *   preload answer it fetches the page itself; when the network fails, the
+ *   kept copy answers. Every /boards/{id}/ is kept and
  *   served as /boards/_/ (the one exported board page; it reads the id from
  *   the address).
  * - The pages themselves fill the cache (src/lib/uiCache.ts: every exported
@@ -64,7 +65,8 @@ async function navigate(event, url) {
   const cache = await caches.open(CACHE);
   const key = pageKey(url);
   try {
-    const res = await event.preloadResponse;
+    // No preload answer (preload not enabled yet): the worker's own request.
+    const res = (await event.preloadResponse) || (await fetch(event.request));
     if (res) {
       if (res.ok && !res.redirected) event.waitUntil(cache.put(key, res.clone()).catch(() => undefined));
       return res;

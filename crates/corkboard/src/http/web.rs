@@ -37,6 +37,13 @@ fn candidates(path: &str) -> Vec<String> {
     out
 }
 
+/// The UI's service worker script (web/public/sw.js).
+const SERVICE_WORKER: &str = "sw.js";
+
+/// The service worker's policy: nothing but requests to this origin (the
+/// API's `default-src 'none'` would forbid its `fetch()`).
+const SERVICE_WORKER_CSP: &str = "default-src 'none'; connect-src 'self'; frame-ancestors 'none'";
+
 /// One UI file, from the binary or from `--web-dir`.
 struct UiFile {
     mime: String,
@@ -95,13 +102,18 @@ fn serve(name: &str, file: UiFile, status: StatusCode) -> Response {
         data,
         embedded,
     } = file;
-    let csp = mime.starts_with("text/html").then(|| {
-        if embedded {
+    let csp = if mime.starts_with("text/html") {
+        Some(if embedded {
             super::headers::cached_page_csp(name, &data).to_string()
         } else {
             super::headers::page_csp(&String::from_utf8_lossy(&data))
-        }
-    });
+        })
+    } else if name == SERVICE_WORKER {
+        // A worker runs under its own script's policy: it may reach this origin.
+        Some(SERVICE_WORKER_CSP.to_owned())
+    } else {
+        None
+    };
     let mut res = (status, Body::from(data)).into_response();
     let h = res.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&mime) {
@@ -172,6 +184,13 @@ mod tests {
             StatusCode::NOT_FOUND
         );
         assert_eq!(get("/api/x").await.status(), StatusCode::NOT_FOUND);
+        std::fs::write(dir.join("sw.js"), "self.x = 1;").unwrap();
+        let sw = get("/sw.js").await;
+        assert_eq!(
+            sw.headers()[header::CONTENT_SECURITY_POLICY],
+            SERVICE_WORKER_CSP,
+            "the worker may fetch from this origin"
+        );
     }
 
     #[test]
