@@ -21,7 +21,8 @@ import {
   type User,
 } from "./protocol";
 import { restoredDelta, type RestoreChange } from "./restorePlan";
-import { BoardStore } from "./store";
+import { conflictAuthor } from "./conflictAuthor";
+import { BoardStore, NOTE_FIELDS } from "./store";
 import type { LostReason, NoteText, NoteTexts } from "./text";
 import { throttle } from "./throttle";
 
@@ -38,6 +39,8 @@ export type Notice =
       kind: "conflict";
       message: string;
       note: Id;
+      /** Who wrote the note last, when the client has seen it (null: "someone else"). */
+      by: string | null;
       /** The fields the user tried to write. */
       mine: NoteDelta;
       /** The note as the server has it now. */
@@ -651,11 +654,14 @@ export class BoardClient {
       const theirs = e.details.note;
       // One conflict per note: the newest attempt replaces an older one.
       this.notices = this.notices.filter((n) => !(n.kind === "conflict" && n.note === update.id));
+      const fields = e.details.fields ?? NOTE_FIELDS.filter((f) => update.delta[f] !== undefined);
+      const by = conflictAuthor(fields, (f) => this.store.lastWrite(update.id, f), this.conn.user?.id);
       this.notices.push({
         id: this.uuid(),
         kind: "conflict",
-        message: "Someone else changed this note while you were editing it.",
+        message: `${by ?? "Someone else"} changed this note while you were editing it.`,
         note: update.id,
+        by,
         mine: update.delta,
         theirs,
       });
