@@ -7,6 +7,7 @@ import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
 import ReconnectingEventSource from "reconnecting-eventsource";
 import { api, NOTIFICATIONS_STREAM } from "@/lib/api";
 import { wsUrl } from "@/lib/config";
+import { onPageHide } from "@/lib/pageHide";
 import { BoardClient, type BoardMeta } from "@/realtime/board";
 import { Connection, type ConnectionState } from "@/realtime/connection";
 import { NotificationsClient, type EventSourceLike, type NotificationsState } from "@/realtime/notifications";
@@ -127,12 +128,14 @@ export function useBoard(
     let cancelled = false;
     const c = new BoardClient(connection ?? getConnection(), boardId);
     c.start();
+    const offHide = onPageHide(() => c.flushText());
     // Publish after mount (and not at all if already unmounted, as in Strict Mode's double effects).
     queueMicrotask(() => {
       if (!cancelled) setClient(c);
     });
     return () => {
       cancelled = true;
+      offHide();
       c.stop();
       setClient((cur) => (cur === c ? null : cur));
     };

@@ -233,6 +233,11 @@ export class BoardClient {
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
   }
 
+  /** Sends typed text at once rather than at the next frame (the page is being hidden or left). */
+  flushText(): void {
+    this.texts?.flushAll();
+  }
+
   stop(): void {
     this.stopped = true;
     this.sendCursor.cancel();

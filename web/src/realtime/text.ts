@@ -243,6 +243,15 @@ export class NoteTexts {
     return this.docs.get(note);
   }
 
+  /**
+   * Sends every document's collected changes now instead of at the next
+   * frame: the page is being hidden or unloaded, and a hidden page may never
+   * get that frame.
+   */
+  flushAll(): void {
+    for (const nt of this.docs.values()) this.flush(nt);
+  }
+
   /** Every open document. */
   all(): NoteText[] {
     return [...this.docs.values()];

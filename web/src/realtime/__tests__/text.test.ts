@@ -127,6 +127,20 @@ class FakeTextarea implements TextareaLike {
 }
 
 describe("note text: batching", () => {
+  it("flushText sends what waits for a frame at once (the page is hiding; its frame may never come)", async () => {
+    const b = openBoard();
+    const nt = await loaded(b);
+    nt.localEdit((t) => t.insert(11, " and the last words"));
+    expect(rpcs(b.t.last, "note.edit")).toHaveLength(0);
+    b.client.flushText();
+    const sent = rpcs(b.t.last, "note.edit");
+    expect(sent).toHaveLength(1);
+    b.applyEdit(sent[0]);
+    expect(b.server.getText("text").toString()).toBe("hello world and the last words");
+    b.runFrames(); // the frame that comes after all sends nothing more
+    expect(rpcs(b.t.last, "note.edit")).toHaveLength(1);
+  });
+
   it("local changes of one frame go as ONE note.edit; later frames wait and merge while one is in flight", async () => {
     const b = openBoard();
     const nt = await loaded(b);

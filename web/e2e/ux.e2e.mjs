@@ -1,0 +1,99 @@
+// End-to-end checks of what a new user hits first on the board (issue 18):
+// header menus on a phone, text typed just before a reload, and so on. Real
+// server (scripts/e2e.sh), Debian's chromium through playwright-core. One user
+// (ursa) owns one board; each test opens its own page.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import { BASE, ConsoleWatch, PASSWORD, launchBrowser, rest, until } from "./harness.mjs";
+
+const watch = new ConsoleWatch();
+let browser;
+let closeBrowser;
+let context;
+let boardId = "";
+
+const note = (page, id) => page.locator(`[data-note-id="${id}"]`);
+const serverNote = async (id) => (await rest(context, "GET", `/api/boards/${boardId}`)).body.notes.find((n) => n.id === id);
+
+async function openBoard(viewport) {
+  const page = await context.newPage();
+  await page.setViewportSize(viewport);
+  watch.attach(page, `ursa ${viewport.width}`);
+  await page.goto(`${BASE}/boards/${boardId}`);
+  await until("Connected", async () => (await page.locator('header [role="status"]').textContent()) === "Connected", 8000);
+  return page;
+}
+
+async function createNote(text, x, y) {
+  const r = await rest(context, "POST", `/api/boards/${boardId}/notes`, { text, x, y });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  return r.body.note.id;
+}
+
+describe("first use of the board, end to end", { timeout: 120_000 }, () => {
+  before(async () => {
+    ({ browser, close: closeBrowser } = await launchBrowser());
+    context = await browser.newContext({ colorScheme: "light" });
+    context.setDefaultTimeout(10_000);
+    const su = await rest(context, "POST", "/api/auth/signup", { username: `ursa${Date.now() % 1e6}`, password: PASSWORD });
+    assert.equal(su.status, 201, JSON.stringify(su.body));
+    const b = await rest(context, "POST", "/api/boards", { title: "First use" });
+    assert.equal(b.status, 201, JSON.stringify(b.body));
+    boardId = b.body.id;
+  });
+  after(async () => {
+    await closeBrowser?.();
+    assert.deepEqual(watch.errors, [], "no console errors");
+  });
+
+  test("on a phone, menus close on outside click and Escape and never stack", { timeout: 30_000 }, async () => {
+    const page = await openBoard({ width: 390, height: 844 });
+    const share = page.getByRole("button", { name: "Share", exact: true });
+    const account = page.getByRole("button", { name: "Account", exact: true });
+    const bell = page.getByRole("button", { name: /^Notifications/ });
+    const sharePanel = page.getByRole("dialog", { name: "Share" });
+    const accountMenu = page.getByRole("menu", { name: "Account" });
+    const notifPanel = page.getByRole("dialog", { name: "Notifications" });
+
+    await share.click();
+    await sharePanel.waitFor();
+    await account.click();
+    await accountMenu.waitFor();
+    assert.equal(await sharePanel.count(), 0, "opening Account closed Share");
+    await bell.click();
+    await notifPanel.waitFor();
+    assert.equal(await accountMenu.count(), 0, "opening Notifications closed Account");
+    // a click on the board outside closes it
+    await page.mouse.click(200, 600);
+    await notifPanel.waitFor({ state: "detached" });
+
+    await account.click();
+    await accountMenu.waitFor();
+    await page.keyboard.press("Escape");
+    await accountMenu.waitFor({ state: "detached" });
+    assert.ok(await account.evaluate((el) => el === document.activeElement), "focus back on the Account button");
+    await page.close();
+  });
+
+  test("text typed right before a reload is kept", { timeout: 30_000 }, async () => {
+    const id = await createNote("Start", 80, 80);
+    const page = await openBoard({ width: 1280, height: 800 });
+    await note(page, id).dblclick();
+    const ed = note(page, id).getByLabel("Note text");
+    await until("the editor to load", async () => !(await ed.evaluate((el) => el.readOnly)), 5000);
+    await ed.evaluate((el) => el.setSelectionRange(el.value.length, el.value.length));
+    const typed = " and the last words before reload";
+    await ed.pressSequentially(typed, { delay: 5 });
+    // the last words and the reload in one task: no frame or timer runs between them
+    const last = " END";
+    const reloaded = page.waitForEvent("load");
+    await ed.evaluate((el, words) => {
+      el.focus();
+      document.execCommand("insertText", false, words);
+      location.reload();
+    }, last);
+    await reloaded;
+    await until("the server to hold every keystroke", async () => (await serverNote(id))?.text === `Start${typed}${last}`, 5000);
+    await page.close();
+  });
+});

@@ -1,0 +1,18 @@
+/**
+ * Calls `cb` when the page is being left or hidden: `pagehide` (reload,
+ * navigation, closing the tab; also when it enters the back/forward cache)
+ * and `visibilitychange` to hidden (switching tabs or apps, where a phone may
+ * freeze or discard the page without another event). What is still waiting
+ * for a frame or a timer must be sent then. Returns the unsubscribe.
+ */
+export function onPageHide(cb: () => void, win: Window = window): () => void {
+  const onVisibility = () => {
+    if (win.document.visibilityState === "hidden") cb();
+  };
+  win.addEventListener("pagehide", cb);
+  win.document.addEventListener("visibilitychange", onVisibility);
+  return () => {
+    win.removeEventListener("pagehide", cb);
+    win.document.removeEventListener("visibilitychange", onVisibility);
+  };
+}
