@@ -75,6 +75,63 @@ describe("first use of the board, end to end", { timeout: 120_000 }, () => {
     await page.close();
   });
 
+  test("right-to-left text reads right to left; placeholders are legible in dark mode; avatars do not overlap", { timeout: 30_000 }, async () => {
+    const rtl = await createNote("שלום עולם, מה שלומך?", 60, 300);
+    const empty = await createNote("", 320, 300);
+    // a second person on the board, so there are two avatars
+    const other = await browser.newContext();
+    const su = await rest(other, "POST", "/api/auth/signup", { username: `vic${Date.now() % 1e6}`, password: PASSWORD });
+    assert.equal(su.status, 201, JSON.stringify(su.body));
+    const inv = await rest(context, "POST", `/api/boards/${boardId}/invites`, { role: "editor" });
+    const acc = await rest(other, "POST", `/api/invites/${encodeURIComponent(inv.body.token)}/accept`, {});
+    assert.equal(acc.status, 200, JSON.stringify(acc.body));
+    const otherPage = await other.newPage();
+    watch.attach(otherPage, "vic");
+    await otherPage.goto(`${BASE}/boards/${boardId}`);
+
+    const page = await openBoard({ width: 1280, height: 800 });
+    await page.emulateMedia({ colorScheme: "dark" });
+    const direction = (sel) => page.locator(sel).evaluate((el) => getComputedStyle(el).direction);
+    assert.equal(await direction(`[data-note-id="${rtl}"] [dir="auto"]`), "rtl", "the note's text");
+    await note(page, rtl).dblclick();
+    assert.equal(await direction(`[data-note-id="${rtl}"] textarea`), "rtl", "the editor");
+    await note(page, rtl).getByLabel("Note text").press("Escape");
+
+    await note(page, empty).dblclick();
+    const contrast = await page.locator(`[data-note-id="${empty}"]`).evaluate((card) => {
+      const ta = card.querySelector("textarea");
+      // the computed colours may be oklch(): let a canvas turn them into sRGB bytes
+      const rgb = (css) => {
+        const ctx = document.createElement("canvas").getContext("2d");
+        ctx.fillStyle = css;
+        ctx.fillRect(0, 0, 1, 1);
+        return [...ctx.getImageData(0, 0, 1, 1).data];
+      };
+      const lum = ([r, g, b]) =>
+        [r, g, b].map((v) => ((v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4)).reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+      const bg = rgb(getComputedStyle(card).backgroundColor);
+      const fg = rgb(getComputedStyle(ta, "::placeholder").color);
+      // a translucent placeholder is drawn over the note
+      const a = fg[3] / 255;
+      const seen = fg.slice(0, 3).map((v, i) => v * a + bg[i] * (1 - a));
+      const [l1, l2] = [lum(bg), lum(seen)].sort((x, y) => y - x);
+      return (l1 + 0.05) / (l2 + 0.05);
+    });
+    assert.ok(contrast >= 4.5, `placeholder contrast ${contrast.toFixed(2)} ≥ 4.5`);
+
+    await until("two avatars", async () => (await page.locator('section[aria-label="Online"] [role="img"]').count()) === 2, 5000);
+    const boxes = await page.locator('section[aria-label="Online"] [role="img"]').evaluateAll((els) =>
+      els.map((el) => {
+        const r = el.getBoundingClientRect();
+        return { left: r.left, right: r.right, clipped: el.scrollWidth > el.clientWidth };
+      }),
+    );
+    assert.ok(boxes[0].right <= boxes[1].left, `avatars side by side: ${JSON.stringify(boxes)}`);
+    assert.ok(!boxes.some((b) => b.clipped), "initials fit");
+    await page.close();
+    await other.close();
+  });
+
   test("text typed right before a reload is kept", { timeout: 30_000 }, async () => {
     const id = await createNote("Start", 80, 80);
     const page = await openBoard({ width: 1280, height: 800 });

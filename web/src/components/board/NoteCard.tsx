@@ -174,7 +174,7 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, typingBy,
         />
       ) : (
         <div className="min-h-0 flex-1 overflow-hidden px-3 py-2 text-[15px] leading-snug" style={{ fontFamily: "var(--font-note)" }}>
-          <span className="text-stone-500/70">{canEdit ? "Double-click to write…" : ""}</span>
+          <span className="text-stone-600 dark:text-stone-700">{canEdit ? "Double-click to write…" : ""}</span>
         </div>
       )}
       {(typingBy.length > 0 || dirty) && (
@@ -287,6 +287,7 @@ function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteAction
         ref={ref}
         aria-label="Note text"
         aria-busy={!ready}
+        dir="auto"
         defaultValue={note.text}
         readOnly={!ready}
         maxLength={10_000}
@@ -322,7 +323,7 @@ function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteAction
         }}
         onBlur={() => actions.stopEditing()}
         onPointerDown={(e) => e.stopPropagation()}
-        className="absolute inset-0 h-full w-full resize-none bg-transparent px-3 py-2 text-[15px] leading-snug text-stone-900 outline-none placeholder:text-stone-500/70"
+        className="absolute inset-0 h-full w-full resize-none bg-transparent px-3 py-2 text-[15px] leading-snug text-stone-900 outline-none placeholder:text-stone-600 dark:placeholder:text-stone-700"
         style={{ fontFamily: "var(--font-note)" }}
         placeholder={status === "none" || status === "failed" ? "Can't load the text while offline" : ready ? "Write something… @mention someone" : "Loading…"}
       />

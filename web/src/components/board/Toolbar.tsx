@@ -104,11 +104,13 @@ export function Toolbar({
       </div>
 
       <section aria-label="Online" className="flex items-center">
-        <div className="flex -space-x-2">
+        <ul className="flex gap-1">
           {online.slice(0, 6).map((p) => (
-            <Avatar key={p.user.id} id={p.user.id} name={p.user.username} size="sm" />
+            <li key={p.user.id} className="flex shrink-0">
+              <Avatar id={p.user.id} name={p.user.username} size="sm" />
+            </li>
           ))}
-        </div>
+        </ul>
         {online.length > 6 && <span className="ml-2 text-xs text-stone-500">+{online.length - 6}</span>}
       </section>
 
