@@ -132,9 +132,39 @@ describe("first use of the board, end to end", { timeout: 120_000 }, () => {
     await other.close();
   });
 
+  test("Ctrl+wheel zooms a step at a time around the cursor; Fit shows every note; a reload keeps the view", { timeout: 30_000 }, async () => {
+    await createNote("far away", 3000, 2000);
+    const page = await openBoard({ width: 1280, height: 800 });
+    const zoomLabel = () => page.getByRole("button", { name: /^Zoom \d+%/ }).textContent();
+    assert.equal(await zoomLabel(), "100%");
+    const canvas = await page.getByTestId("canvas").boundingBox();
+    await page.mouse.move(canvas.x + 400, canvas.y + 300);
+    await page.keyboard.down("Control");
+    await page.mouse.wheel(0, -100);
+    await page.keyboard.up("Control");
+    await until("one notch of zoom", async () => (await zoomLabel()) === "122%", 3000);
+
+    await page.getByRole("button", { name: "Fit" }).click();
+    const outside = await page.getByTestId("canvas").evaluate((c) => {
+      const r = c.getBoundingClientRect();
+      return [...c.querySelectorAll("[data-note-id]")]
+        .map((n) => n.getBoundingClientRect())
+        .filter((b) => b.left < r.left || b.top < r.top || b.right > r.right || b.bottom > r.bottom).length;
+    });
+    assert.equal(outside, 0, "every note in view after Fit");
+    const fitted = await zoomLabel();
+    assert.notEqual(fitted, "122%");
+
+    await page.reload();
+    await until("the same view after a reload", async () => (await zoomLabel()) === fitted, 5000);
+    await page.close();
+  });
+
   test("text typed right before a reload is kept", { timeout: 30_000 }, async () => {
     const id = await createNote("Start", 80, 80);
     const page = await openBoard({ width: 1280, height: 800 });
+    // the view the test before left (kept per board): back to 100 %
+    await page.getByRole("button", { name: /^Zoom \d+%, reset view/ }).click();
     await note(page, id).dblclick();
     const ed = note(page, id).getByLabel("Note text");
     await until("the editor to load", async () => !(await ed.evaluate((el) => el.readOnly)), 5000);
@@ -150,7 +180,10 @@ describe("first use of the board, end to end", { timeout: 120_000 }, () => {
       location.reload();
     }, last);
     await reloaded;
-    await until("the server to hold every keystroke", async () => (await serverNote(id))?.text === `Start${typed}${last}`, 5000);
+    let held = "";
+    await until("the server to hold every keystroke", async () => (held = (await serverNote(id))?.text) === `Start${typed}${last}`, 5000).catch((e) => {
+      throw new Error(`${e.message}; the server has ${JSON.stringify(held)}`);
+    });
     await page.close();
   });
 });

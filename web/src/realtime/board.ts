@@ -202,7 +202,7 @@ export class BoardClient {
       transport: {
         textState: (id) => this.conn.rpc("note.text_state", { board: this.boardId, id }),
         // The outbox's own promise, not a derived one: a rejection must be seen before the outbox sends the next edit.
-        edit: (id, op, build) => this.conn.mutate("note.edit", op, id, () => ({ board: this.boardId, id, op, update: build() })),
+        edit: (id, op, build, lane = id) => this.conn.mutate("note.edit", op, lane, () => ({ board: this.boardId, id, op, update: build() })),
         cancel: (op) => this.conn.cancelMutation(op),
       },
       onText: (id, state) => this.store.setLocalText(id, state),

@@ -37,8 +37,11 @@ export const REMOTE_ORIGIN = "remote";
 export interface TextTransport {
   /** `note.text_state` (a plain RPC: fails when offline). */
   textState(note: Id): Promise<TextState>;
-  /** Queues a `note.edit` in the outbox; `build` returns the base64 update and runs once, before the first send. */
-  edit(note: Id, op: string, build: () => string): Promise<NoteResult>;
+  /**
+   * Queues a `note.edit` in the outbox; `build` returns the base64 update and runs once, before the
+   * first send. Edits with the same `lane` (default: the note) are sent one at a time.
+   */
+  edit(note: Id, op: string, build: () => string, lane?: string): Promise<NoteResult>;
   /** Withdraws a queued edit that was never sent. */
   cancel(op: string): boolean;
 }
@@ -245,11 +248,27 @@ export class NoteTexts {
 
   /**
    * Sends every document's collected changes now instead of at the next
-   * frame: the page is being hidden or unloaded, and a hidden page may never
-   * get that frame.
+   * frame, and without waiting for an edit in flight: the page is being
+   * hidden or unloaded, and may never get that frame or that answer.
    */
   flushAll(): void {
-    for (const nt of this.docs.values()) this.flush(nt);
+    for (const nt of this.docs.values()) {
+      this.flush(nt);
+      // An edit waiting behind one in flight would go only after its answer, which an unloading
+      // page never gets: send the whole document now, beside it (Yjs ignores what the server has).
+      if (nt.queued && !nt.queued.built) this.sendWhole(nt);
+    }
+  }
+
+  private sendWhole(nt: NoteText): void {
+    const op = this.uuid();
+    nt.unconfirmed.add(op);
+    const done = () => {
+      nt.unconfirmed.delete(op);
+      this.emitText(nt);
+    };
+    // A refusal is reported by the queued edit, which carries the same changes.
+    this.transport.edit(nt.id, op, () => toBase64(Y.encodeStateAsUpdate(nt.doc)), `${nt.id}:whole`).then(done, done);
   }
 
   /** Every open document. */
