@@ -18,6 +18,7 @@ export function Toolbar({
   zoom,
   onZoom,
   onResetZoom,
+  onFit,
   onInvite,
   onUndo,
   onRedo,
@@ -34,6 +35,8 @@ export function Toolbar({
   zoom: number;
   onZoom(f: number): void;
   onResetZoom(): void;
+  /** Pans and zooms so every note is in view. */
+  onFit(): void;
   onInvite(role: InviteRole, singleUse: boolean): Promise<void>;
   onUndo(): void;
   onRedo(): void;
@@ -129,6 +132,9 @@ export function Toolbar({
         </button>
         <Button size="sm" variant="ghost" aria-label="Zoom in" onClick={() => onZoom(1.2)}>
           +
+        </Button>
+        <Button size="sm" variant="ghost" title="Fit to screen: show all notes" onClick={onFit}>
+          Fit
         </Button>
       </div>
 
