@@ -4,7 +4,8 @@
 // (ursa) owns one board; each test opens its own page.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { BASE, ConsoleWatch, PASSWORD, launchBrowser, rest, until } from "./harness.mjs";
+import { setTimeout as sleep } from "node:timers/promises";
+import { BASE, ConsoleWatch, PASSWORD, launchBrowser, rest, startServer, stopServer, until } from "./harness.mjs";
 
 const watch = new ConsoleWatch();
 let browser;
@@ -184,6 +185,40 @@ describe("first use of the board, end to end", { timeout: 120_000 }, () => {
     await until("the server to hold every keystroke", async () => (held = (await serverNote(id))?.text) === `Start${typed}${last}`, 5000).catch((e) => {
       throw new Error(`${e.message}; the server has ${JSON.stringify(held)}`);
     });
+    await page.close();
+  });
+
+  test("while the server is down a change says 'Not saved yet', not 'Saving'; it reconnects within 5 s of the restart, no click", { timeout: 40_000 }, async (t) => {
+    const id = await createNote("Outage", 120, 120);
+    const page = await openBoard({ width: 1280, height: 800 });
+    await page.getByRole("button", { name: /^Zoom \d+%, reset view/ }).click();
+    const status = page.locator('header [role="status"]');
+    // the note's text is loaded before the outage (a document cannot load while the server is down)
+    await note(page, id).dblclick();
+    const ed = note(page, id).getByLabel("Note text");
+    await until("the editor to load", async () => !(await ed.evaluate((el) => el.readOnly)), 5000);
+    watch.outage = true;
+    try {
+      await stopServer();
+      await until("the drop to show", async () => /Reconnecting|Offline/.test((await status.textContent()) ?? ""), 10_000);
+      // a long outage: before, the backoff had grown to waits of up to 30 s by now
+      await sleep(12_000);
+      await ed.press("End");
+      await ed.pressSequentially(" typed offline", { delay: 5 });
+      await ed.press("Escape");
+      const unsaved = note(page, id).getByTestId("unsaved");
+      await until("the note to say it is not saved yet", async () => (await unsaved.textContent().catch(() => null)) === "Not saved yet", 3000);
+      assert.equal(await note(page, id).getByLabel("Saving").count(), 0, "no 'Saving' while offline");
+
+      await startServer();
+      const back = Date.now();
+      await until("Connected again without a click", async () => (await status.textContent()) === "Connected", 6000);
+      t.diagnostic(`connected ${Date.now() - back} ms after the restart`);
+      await until("the text saved", async () => (await serverNote(id))?.text === "Outage typed offline", 5000);
+    } finally {
+      await sleep(500);
+      watch.outage = false;
+    }
     await page.close();
   });
 });

@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useToast } from "@/components/toasts";
 import { avatarColor, Spinner } from "@/components/ui";
-import { useBoard } from "@/hooks/realtime";
+import { useBoard, useConnectionState } from "@/hooks/realtime";
 import { api, ApiError, inviteLink } from "@/lib/api";
 import { exportBoard, exportFileName } from "@/lib/boardFile";
 import type { InviteRole, NoteColor, User } from "@/realtime/protocol";
@@ -27,6 +27,7 @@ const NO_CARETS: PlacedCaret[] = [];
  */
 export function Board({ boardId, user }: { boardId: string; user: User }) {
   const { client, view, meta } = useBoard(boardId);
+  const offline = useConnectionState().conn.status !== "live";
   const toast = useToast();
   const [selected, setSelected] = useState<string | null>(null);
   const [editingNote, setEditingNote] = useState<string | null>(null);
@@ -343,6 +344,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
                     editing={editing === n.id}
                     canEdit={canEdit}
                     dirty={!past && view.dirty.has(n.id)}
+                    offline={offline}
                     typingBy={past ? EMPTY : (typingByNote.get(n.id) ?? EMPTY)}
                     carets={past ? NO_CARETS : (caretsByNote.get(n.id) ?? NO_CARETS)}
                     actions={actions}

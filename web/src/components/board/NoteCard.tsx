@@ -43,6 +43,8 @@ interface Props {
   editing: boolean;
   canEdit: boolean;
   dirty: boolean;
+  /** Not connected: unsaved changes wait for the connection instead of "Saving…". */
+  offline: boolean;
   typingBy: string[];
   /** Other people's carets and selections in this note's text. */
   carets: PlacedCaret[];
@@ -51,7 +53,7 @@ interface Props {
 
 type Gesture = { kind: "move" | "resize"; startX: number; startY: number; pointer: number; moved: boolean };
 
-function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, typingBy, carets, actions }: Props) {
+function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, typingBy, carets, actions }: Props) {
   const [offset, setOffset] = useState<{ dx: number; dy: number; dw: number; dh: number } | null>(null);
   const gesture = useRef<Gesture | null>(null);
 
@@ -182,7 +184,14 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, typingBy,
           <span className="truncate italic">
             {typingBy.length > 0 && `${typingBy.join(", ")} ${typingBy.length === 1 ? "is" : "are"} typing…`}
           </span>
-          {dirty && <span className="h-1.5 w-1.5 shrink-0 rounded-full bg-amber-600" title="Saving…" aria-label="Saving" />}
+          {dirty &&
+            (offline ? (
+              <span className="shrink-0 not-italic text-stone-700" title="Offline: saved when the connection is back" data-testid="unsaved">
+                Not saved yet
+              </span>
+            ) : (
+              <span className="h-1.5 w-1.5 shrink-0 rounded-full bg-amber-600" title="Saving…" aria-label="Saving" data-testid="unsaved" />
+            ))}
         </div>
       )}
       {canEdit && !editing && (
