@@ -53,7 +53,7 @@ describe("first use of the board, end to end", { timeout: 120_000 }, () => {
     const account = page.getByRole("button", { name: "Account", exact: true });
     const bell = page.getByRole("button", { name: /^Notifications/ });
     const sharePanel = page.getByRole("dialog", { name: "Share" });
-    const accountMenu = page.getByRole("menu", { name: "Account" });
+    const accountMenu = page.getByRole("group", { name: "Account menu" });
     const notifPanel = page.getByRole("dialog", { name: "Notifications" });
 
     await share.click();

@@ -23,7 +23,7 @@ function AccountMenu({ user, onSignOut }: { user: User; onSignOut(): Promise<voi
         onClick={toggle}
         aria-label="Account"
         aria-expanded={open}
-        aria-haspopup="menu"
+        aria-haspopup="true"
         className="flex rounded-full"
       >
         <Avatar id={user.id} name={user.username} />
@@ -31,8 +31,8 @@ function AccountMenu({ user, onSignOut }: { user: User; onSignOut(): Promise<voi
       {open && (
         <div
           ref={panelRef}
-          role="menu"
-          aria-label="Account"
+          role="group"
+          aria-label="Account menu"
           className="absolute right-0 top-11 z-40 w-48 rounded-xl border border-stone-200 bg-white p-1 text-sm shadow-xl dark:border-stone-800 dark:bg-stone-900"
         >
           <p className="truncate px-3 py-2 text-stone-500">
@@ -40,14 +40,12 @@ function AccountMenu({ user, onSignOut }: { user: User; onSignOut(): Promise<voi
           </p>
           <Link
             href="/account/"
-            role="menuitem"
             className="block w-full rounded-lg px-3 py-2 text-left hover:bg-stone-100 dark:hover:bg-stone-800"
           >
             Account &amp; sessions
           </Link>
           <button
             type="button"
-            role="menuitem"
             onClick={onSignOut}
             className="w-full rounded-lg px-3 py-2 text-left hover:bg-stone-100 dark:hover:bg-stone-800"
           >

@@ -9,8 +9,6 @@ export interface Popover {
   open: boolean;
   /** Opens or closes; opening closes every other popover on the page. */
   toggle(): void;
-  /** Closes and gives focus back to the button (after a choice or Escape). */
-  close(): void;
   buttonRef: React.RefObject<HTMLButtonElement | null>;
   panelRef: React.RefObject<HTMLDivElement | null>;
 }
@@ -61,5 +59,5 @@ export function usePopover(): Popover {
     };
   }, [open, close]);
 
-  return { open, toggle, close, buttonRef, panelRef };
+  return { open, toggle, buttonRef, panelRef };
 }
