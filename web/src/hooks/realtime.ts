@@ -128,7 +128,7 @@ export function useBoard(
     let cancelled = false;
     const c = new BoardClient(connection ?? getConnection(), boardId);
     c.start();
-    const offHide = onPageHide(() => c.flushText());
+    const offHide = onPageHide((leaving) => c.flushText(leaving));
     // Publish after mount (and not at all if already unmounted, as in Strict Mode's double effects).
     queueMicrotask(() => {
       if (!cancelled) setClient(c);

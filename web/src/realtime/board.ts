@@ -233,9 +233,9 @@ export class BoardClient {
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
   }
 
-  /** Sends typed text at once rather than at the next frame (the page is being hidden or left). */
-  flushText(): void {
-    this.texts?.flushAll();
+  /** Sends typed text at once rather than at the next frame (the page is being hidden, or `leaving`). */
+  flushText(leaving: boolean): void {
+    this.texts?.flushAll(leaving);
   }
 
   stop(): void {

@@ -248,15 +248,16 @@ export class NoteTexts {
 
   /**
    * Sends every document's collected changes now instead of at the next
-   * frame, and without waiting for an edit in flight: the page is being
-   * hidden or unloaded, and may never get that frame or that answer.
+   * frame (the page is being hidden and may get no frame); when `leaving`
+   * (unloading), also without waiting for an edit in flight, whose answer
+   * will never come.
    */
-  flushAll(): void {
+  flushAll(leaving: boolean): void {
     for (const nt of this.docs.values()) {
       this.flush(nt);
       // An edit waiting behind one in flight would go only after its answer, which an unloading
       // page never gets: send the whole document now, beside it (Yjs ignores what the server has).
-      if (nt.queued && !nt.queued.built) this.sendWhole(nt);
+      if (leaving && nt.queued && !nt.queued.built) this.sendWhole(nt);
     }
   }
 

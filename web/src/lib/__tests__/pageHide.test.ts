@@ -12,8 +12,9 @@ describe("onPageHide", () => {
     const cb = vi.fn();
     const off = onPageHide(cb);
     window.dispatchEvent(new Event("pagehide"));
-    expect(cb).toHaveBeenCalledTimes(1);
+    expect(cb).toHaveBeenLastCalledWith(true);
     setVisibility("hidden");
+    expect(cb).toHaveBeenLastCalledWith(false);
     expect(cb).toHaveBeenCalledTimes(2);
     setVisibility("visible");
     expect(cb).toHaveBeenCalledTimes(2);

@@ -132,7 +132,7 @@ describe("note text: batching", () => {
     const nt = await loaded(b);
     nt.localEdit((t) => t.insert(11, " and the last words"));
     expect(rpcs(b.t.last, "note.edit")).toHaveLength(0);
-    b.client.flushText();
+    b.client.flushText(false);
     const sent = rpcs(b.t.last, "note.edit");
     expect(sent).toHaveLength(1);
     b.applyEdit(sent[0]);
@@ -141,14 +141,16 @@ describe("note text: batching", () => {
     expect(rpcs(b.t.last, "note.edit")).toHaveLength(1);
   });
 
-  it("flushText does not wait for an edit in flight: the whole document goes beside it", async () => {
+  it("flushText when leaving does not wait for an edit in flight: the whole document goes beside it", async () => {
     const b = openBoard();
     const nt = await loaded(b);
     nt.localEdit((t) => t.insert(11, "!"));
     b.runFrames();
     expect(rpcs(b.t.last, "note.edit")).toHaveLength(1); // in flight, unanswered
     nt.localEdit((t) => t.insert(12, " bye"));
-    b.client.flushText();
+    b.client.flushText(false); // only hidden: the queued edit waits for the answer as usual
+    expect(rpcs(b.t.last, "note.edit")).toHaveLength(1);
+    b.client.flushText(true);
     const sent = rpcs(b.t.last, "note.edit");
     expect(sent).toHaveLength(2);
     // the page is gone before the first answer: the second alone holds every change
