@@ -56,20 +56,22 @@ describe("first use of the board, end to end", { timeout: 120_000 }, () => {
     const accountMenu = page.getByRole("group", { name: "Account menu" });
     const notifPanel = page.getByRole("dialog", { name: "Notifications" });
 
-    const onScreen = async (panel, what) => {
+    const onScreen = async (panel, button, what) => {
       const b = await panel.boundingBox();
+      const under = await button.boundingBox();
       assert.ok(b.x >= 0 && b.x + b.width <= 390, `${what} within the screen: ${JSON.stringify(b)}`);
+      assert.ok(b.y >= under.y + under.height, `${what} below its button: ${JSON.stringify({ b, under })}`);
     };
     await share.click();
     await sharePanel.waitFor();
-    await onScreen(sharePanel, "Share");
+    await onScreen(sharePanel, share, "Share");
     await account.click();
     await accountMenu.waitFor();
     assert.equal(await sharePanel.count(), 0, "opening Account closed Share");
-    await onScreen(accountMenu, "Account");
+    await onScreen(accountMenu, account, "Account");
     await bell.click();
     await notifPanel.waitFor();
-    await onScreen(notifPanel, "Notifications");
+    await onScreen(notifPanel, bell, "Notifications");
     assert.equal(await accountMenu.count(), 0, "opening Notifications closed Account");
     // a click on the board outside closes it
     await page.mouse.click(200, 600);

@@ -74,7 +74,7 @@ export function NotificationsButton() {
           ref={panel}
           role="dialog"
           aria-label="Notifications"
-          className="absolute right-0 top-11 z-40 w-[min(22rem,calc(100vw-1.5rem))] overflow-hidden rounded-xl border border-stone-200 bg-white shadow-xl dark:border-stone-800 dark:bg-stone-900"
+          className="absolute right-0 top-11 z-40 w-[22rem] overflow-hidden max-sm:fixed max-sm:inset-x-3 max-sm:top-auto max-sm:mt-2 max-sm:w-auto rounded-xl border border-stone-200 bg-white shadow-xl dark:border-stone-800 dark:bg-stone-900"
         >
           <div className="flex items-center justify-between border-b border-stone-200 px-4 py-2.5 dark:border-stone-800">
             <h2 className="text-sm font-semibold">Notifications</h2>

@@ -75,7 +75,7 @@ export function SharePanel({
         ref={panelRef}
         role="dialog"
         aria-label="Share"
-        className="absolute right-0 top-10 z-40 w-[min(18rem,calc(100vw-1.5rem))] rounded-xl border border-stone-200 bg-white p-1 text-sm shadow-xl dark:border-stone-800 dark:bg-stone-900"
+        className="absolute right-0 top-10 z-40 w-72 rounded-xl max-sm:fixed max-sm:inset-x-3 max-sm:top-auto max-sm:mt-2 max-sm:w-auto border border-stone-200 bg-white p-1 text-sm shadow-xl dark:border-stone-800 dark:bg-stone-900"
       >
         <button type="button" className={item} onClick={() => void create("editor")}>
           Copy editor link
