@@ -62,7 +62,7 @@ async function addNote(page, text) {
 
 /** The invite link from the board's Share menu (the owner's context may read its clipboard). */
 async function inviteLink(page, role) {
-  const share = page.locator("summary", { hasText: "Share" });
+  const share = page.getByRole("button", { name: "Share", exact: true });
   await share.click();
   await page.getByRole("button", { name: `Copy ${role} link` }).click();
   await page.getByText(`${role === "editor" ? "Editor" : "Viewer"} invite link copied`).first().waitFor();
@@ -315,7 +315,7 @@ describe("corkboard web UI, end to end", { timeout: 240_000 }, () => {
       assert.ok(target, "the drawn note is on the server");
 
       assert.equal(await C.getByRole("button", { name: "Add note" }).count(), 0, "no Add note");
-      assert.equal(await C.locator("summary", { hasText: "Share" }).count(), 0, "no Share menu");
+      assert.equal(await C.getByRole("button", { name: "Share", exact: true }).count(), 0, "no Share menu");
       assert.equal(await C.getByRole("button", { name: "Rename board" }).count(), 0, "no rename");
       await note(C, target.id).click();
       await note(C, target.id).dblclick();
@@ -388,7 +388,7 @@ describe("corkboard web UI, end to end", { timeout: 240_000 }, () => {
       await phone.page.close(); // its session stays; only its cookie is used below
 
       await page.goto(`${BASE}/boards/`);
-      await page.locator('header summary[aria-label="Account"]').click();
+      await page.locator('header button[aria-label="Account"]').click();
       await page.getByRole("link", { name: "Account & sessions" }).click();
       await page.waitForURL(/\/account\/$/);
       const list = page.getByRole("list", { name: "Sessions" });
@@ -479,7 +479,7 @@ describe("corkboard web UI, end to end", { timeout: 240_000 }, () => {
     assert.equal(inv.status, 201, JSON.stringify(inv.body));
     await A.goto(`${BASE}/boards/${boardId}`);
     await connected(A);
-    await A.locator("summary", { hasText: "Share" }).click();
+    await A.getByRole("button", { name: "Share", exact: true }).click();
     await A.getByRole("button", { name: "Revoke" }).first().waitFor();
     await A.waitForTimeout(200);
     await shot(A, "share");

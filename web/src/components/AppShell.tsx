@@ -11,6 +11,52 @@ import { NotificationsButton } from "./Notifications";
 import { SessionProvider, useSession } from "./session";
 import { ToastProvider } from "./toasts";
 import { Avatar, Logo, Spinner } from "./ui";
+import { usePopover } from "./usePopover";
+
+/** The avatar button and its menu (who is signed in, account page, sign out). */
+function AccountMenu({ user, onSignOut }: { user: User; onSignOut(): Promise<void> }) {
+  const { open, toggle, buttonRef, panelRef } = usePopover();
+  return (
+    <div className="relative">
+      <button
+        ref={buttonRef}
+        type="button"
+        onClick={toggle}
+        aria-label="Account"
+        aria-expanded={open}
+        aria-haspopup="true"
+        className="flex rounded-full"
+      >
+        <Avatar id={user.id} name={user.username} />
+      </button>
+      {open && (
+        <div
+          ref={panelRef}
+          role="group"
+          aria-label="Account menu"
+          className="absolute right-0 top-11 z-40 w-48 rounded-xl border border-stone-200 bg-white p-1 text-sm shadow-xl dark:border-stone-800 dark:bg-stone-900"
+        >
+          <p className="truncate px-3 py-2 text-stone-500">
+            Signed in as <strong className="text-stone-900 dark:text-stone-100">{user.username}</strong>
+          </p>
+          <Link
+            href="/account/"
+            className="block w-full rounded-lg px-3 py-2 text-left hover:bg-stone-100 dark:hover:bg-stone-800"
+          >
+            Account &amp; sessions
+          </Link>
+          <button
+            type="button"
+            onClick={onSignOut}
+            className="w-full rounded-lg px-3 py-2 text-left hover:bg-stone-100 dark:hover:bg-stone-800"
+          >
+            Sign out
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}
 
 function Header({ user, children }: { user: User; children?: React.ReactNode }) {
   const { conn } = useConnectionState();
@@ -41,29 +87,7 @@ function Header({ user, children }: { user: User; children?: React.ReactNode }) 
         <div className="flex min-w-0 flex-1 items-center gap-3">{children}</div>
         <ConnectionStatus />
         <NotificationsButton />
-        <details className="relative">
-          <summary className="list-none cursor-pointer rounded-full [&::-webkit-details-marker]:hidden" aria-label="Account">
-            <Avatar id={user.id} name={user.username} />
-          </summary>
-          <div className="absolute right-0 top-11 z-40 w-48 rounded-xl border border-stone-200 bg-white p-1 text-sm shadow-xl dark:border-stone-800 dark:bg-stone-900">
-            <p className="truncate px-3 py-2 text-stone-500">
-              Signed in as <strong className="text-stone-900 dark:text-stone-100">{user.username}</strong>
-            </p>
-            <Link
-              href="/account/"
-              className="block w-full rounded-lg px-3 py-2 text-left hover:bg-stone-100 dark:hover:bg-stone-800"
-            >
-              Account &amp; sessions
-            </Link>
-            <button
-              type="button"
-              onClick={signOut}
-              className="w-full rounded-lg px-3 py-2 text-left hover:bg-stone-100 dark:hover:bg-stone-800"
-            >
-              Sign out
-            </button>
-          </div>
-        </details>
+        <AccountMenu user={user} onSignOut={signOut} />
       </div>
     </header>
   );

@@ -1,10 +1,10 @@
 "use client";
-import { useEffect, useRef, useState } from "react";
 import { useNotifications } from "@/hooks/realtime";
 import { inviteLink } from "@/lib/api";
 import { openBoard } from "@/lib/nav";
 import type { Notification } from "@/realtime/protocol";
 import { useToast } from "./toasts";
+import { usePopover } from "./usePopover";
 
 function timeAgo(iso: string): string {
   const t = Date.parse(iso);
@@ -32,29 +32,8 @@ const icons: Record<string, string> = { mention: "@", invited: "✉", "board.act
 
 export function NotificationsButton() {
   const { state, client } = useNotifications();
-  const [open, setOpen] = useState(false);
-  const panel = useRef<HTMLDivElement>(null);
-  const button = useRef<HTMLButtonElement>(null);
+  const { open, toggle, buttonRef: button, panelRef: panel } = usePopover();
   const toast = useToast();
-
-  useEffect(() => {
-    if (!open) return;
-    const onDown = (e: PointerEvent) => {
-      if (!panel.current?.contains(e.target as Node) && !button.current?.contains(e.target as Node)) setOpen(false);
-    };
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === "Escape") {
-        setOpen(false);
-        button.current?.focus();
-      }
-    };
-    document.addEventListener("pointerdown", onDown);
-    document.addEventListener("keydown", onKey);
-    return () => {
-      document.removeEventListener("pointerdown", onDown);
-      document.removeEventListener("keydown", onKey);
-    };
-  }, [open]);
 
   const openItem = (n: Notification) => {
     if (n.kind === "invited" && n.text) {
@@ -74,7 +53,7 @@ export function NotificationsButton() {
         aria-label={`Notifications, ${unread} unread`}
         aria-expanded={open}
         aria-haspopup="true"
-        onClick={() => setOpen((o) => !o)}
+        onClick={toggle}
         className="relative inline-flex h-9 w-9 items-center justify-center rounded-lg text-stone-600 hover:bg-stone-200/70 dark:text-stone-300 dark:hover:bg-stone-800"
       >
         <svg viewBox="0 0 24 24" className="h-5 w-5" fill="none" stroke="currentColor" strokeWidth="1.8" aria-hidden="true">
@@ -95,7 +74,7 @@ export function NotificationsButton() {
           ref={panel}
           role="dialog"
           aria-label="Notifications"
-          className="absolute right-0 top-11 z-40 w-[min(22rem,calc(100vw-1.5rem))] overflow-hidden rounded-xl border border-stone-200 bg-white shadow-xl dark:border-stone-800 dark:bg-stone-900"
+          className="absolute right-0 top-11 z-40 w-[22rem] overflow-hidden max-sm:fixed max-sm:inset-x-3 max-sm:top-auto max-sm:mt-2 max-sm:w-auto rounded-xl border border-stone-200 bg-white shadow-xl dark:border-stone-800 dark:bg-stone-900"
         >
           <div className="flex items-center justify-between border-b border-stone-200 px-4 py-2.5 dark:border-stone-800">
             <h2 className="text-sm font-semibold">Notifications</h2>

@@ -90,7 +90,7 @@ export function Avatar({ id, name, size = "md" }: { id: string; name: string; si
       role="img"
       aria-label={name}
       title={name}
-      className={`inline-flex select-none items-center justify-center rounded-full font-semibold uppercase text-white ring-2 ring-white dark:ring-stone-900 ${s} ${avatarColor(id)}`}
+      className={`inline-flex shrink-0 select-none items-center justify-center overflow-hidden rounded-full font-semibold uppercase leading-none tracking-tight text-white ring-2 ring-white dark:ring-stone-900 ${s} ${avatarColor(id)}`}
     >
       {name.slice(0, 2)}
     </span>

@@ -7,6 +7,7 @@ import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
 import ReconnectingEventSource from "reconnecting-eventsource";
 import { api, NOTIFICATIONS_STREAM } from "@/lib/api";
 import { wsUrl } from "@/lib/config";
+import { onPageHide } from "@/lib/pageHide";
 import { BoardClient, type BoardMeta } from "@/realtime/board";
 import { Connection, type ConnectionState } from "@/realtime/connection";
 import { NotificationsClient, type EventSourceLike, type NotificationsState } from "@/realtime/notifications";
@@ -163,6 +164,7 @@ export function useBoard(
     // The tab's own connection only (tests pass theirs): that is the one the journal belongs to.
     const detach = connection ? null : attachOffline(c, getOffline());
     c.start();
+    const offHide = onPageHide((leaving) => c.flushText(leaving));
     // Publish after mount (and not at all if already unmounted, as in Strict Mode's double effects).
     queueMicrotask(() => {
       if (!cancelled) setClient(c);
@@ -170,6 +172,7 @@ export function useBoard(
     return () => {
       cancelled = true;
       detach?.();
+      offHide();
       c.stop();
       setClient((cur) => (cur === c ? null : cur));
     };

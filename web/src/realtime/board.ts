@@ -21,7 +21,8 @@ import {
   type User,
 } from "./protocol";
 import { restoredDelta, type RestoreChange } from "./restorePlan";
-import { BoardStore, type PendingMutation } from "./store";
+import { conflictAuthor } from "./conflictAuthor";
+import { BoardStore, NOTE_FIELDS, type PendingMutation } from "./store";
 import type { LostReason, NoteText, NoteTexts } from "./text";
 import { throttle } from "./throttle";
 
@@ -38,6 +39,8 @@ export type Notice =
       kind: "conflict";
       message: string;
       note: Id;
+      /** Who wrote the note last, when the client has seen it (null: "someone else"). */
+      by: string | null;
       /** The fields the user tried to write. */
       mine: NoteDelta;
       /** The note as the server has it now. */
@@ -199,7 +202,7 @@ export class BoardClient {
       transport: {
         textState: (id) => this.conn.rpc("note.text_state", { board: this.boardId, id }),
         // The outbox's own promise, not a derived one: a rejection must be seen before the outbox sends the next edit.
-        edit: (id, op, build) => this.conn.mutate("note.edit", op, id, () => ({ board: this.boardId, id, op, update: build() })),
+        edit: (id, op, build, lane = id) => this.conn.mutate("note.edit", op, lane, () => ({ board: this.boardId, id, op, update: build() })),
         cancel: (op) => this.conn.cancelMutation(op),
       },
       onText: (id, state) => this.store.setLocalText(id, state),
@@ -228,6 +231,11 @@ export class BoardClient {
       },
     });
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
+  }
+
+  /** Sends typed text at once rather than at the next frame (the page is being hidden, or `leaving`). */
+  flushText(leaving: boolean): void {
+    this.texts?.flushAll(leaving);
   }
 
   stop(): void {
@@ -674,11 +682,14 @@ export class BoardClient {
       const theirs = e.details.note;
       // One conflict per note: the newest attempt replaces an older one.
       this.notices = this.notices.filter((n) => !(n.kind === "conflict" && n.note === update.id));
+      const fields = e.details.fields ?? NOTE_FIELDS.filter((f) => update.delta[f] !== undefined);
+      const by = conflictAuthor(fields, (f) => this.store.lastWrite(update.id, f), this.conn.user?.id);
       this.notices.push({
         id: this.uuid(),
         kind: "conflict",
-        message: "Someone else changed this note while you were editing it.",
+        message: `${by ?? "Someone else"} changed this note while you were editing it.`,
         note: update.id,
+        by,
         mine: update.delta,
         theirs,
       });

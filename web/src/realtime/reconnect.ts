@@ -7,10 +7,11 @@
  *   any → closed (stop)
  *
  * Exists to keep the retry policy in one place, apart from the socket: waits
- * are exponential backoff with full jitter (base 500 ms, cap 30 s), reset by
- * each `welcome`; the browser's `online` event, a tab becoming visible, or a
- * "Retry now" skip the wait; a dial that gets no `welcome` in time counts as
- * lost.
+ * are exponential backoff with full jitter (base 500 ms, cap 30 s; 5 s while
+ * the tab is visible, so a server back from a restart is found within 5 s
+ * without a click), reset by each `welcome`; the browser's `online` event or
+ * a tab becoming visible dial at once and start the backoff over, "Retry now"
+ * dials at once; a dial that gets no `welcome` in time counts as lost.
  */
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff";
 import { CloseCode, type User } from "./protocol";
@@ -49,11 +50,19 @@ export interface ReconnectOptions {
   backoff?: BackoffOptions;
   random?: () => number;
   dialTimeoutMs?: number;
+  /**
+   * Backoff ceiling while the tab is visible (ms, default 5 s): someone is looking at "Offline",
+   * and a server back from a restart is noticed within it. Hidden tabs use `backoff.capMs`.
+   */
+  visibleCapMs?: number;
   /** Source of online/offline/visibility events; `null` for none. */
   env: EnvTarget | null;
   isOnline(): boolean;
   isVisible(): boolean;
 }
+
+/** Default `visibleCapMs`. */
+export const VISIBLE_CAP_MS = 5000;
 
 export class Reconnector {
   private current: ConnectionStatus = { status: "idle" };
@@ -140,7 +149,9 @@ export class Reconnector {
       this.set({ status: "offline" });
       return;
     }
-    const delay = backoffDelay(this.attempt, this.opts.backoff ?? DEFAULT_BACKOFF, this.opts.random ?? Math.random);
+    const backoff = this.opts.backoff ?? DEFAULT_BACKOFF;
+    const capMs = this.opts.isVisible() ? Math.min(backoff.capMs, this.opts.visibleCapMs ?? VISIBLE_CAP_MS) : backoff.capMs;
+    const delay = backoffDelay(this.attempt, { ...backoff, capMs }, this.opts.random ?? Math.random);
     const attempt = this.attempt;
     this.attempt += 1;
     this.set({ status: "reconnecting", attempt, retryAt: Date.now() + delay, lastClose });
@@ -150,8 +161,11 @@ export class Reconnector {
     }, delay);
   }
 
+  /** The network or the user is back: dial now, and start the backoff over if that fails too. */
   private readonly onOnline = () => {
-    if (this.isWaiting()) this.dialNow();
+    if (!this.isWaiting()) return;
+    this.attempt = 0;
+    this.dialNow();
   };
 
   private readonly onOffline = () => {
@@ -163,7 +177,7 @@ export class Reconnector {
   };
 
   private readonly onVisibilityChange = () => {
-    if (this.opts.isVisible() && this.current.status === "reconnecting") this.dialNow();
+    if (this.opts.isVisible()) this.onOnline();
   };
 
   private isWaiting(): boolean {

@@ -44,6 +44,8 @@ export type NoteField = (typeof NOTE_FIELDS)[number];
 export interface FieldWrite {
   by: Id | null;
   seq: number;
+  /** The writer's username, to name them (e.g. in an edit conflict); absent when `by` is null. */
+  name?: string;
 }
 
 export interface BoardView {
@@ -208,7 +210,7 @@ export class BoardStore {
       case "note.created": {
         this.notes.set(ev.note.id, ev.note);
         const w: Partial<Record<NoteField, FieldWrite>> = {};
-        for (const f of NOTE_FIELDS) w[f] = { by: ev.by.id, seq: ev.seq };
+        for (const f of NOTE_FIELDS) w[f] = { by: ev.by.id, seq: ev.seq, name: ev.by.username };
         this.writes.set(ev.note.id, w);
         break;
       }
@@ -216,7 +218,7 @@ export class BoardStore {
         const n = this.notes.get(ev.id);
         if (n) this.notes.set(ev.id, { ...n, ...ev.delta, version: ev.version, updated_at: ev.at });
         const w = { ...this.writes.get(ev.id) };
-        for (const f of NOTE_FIELDS) if (ev.delta[f] !== undefined) w[f] = { by: ev.by.id, seq: ev.seq };
+        for (const f of NOTE_FIELDS) if (ev.delta[f] !== undefined) w[f] = { by: ev.by.id, seq: ev.seq, name: ev.by.username };
         this.writes.set(ev.id, w);
         break;
       }

@@ -37,8 +37,11 @@ export const REMOTE_ORIGIN = "remote";
 export interface TextTransport {
   /** `note.text_state` (a plain RPC: fails when offline). */
   textState(note: Id): Promise<TextState>;
-  /** Queues a `note.edit` in the outbox; `build` returns the base64 update and runs once, before the first send. */
-  edit(note: Id, op: string, build: () => string): Promise<NoteResult>;
+  /**
+   * Queues a `note.edit` in the outbox; `build` returns the base64 update and runs once, before the
+   * first send. Edits with the same `lane` (default: the note) are sent one at a time.
+   */
+  edit(note: Id, op: string, build: () => string, lane?: string): Promise<NoteResult>;
   /** Withdraws a queued edit that was never sent. */
   cancel(op: string): boolean;
 }
@@ -241,6 +244,32 @@ export class NoteTexts {
   /** The note's document, if one was opened. */
   get(note: Id): NoteText | undefined {
     return this.docs.get(note);
+  }
+
+  /**
+   * Sends every document's collected changes now instead of at the next
+   * frame (the page is being hidden and may get no frame); when `leaving`
+   * (unloading), also without waiting for an edit in flight, whose answer
+   * will never come.
+   */
+  flushAll(leaving: boolean): void {
+    for (const nt of this.docs.values()) {
+      this.flush(nt);
+      // An edit waiting behind one in flight would go only after its answer, which an unloading
+      // page never gets: send the whole document now, beside it (Yjs ignores what the server has).
+      if (leaving && nt.queued && !nt.queued.built) this.sendWhole(nt);
+    }
+  }
+
+  private sendWhole(nt: NoteText): void {
+    const op = this.uuid();
+    nt.unconfirmed.add(op);
+    const done = () => {
+      nt.unconfirmed.delete(op);
+      this.emitText(nt);
+    };
+    // A refusal is reported by the queued edit, which carries the same changes.
+    this.transport.edit(nt.id, op, () => toBase64(Y.encodeStateAsUpdate(nt.doc)), `${nt.id}:whole`).then(done, done);
   }
 
   /** Every open document. */

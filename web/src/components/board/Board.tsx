@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useToast } from "@/components/toasts";
 import { avatarColor, Spinner } from "@/components/ui";
-import { useBoard } from "@/hooks/realtime";
+import { useBoard, useConnectionState } from "@/hooks/realtime";
 import { api, ApiError, inviteLink } from "@/lib/api";
 import { exportBoard, exportFileName } from "@/lib/boardFile";
 import type { InviteRole, NoteColor, User } from "@/realtime/protocol";
@@ -14,17 +14,8 @@ import { ScreenMessage } from "./ScreenMessage";
 import { eventByline, HistoryPanel } from "./HistoryPanel";
 import { Toolbar } from "./Toolbar";
 import { useBoardHistory } from "./useBoardHistory";
-
-interface Camera {
-  x: number;
-  y: number;
-  z: number;
-}
-
-const HOME: Camera = { x: 40, y: 40, z: 1 };
-const MIN_Z = 0.25;
-const MAX_Z = 2.5;
-const clampZ = (z: number) => Math.min(MAX_Z, Math.max(MIN_Z, z));
+import { fitCamera, HOME, wheelZoomFactor, zoomAt } from "./camera";
+import { useCamera } from "./useCamera";
 
 const EMPTY: string[] = [];
 const NO_CARETS: PlacedCaret[] = [];
@@ -36,10 +27,11 @@ const NO_CARETS: PlacedCaret[] = [];
  */
 export function Board({ boardId, user }: { boardId: string; user: User }) {
   const { client, view, meta } = useBoard(boardId);
+  const offline = useConnectionState().conn.status !== "live";
   const toast = useToast();
   const [selected, setSelected] = useState<string | null>(null);
   const [editingNote, setEditingNote] = useState<string | null>(null);
-  const [camera, setCamera] = useState<Camera>(HOME);
+  const [camera, setCamera] = useCamera(boardId);
   const [historyOpen, setHistoryOpen] = useState(false);
   const [restoring, setRestoring] = useState(false);
   const history = useBoardHistory(boardId, view?.seq ?? 0, historyOpen, view?.notes);
@@ -144,27 +136,23 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
       e.preventDefault();
       const rect = el.getBoundingClientRect();
       setCamera((c) => {
-        if (e.ctrlKey || e.metaKey) {
-          const z = clampZ(c.z * Math.exp(-e.deltaY * 0.01));
-          const px = e.clientX - rect.left;
-          const py = e.clientY - rect.top;
-          return { z, x: px - ((px - c.x) / c.z) * z, y: py - ((py - c.y) / c.z) * z };
-        }
+        if (e.ctrlKey || e.metaKey) return zoomAt(c, wheelZoomFactor(e.deltaY, e.deltaMode), e.clientX - rect.left, e.clientY - rect.top);
         return { ...c, x: c.x - e.deltaX, y: c.y - e.deltaY };
       });
     };
     el.addEventListener("wheel", onWheel, { passive: false });
     return () => el.removeEventListener("wheel", onWheel);
-  }, [view?.ready]);
+  }, [view?.ready, setCamera]);
 
   const zoomBy = (f: number) => {
     const rect = canvasRef.current?.getBoundingClientRect();
-    setCamera((c) => {
-      const z = clampZ(c.z * f);
-      const px = (rect?.width ?? 0) / 2;
-      const py = (rect?.height ?? 0) / 2;
-      return { z, x: px - ((px - c.x) / c.z) * z, y: py - ((py - c.y) / c.z) * z };
-    });
+    setCamera((c) => zoomAt(c, f, (rect?.width ?? 0) / 2, (rect?.height ?? 0) / 2));
+  };
+
+  /** Fit to screen: every note of what is shown (live or a past version) in view. */
+  const fit = () => {
+    const rect = canvasRef.current?.getBoundingClientRect();
+    setCamera(fitCamera(past?.notes ?? view?.notes ?? [], rect?.width ?? 0, rect?.height ?? 0));
   };
 
   const invite = async (r: InviteRole, singleUse: boolean) => {
@@ -293,6 +281,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
         zoom={camera.z}
         onZoom={zoomBy}
         onResetZoom={() => setCamera(HOME)}
+        onFit={fit}
         onInvite={invite}
         onUndo={() => client?.undo()}
         onRedo={() => client?.redo()}
@@ -355,6 +344,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
                     editing={editing === n.id}
                     canEdit={canEdit}
                     dirty={!past && view.dirty.has(n.id)}
+                    offline={offline}
                     typingBy={past ? EMPTY : (typingByNote.get(n.id) ?? EMPTY)}
                     carets={past ? NO_CARETS : (caretsByNote.get(n.id) ?? NO_CARETS)}
                     actions={actions}

@@ -64,6 +64,7 @@ export const CaretText = forwardRef<HTMLDivElement, { text: string; carets: Plac
     return (
       <div
         ref={ref}
+        dir="auto"
         className={`whitespace-pre-wrap break-words ${ghost ? "pointer-events-none text-transparent" : ""} ${className}`}
         style={{ fontFamily: "var(--font-note)" }}
         aria-hidden={ghost || undefined}

@@ -43,6 +43,8 @@ interface Props {
   editing: boolean;
   canEdit: boolean;
   dirty: boolean;
+  /** Not connected: unsaved changes wait for the connection instead of "Saving…". */
+  offline: boolean;
   typingBy: string[];
   /** Other people's carets and selections in this note's text. */
   carets: PlacedCaret[];
@@ -51,7 +53,7 @@ interface Props {
 
 type Gesture = { kind: "move" | "resize"; startX: number; startY: number; pointer: number; moved: boolean };
 
-function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, typingBy, carets, actions }: Props) {
+function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, typingBy, carets, actions }: Props) {
   const [offset, setOffset] = useState<{ dx: number; dy: number; dw: number; dh: number } | null>(null);
   const gesture = useRef<Gesture | null>(null);
 
@@ -174,7 +176,7 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, typingBy,
         />
       ) : (
         <div className="min-h-0 flex-1 overflow-hidden px-3 py-2 text-[15px] leading-snug" style={{ fontFamily: "var(--font-note)" }}>
-          <span className="text-stone-500/70">{canEdit ? "Double-click to write…" : ""}</span>
+          <span className="text-stone-600 dark:text-stone-700">{canEdit ? "Double-click to write…" : ""}</span>
         </div>
       )}
       {(typingBy.length > 0 || dirty) && (
@@ -182,7 +184,14 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, typingBy,
           <span className="truncate italic">
             {typingBy.length > 0 && `${typingBy.join(", ")} ${typingBy.length === 1 ? "is" : "are"} typing…`}
           </span>
-          {dirty && <span className="h-1.5 w-1.5 shrink-0 rounded-full bg-amber-600" title="Saving…" aria-label="Saving" />}
+          {dirty &&
+            (offline ? (
+              <span className="shrink-0 not-italic text-stone-700" title="Offline: saved when the connection is back" data-testid="unsaved">
+                Not saved yet
+              </span>
+            ) : (
+              <span className="h-1.5 w-1.5 shrink-0 rounded-full bg-amber-600" title="Saving…" aria-label="Saving" data-testid="unsaved" />
+            ))}
         </div>
       )}
       {canEdit && !editing && (
@@ -287,6 +296,7 @@ function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteAction
         ref={ref}
         aria-label="Note text"
         aria-busy={!ready}
+        dir="auto"
         defaultValue={note.text}
         readOnly={!ready}
         maxLength={10_000}
@@ -322,7 +332,7 @@ function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteAction
         }}
         onBlur={() => actions.stopEditing()}
         onPointerDown={(e) => e.stopPropagation()}
-        className="absolute inset-0 h-full w-full resize-none bg-transparent px-3 py-2 text-[15px] leading-snug text-stone-900 outline-none placeholder:text-stone-500/70"
+        className="absolute inset-0 h-full w-full resize-none bg-transparent px-3 py-2 text-[15px] leading-snug text-stone-900 outline-none placeholder:text-stone-600 dark:placeholder:text-stone-700"
         style={{ fontFamily: "var(--font-note)" }}
         placeholder={status === "none" || status === "failed" ? "Can't load the text while offline" : ready ? "Write something… @mention someone" : "Loading…"}
       />

@@ -2,7 +2,7 @@
 import { useEffect } from "react";
 import { Button } from "@/components/ui";
 import type { BoardClient, Notice } from "@/realtime/board";
-import { ConflictVersion } from "./ConflictVersion";
+import { ConflictDialog } from "./ConflictDialog";
 
 /** The board client's notices: rolled-back changes as toasts that fade, an edit conflict as a dialog. */
 export function Notices({
@@ -81,40 +81,15 @@ export function Notices({
         )}
       </div>
       {conflict && conflict.kind === "conflict" && (
-        <div className="fixed inset-0 z-50 flex items-end justify-center bg-black/30 p-4 sm:items-center">
-          <div
-            role="dialog"
-            aria-modal="true"
-            aria-labelledby="conflict-title"
-            className="w-full max-w-2xl rounded-2xl bg-white p-5 shadow-2xl dark:bg-stone-900"
-          >
-            <h2 id="conflict-title" className="text-lg font-semibold">
-              Edit conflict
-            </h2>
-            <p className="mt-1 text-sm text-stone-500">{conflict.message} Which version should stay?</p>
-            <div className="mt-4 grid gap-3 sm:grid-cols-2">
-              <ConflictVersion label="Yours" text={conflict.mine.text} color={conflict.mine.color ?? conflict.theirs.color} />
-              <ConflictVersion
-                label={`Current (${conflict.theirs.created_by?.username ? "on the board" : "theirs"})`}
-                text={conflict.theirs.text}
-                color={conflict.theirs.color}
-              />
-            </div>
-            <div className="mt-5 flex flex-col-reverse gap-2 sm:flex-row sm:justify-end">
-              <Button
-                onClick={() => {
-                  onTakeTheirs(conflict.note);
-                  client?.resolveConflict(conflict.id, "theirs");
-                }}
-              >
-                Take theirs
-              </Button>
-              <Button variant="primary" onClick={() => client?.resolveConflict(conflict.id, "mine")}>
-                Keep mine
-              </Button>
-            </div>
-          </div>
-        </div>
+        <ConflictDialog
+          key={conflict.id}
+          conflict={conflict}
+          onKeepMine={() => client?.resolveConflict(conflict.id, "mine")}
+          onTakeTheirs={() => {
+            onTakeTheirs(conflict.note);
+            client?.resolveConflict(conflict.id, "theirs");
+          }}
+        />
       )}
     </>
   );

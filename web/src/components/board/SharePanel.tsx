@@ -2,6 +2,7 @@
 import { useCallback, useState } from "react";
 import { api, ApiError, type InviteInfo } from "@/lib/api";
 import { useToast } from "@/components/toasts";
+import { usePopover } from "@/components/usePopover";
 import type { InviteRole } from "@/realtime/protocol";
 
 /** How long until `iso`, in words ("in 6 days", "in 3 hours"). */
@@ -29,6 +30,7 @@ export function SharePanel({
   const toast = useToast();
   const [singleUse, setSingleUse] = useState(false);
   const [invites, setInvites] = useState<InviteInfo[] | null>(null);
+  const { open, toggle, buttonRef, panelRef } = usePopover();
 
   const load = useCallback(() => {
     api.invites(boardId).then(
@@ -54,11 +56,27 @@ export function SharePanel({
 
   const item = "w-full rounded-lg px-3 py-2 text-left hover:bg-stone-100 dark:hover:bg-stone-800";
   return (
-    <details className="relative" onToggle={(e) => (e.currentTarget as HTMLDetailsElement).open && load()}>
-      <summary className="inline-flex h-8 cursor-pointer list-none items-center rounded-lg px-2.5 text-sm font-medium ring-1 ring-stone-300 hover:bg-stone-50 dark:ring-stone-700 dark:hover:bg-stone-800 [&::-webkit-details-marker]:hidden">
+    <div className="relative">
+      <button
+        ref={buttonRef}
+        type="button"
+        aria-expanded={open}
+        aria-haspopup="dialog"
+        onClick={() => {
+          if (!open) load();
+          toggle();
+        }}
+        className="inline-flex h-8 items-center rounded-lg px-2.5 text-sm font-medium ring-1 ring-stone-300 hover:bg-stone-50 dark:ring-stone-700 dark:hover:bg-stone-800"
+      >
         Share
-      </summary>
-      <div className="absolute right-0 top-10 z-40 w-72 rounded-xl border border-stone-200 bg-white p-1 text-sm shadow-xl dark:border-stone-800 dark:bg-stone-900">
+      </button>
+      {open && (
+      <div
+        ref={panelRef}
+        role="dialog"
+        aria-label="Share"
+        className="absolute right-0 top-10 z-40 w-72 rounded-xl max-sm:fixed max-sm:inset-x-3 max-sm:top-auto max-sm:mt-2 max-sm:w-auto border border-stone-200 bg-white p-1 text-sm shadow-xl dark:border-stone-800 dark:bg-stone-900"
+      >
         <button type="button" className={item} onClick={() => void create("editor")}>
           Copy editor link
         </button>
@@ -98,6 +116,7 @@ export function SharePanel({
           )}
         </section>
       </div>
-    </details>
+      )}
+    </div>
   );
 }

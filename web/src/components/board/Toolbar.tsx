@@ -18,6 +18,7 @@ export function Toolbar({
   zoom,
   onZoom,
   onResetZoom,
+  onFit,
   onInvite,
   onUndo,
   onRedo,
@@ -34,6 +35,8 @@ export function Toolbar({
   zoom: number;
   onZoom(f: number): void;
   onResetZoom(): void;
+  /** Pans and zooms so every note is in view. */
+  onFit(): void;
   onInvite(role: InviteRole, singleUse: boolean): Promise<void>;
   onUndo(): void;
   onRedo(): void;
@@ -104,11 +107,13 @@ export function Toolbar({
       </div>
 
       <section aria-label="Online" className="flex items-center">
-        <div className="flex -space-x-2">
+        <ul className="flex gap-1">
           {online.slice(0, 6).map((p) => (
-            <Avatar key={p.user.id} id={p.user.id} name={p.user.username} size="sm" />
+            <li key={p.user.id} className="flex shrink-0">
+              <Avatar id={p.user.id} name={p.user.username} size="sm" />
+            </li>
           ))}
-        </div>
+        </ul>
         {online.length > 6 && <span className="ml-2 text-xs text-stone-500">+{online.length - 6}</span>}
       </section>
 
@@ -127,6 +132,9 @@ export function Toolbar({
         </button>
         <Button size="sm" variant="ghost" aria-label="Zoom in" onClick={() => onZoom(1.2)}>
           +
+        </Button>
+        <Button size="sm" variant="ghost" title="Fit to screen: show all notes" onClick={onFit}>
+          Fit
         </Button>
       </div>
 

@@ -61,13 +61,13 @@ describe("reconnect schedule (fake timers)", () => {
   beforeEach(() => vi.useFakeTimers());
   afterEach(() => vi.useRealTimers());
 
-  it("redials after min(cap, 500·2^n)·random ms, and resets after welcome", () => {
+  it("redials after min(cap, 500·2^n)·random ms (cap 5 s: the tab is visible), and resets after welcome", () => {
     const t = setup({ random: () => 0.5 });
     t.conn.start();
     expect(t.sockets).toHaveLength(1);
     expect(t.last.protocols).toEqual(["corkboard.v1"]);
 
-    const expected = [250, 500, 1000, 2000, 4000, 8000, 15000, 15000];
+    const expected = [250, 500, 1000, 2000, 2500, 2500, 2500];
     for (const delay of expected) {
       const before = t.sockets.length;
       t.last.drop(1006);

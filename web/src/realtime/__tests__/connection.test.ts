@@ -236,7 +236,8 @@ describe("BoardClient over the connection", () => {
     await done;
     expect(client.store.getView().byId.get("n1")?.text).toBe("theirs");
     const [c] = client.getMeta().notices;
-    expect(c).toMatchObject({ kind: "conflict", note: "n1", mine: { text: "mine" }, theirs: { text: "theirs" } });
+    expect(c).toMatchObject({ kind: "conflict", note: "n1", by: "bob", mine: { text: "mine" }, theirs: { text: "theirs" } });
+    expect(c.kind === "conflict" && c.message).toBe("bob changed this note while you were editing it.");
 
     client.resolveConflict(c.id, "mine");
     expect(client.store.getView().byId.get("n1")?.text).toBe("mine");

@@ -130,6 +130,41 @@ describe("Reconnector", () => {
     r.stop();
   });
 
+  it("while the tab is visible a wait is at most 5 s, however long the outage; hidden, up to 30 s", () => {
+    const { r, w } = machine({ random: 0.999 });
+    r.start();
+    for (let i = 0; i < 12; i++) {
+      const before = w.dials;
+      r.lost({ code: 1006, reason: "" });
+      vi.advanceTimersByTime(5000);
+      expect(w.dials).toBe(before + 1);
+    }
+    w.visible = false;
+    r.lost({ code: 1006, reason: "" });
+    expect(r.status.status === "reconnecting" && r.status.retryAt - Date.now()).toBeGreaterThan(29_000);
+    r.stop();
+  });
+
+  it("`online` and a tab becoming visible dial at once, also from offline, and start the backoff over", () => {
+    const { r, env, w } = machine({ random: 0.999, visible: false });
+    r.start();
+    for (let i = 0; i < 8; i++) r.lost({ code: 1006, reason: "" });
+    expect(r.status).toMatchObject({ status: "reconnecting", attempt: 7 });
+    env.fire("online");
+    expect(w.dials).toBe(2);
+    r.lost({ code: 1006, reason: "" });
+    expect(r.status).toMatchObject({ status: "reconnecting", attempt: 0 });
+    // browser offline, then the tab is shown again once it is back
+    w.online = false;
+    env.fire("offline");
+    expect(r.status.status).toBe("offline");
+    w.online = true;
+    w.visible = true;
+    env.fire("visibilitychange");
+    expect(w.dials).toBe(3);
+    r.stop();
+  });
+
   it("stop closes for good and forgets the environment", () => {
     const { r, env, w } = machine();
     r.start();

@@ -127,6 +127,39 @@ class FakeTextarea implements TextareaLike {
 }
 
 describe("note text: batching", () => {
+  it("flushText sends what waits for a frame at once (the page is hiding; its frame may never come)", async () => {
+    const b = openBoard();
+    const nt = await loaded(b);
+    nt.localEdit((t) => t.insert(11, " and the last words"));
+    expect(rpcs(b.t.last, "note.edit")).toHaveLength(0);
+    b.client.flushText(false);
+    const sent = rpcs(b.t.last, "note.edit");
+    expect(sent).toHaveLength(1);
+    b.applyEdit(sent[0]);
+    expect(b.server.getText("text").toString()).toBe("hello world and the last words");
+    b.runFrames(); // the frame that comes after all sends nothing more
+    expect(rpcs(b.t.last, "note.edit")).toHaveLength(1);
+  });
+
+  it("flushText when leaving does not wait for an edit in flight: the whole document goes beside it", async () => {
+    const b = openBoard();
+    const nt = await loaded(b);
+    nt.localEdit((t) => t.insert(11, "!"));
+    b.runFrames();
+    expect(rpcs(b.t.last, "note.edit")).toHaveLength(1); // in flight, unanswered
+    nt.localEdit((t) => t.insert(12, " bye"));
+    b.client.flushText(false); // only hidden: the queued edit waits for the answer as usual
+    expect(rpcs(b.t.last, "note.edit")).toHaveLength(1);
+    b.client.flushText(true);
+    const sent = rpcs(b.t.last, "note.edit");
+    expect(sent).toHaveLength(2);
+    // the page is gone before the first answer: the second alone holds every change
+    b.applyEdit(sent[1]);
+    expect(b.server.getText("text").toString()).toBe("hello world! bye");
+    b.applyEdit(sent[0]); // the first arriving late changes nothing
+    expect(b.server.getText("text").toString()).toBe("hello world! bye");
+  });
+
   it("local changes of one frame go as ONE note.edit; later frames wait and merge while one is in flight", async () => {
     const b = openBoard();
     const nt = await loaded(b);

@@ -4,6 +4,7 @@ import { createRoot, type Root } from "react-dom/client";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { BoardClient, Notice } from "@/realtime/board";
 import { Notices } from "../Notices";
+import { note as noteOf } from "@/realtime/__tests__/fakes";
 
 declare global {
   var IS_REACT_ACT_ENVIRONMENT: boolean | undefined;
@@ -70,5 +71,46 @@ describe("Notices", () => {
     expect(container.textContent).not.toContain("Your change was undone.");
     act(() => vi.advanceTimersByTime(6000));
     expect(dismiss).toHaveBeenCalledWith("i1");
+  });
+
+  it("an edit conflict is a modal: takes focus, keeps it inside, names who, Escape takes theirs and focus returns", () => {
+    const resolveConflict = vi.fn();
+    const client = { dismiss: vi.fn(), resolveConflict } as unknown as BoardClient;
+    const onTakeTheirs = vi.fn();
+    const note = document.createElement("textarea");
+    document.body.append(note);
+    note.focus();
+    const conflict: Notice = {
+      id: "c1",
+      kind: "conflict",
+      message: "bob changed this note while you were editing it.",
+      note: "n1",
+      by: "bob",
+      mine: { text: "mine" },
+      theirs: { ...noteOf("n1"), text: "theirs" },
+    };
+    act(() => root.render(<Notices client={client} notices={[conflict]} onTakeTheirs={onTakeTheirs} />));
+    const dialog = container.querySelector('[role="dialog"]')!;
+    expect(dialog.textContent).toContain("bob changed this note");
+    expect(document.activeElement?.textContent).toBe("Keep mine");
+    const buttons = [...dialog.querySelectorAll("button")];
+    const key = (k: string, shiftKey = false) =>
+      act(() => {
+        document.activeElement!.dispatchEvent(new KeyboardEvent("keydown", { key: k, shiftKey, bubbles: true }));
+      });
+    key("Tab");
+    expect(document.activeElement).toBe(buttons[0]);
+    key("Tab", true);
+    expect(document.activeElement).toBe(buttons[buttons.length - 1]);
+    const behind = vi.fn();
+    window.addEventListener("keydown", behind);
+    key("Escape");
+    window.removeEventListener("keydown", behind);
+    expect(behind).not.toHaveBeenCalled();
+    expect(onTakeTheirs).toHaveBeenCalledWith("n1");
+    expect(resolveConflict).toHaveBeenCalledWith("c1", "theirs");
+    act(() => root.render(<Notices client={client} notices={[]} onTakeTheirs={onTakeTheirs} />));
+    expect(document.activeElement).toBe(note);
+    note.remove();
   });
 });

@@ -1,0 +1,54 @@
+// @vitest-environment happy-dom
+import { describe, expect, it } from "vitest";
+import { fitCamera, HOME, loadCamera, MAX_Z, MIN_Z, saveCamera, wheelZoomFactor, zoomAt } from "../camera";
+
+describe("camera", () => {
+  it("one mouse-wheel notch zooms by about a fifth, not from 100 % to the maximum", () => {
+    expect(HOME.z * wheelZoomFactor(-100)).toBeCloseTo(1.221, 3);
+    expect(HOME.z * wheelZoomFactor(100)).toBeCloseTo(0.819, 3);
+    // a line-mode notch (Firefox) counts as 3 lines of 16 px
+    expect(wheelZoomFactor(-3, 1)).toBeCloseTo(Math.exp(48 / 500), 6);
+    // a trackpad pinch: many small steps add up to the same as one big one
+    let z = 1;
+    for (let i = 0; i < 10; i++) z *= wheelZoomFactor(-10);
+    expect(z).toBeCloseTo(wheelZoomFactor(-100), 9);
+  });
+
+  it("zooms around the cursor: the board point under it stays put; clamped to 10 %…400 %", () => {
+    const c = { x: 40, y: 40, z: 1 };
+    const next = zoomAt(c, 1.5, 300, 200);
+    const boardPoint = (cam: typeof c) => ({ x: (300 - cam.x) / cam.z, y: (200 - cam.y) / cam.z });
+    expect(boardPoint(next).x).toBeCloseTo(boardPoint(c).x, 9);
+    expect(boardPoint(next).y).toBeCloseTo(boardPoint(c).y, 9);
+    expect(zoomAt(c, 100, 0, 0).z).toBe(MAX_Z);
+    expect(zoomAt(c, 0.001, 0, 0).z).toBe(MIN_Z);
+  });
+
+  it("fit to screen puts every note inside the view, centred, at most 100 %", () => {
+    const notes = [
+      { x: -500, y: 100, w: 200, h: 150 },
+      { x: 2500, y: 1800, w: 200, h: 150 },
+    ];
+    const c = fitCamera(notes, 1000, 600, 20);
+    for (const n of notes) {
+      expect(n.x * c.z + c.x).toBeGreaterThanOrEqual(19.99);
+      expect((n.x + n.w) * c.z + c.x).toBeLessThanOrEqual(980.01);
+      expect(n.y * c.z + c.y).toBeGreaterThanOrEqual(19.99);
+      expect((n.y + n.h) * c.z + c.y).toBeLessThanOrEqual(580.01);
+    }
+    expect(fitCamera([{ x: 0, y: 0, w: 100, h: 100 }], 1000, 600).z).toBe(1);
+    expect(fitCamera([], 1000, 600)).toEqual(HOME);
+  });
+
+  it("keeps the view per board in localStorage; bad or missing data gives the home view", () => {
+    localStorage.clear();
+    expect(loadCamera("b1")).toEqual(HOME);
+    saveCamera("b1", { x: 12.4, y: -30.6, z: 0.6667 });
+    expect(loadCamera("b1")).toEqual({ x: 12, y: -31, z: 0.667 });
+    expect(loadCamera("b2")).toEqual(HOME);
+    localStorage.setItem("corkboard.view.b3", "{not json");
+    expect(loadCamera("b3")).toEqual(HOME);
+    localStorage.setItem("corkboard.view.b4", JSON.stringify({ x: 1, y: 2, z: 99 }));
+    expect(loadCamera("b4").z).toBe(MAX_Z);
+  });
+});
