@@ -16,7 +16,7 @@ let me;
 
 const note = (page, id) => page.locator(`[data-note-id="${id}"]`);
 const statusOf = (page) => page.locator('header [role="status"]');
-const pendingMark = (page, id) => note(page, id).locator('[aria-label="Saving"]');
+const pendingMark = (page, id) => note(page, id).locator('[data-testid="unsaved"]');
 
 /** The user's journaled mutations, read from the page's IndexedDB (only after the app has opened it). */
 async function journal(page) {
@@ -131,7 +131,7 @@ async function withOutage(body) {
 
 /** What a page shows as pending, and its journal: printed when a test fails. */
 async function diagnose(page, label) {
-  const marks = await page.evaluate(() => [...document.querySelectorAll('[aria-label="Saving"]')].map((m) => m.closest("[data-note-id]")?.getAttribute("data-note-id")));
+  const marks = await page.evaluate(() => [...document.querySelectorAll('[data-testid="unsaved"]')].map((m) => m.closest("[data-note-id]")?.getAttribute("data-note-id")));
   console.log(JSON.stringify({ diagnose: label, pendingMarks: marks, journal: await journal(page).catch((e) => String(e)) }));
 }
 
