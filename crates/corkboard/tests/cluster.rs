@@ -183,39 +183,55 @@ async fn concurrent_writers_on_three_nodes_leave_no_gap_and_no_duplicate() {
 async fn create_until_acked(c: &Client, board: &str, id: &str) -> u16 {
     let body = json!({"id": id, "x": 1, "y": 2, "text": id, "op": format!("op-{id}")});
     let path = format!("/api/boards/{board}/notes");
-    for _ in 0..200 {
+    // Long enough to ride out nginx marking every upstream failed for a few
+    // of its 5 s `fail_timeout` windows in a row on a loaded machine.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut tries, mut last) = (0, String::new());
+    while Instant::now() < deadline {
+        tries += 1;
         let call = c.try_call(Method::POST, &path, Some(body.clone()));
         // A request stuck on a node that went away is retried like a failed one.
         match tokio::time::timeout(Duration::from_secs(10), call).await {
             Ok(Ok(r)) if matches!(r.status, 200 | 201) => return r.status,
-            Ok(Ok(r)) if matches!(r.status, 502..=504) => {}
+            Ok(Ok(r)) if matches!(r.status, 502..=504) => {
+                last = format!(
+                    "{} {}",
+                    r.status,
+                    r.text.chars().take(200).collect::<String>()
+                );
+            }
             Ok(Ok(r)) => panic!("create {id}: {} {}", r.status, r.text),
-            Ok(Err(_)) | Err(_) => {}
+            Ok(Err(e)) => last = format!("network error: {e}"),
+            Err(_) => last = "no answer in 10 s".into(),
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("create {id} never acknowledged");
+    panic!("create {id} never acknowledged in 60 s ({tries} tries; the last: {last})");
 }
 
 /// Waits until `acked` reaches `n`; fails (instead of waiting forever) when a
-/// writer has stopped early (it panicked) or 60 s pass.
+/// writer has stopped early (it panicked) or 90 s pass, with `diagnostics()`
+/// (the nodes' and the load balancer's logs) in the message.
 async fn wait_acked<T>(
     acked: &AtomicU64,
     n: u64,
     writers: &[tokio::task::JoinHandle<T>],
     what: &str,
+    diagnostics: impl Fn() -> String,
 ) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(90);
     while acked.load(Ordering::SeqCst) < n {
         assert!(
             !writers.iter().any(|w| w.is_finished()),
-            "{what}: a writer stopped at {} of {n} acknowledged writes",
-            acked.load(Ordering::SeqCst)
+            "{what}: a writer stopped at {} of {n} acknowledged writes\n{}",
+            acked.load(Ordering::SeqCst),
+            diagnostics()
         );
         assert!(
             Instant::now() < deadline,
-            "{what}: {} of {n} writes acknowledged in 60 s",
-            acked.load(Ordering::SeqCst)
+            "{what}: {} of {n} writes acknowledged in 90 s\n{}",
+            acked.load(Ordering::SeqCst),
+            diagnostics()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -231,7 +247,7 @@ async fn resilient_subscriber(
     who: String,
 ) -> Vec<u64> {
     let mut seen: Vec<u64> = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let last = seen.last().copied().unwrap_or(0);
         if last >= target.load(Ordering::SeqCst) {
@@ -322,7 +338,14 @@ async fn failover_after_kill_9_through_the_load_balancer() {
             })
         })
         .collect();
-    wait_acked(&acked, WRITERS * PER / 3, &writers, "before the kill").await;
+    wait_acked(
+        &acked,
+        WRITERS * PER / 3,
+        &writers,
+        "before the kill",
+        || c.diagnostics(),
+    )
+    .await;
     c.kill(1);
     for w in writers {
         w.await.unwrap();
@@ -365,7 +388,7 @@ async fn resilient_sse_subscriber(
     who: String,
 ) -> Vec<u64> {
     let mut seen: Vec<u64> = Vec::new();
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + Duration::from_secs(180);
     let path = format!("/api/boards/{board}/stream");
     loop {
         let last = seen.last().copied().unwrap_or(0);
@@ -475,6 +498,7 @@ async fn rolling_restart_through_the_load_balancer_loses_and_duplicates_nothing(
             before + 20,
             &writers,
             &format!("before node{node} stops"),
+            || c.diagnostics(),
         )
         .await;
         let status = c
@@ -498,6 +522,7 @@ async fn rolling_restart_through_the_load_balancer_loses_and_duplicates_nothing(
             down + 10,
             &writers,
             &format!("while node{node} is down"),
+            || c.diagnostics(),
         )
         .await;
         c.start_again(node).await;

@@ -331,6 +331,24 @@ impl Cluster {
         self.lb = Some(lb);
     }
 
+    /// The end of every node's log and of nginx's error log (for failure
+    /// messages of tests through the load balancer).
+    pub fn diagnostics(&self) -> String {
+        let tail = |text: String| {
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(20)..].join("\n")
+        };
+        let mut out = String::new();
+        for i in 0..self.nodes.len() {
+            let up = if self.is_up(i) { "up" } else { "down" };
+            out.push_str(&format!("--- node{i} ({up}) log:\n{}\n", tail(self.log(i))));
+        }
+        let nginx = self.dir.path().join("nginx/logs/error.log");
+        let nginx = std::fs::read_to_string(nginx).unwrap_or_default();
+        out.push_str(&format!("--- nginx error.log:\n{}\n", tail(nginx)));
+        out
+    }
+
     /// A node's log so far (for failure messages).
     pub fn log(&self, i: usize) -> String {
         std::fs::read_to_string(self.dir.path().join(format!("node{i}.log"))).unwrap_or_default()
