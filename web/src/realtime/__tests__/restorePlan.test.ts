@@ -1,22 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Note } from "../protocol";
 import { planRestore, summarizePlan } from "../restorePlan";
-
-const user = { id: "u1", username: "ann" };
-const n = (id: string, over: Partial<Note> = {}): Note => ({
-  id,
-  board: "b1",
-  text: "",
-  x: 0,
-  y: 0,
-  w: 200,
-  h: 140,
-  color: "yellow",
-  version: 1,
-  created_by: user,
-  updated_at: "2026-12-01T00:00:00Z",
-  ...over,
-});
+import { note as n } from "./fakes";
 
 describe("planRestore", () => {
   it("restores notes deleted since, updates changed fields only, deletes notes created since", () => {
