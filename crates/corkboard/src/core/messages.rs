@@ -198,16 +198,17 @@ impl ServerMessage {
     }
 }
 
-/// The contract's rules for a signal a client sends: `name` is `typing`,
-/// `cursor` or `selection`, and `data` is at most 1 KiB of JSON. Returns
-/// whether it is a cursor (only the newest per sender matters).
+/// The contract's rules for a signal a client sends: `name` is one of
+/// [`SIGNAL_NAMES`] (the contract's `typing`, `cursor` and `selection`, and
+/// this server's `viewport` and `drag`), and `data` is at most 1 KiB of JSON.
+/// Returns whether it is a cursor (only the newest per sender matters).
 ///
 /// # Errors
 /// `bad_request` for another name, `too_large` for bigger data.
 pub fn check_signal(name: &str, data: &Value) -> Result<bool, ApiError> {
-    if !matches!(name, "typing" | "cursor" | "selection") {
+    if !SIGNAL_NAMES.contains(&name) {
         return Err(ApiError::bad_request(
-            "signal name must be typing, cursor or selection",
+            "signal name must be typing, cursor, selection, viewport or drag",
         ));
     }
     if data.to_string().len() > SIGNAL_DATA_BYTES {
@@ -216,6 +217,11 @@ pub fn check_signal(name: &str, data: &Value) -> Result<bool, ApiError> {
     Ok(name == "cursor")
 }
 
+/// The signal names a client may send. `viewport` (what part of the board a
+/// user is looking at, for "follow") and `drag` (a note's position while it
+/// is being dragged, so others see the drag live) extend the contract's three.
+pub const SIGNAL_NAMES: [&str; 5] = ["typing", "cursor", "selection", "viewport", "drag"];
+
 /// The largest signal `data`, in bytes of JSON.
 pub const SIGNAL_DATA_BYTES: usize = 1024;
 
@@ -223,6 +229,20 @@ pub const SIGNAL_DATA_BYTES: usize = 1024;
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The five names pass, only `cursor` coalesces, and anything else or
+    /// data over 1 KiB is refused with the contract's codes.
+    #[test]
+    fn signal_names_and_sizes() {
+        for name in SIGNAL_NAMES {
+            assert_eq!(check_signal(name, &json!({"x": 1})).unwrap(), name == "cursor");
+        }
+        let shout = check_signal("shout", &json!({})).unwrap_err();
+        assert_eq!(shout.code, crate::core::ErrorCode::BadRequest);
+        let big = json!({"s": "x".repeat(SIGNAL_DATA_BYTES)});
+        let too_big = check_signal("viewport", &big).unwrap_err();
+        assert_eq!(too_big.code, crate::core::ErrorCode::TooLarge);
+    }
 
     /// Every client type decodes, and `TYPES` lists exactly them.
     #[test]
