@@ -235,7 +235,10 @@ mod tests {
     #[test]
     fn signal_names_and_sizes() {
         for name in SIGNAL_NAMES {
-            assert_eq!(check_signal(name, &json!({"x": 1})).unwrap(), name == "cursor");
+            assert_eq!(
+                check_signal(name, &json!({"x": 1})).unwrap(),
+                name == "cursor"
+            );
         }
         let shout = check_signal("shout", &json!({})).unwrap_err();
         assert_eq!(shout.code, crate::core::ErrorCode::BadRequest);
