@@ -131,6 +131,8 @@ const emptyMeta: BoardMeta = {
   typing: [],
   notices: [],
   selections: [],
+  drags: [],
+  viewports: [],
   canUndo: false,
   canRedo: false,
 };
