@@ -133,6 +133,7 @@ const emptyMeta: BoardMeta = {
   selections: [],
   drags: [],
   viewports: [],
+  membersVersion: 0,
   canUndo: false,
   canRedo: false,
 };

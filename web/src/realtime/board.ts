@@ -107,6 +107,8 @@ export interface BoardMeta {
   selections: RemoteSelection[];
   drags: RemoteDrag[];
   viewports: RemoteViewport[];
+  /** Counts member events seen (joined, role changed, left): a cached member list older than this is stale. */
+  membersVersion: number;
   canUndo: boolean;
   canRedo: boolean;
 }
@@ -173,6 +175,7 @@ export class BoardClient {
   /** This user's view and selected notes, re-sent when someone joins (so a follower has it at once). */
   private myViewport: ViewportSignal | null = null;
   private mySelected: Id[] = [];
+  private membersVersion = 0;
   private notices: Notice[] = [];
   private metaSnapshot: BoardMeta;
   private unsubscribe: (() => void) | null = null;
@@ -826,6 +829,10 @@ export class BoardClient {
           this.committedMove(m.by.id, m.id);
         }
         if (m.kind === "note.deleted") for (const d of this.drags.values()) this.committedMove(d.user.id, m.id);
+        if (m.kind === "member.joined" || m.kind === "member.updated" || m.kind === "member.left") {
+          this.membersVersion++;
+          this.emitMeta();
+        }
         if (m.kind === "board.deleted") this.setStatus("deleted");
         // The server ends the subscription right after (`unsubscribed`, "revoked"); the event says so first.
         if (m.kind === "member.left" && m.user.id === this.conn.user?.id) this.setStatus("revoked");
@@ -965,6 +972,7 @@ export class BoardClient {
       selections: [...this.selections.values()],
       drags: [...this.drags.values()],
       viewports: [...this.viewports.values()],
+      membersVersion: this.membersVersion,
       canUndo: this.history?.canUndo ?? false,
       canRedo: this.history?.canRedo ?? false,
     };
