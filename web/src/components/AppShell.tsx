@@ -28,7 +28,7 @@ function AccountMenu({ user, onSignOut }: { user: User; onSignOut(): Promise<voi
         aria-haspopup="true"
         className="flex rounded-full"
       >
-        <Avatar id={user.id} name={user.username} />
+        <Avatar id={user.id} name={user.username} decorative />
       </button>
       {open && (
         <div
@@ -37,7 +37,7 @@ function AccountMenu({ user, onSignOut }: { user: User; onSignOut(): Promise<voi
           aria-label="Account menu"
           className="absolute right-0 top-11 z-40 w-56 rounded-xl border border-stone-200 bg-white p-1 text-sm shadow-xl dark:border-stone-800 dark:bg-stone-900"
         >
-          <p className="truncate px-3 py-2 text-stone-500">
+          <p className="truncate px-3 py-2 text-stone-500 dark:text-stone-400">
             Signed in as <strong className="text-stone-900 dark:text-stone-100">{user.username}</strong>
           </p>
           <Link
@@ -111,7 +111,7 @@ function Guard({
   }, [session.status]);
   if (session.status !== "signed-in") {
     return (
-      <div className="flex h-dvh items-center justify-center text-stone-500">
+      <div className="flex h-dvh items-center justify-center text-stone-500 dark:text-stone-400">
         <Spinner className="mr-2" /> Loading…
       </div>
     );

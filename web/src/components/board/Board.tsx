@@ -452,7 +452,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
           }}
         >
           {!view?.ready ? (
-            <div className="flex h-full items-center justify-center text-stone-500">
+            <div className="flex h-full items-center justify-center text-stone-500 dark:text-stone-400">
               <Spinner className="mr-2" /> Opening board…
             </div>
           ) : (
@@ -502,7 +502,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
             <div className="pointer-events-none absolute inset-0 flex items-center justify-center">
               <div className="rounded-2xl bg-white/80 px-6 py-5 text-center shadow-sm backdrop-blur dark:bg-stone-900/80">
                 <p className="font-medium">This board is empty</p>
-                <p className="mt-1 text-sm text-stone-500">
+                <p className="mt-1 text-sm text-stone-500 dark:text-stone-400">
                   {past
                     ? "No notes in this version."
                     : canEdit

@@ -192,7 +192,7 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
           style={{ transform: `scale(${1 / zoom})`, transformOrigin: "top left" }}
         >
           {marker && (
-            <span className="max-w-full truncate rounded-md px-1.5 py-0.5 font-medium text-white shadow" style={{ background: markerBg(marker.id) }} data-testid="note-marker">
+            <span className="max-w-full truncate rounded-md px-1.5 py-0.5 font-medium text-white shadow" style={{ background: avatarRgb(marker.id) }} data-testid="note-marker">
               {live
                 ? `${live.user.username} is moving this`
                 : editor
@@ -236,7 +236,7 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
             aria-label="Delete note"
             title="Delete note (Delete)"
             onClick={() => actions.remove(note.id)}
-            className="inline-flex h-7 w-7 items-center justify-center rounded-md text-stone-500 hover:bg-red-50 hover:text-red-600 dark:hover:bg-red-950/40"
+            className="inline-flex h-7 w-7 items-center justify-center rounded-md text-stone-500 dark:text-stone-400 hover:bg-red-50 hover:text-red-600 dark:hover:bg-red-950/40"
           >
             <svg viewBox="0 0 24 24" className="h-4 w-4" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden="true">
               <path d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6" strokeLinecap="round" strokeLinejoin="round" />
@@ -266,7 +266,7 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
                 Not saved yet
               </span>
             ) : (
-              <span className="h-1.5 w-1.5 shrink-0 rounded-full bg-amber-600" title="Saving…" aria-label="Saving" data-testid="unsaved" />
+              <span className="h-1.5 w-1.5 shrink-0 rounded-full bg-amber-600" role="img" title="Saving…" aria-label="Saving" data-testid="unsaved" />
             )}
         </div>
       )}
@@ -283,10 +283,6 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
   );
 }
 
-/** A user's colour darkened enough for white text on it (≥ 4.5:1). */
-function markerBg(id: string): string {
-  return `color-mix(in srgb, ${avatarRgb(id)} 62%, black)`;
-}
 
 const isMod = (e: React.KeyboardEvent) => e.ctrlKey || e.metaKey;
 

@@ -59,10 +59,11 @@ export function Toolbar({
 
   return (
     <div className="flex flex-wrap items-center gap-x-3 gap-y-2 border-b border-stone-200 bg-white px-3 py-2 sm:px-5 dark:border-stone-800 dark:bg-stone-950">
-      <div className="flex min-w-0 flex-1 items-center gap-2">
+      {/* On a phone the title gets a row of its own: the controls wrap below it. */}
+      <div className="flex min-w-0 flex-1 basis-full items-center gap-2 sm:basis-auto">
         <Link
           href="/boards/"
-          className="hidden rounded-md px-1.5 py-1 text-sm text-stone-500 hover:bg-stone-100 sm:inline dark:hover:bg-stone-800"
+          className="hidden rounded-md px-1.5 py-1 text-sm text-stone-500 dark:text-stone-400 hover:bg-stone-100 sm:inline dark:hover:bg-stone-800"
         >
           Boards /
         </Link>
