@@ -176,6 +176,11 @@ export class BoardClient {
   private myViewport: ViewportSignal | null = null;
   private mySelected: Id[] = [];
   private membersVersion = 0;
+  /**
+   * The server has answered `subscribed` on this connection: before that a
+   * signal would be refused as `not_found` (and read as "board not found").
+   */
+  private live = false;
   private notices: Notice[] = [];
   private metaSnapshot: BoardMeta;
   private unsubscribe: (() => void) | null = null;
@@ -271,6 +276,7 @@ export class BoardClient {
       onMessage: (m) => this.onMessage(m),
       onDisconnect: () => {
         this.resyncing = false;
+        this.live = false;
         this.presence.clear();
         this.cursors.clear();
         this.typing.clear();
@@ -737,6 +743,7 @@ export class BoardClient {
       this.conn.signal(this.boardId, "drag", { notes: [] } satisfies DragSignal);
       return;
     }
+    if (!this.live) return;
     const data: DragSignal = {
       notes: notes.slice(0, MAX_DRAG_SIGNAL).map((n) => ({ id: n.id, x: Math.round(n.x), y: Math.round(n.y) })),
     };
@@ -766,7 +773,7 @@ export class BoardClient {
   }
 
   private signalViewport(): void {
-    if (!this.myViewport) return;
+    if (!this.myViewport || !this.live) return;
     this.conn.signal(this.boardId, "viewport", { ...this.myViewport, selected: this.mySelected });
   }
 
@@ -799,6 +806,7 @@ export class BoardClient {
     switch (m.type) {
       case "subscribed":
         this.resyncing = false;
+        this.live = true;
         if (m.snapshot) {
           this.store.loadSnapshot(m.snapshot, m.seq);
           // Events may have been skipped: merge every open text document with the server's.

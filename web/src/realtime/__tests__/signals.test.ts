@@ -143,3 +143,22 @@ describe("last editor", () => {
     stop();
   });
 });
+
+describe("before subscribed", () => {
+  it("no viewport or drag signal goes out (the server would answer not_found); the view goes once subscribed", () => {
+    const t = setup({ random: () => 0.5 });
+    t.conn.start();
+    t.last.welcome(ann);
+    const client = new BoardClient(t.conn, "b1", { uuid });
+    client.start();
+    client.sendViewport({ x: 1, y: 2, zoom: 1, w: 800, h: 600 });
+    client.sendDrag([{ id: "n1", x: 1, y: 1 }]);
+    vi.advanceTimersByTime(500);
+    expect(t.last.ofType("signal")).toEqual([]);
+    t.last.receive({ type: "subscribed", board: "b1", seq: 1, snapshot: { board: { ...board, seq: 1 }, notes: [] } });
+    expect(t.last.ofType("signal").map((s) => s.name)).toEqual(["viewport"]);
+    expect(t.last.ofType("signal")[0].data).toMatchObject({ x: 1, y: 2 });
+    client.stop();
+    t.conn.stop();
+  });
+});
