@@ -143,8 +143,7 @@ describe("people on a board, end to end", { timeout: 120_000 }, () => {
     const list = A.getByRole("listbox", { name: "Mention a board member" });
     await list.waitFor();
     // pia is left out: only quin is suggested
-    assert.equal(await list.getByRole("option").count(), 1);
-    await list.getByRole("option", { name: `@${quin.name}`, exact: true }).waitFor();
+    assert.deepEqual(await list.getByRole("option").allTextContents(), [`@${quin.name}`]);
     await editor.pressSequentially("qu", { delay: 20 });
     assert.equal(await list.getByRole("option").count(), 1);
     assert.equal(await editor.getAttribute("aria-activedescendant"), await list.getByRole("option").first().getAttribute("id"));

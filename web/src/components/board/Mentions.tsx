@@ -143,9 +143,7 @@ export function MentionMenu({ mentions, zoom }: { mentions: Mentions; zoom: numb
             i === open.active ? "bg-brand-100 text-stone-900 dark:bg-stone-700 dark:text-white" : "hover:bg-stone-100 dark:hover:bg-stone-800"
           }`}
         >
-          <span aria-hidden="true" className="flex">
-            <Avatar id={m.id} name={m.username} size="sm" />
-          </span>
+          <Avatar id={m.id} name={m.username} size="sm" decorative />
           <span className="truncate">@{m.username}</span>
         </li>
       ))}

@@ -61,9 +61,7 @@ export function OnlineList({
               const followed = following === p.user.id;
               return (
                 <li key={p.user.id} className="flex items-center gap-2 rounded-lg px-3 py-1.5" data-testid="online-row">
-                  <span aria-hidden="true" className="flex">
-                    <Avatar id={p.user.id} name={p.user.username} size="sm" />
-                  </span>
+                  <Avatar id={p.user.id} name={p.user.username} size="sm" decorative />
                   <span className="min-w-0 flex-1 truncate">
                     {p.user.username}
                     {self && <span className="text-stone-600 dark:text-stone-400"> (you)</span>}
