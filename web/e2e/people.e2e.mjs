@@ -279,6 +279,8 @@ describe("people on a board, end to end", { timeout: 120_000 }, () => {
     await until("Connected", async () => (await statusOf(A).textContent()) === "Connected", 8000);
     const bg = await A.evaluate(() => getComputedStyle(document.body).backgroundColor);
     assert.notEqual(bg, "rgb(250, 250, 249)", "the page is dark");
+    await A.getByRole("button", { name: "Fit", exact: true }).click();
+    await A.waitForTimeout(300);
     const shot = screenshotPath("board-dark");
     if (shot) await A.screenshot({ path: shot });
     // quin's choice is separate (per user): still light

@@ -181,6 +181,8 @@ export class BoardClient {
    * signal would be refused as `not_found` (and read as "board not found").
    */
   private live = false;
+  /** This user is dragging notes (their cursor is not sent meanwhile). */
+  private dragActive = false;
   private notices: Notice[] = [];
   private metaSnapshot: BoardMeta;
   private unsubscribe: (() => void) | null = null;
@@ -208,6 +210,8 @@ export class BoardClient {
     this.uuid = opts.uuid ?? defaultUuid;
     this.ttl = opts.signalTtlMs ?? 10_000;
     this.sendCursor = throttle((x: number, y: number) => {
+      // While dragging, the drag signal shows where the pointer is: cursor + drag would be ~50/s, the server's limit.
+      if (this.dragActive) return;
       this.conn.signal(this.boardId, "cursor", { x: Math.round(x), y: Math.round(y) } satisfies CursorSignal);
     }, 1000 / (opts.cursorRate ?? 20));
     this.selectionTtl = opts.selectionTtlMs ?? 5_000;
@@ -738,6 +742,7 @@ export class BoardClient {
    * (dropped or cancelled), sent at once.
    */
   sendDrag(notes: { id: Id; x: number; y: number }[]): void {
+    this.dragActive = notes.length > 0;
     if (notes.length === 0) {
       this.sendDragNow.cancel();
       this.conn.signal(this.boardId, "drag", { notes: [] } satisfies DragSignal);

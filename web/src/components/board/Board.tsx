@@ -479,7 +479,8 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
                   />
                 ))}
               </div>
-              {meta.cursors.map((c) => (
+              {/* A dragging user's cursor is their note: not drawn beside it. */}
+              {meta.cursors.filter((c) => !meta.drags.some((d) => d.user.id === c.user.id && !d.ended)).map((c) => (
                 <div
                   key={c.user.id}
                   className="pointer-events-none absolute left-0 top-0 z-40 transition-transform duration-75 ease-linear"

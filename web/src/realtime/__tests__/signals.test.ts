@@ -53,6 +53,24 @@ describe("drag signals", () => {
     stop();
   });
 
+  it("while dragging no cursor signal goes out: at most ~30 signals a second in all, well under the server's 50", () => {
+    const { client, t, stop } = boardSetup();
+    const before = t.last.ofType("signal").length;
+    for (let i = 0; i < 100; i++) {
+      client.sendCursor(i, i); // the pointer moves over the canvas too
+      client.sendDrag([{ id: "n1", x: i, y: i }]);
+      vi.advanceTimersByTime(10);
+    }
+    const sent = t.last.ofType("signal").slice(before);
+    expect(sent.filter((s) => s.name === "cursor")).toHaveLength(1); // the first, before the drag began
+    expect(sent.length).toBeLessThanOrEqual(33);
+    client.sendDrag([]);
+    client.sendCursor(5, 5);
+    vi.advanceTimersByTime(100);
+    expect(t.last.ofType("signal").at(-1)).toMatchObject({ name: "cursor", data: { x: 5, y: 5 } });
+    stop();
+  });
+
   it("a remote drag shows until the committed move arrives, and one without news for 2 s is dropped", () => {
     const { t, client, stop } = boardSetup();
     const drag = (notes: unknown) => t.last.receive({ type: "signal", board: "b1", from: bob, name: "drag", data: { notes } });
