@@ -197,12 +197,16 @@ describe("people on a board, end to end", { timeout: 120_000 }, () => {
     // Keyboard: focusing the note shows it too
     await note(A, id).focus();
     await byline.waitFor();
-    // After a reload without events, the time without a name
-    await A.reload();
-    await until("Connected", async () => (await statusOf(A).textContent()) === "Connected", 8000);
-    await note(A, id).hover();
-    await note(A, id).getByRole("tooltip").waitFor();
-    assert.match(await note(A, id).getByRole("tooltip").textContent(), new RegExp(`^Created by ${pia.name} · edited just now$`));
+    // A tab that has seen no event of the note (a fresh one: no stored board to resume from) knows only the time
+    const fresh = await browser.newContext({ viewport: VIEWPORT, colorScheme: "light", storageState: await pia.context.storageState() });
+    const F = await fresh.newPage();
+    watch.attach(F, "pia (fresh tab)");
+    await F.goto(`${BASE}/boards/${boardId}`);
+    await until("Connected", async () => (await statusOf(F).textContent()) === "Connected", 8000);
+    await note(F, id).hover();
+    await note(F, id).getByRole("tooltip").waitFor();
+    assert.match(await note(F, id).getByRole("tooltip").textContent(), new RegExp(`^Created by ${pia.name} · edited just now$`));
+    await fresh.close();
   });
 
   test("quin follows pia: pia's pans move quin's view; quin's own pan stops following", { timeout: 30_000 }, async () => {
