@@ -23,13 +23,23 @@ const NO_CARETS: PlacedCaret[] = [];
 /** How long the camera takes to catch up with a followed view (ms). */
 const FOLLOW_EASE_MS = 220;
 
-/** Per key, the users listed under it, each once (a new array only for keys that have any). */
-function usersBy(entries: Iterable<[string, User]>): Map<string, User[]> {
+/**
+ * Per key, the users listed under it, each once. A key whose users are the
+ * same as in `prev` keeps `prev`'s array, so its (memoised) note does not
+ * redraw when only someone's cursor moved.
+ */
+function usersBy(entries: Iterable<[string, User]>, prev?: Map<string, User[]>): Map<string, User[]> {
   const m = new Map<string, User[]>();
   for (const [k, u] of entries) {
     const list = m.get(k) ?? [];
     if (!list.some((x) => x.id === u.id)) list.push(u);
     m.set(k, list);
+  }
+  if (prev) {
+    for (const [k, list] of m) {
+      const old = prev.get(k);
+      if (old && old.length === list.length && old.every((u, i) => u.id === list[i].id)) m.set(k, old);
+    }
   }
   return m;
 }
@@ -359,18 +369,39 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     return m;
   }, [client, view, meta.selections]);
 
-  // Who is editing which note: typing in it, or with their editor (caret) open on it.
+  // Who is editing which note: typing in it, or with their editor (caret) open on it. The previous
+  // maps are kept so that unchanged notes get the same arrays (meta is new on every cursor move).
+  const prevEditors = useRef<Map<string, User[]>>(undefined);
   const editorsByNote = useMemo(
-    () => usersBy([...meta.typing.map((t): [string, User] => [t.note, t.user]), ...meta.selections.map((s): [string, User] => [s.note, s.user])]),
+    () =>
+      usersBy(
+        [...meta.typing.map((t): [string, User] => [t.note, t.user]), ...meta.selections.map((s): [string, User] => [s.note, s.user])],
+        prevEditors.current,
+      ),
     [meta.typing, meta.selections],
   );
-  const selectedByNote = useMemo(() => usersBy(meta.viewports.flatMap((v) => v.selected.map((id): [string, User] => [id, v.user]))), [meta.viewports]);
+  const prevSelected = useRef<Map<string, User[]>>(undefined);
+  const selectedByNote = useMemo(
+    () => usersBy(meta.viewports.flatMap((v) => v.selected.map((id): [string, User] => [id, v.user])), prevSelected.current),
+    [meta.viewports],
+  );
   // Others' drags in progress: where each note is on their screen.
+  const prevDrags = useRef<Map<string, RemoteDragPos>>(undefined);
   const dragByNote = useMemo(() => {
     const m = new Map<string, RemoteDragPos>();
-    for (const d of meta.drags) for (const n of d.notes) m.set(n.id, { x: n.x, y: n.y, user: d.user });
+    for (const d of meta.drags) {
+      for (const n of d.notes) {
+        const old = prevDrags.current?.get(n.id);
+        m.set(n.id, old && old.x === n.x && old.y === n.y && old.user.id === d.user.id ? old : { x: n.x, y: n.y, user: d.user });
+      }
+    }
     return m;
   }, [meta.drags]);
+  useEffect(() => {
+    prevEditors.current = editorsByNote;
+    prevSelected.current = selectedByNote;
+    prevDrags.current = dragByNote;
+  }, [editorsByNote, selectedByNote, dragByNote]);
 
   if (meta.status === "not_found")
     return <ScreenMessage title="Board not found" body="It doesn't exist, or you don't have access to it." />;
