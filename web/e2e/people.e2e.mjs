@@ -96,6 +96,7 @@ describe("people on a board, end to end", { timeout: 120_000 }, () => {
     }, id);
     await A.mouse.move(x0, y0);
     await A.mouse.down();
+    const t0 = Date.now();
     for (let i = 1; i <= 30; i++) {
       await A.mouse.move(x0 + i * 10, y0 + i * 4);
       await sleep(40);
@@ -104,6 +105,7 @@ describe("people on a board, end to end", { timeout: 120_000 }, () => {
     await seen(B, "the note marked as being moved by pia", ([nid, who]) => document.querySelector(`[data-note-id="${nid}"]`)?.dataset.draggedBy === who, [id, pia.name], 2000);
     const marker = await note(B, id).getByTestId("note-marker").textContent();
     assert.equal(marker, `${pia.name} is moving this`);
+    const dragMs = Date.now() - t0;
     await A.mouse.up();
     await seen(B, "the committed position", ([nid]) => {
       const el = document.querySelector(`[data-note-id="${nid}"]`);
@@ -112,6 +114,7 @@ describe("people on a board, end to end", { timeout: 120_000 }, () => {
     const lefts = await B.evaluate(() => window.__lefts);
     const between = new Set(lefts.filter(([l, by]) => by && l > 110 && l < 390).map(([l]) => l));
     assert.ok(between.size >= 5, `B drew intermediate positions before the drop: ${JSON.stringify(lefts.slice(0, 40))}`);
+    console.log(JSON.stringify({ live_drag: { drag_ms: dragMs, pointer_moves: 30, positions_drawn_by_other: between.size } }));
     const server = (await rest(pia.context, "GET", `/api/boards/${boardId}`)).body.notes.find((n) => n.id === id);
     assert.deepEqual([server.x, server.y], [400, 220]);
   });
