@@ -441,6 +441,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
             Following {followedName ?? "…"}
             {!followed && " (waiting for their view)"}
           </span>
+          <span aria-hidden="true">·</span>
           <button type="button" className="font-semibold underline" onClick={() => setFollowing(null)}>
             Stop
           </button>
