@@ -211,12 +211,12 @@ export class BoardClient {
     this.ttl = opts.signalTtlMs ?? 10_000;
     this.sendCursor = throttle((x: number, y: number) => {
       // While dragging, the drag signal shows where the pointer is: cursor + drag would be ~50/s, the server's limit.
-      if (this.dragActive) return;
+      if (this.dragActive || !this.live) return;
       this.conn.signal(this.boardId, "cursor", { x: Math.round(x), y: Math.round(y) } satisfies CursorSignal);
     }, 1000 / (opts.cursorRate ?? 20));
     this.selectionTtl = opts.selectionTtlMs ?? 5_000;
     this.sendSelectionNow = throttle((data: SelectionSignal) => {
-      this.conn.signal(this.boardId, "selection", data);
+      if (this.live) this.conn.signal(this.boardId, "selection", data);
     }, 1000 / (opts.selectionRate ?? 15));
     this.sendDragNow = throttle((data: DragSignal) => {
       this.conn.signal(this.boardId, "drag", data);
@@ -682,7 +682,7 @@ export class BoardClient {
   sendSelection(note: Id | null, anchor = 0, head = anchor): void {
     if (note === null) {
       this.sendSelectionNow.cancel();
-      this.conn.signal(this.boardId, "selection", { note: null } satisfies SelectionSignal);
+      if (this.live) this.conn.signal(this.boardId, "selection", { note: null } satisfies SelectionSignal);
       return;
     }
     const data: SelectionSignal = { note, index: [anchor, head] };
@@ -733,6 +733,7 @@ export class BoardClient {
   // ------------------------------------------------------------ signals
 
   sendTyping(note: Id | null): void {
+    if (!this.live) return;
     this.conn.signal(this.boardId, "typing", { note } satisfies TypingSignal);
   }
 

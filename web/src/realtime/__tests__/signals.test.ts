@@ -163,7 +163,7 @@ describe("last editor", () => {
 });
 
 describe("before subscribed", () => {
-  it("no viewport or drag signal goes out (the server would answer not_found); the view goes once subscribed", () => {
+  it("no signal goes out (the server would answer not_found); the view goes once subscribed", () => {
     const t = setup({ random: () => 0.5 });
     t.conn.start();
     t.last.welcome(ann);
@@ -171,6 +171,9 @@ describe("before subscribed", () => {
     client.start();
     client.sendViewport({ x: 1, y: 2, zoom: 1, w: 800, h: 600 });
     client.sendDrag([{ id: "n1", x: 1, y: 1 }]);
+    client.sendCursor(3, 4);
+    client.sendTyping("n1");
+    client.sendSelection("n1", 0, 0);
     vi.advanceTimersByTime(500);
     expect(t.last.ofType("signal")).toEqual([]);
     t.last.receive({ type: "subscribed", board: "b1", seq: 1, snapshot: { board: { ...board, seq: 1 }, notes: [] } });
