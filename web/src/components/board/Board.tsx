@@ -8,17 +8,41 @@ import { exportBoard, exportFileName } from "@/lib/boardFile";
 import type { InviteRole, NoteColor, User } from "@/realtime/protocol";
 import { planRestore, summarizePlan } from "@/realtime/restorePlan";
 import type { PlacedCaret } from "./CaretText";
-import { NoteCard, type NoteActions } from "./NoteCard";
+import type { MentionCandidate } from "./Mentions";
+import { NoteCard, type NoteActions, type RemoteDragPos } from "./NoteCard";
 import { Notices } from "./Notices";
 import { ScreenMessage } from "./ScreenMessage";
 import { eventByline, HistoryPanel } from "./HistoryPanel";
 import { Toolbar } from "./Toolbar";
 import { useBoardHistory } from "./useBoardHistory";
-import { fitCamera, HOME, wheelZoomFactor, zoomAt } from "./camera";
+import { fitCamera, followCamera, HOME, lerpCamera, viewBoxOf, wheelZoomFactor, zoomAt, type Camera } from "./camera";
 import { useCamera } from "./useCamera";
 
-const EMPTY: string[] = [];
+const NO_USERS: User[] = [];
 const NO_CARETS: PlacedCaret[] = [];
+/** How long the camera takes to catch up with a followed view (ms). */
+const FOLLOW_EASE_MS = 220;
+
+/**
+ * Per key, the users listed under it, each once. A key whose users are the
+ * same as in `prev` keeps `prev`'s array, so its (memoised) note does not
+ * redraw when only someone's cursor moved.
+ */
+function usersBy(entries: Iterable<[string, User]>, prev?: Map<string, User[]>): Map<string, User[]> {
+  const m = new Map<string, User[]>();
+  for (const [k, u] of entries) {
+    const list = m.get(k) ?? [];
+    if (!list.some((x) => x.id === u.id)) list.push(u);
+    m.set(k, list);
+  }
+  if (prev) {
+    for (const [k, list] of m) {
+      const old = prev.get(k);
+      if (old && old.length === list.length && old.every((u, i) => u.id === list[i].id)) m.set(k, old);
+    }
+  }
+  return m;
+}
 
 /**
  * One open board: the canvas (pan, zoom, notes, remote cursors), its toolbar
@@ -31,7 +55,22 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
   const toast = useToast();
   const [selected, setSelected] = useState<string | null>(null);
   const [editingNote, setEditingNote] = useState<string | null>(null);
-  const [camera, setCamera] = useCamera(boardId);
+  const [camera, setCameraRaw] = useCamera(boardId);
+  // Following someone: this view tracks their `viewport` signal until this user pans or zooms.
+  const [following, setFollowing] = useState<string | null>(null);
+  /** A pan or zoom by this user (it ends following). */
+  const setCamera = useCallback(
+    (u: React.SetStateAction<Camera>) => {
+      setFollowing(null);
+      setCameraRaw(u);
+    },
+    [setCameraRaw],
+  );
+  const cameraRef = useRef(camera);
+  useEffect(() => {
+    cameraRef.current = camera;
+  }, [camera]);
+  const [canvasSize, setCanvasSize] = useState<{ w: number; h: number } | null>(null);
   const [historyOpen, setHistoryOpen] = useState(false);
   const [restoring, setRestoring] = useState(false);
   const history = useBoardHistory(boardId, view?.seq ?? 0, historyOpen, view?.notes);
@@ -57,6 +96,24 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     [camera],
   );
 
+  // Board members for @mentions: fetched on first use, again after a member event (joined, role, left).
+  const membersVersion = useRef(meta.membersVersion);
+  useEffect(() => {
+    membersVersion.current = meta.membersVersion;
+  }, [meta.membersVersion]);
+  const membersCache = useRef<{ version: number; list: Promise<MentionCandidate[]> } | null>(null);
+  const members = useCallback((): Promise<MentionCandidate[]> => {
+    const v = membersVersion.current;
+    if (!membersCache.current || membersCache.current.version !== v) {
+      const list = api.members(boardId).then((r) => r.members.map((m) => m.user).filter((u) => u.id !== user.id));
+      membersCache.current = { version: v, list };
+      list.catch(() => {
+        if (membersCache.current?.list === list) membersCache.current = null; // try again next time
+      });
+    }
+    return membersCache.current.list;
+  }, [boardId, user.id]);
+
   const actions: NoteActions = useMemo(
     () => ({
       select: (id) => setSelected(id),
@@ -78,9 +135,64 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
       selection: (id, anchor, head) => client?.sendSelection(id, anchor, head),
       undoText: (id) => client?.undoText(id),
       redoText: (id) => client?.redoText(id),
+      dragging: (id, x, y) => client?.sendDrag([{ id, x, y }]),
+      dragEnd: () => client?.sendDrag([]),
+      lastEditor: (id) => client?.store.lastEditor(id) ?? null,
+      members,
     }),
-    [client],
+    [client, members],
   );
+
+  // Others see this user's selection outlined in this user's colour (a Set, so a multi-select plugs in).
+  const selectedIds = useMemo(() => new Set(selected ? [selected] : []), [selected]);
+  useEffect(() => {
+    client?.setSelected(selectedIds);
+  }, [client, selectedIds]);
+
+  // The canvas's size, for the viewport signal and for following.
+  useEffect(() => {
+    const el = canvasRef.current;
+    if (!el) return;
+    const measure = () => setCanvasSize({ w: el.clientWidth, h: el.clientHeight });
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [view?.ready]);
+
+  // This user's view, for whoever follows them (the client throttles and skips repeats).
+  useEffect(() => {
+    if (client && canvasSize && canvasSize.w > 0 && canvasSize.h > 0) client.sendViewport(viewBoxOf(camera, canvasSize.w, canvasSize.h));
+  }, [client, camera, canvasSize]);
+
+  // Following: ease towards the followed view each time it changes; stop when they leave.
+  const followed = following ? meta.viewports.find((v) => v.user.id === following) : undefined;
+  const followedName = following ? (meta.presence.find((p) => p.user.id === following)?.user.username ?? followed?.user.username) : undefined;
+  useEffect(() => {
+    if (following && !meta.presence.some((p) => p.user.id === following)) setFollowing(null);
+  }, [following, meta.presence]);
+  const fx = followed?.x;
+  const fy = followed?.y;
+  const fz = followed?.zoom;
+  const fw = followed?.w;
+  const fh = followed?.h;
+  useEffect(() => {
+    if (fx === undefined || fy === undefined || !fz || !fw || !fh || !canvasSize) return;
+    const target = followCamera({ x: fx, y: fy, zoom: fz, w: fw, h: fh }, canvasSize.w, canvasSize.h);
+    const from = cameraRef.current;
+    const reduce = window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
+    if (reduce) {
+      setCameraRaw(target);
+      return;
+    }
+    const t0 = performance.now();
+    let raf = requestAnimationFrame(function step(t) {
+      const k = Math.min(1, (t - t0) / FOLLOW_EASE_MS);
+      setCameraRaw(lerpCamera(from, target, 1 - (1 - k) ** 3));
+      if (k < 1) raf = requestAnimationFrame(step);
+    });
+    return () => cancelAnimationFrame(raf);
+  }, [fx, fy, fz, fw, fh, canvasSize, setCameraRaw]);
 
   const addNoteAt = (x: number, y: number, color: NoteColor = "yellow") => {
     if (!client) return;
@@ -257,11 +369,39 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     return m;
   }, [client, view, meta.selections]);
 
-  const typingByNote = useMemo(() => {
-    const m = new Map<string, string[]>();
-    for (const t of meta.typing) m.set(t.note, [...(m.get(t.note) ?? []), t.user.username]);
+  // Who is editing which note: typing in it, or with their editor (caret) open on it. The previous
+  // maps are kept so that unchanged notes get the same arrays (meta is new on every cursor move).
+  const prevEditors = useRef<Map<string, User[]>>(undefined);
+  const editorsByNote = useMemo(
+    () =>
+      usersBy(
+        [...meta.typing.map((t): [string, User] => [t.note, t.user]), ...meta.selections.map((s): [string, User] => [s.note, s.user])],
+        prevEditors.current,
+      ),
+    [meta.typing, meta.selections],
+  );
+  const prevSelected = useRef<Map<string, User[]>>(undefined);
+  const selectedByNote = useMemo(
+    () => usersBy(meta.viewports.flatMap((v) => v.selected.map((id): [string, User] => [id, v.user])), prevSelected.current),
+    [meta.viewports],
+  );
+  // Others' drags in progress: where each note is on their screen.
+  const prevDrags = useRef<Map<string, RemoteDragPos>>(undefined);
+  const dragByNote = useMemo(() => {
+    const m = new Map<string, RemoteDragPos>();
+    for (const d of meta.drags) {
+      for (const n of d.notes) {
+        const old = prevDrags.current?.get(n.id);
+        m.set(n.id, old && old.x === n.x && old.y === n.y && old.user.id === d.user.id ? old : { x: n.x, y: n.y, user: d.user });
+      }
+    }
     return m;
-  }, [meta.typing]);
+  }, [meta.drags]);
+  useEffect(() => {
+    prevEditors.current = editorsByNote;
+    prevSelected.current = selectedByNote;
+    prevDrags.current = dragByNote;
+  }, [editorsByNote, selectedByNote, dragByNote]);
 
   if (meta.status === "not_found")
     return <ScreenMessage title="Board not found" body="It doesn't exist, or you don't have access to it." />;
@@ -288,7 +428,25 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
         historyOpen={historyOpen}
         onHistory={() => (historyOpen ? closeHistory() : setHistoryOpen(true))}
         onExport={exportJson}
+        following={following}
+        onFollow={setFollowing}
       />
+      {following && (
+        <div
+          role="status"
+          data-testid="follow-banner"
+          className="flex flex-wrap items-center justify-center gap-x-3 border-b border-sky-300 bg-sky-100 px-4 py-1.5 text-sm text-sky-950 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-100"
+        >
+          <span>
+            Following {followedName ?? "…"}
+            {!followed && " (waiting for their view)"}
+          </span>
+          <span aria-hidden="true">·</span>
+          <button type="button" className="font-semibold underline" onClick={() => setFollowing(null)}>
+            Stop
+          </button>
+        </div>
+      )}
       {history.chosen !== null && (
         <div
           role="status"
@@ -326,7 +484,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
           }}
         >
           {!view?.ready ? (
-            <div className="flex h-full items-center justify-center text-stone-500">
+            <div className="flex h-full items-center justify-center text-stone-500 dark:text-stone-400">
               <Spinner className="mr-2" /> Opening board…
             </div>
           ) : (
@@ -345,13 +503,16 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
                     canEdit={canEdit}
                     dirty={!past && view.dirty.has(n.id)}
                     offline={offline}
-                    typingBy={past ? EMPTY : (typingByNote.get(n.id) ?? EMPTY)}
+                    editors={past ? NO_USERS : (editorsByNote.get(n.id) ?? NO_USERS)}
+                    selectedBy={past ? NO_USERS : (selectedByNote.get(n.id) ?? NO_USERS)}
+                    remoteDrag={past ? null : (dragByNote.get(n.id) ?? null)}
                     carets={past ? NO_CARETS : (caretsByNote.get(n.id) ?? NO_CARETS)}
                     actions={actions}
                   />
                 ))}
               </div>
-              {meta.cursors.map((c) => (
+              {/* A dragging user's cursor is their note: not drawn beside it. */}
+              {meta.cursors.filter((c) => !meta.drags.some((d) => d.user.id === c.user.id && !d.ended)).map((c) => (
                 <div
                   key={c.user.id}
                   className="pointer-events-none absolute left-0 top-0 z-40 transition-transform duration-75 ease-linear"
@@ -374,7 +535,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
             <div className="pointer-events-none absolute inset-0 flex items-center justify-center">
               <div className="rounded-2xl bg-white/80 px-6 py-5 text-center shadow-sm backdrop-blur dark:bg-stone-900/80">
                 <p className="font-medium">This board is empty</p>
-                <p className="mt-1 text-sm text-stone-500">
+                <p className="mt-1 text-sm text-stone-500 dark:text-stone-400">
                   {past
                     ? "No notes in this version."
                     : canEdit

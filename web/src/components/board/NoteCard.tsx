@@ -1,10 +1,13 @@
 "use client";
-import { memo, useEffect, useRef, useState } from "react";
+import { memo, useEffect, useId, useRef, useState } from "react";
+import { avatarRgb } from "@/components/ui";
+import { byline } from "@/lib/ago";
 import { TextareaBinding } from "@/realtime/binding";
 import { SELECTION_REFRESH_MS } from "@/realtime/board";
-import { NOTE_COLORS, type Note, type NoteColor } from "@/realtime/protocol";
+import { NOTE_COLORS, type Note, type NoteColor, type User } from "@/realtime/protocol";
 import type { NoteText, TextStatus } from "@/realtime/text";
 import { CaretText, type PlacedCaret } from "./CaretText";
+import { MentionMenu, useMentions, type MentionCandidate } from "./Mentions";
 
 export const noteColors: Record<NoteColor, { bg: string; swatch: string; label: string }> = {
   yellow: { bg: "bg-yellow-200 dark:bg-yellow-300", swatch: "bg-yellow-300", label: "Yellow" },
@@ -34,6 +37,21 @@ export interface NoteActions {
   /** Ctrl+Z / Ctrl+Shift+Z in the editor: the note's text first, then the board's history. */
   undoText(id: string): void;
   redoText(id: string): void;
+  /** This user's drag of the note is here now (board coordinates), for others to see live. */
+  dragging(id: string, x: number, y: number): void;
+  /** The drag ended (dropped or cancelled). */
+  dragEnd(): void;
+  /** Who changed the note last, when this client has seen it (null: unknown). */
+  lastEditor(id: string): User | null;
+  /** The board's members, for @mention suggestions (loaded on first use, cached). */
+  members(): Promise<MentionCandidate[]>;
+}
+
+/** Someone else dragging this note right now: where it is on their screen. */
+export interface RemoteDragPos {
+  x: number;
+  y: number;
+  user: User;
 }
 
 interface Props {
@@ -45,7 +63,12 @@ interface Props {
   dirty: boolean;
   /** Not connected: unsaved changes wait for the connection instead of "Saving…". */
   offline: boolean;
-  typingBy: string[];
+  /** Other people editing this note's text now (typing, or their editor open on it). */
+  editors: User[];
+  /** Other people who have this note selected: outlined in their colour. */
+  selectedBy: User[];
+  /** Someone else is dragging this note: drawn where they have it (null: not dragged, or dragged here). */
+  remoteDrag: RemoteDragPos | null;
   /** Other people's carets and selections in this note's text. */
   carets: PlacedCaret[];
   actions: NoteActions;
@@ -53,12 +76,18 @@ interface Props {
 
 type Gesture = { kind: "move" | "resize"; startX: number; startY: number; pointer: number; moved: boolean };
 
-function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, typingBy, carets, actions }: Props) {
+function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, editors, selectedBy, remoteDrag, carets, actions }: Props) {
   const [offset, setOffset] = useState<{ dx: number; dy: number; dw: number; dh: number } | null>(null);
   const gesture = useRef<Gesture | null>(null);
+  // Hovered or focused: the byline (author, last editor, when) shows.
+  const [hover, setHover] = useState(false);
+  const [focused, setFocused] = useState(false);
+  const bylineId = useId();
 
-  const x = note.x + (offset?.dx ?? 0);
-  const y = note.y + (offset?.dy ?? 0);
+  // A remote drag never overrides this user's own gesture or edit of the note.
+  const live = remoteDrag && !offset && !editing ? remoteDrag : null;
+  const x = live ? live.x : note.x + (offset?.dx ?? 0);
+  const y = live ? live.y : note.y + (offset?.dy ?? 0);
   const w = Math.max(MIN_W, note.w + (offset?.dw ?? 0));
   const h = Math.max(MIN_H, note.h + (offset?.dh ?? 0));
 
@@ -78,29 +107,53 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
     if (!g.moved && Math.hypot(dx, dy) * zoom < 3) return;
     g.moved = true;
     setOffset(g.kind === "move" ? { dx, dy, dw: 0, dh: 0 } : { dx: 0, dy: 0, dw: dx, dh: dy });
+    if (g.kind === "move") actions.dragging(note.id, note.x + dx, note.y + dy);
   };
   const onPointerUp = (e: React.PointerEvent) => {
     const g = gesture.current;
     if (!g || g.pointer !== e.pointerId) return;
     gesture.current = null;
     if (g.moved) {
-      if (g.kind === "move") actions.move(note.id, Math.round(x), Math.round(y));
-      else actions.resize(note.id, Math.round(w), Math.round(h));
+      if (g.kind === "move") {
+        actions.move(note.id, Math.round(x), Math.round(y));
+        actions.dragEnd();
+      } else actions.resize(note.id, Math.round(w), Math.round(h));
     }
+    setOffset(null);
+  };
+  const onPointerCancel = () => {
+    if (gesture.current?.moved && gesture.current.kind === "move") actions.dragEnd();
+    gesture.current = null;
     setOffset(null);
   };
 
   const color = noteColors[note.color] ?? noteColors.yellow;
   const label = note.text.trim() ? `Note: ${note.text.trim().slice(0, 40)}` : "Empty note";
+  const showByline = (hover || focused) && !offset && !live;
+  const editor = editors[0];
+  // Outline: who drags it, else who edits it, else who has it selected (their colour).
+  const marker = live?.user ?? editor ?? selectedBy[0];
 
   return (
     <div
       role="group"
       aria-label={label}
+      aria-describedby={showByline ? bylineId : undefined}
       data-note-id={note.id}
+      data-dragged-by={live ? live.user.username : undefined}
+      data-edited-by={editor ? editor.username : undefined}
+      data-selected-by={selectedBy.length ? selectedBy.map((u) => u.username).join(" ") : undefined}
       tabIndex={0}
+      onPointerEnter={() => setHover(true)}
+      onPointerLeave={() => setHover(false)}
       onFocus={(e) => {
-        if (e.target === e.currentTarget) actions.select(note.id);
+        if (e.target === e.currentTarget) {
+          actions.select(note.id);
+          setFocused(true);
+        }
+      }}
+      onBlur={(e) => {
+        if (e.target === e.currentTarget) setFocused(false);
       }}
       onDoubleClick={(e) => {
         e.stopPropagation();
@@ -116,17 +169,44 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
       onPointerDown={(e) => onPointerDown(e, "move")}
       onPointerMove={onPointerMove}
       onPointerUp={onPointerUp}
-      onPointerCancel={() => {
-        gesture.current = null;
-        setOffset(null);
-      }}
+      onPointerCancel={onPointerCancel}
       className={`absolute flex touch-none select-none flex-col rounded-md text-stone-900 outline-none transition-shadow ${color.bg} ${
-        offset ? "z-20 shadow-2xl" : selected ? "z-10 shadow-xl" : "shadow-md hover:shadow-lg"
+        offset || live ? "z-20 shadow-2xl" : selected ? "z-10 shadow-xl" : "shadow-md hover:shadow-lg"
       } ${selected ? "ring-2 ring-brand-500 ring-offset-2 ring-offset-transparent" : "focus-visible:ring-2 focus-visible:ring-brand-500"} ${
         canEdit && !editing ? "cursor-grab active:cursor-grabbing" : ""
       }`}
-      style={{ left: x, top: y, width: w, height: h }}
+      style={{
+        left: x,
+        top: y,
+        width: w,
+        height: h,
+        // Someone else's mark: an outline in their colour (this user's own selection keeps the brand ring).
+        outline: marker ? `${live || editor ? 3 : 2}px ${live || editor ? "solid" : "dashed"} ${avatarRgb(marker.id)}` : undefined,
+        outlineOffset: marker ? (selected ? 6 : 3) : undefined,
+      }}
     >
+      {(marker || showByline) && (
+        // Under the note (the selected note's tools are above it), at screen size whatever the zoom.
+        <div
+          className="pointer-events-none absolute left-0 top-full z-30 mt-1 flex w-max max-w-[18rem] flex-col items-start gap-1 text-xs"
+          style={{ transform: `scale(${1 / zoom})`, transformOrigin: "top left" }}
+        >
+          {marker && (
+            <span className="max-w-full truncate rounded-md px-1.5 py-0.5 font-medium text-white shadow" style={{ background: avatarRgb(marker.id) }} data-testid="note-marker">
+              {live
+                ? `${live.user.username} is moving this`
+                : editor
+                  ? `${editors.map((u) => u.username).join(", ")} ${editors.length === 1 ? "is" : "are"} editing`
+                  : `Selected by ${selectedBy.map((u) => u.username).join(", ")}`}
+            </span>
+          )}
+          {showByline && (
+            <span id={bylineId} role="tooltip" className="rounded-md bg-stone-900 px-2 py-1 text-white shadow-lg dark:bg-stone-100 dark:text-stone-900" data-testid="note-byline">
+              {byline(note.created_by.username, actions.lastEditor(note.id)?.username ?? null, note.updated_at)}
+            </span>
+          )}
+        </div>
+      )}
       {selected && canEdit && !offset && (
         <div
           className="absolute -top-11 left-0 z-30 flex items-center gap-1 rounded-lg border border-stone-200 bg-white p-1 shadow-lg dark:border-stone-700 dark:bg-stone-900"
@@ -156,7 +236,7 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
             aria-label="Delete note"
             title="Delete note (Delete)"
             onClick={() => actions.remove(note.id)}
-            className="inline-flex h-7 w-7 items-center justify-center rounded-md text-stone-500 hover:bg-red-50 hover:text-red-600 dark:hover:bg-red-950/40"
+            className="inline-flex h-7 w-7 items-center justify-center rounded-md text-stone-500 dark:text-stone-400 hover:bg-red-50 hover:text-red-600 dark:hover:bg-red-950/40"
           >
             <svg viewBox="0 0 24 24" className="h-4 w-4" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden="true">
               <path d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6" strokeLinecap="round" strokeLinejoin="round" />
@@ -167,7 +247,7 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
 
       <div className="h-3 shrink-0 rounded-t-md bg-black/5" aria-hidden="true" />
       {editing ? (
-        <NoteEditor note={note} actions={actions} carets={carets} />
+        <NoteEditor note={note} actions={actions} carets={carets} zoom={zoom} />
       ) : note.text ? (
         <CaretText
           text={note.text}
@@ -179,19 +259,15 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
           <span className="text-stone-600 dark:text-stone-700">{canEdit ? "Double-click to write…" : ""}</span>
         </div>
       )}
-      {(typingBy.length > 0 || dirty) && (
-        <div className="pointer-events-none flex items-center justify-between gap-2 px-3 pb-1.5 text-[11px] text-stone-600">
-          <span className="truncate italic">
-            {typingBy.length > 0 && `${typingBy.join(", ")} ${typingBy.length === 1 ? "is" : "are"} typing…`}
-          </span>
-          {dirty &&
-            (offline ? (
+      {dirty && (
+        <div className="pointer-events-none flex items-center justify-end gap-2 px-3 pb-1.5 text-[11px] text-stone-700">
+          {offline ? (
               <span className="shrink-0 not-italic text-stone-700" title="Offline: saved when the connection is back" data-testid="unsaved">
                 Not saved yet
               </span>
             ) : (
-              <span className="h-1.5 w-1.5 shrink-0 rounded-full bg-amber-600" title="Saving…" aria-label="Saving" data-testid="unsaved" />
-            ))}
+              <span className="h-1.5 w-1.5 shrink-0 rounded-full bg-amber-600" role="img" title="Saving…" aria-label="Saving" data-testid="unsaved" />
+            )}
         </div>
       )}
       {canEdit && !editing && (
@@ -207,6 +283,7 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
   );
 }
 
+
 const isMod = (e: React.KeyboardEvent) => e.ctrlKey || e.metaKey;
 
 /**
@@ -214,7 +291,7 @@ const isMod = (e: React.KeyboardEvent) => e.ctrlKey || e.metaKey;
  * is sent as `note.edit` each frame; others' edits arrive without moving the
  * caret), with others' carets drawn over it and this user's caret sent to them.
  */
-function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteActions; carets: PlacedCaret[] }) {
+function NoteEditor({ note, actions, carets, zoom }: { note: Note; actions: NoteActions; carets: PlacedCaret[]; zoom: number }) {
   const ref = useRef<HTMLTextAreaElement>(null);
   const mirror = useRef<HTMLDivElement>(null);
   const binding = useRef<TextareaBinding | null>(null);
@@ -229,6 +306,22 @@ function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteAction
     const backward = el.selectionDirection === "backward";
     actions.selection(note.id, backward ? end : start, backward ? start : end);
   };
+  const typed = () => {
+    const now = Date.now();
+    if (now - lastTyping.current > 1500) {
+      lastTyping.current = now;
+      actions.typing(note.id);
+    }
+  };
+  const mentions = useMentions(ref, actions.members, (text, caret) => {
+    const el = ref.current;
+    if (!el || !binding.current) return;
+    el.value = text;
+    el.setSelectionRange(caret, caret);
+    binding.current.input();
+    sendCaret();
+    typed();
+  });
   const sendCaretRef = useRef(sendCaret);
   useEffect(() => {
     sendCaretRef.current = sendCaret;
@@ -300,23 +393,30 @@ function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteAction
         defaultValue={note.text}
         readOnly={!ready}
         maxLength={10_000}
+        aria-autocomplete="list"
+        aria-controls={mentions.open ? mentions.listId : undefined}
+        aria-activedescendant={mentions.open ? mentions.optionId(mentions.open.active) : undefined}
         onInput={() => {
           binding.current?.input();
           sendCaret();
-          const now = Date.now();
-          if (now - lastTyping.current > 1500) {
-            lastTyping.current = now;
-            actions.typing(note.id);
-          }
+          typed();
+          mentions.update();
         }}
         onSelect={sendCaret}
-        onKeyUp={sendCaret}
-        onMouseUp={sendCaret}
+        onKeyUp={(e) => {
+          sendCaret();
+          if (e.key === "ArrowLeft" || e.key === "ArrowRight" || e.key === "Home" || e.key === "End") mentions.update();
+        }}
+        onMouseUp={() => {
+          sendCaret();
+          mentions.update();
+        }}
         onScroll={(e) => {
           if (mirror.current) mirror.current.scrollTop = e.currentTarget.scrollTop;
         }}
         onKeyDown={(e) => {
           e.stopPropagation();
+          if (mentions.onKeyDown(e)) return;
           if (e.key === "Escape") {
             e.preventDefault();
             actions.stopEditing();
@@ -330,12 +430,16 @@ function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteAction
             actions.redoText(note.id);
           }
         }}
-        onBlur={() => actions.stopEditing()}
+        onBlur={() => {
+          mentions.close();
+          actions.stopEditing();
+        }}
         onPointerDown={(e) => e.stopPropagation()}
         className="absolute inset-0 h-full w-full resize-none bg-transparent px-3 py-2 text-[15px] leading-snug text-stone-900 outline-none placeholder:text-stone-600 dark:placeholder:text-stone-700"
         style={{ fontFamily: "var(--font-note)" }}
         placeholder={status === "none" || status === "failed" ? "Can't load the text while offline" : ready ? "Write something… @mention someone" : "Loading…"}
       />
+      <MentionMenu mentions={mentions} zoom={zoom} />
     </div>
   );
 }
