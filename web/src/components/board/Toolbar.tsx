@@ -2,13 +2,15 @@
 import Link from "next/link";
 import { useState } from "react";
 import { Avatar, Button, Input } from "@/components/ui";
-import type { BoardMeta } from "@/realtime/board";
-import type { InviteRole, User } from "@/realtime/protocol";
+import type { BoardClient, BoardMeta } from "@/realtime/board";
+import type { User } from "@/realtime/protocol";
 import type { BoardView } from "@/realtime/store";
+import { MembersPanel } from "./MembersPanel";
 import { SharePanel } from "./SharePanel";
 
-/** The board's title (renamable by editors), who is online, zoom, sharing (owners) and "Add note" (editors). */
+/** The board's title (renamable by editors), who is online, zoom, members, sharing (owners) and "Add note" (editors). */
 export function Toolbar({
+  client,
   view,
   meta,
   user,
@@ -19,13 +21,14 @@ export function Toolbar({
   onZoom,
   onResetZoom,
   onFit,
-  onInvite,
   onUndo,
   onRedo,
   historyOpen,
   onHistory,
   onExport,
 }: {
+  /** The open board (its member events keep the members panel live). */
+  client: BoardClient | null;
   view: BoardView | null;
   meta: BoardMeta;
   user: User;
@@ -37,7 +40,6 @@ export function Toolbar({
   onResetZoom(): void;
   /** Pans and zooms so every note is in view. */
   onFit(): void;
-  onInvite(role: InviteRole, singleUse: boolean): Promise<void>;
   onUndo(): void;
   onRedo(): void;
   historyOpen: boolean;
@@ -162,7 +164,8 @@ export function Toolbar({
         </Button>
       </div>
 
-      {board?.role === "owner" && <SharePanel boardId={board.id} onInvite={onInvite} />}
+      {board && <MembersPanel boardId={board.id} user={user} role={board.role} presence={meta.presence} client={client} />}
+      {board?.role === "owner" && <SharePanel boardId={board.id} />}
 
       {canEdit && (
         <Button variant="primary" size="sm" onClick={onAdd} disabled={!view?.ready}>
