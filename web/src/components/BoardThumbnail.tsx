@@ -29,7 +29,7 @@ export function BoardThumbnail({ board }: { board: Board }) {
           loading="lazy"
           decoding="async"
           width={320}
-          height={200}
+          height={128}
           data-testid="board-thumbnail"
           className="h-full w-full object-contain"
           onError={() => setFailed(src)}

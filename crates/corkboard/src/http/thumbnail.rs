@@ -22,12 +22,12 @@ use crate::gateway::extract::PathParams;
 use crate::gateway::HttpState;
 use crate::service::Principal;
 
-/// The picture's size in CSS pixels (the boards list draws it at 16:10).
+/// The picture's size in CSS pixels: 2.5:1, the shape of a card's preview on the boards list.
 pub const WIDTH: f64 = 320.0;
 /// See [`WIDTH`].
-pub const HEIGHT: f64 = 200.0;
+pub const HEIGHT: f64 = 128.0;
 /// Space kept around the notes.
-const PAD: f64 = 10.0;
+const PAD: f64 = 8.0;
 /// Text lines drawn as bars per note.
 const TEXT_LINES: usize = 3;
 /// A line this many characters long (or longer) spans the note.
@@ -125,7 +125,7 @@ pub fn render(notes: &[Note]) -> String {
         // Never enlarged beyond the board's own size: a single note stays note-sized.
         let scale = ((WIDTH - 2.0 * PAD) / (x1 - x0))
             .min((HEIGHT - 2.0 * PAD) / (y1 - y0))
-            .min(0.5);
+            .min(1.0);
         let ox = (WIDTH - (x1 - x0) * scale) / 2.0;
         let oy = (HEIGHT - (y1 - y0) * scale) / 2.0;
         for n in notes {
@@ -211,7 +211,7 @@ mod tests {
         for bad in ["script", "alert", "&", "quoted", "second"] {
             assert!(!svg.contains(bad), "{bad} leaked into {svg}");
         }
-        // Every coordinate lies inside the 320×200 box.
+        // Every coordinate lies inside the picture.
         for part in svg.split(['"']).filter_map(|p| p.parse::<f64>().ok()) {
             assert!((0.0..=WIDTH).contains(&part), "{part} outside the picture");
         }
