@@ -198,6 +198,23 @@ describe("sharing and members, end to end", { timeout: 120_000 }, () => {
     await page.close();
   });
 
+  test("on a 390 px screen in dark mode the members panel fits, and Escape closes it", { timeout: 30_000 }, async () => {
+    const page = await openBoard("owner", { width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme: "dark" });
+    const button = page.getByRole("button", { name: "Members", exact: true });
+    await button.click();
+    const panel = page.getByRole("dialog", { name: "Members" });
+    await panel.locator(`[data-username="${names.cal}"]`).waitFor();
+    const box = await panel.boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= 390, `within the screen: ${JSON.stringify(box)}`);
+    const bg = await panel.evaluate((el) => getComputedStyle(el).backgroundColor);
+    assert.notEqual(bg, "rgb(255, 255, 255)", "a dark panel in dark mode");
+    await page.keyboard.press("Escape");
+    await panel.waitFor({ state: "detached" });
+    assert.equal(await button.evaluate((el) => el === document.activeElement), true, "focus back on Members");
+    await page.close();
+  });
+
   test("the boards list shows each board's thumbnail", { timeout: 30_000 }, async () => {
     const page = await ctx.owner.newPage();
     watch.attach(page, "owner boards");
@@ -209,6 +226,21 @@ describe("sharing and members, end to end", { timeout: 120_000 }, () => {
     assert.equal(await img.evaluate((el) => el.naturalWidth), 320);
     assert.match(await img.getAttribute("src"), new RegExp(`/api/boards/${boardId}/thumbnail\\.svg\\?v=\\d+`));
     assert.equal(await img.getAttribute("loading"), "lazy");
+    await page.close();
+  });
+
+  test("sign out everywhere ends every session of the user, this one too", { timeout: 30_000 }, async () => {
+    const other = await browser.newContext();
+    assert.equal((await rest(other, "POST", "/api/auth/login", { username: names.cal, password: PASSWORD })).status, 200);
+    const page = await ctx.cal.newPage();
+    watch.attach(page, "cal account");
+    await page.goto(`${BASE}/account/`);
+    page.once("dialog", (d) => d.accept());
+    await page.getByRole("button", { name: "Sign out everywhere", exact: true }).click();
+    await page.waitForURL("**/login/**");
+    assert.equal((await rest(ctx.cal, "GET", "/api/me")).status, 401);
+    assert.equal((await rest(other, "GET", "/api/me")).status, 401);
+    await other.close();
     await page.close();
   });
 });
