@@ -102,7 +102,7 @@ describe("sharing and members, end to end", { timeout: 120_000 }, () => {
     await until("bea connected", async () => (await bea.locator('header [role="status"]').textContent()) === "Connected", 8000);
     await bea.getByRole("button", { name: "Add note" }).waitFor();
 
-    // The owner's members panel shows bea (live: the panel was opened before she joined? no: opened now) with her role.
+    // The owner's members panel shows bea with her role, online.
     await owner.getByRole("button", { name: "Members", exact: true }).click();
     const panel = owner.getByRole("dialog", { name: "Members" });
     const beaRow = panel.locator(`[data-username="${names.bea}"]`);
