@@ -64,7 +64,8 @@ async function addNote(page, text) {
 async function inviteLink(page, role) {
   const share = page.getByRole("button", { name: "Share", exact: true });
   await share.click();
-  await page.getByRole("button", { name: `Copy ${role} link` }).click();
+  await page.getByRole("dialog", { name: "Share" }).getByLabel("Link role").selectOption(role);
+  await page.getByRole("button", { name: "Create and copy link" }).click();
   await page.getByText(`${role === "editor" ? "Editor" : "Viewer"} invite link copied`).first().waitFor();
   await share.click();
   const link = await page.evaluate(() => navigator.clipboard.readText());

@@ -179,6 +179,12 @@ pub struct Config {
     /// day: each notifies that user (then 429 `rate_limited` with `retry_after`).
     #[arg(long, env = "CORKBOARD_NAMED_INVITES_PER_DAY", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
     pub named_invites_per_day: u64,
+    /// Notes drawn in a board's thumbnail on the boards list
+    /// (`GET /api/boards/{b}/thumbnail.svg`): the first this many in the
+    /// order the board draws them, so a huge board costs a bounded image.
+    #[arg(long, env = "CORKBOARD_THUMBNAIL_NOTES", default_value_t = 500, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub thumbnail_notes: u64,
+
     /// Boards one user may own; creating one more is 429 `rate_limited`
     /// (deleting one frees a place). 0: no limit.
     #[arg(long, env = "CORKBOARD_MAX_BOARDS_PER_USER", default_value_t = 1_000)]
@@ -445,6 +451,7 @@ impl Config {
             named_invites_per_day: self.named_invites_per_day,
             boards_per_user: self.max_boards_per_user,
             history_checkpoint_every: self.history_checkpoint_every,
+            thumbnail_notes: self.thumbnail_notes,
         }
     }
 

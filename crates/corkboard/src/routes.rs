@@ -125,6 +125,14 @@ pub fn router(state: Arc<HttpState>) -> Router {
             )),
         )
         .route(
+            "/api/boards/{b}/thumbnail.svg",
+            get(http::thumbnail::thumbnail),
+        )
+        .route(
+            "/api/users/suggest",
+            get(rest::<user_suggest::UserSuggest>(Query, ok)),
+        )
+        .route(
             "/api/boards/{b}/notes",
             post(rest::<note_create::NoteCreate>(Json, outcome)),
         )

@@ -126,6 +126,8 @@ export function useNotifications(): { state: NotificationsState; client: Notific
 
 const emptyMeta: BoardMeta = {
   status: "loading",
+  removedBy: null,
+  roleChange: null,
   presence: [],
   cursors: [],
   typing: [],

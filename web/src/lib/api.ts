@@ -42,6 +42,18 @@ export interface InvitePreview {
   expires_at: string;
 }
 
+/** An API token as listed (never with its secret). */
+export interface TokenInfo {
+  id: string;
+  name: string;
+  created_at: string;
+}
+
+/** A freshly created API token: `token` is the secret, shown only in this answer. */
+export interface NewToken extends TokenInfo {
+  token: string;
+}
+
 /** An HTTP error with the server's error body. */
 export class ApiError extends RpcError {}
 
@@ -102,11 +114,13 @@ export const api = {
   renameBoard: (id: string, title: string) =>
     request<Board>("PATCH", `/api/boards/${encodeURIComponent(id)}`, { title }),
   deleteBoard: (id: string) => request<void>("DELETE", `/api/boards/${encodeURIComponent(id)}`),
-  invite: (id: string, role: InviteRole, opts: { username?: string; singleUse?: boolean } = {}) =>
+  /** `expiresIn`: seconds (1 to the server's `--invite-max-ttl`); absent, the server's default. */
+  invite: (id: string, role: InviteRole, opts: { username?: string; singleUse?: boolean; expiresIn?: number } = {}) =>
     request<NewInvite>("POST", `/api/boards/${encodeURIComponent(id)}/invites`, {
       role,
       ...(opts.username ? { username: opts.username } : {}),
       ...(opts.singleUse ? { single_use: true } : {}),
+      ...(opts.expiresIn ? { expires_in: opts.expiresIn } : {}),
     }),
   invites: (id: string) =>
     request<{ invites: InviteInfo[] }>("GET", `/api/boards/${encodeURIComponent(id)}/invites`),
@@ -117,6 +131,16 @@ export const api = {
   members: (id: string) => request<{ members: Member[] }>("GET", `/api/boards/${encodeURIComponent(id)}/members`),
   setRole: (id: string, userId: string, role: Role) =>
     request<Member>("PATCH", `/api/boards/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`, { role }),
+  /** Removes a member (owner), or leaves the board (one's own id). */
+  removeMember: (id: string, userId: string) =>
+    request<void>("DELETE", `/api/boards/${encodeURIComponent(id)}/members/${encodeURIComponent(userId)}`),
+  /** Up to 10 people who share a board with the caller, whose username starts with `q` (extension). */
+  suggestUsers: (q: string, signal?: AbortSignal) =>
+    request<{ users: User[] }>("GET", `/api/users/suggest?q=${encodeURIComponent(q)}`, undefined, signal),
+
+  tokens: () => request<{ tokens: TokenInfo[] }>("GET", "/api/tokens"),
+  createToken: (name: string) => request<NewToken>("POST", "/api/tokens", { name }),
+  revokeToken: (id: string) => request<void>("DELETE", `/api/tokens/${encodeURIComponent(id)}`),
 
   /** The board right after event `seq` (`GET /api/boards/{b}/history?seq=S`). */
   history: (id: string, seq: number, signal?: AbortSignal) =>
@@ -144,6 +168,14 @@ export const api = {
 };
 
 export const NOTIFICATIONS_STREAM = `${API_BASE}/api/notifications/stream`;
+
+/**
+ * A board's thumbnail (SVG, extension). `seq` in the address makes a changed
+ * board a new image; the server also revalidates by ETag (304 when unchanged).
+ */
+export function thumbnailUrl(boardId: string, seq: number): string {
+  return `${API_BASE}/api/boards/${encodeURIComponent(boardId)}/thumbnail.svg?v=${seq}`;
+}
 
 /** The page that accepts an invite token (a query parameter: ids are unknown at build time). */
 export function inviteLink(token: string): string {

@@ -9,6 +9,7 @@ import type { RpcError } from "./errors";
 import { History, type Direction, type Step } from "./history";
 import {
   textUpdateOf,
+  type BoardEvent,
   type BoardMessage,
   type CursorSignal,
   type DragSignal,
@@ -19,6 +20,7 @@ import {
   type NoteColor,
   type NoteDelta,
   type Presence,
+  type Role,
   type SelectionSignal,
   type TypingSignal,
   type User,
@@ -98,8 +100,25 @@ export interface RemoteViewport extends ViewportSignal {
   at: number;
 }
 
+/** A `member.*` event of this board (the members panel follows them live). */
+export type MemberEvent = Extract<BoardEvent, { kind: "member.joined" | "member.updated" | "member.left" }>;
+
+/** Someone else changed this user's role on the board: said on screen, with who did it. */
+export interface RoleChange {
+  by: User;
+  role: Role;
+}
+
 export interface BoardMeta {
   status: BoardStatus;
+  /**
+   * With status "revoked": who took this user off the board, when the
+   * board saw it (`member.left`'s `by`; this user when they left in another
+   * tab); null when only `unsubscribed` said so.
+   */
+  removedBy: User | null;
+  /** The last change of this user's role made by someone else, until dismissed. */
+  roleChange: RoleChange | null;
   presence: Presence[];
   cursors: Cursor[];
   typing: Typing[];
@@ -155,6 +174,8 @@ const defaultUuid = () => crypto.randomUUID();
 export class BoardClient {
   readonly store: BoardStore;
   readonly meta = new Emitter<BoardMeta>();
+  /** Every `member.*` event, once each, in seq order. */
+  readonly memberEvents = new Emitter<MemberEvent>();
   /** The notes' collaborative text documents (null until the module is loaded). */
   texts: NoteTexts | null = null;
   private textModule: TextModule | null = null;
@@ -184,6 +205,8 @@ export class BoardClient {
   /** This user is dragging notes (their cursor is not sent meanwhile). */
   private dragActive = false;
   private notices: Notice[] = [];
+  private removedBy: User | null = null;
+  private roleChange: RoleChange | null = null;
   private metaSnapshot: BoardMeta;
   private unsubscribe: (() => void) | null = null;
   private resyncing = false;
@@ -843,13 +866,12 @@ export class BoardClient {
           this.committedMove(m.by.id, m.id);
         }
         if (m.kind === "note.deleted") for (const d of this.drags.values()) this.committedMove(d.user.id, m.id);
-        if (m.kind === "member.joined" || m.kind === "member.updated" || m.kind === "member.left") {
+        if (m.kind === "board.deleted") this.setStatus("deleted");
+        if (outcome !== "duplicate" && (m.kind === "member.joined" || m.kind === "member.updated" || m.kind === "member.left")) {
           this.membersVersion++;
+          this.onMemberEvent(m);
           this.emitMeta();
         }
-        if (m.kind === "board.deleted") this.setStatus("deleted");
-        // The server ends the subscription right after (`unsubscribed`, "revoked"); the event says so first.
-        if (m.kind === "member.left" && m.user.id === this.conn.user?.id) this.setStatus("revoked");
         break;
       }
       case "unsubscribed":
@@ -872,6 +894,26 @@ export class BoardClient {
         void unhandled;
       }
     }
+  }
+
+  private onMemberEvent(m: MemberEvent): void {
+    this.memberEvents.emit(m);
+    const me = this.conn.user?.id;
+    if (!me || m.user.id !== me) return;
+    if (m.kind === "member.left") {
+      // The server ends the subscription right after (`unsubscribed`, "revoked"); the event says who first.
+      if (this.status !== "deleted" && this.status !== "revoked") this.removedBy = m.by;
+      this.setStatus("revoked");
+    } else if (m.kind === "member.updated" && m.by.id !== me) {
+      this.roleChange = { by: m.by, role: m.role };
+      this.emitMeta();
+    }
+  }
+
+  /** Hides the role-change notice. */
+  dismissRoleChange(): void {
+    this.roleChange = null;
+    this.emitMeta();
   }
 
   private onPresence(m: Extract<BoardMessage, { type: "presence" }>): void {
@@ -979,6 +1021,8 @@ export class BoardClient {
   private computeMeta(): BoardMeta {
     return {
       status: this.status,
+      removedBy: this.removedBy,
+      roleChange: this.roleChange,
       presence: [...this.presence.values()],
       cursors: [...this.cursors.values()],
       typing: [...this.typing.values()],

@@ -52,6 +52,7 @@ pub mod session_revoke_others;
 pub mod token_create;
 pub mod token_list;
 pub mod token_revoke;
+pub mod user_suggest;
 
 /// One operation, written once for every door.
 pub trait Command: Sized + Send + 'static {
@@ -298,6 +299,7 @@ registry!(
     invite_list::InviteList,
     invite_revoke::InviteRevoke,
     member_list::MemberList,
+    user_suggest::UserSuggest,
     member_update::MemberUpdate,
     member_remove::MemberRemove,
     token_create::TokenCreate,

@@ -186,6 +186,9 @@ pub struct Limits {
     /// A history checkpoint every this many events of a board
     /// (`--history-checkpoint-every`); 0: none, history replays from the start.
     pub history_checkpoint_every: u64,
+    /// Notes drawn in a board's thumbnail (`--thumbnail-notes`): the first
+    /// this many in the order the board draws them.
+    pub thumbnail_notes: u64,
 }
 
 impl Default for Limits {
@@ -205,6 +208,7 @@ impl Default for Limits {
             named_invites_per_day: 3,
             boards_per_user: 1000,
             history_checkpoint_every: 1000,
+            thumbnail_notes: 500,
         }
     }
 }

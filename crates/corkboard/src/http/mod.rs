@@ -8,4 +8,5 @@ pub mod headers;
 pub mod metrics;
 pub mod ops;
 pub mod origin;
+pub mod thumbnail;
 pub mod web;

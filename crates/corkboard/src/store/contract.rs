@@ -72,6 +72,8 @@ where
     members_and_invites(&*s, &sink).await;
     let (s, _) = fresh(Limits::default()).await;
     invite_lifecycle(&*s).await;
+    let (s, _) = fresh(Limits::default()).await;
+    user_suggestions(&*s).await;
     let (s, _) = fresh(Limits {
         notes_per_board: 3,
         ..Limits::default()
@@ -899,6 +901,87 @@ pub async fn members_and_invites(s: &dyn Store, sink: &CaptureSink) {
             "note.created",
             "member.left"
         ]
+    );
+}
+
+/// Suggestions are the users sharing a board with the caller whose name
+/// starts with the prefix (`_` and `.` are plain characters), each once, by
+/// name, never the caller, at most `limit`; a user who left stops counting.
+pub async fn user_suggestions(s: &dyn Store) {
+    let ann = user(s, "ann").await;
+    let bob = user(s, "bob").await;
+    let bo_b = user(s, "bo_b").await;
+    let boa = user(s, "boa").await;
+    let bored = user(s, "bored").await;
+    let _stranger = user(s, "bob.stranger").await;
+    s.create_board("b1", &ann, "Plan", Timestamp(1))
+        .await
+        .unwrap();
+    s.create_board("b2", &bored, "Other", Timestamp(1))
+        .await
+        .unwrap();
+    let at = SystemClock.now();
+    s.create_invite(invite("inv-s", Role::Editor, &ann, at, None))
+        .await
+        .unwrap();
+    for u in [&bob, &bo_b, &boa] {
+        join_via(s, "inv-s", u).await.unwrap();
+    }
+    let names = |v: Vec<User>| v.into_iter().map(|u| u.username).collect::<Vec<_>>();
+    // Only people sharing a board: bored (b2 only) and bob.stranger (none) are not listed.
+    assert_eq!(
+        names(s.suggest_users(&ann.id, "bo", 10).await.unwrap()),
+        vec!["bo_b", "boa", "bob"]
+    );
+    // `_` matches only itself (a LIKE would have matched "boa" and "bob").
+    assert_eq!(
+        names(s.suggest_users(&ann.id, "bo_", 10).await.unwrap()),
+        vec!["bo_b"]
+    );
+    assert_eq!(
+        names(s.suggest_users(&ann.id, "bo", 2).await.unwrap()),
+        vec!["bo_b", "boa"]
+    );
+    // Never the caller; a member sees the owner and the others, each once.
+    assert_eq!(
+        names(s.suggest_users(&bob.id, "b", 10).await.unwrap()),
+        vec!["bo_b", "boa"]
+    );
+    assert_eq!(
+        names(s.suggest_users(&bob.id, "a", 10).await.unwrap()),
+        vec!["ann"]
+    );
+    assert!(s.suggest_users(&ann.id, "z", 10).await.unwrap().is_empty());
+    // Sharing a second board does not list anyone twice.
+    let b3 = s.create_board("b3", &ann, "Third", Timestamp(1)).await;
+    b3.unwrap();
+    let mut inv = invite("inv-3", Role::Viewer, &ann, at, None);
+    inv.board = "b3".into();
+    s.create_invite(inv).await.unwrap();
+    let hash = token_hash("tok-inv-3");
+    let found = s.find_invite(&hash, at).await.unwrap().unwrap();
+    let join = Action::Join {
+        role: found.role,
+        invite: Some(InviteUse {
+            id: found.id,
+            created_at: found.created_at,
+        }),
+    };
+    s.mutate(m("b3", &bob, None, join)).await.unwrap();
+    assert_eq!(
+        names(s.suggest_users(&ann.id, "bob", 10).await.unwrap()),
+        vec!["bob"]
+    );
+    // Whoever leaves every shared board is no longer suggested.
+    for b in ["b1", "b3"] {
+        let leave = Action::RemoveMember {
+            user_id: bob.id.clone(),
+        };
+        s.mutate(m(b, &bob, None, leave)).await.unwrap();
+    }
+    assert_eq!(
+        names(s.suggest_users(&ann.id, "bo", 10).await.unwrap()),
+        vec!["bo_b", "boa"]
     );
 }
 

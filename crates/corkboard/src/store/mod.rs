@@ -367,6 +367,15 @@ pub trait Store: Send + Sync + 'static {
     async fn board_for(&self, board: &str, user_id: &str) -> Result<Option<Board>, StoreError>;
     /// A consistent snapshot, if the user is a member.
     async fn snapshot(&self, board: &str, user_id: &str) -> Result<Option<Snapshot>, StoreError>;
+    /// At most `limit` users who share at least one board with `user_id`
+    /// (never that user), whose username starts with `prefix` (lowercased by
+    /// the caller), ordered by name: the "invite by username" suggestions.
+    async fn suggest_users(
+        &self,
+        user_id: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError>;
     /// Members and roles, owner first.
     async fn members(&self, board: &str) -> Result<Vec<(User, Role)>, StoreError>;
     /// A note with its field versions and text document (the caller checked access).

@@ -162,6 +162,14 @@ const MEMBER: &str =
 const MEMBERS: &str =
     "SELECT u.id, u.username, m.role FROM members m JOIN users u ON u.id = m.user_id \
      WHERE m.board_id = ? ORDER BY m.role = 'owner' DESC, m.joined_at, u.username";
+/// Users who share a board with the caller (`?` 1 and 2), whose name starts
+/// with a prefix (`?` 3 and 4, lowercased), by name, at most `?` 5. `substr`
+/// and `length` count characters on both databases, and unlike `LIKE` no
+/// character of a username (`_`) is a pattern.
+const USERS_SUGGESTED: &str = "SELECT DISTINCT u.id, u.username FROM members mine \
+     JOIN members them ON them.board_id = mine.board_id JOIN users u ON u.id = them.user_id \
+     WHERE mine.user_id = ? AND u.id <> ? AND substr(u.username, 1, length(?)) = ? \
+     ORDER BY u.username LIMIT ?";
 const NOTE: &str = concat!(note_select!(), " WHERE n.board_id = ? AND n.id = ?");
 const NOTES: &str = concat!(note_view_select!(), " WHERE n.board_id = ? ORDER BY n.id");
 const DELETED_NOTE: &str = concat!(deleted_note_select!(), " WHERE n.board_id = ? AND n.id = ?");
@@ -726,6 +734,30 @@ where
         let q = Self::query(MEMBERS).bind(board);
         let found = Self::all(c, q).await?;
         Ok(found.iter().map(rows::member).collect::<Result<_, _>>()?)
+    }
+
+    /// At most `limit` users sharing a board with `user_id` (not that user),
+    /// whose username starts with `prefix` (already lowercased), by name.
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn suggest_users(
+        c: &mut DB::Connection,
+        user_id: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<User>, E> {
+        let q = Self::query(USERS_SUGGESTED)
+            .bind(user_id)
+            .bind(user_id)
+            .bind(prefix)
+            .bind(prefix)
+            .bind(big(limit as u64));
+        let found = Self::all(c, q).await?;
+        Ok(found
+            .iter()
+            .map(|r| rows::user(r, "id", "username"))
+            .collect::<Result<_, _>>()?)
     }
 
     /// One member and their role.

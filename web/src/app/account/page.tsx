@@ -4,7 +4,7 @@ import { AppShell } from "@/components/AppShell";
 import { useToast } from "@/components/toasts";
 import { Button, Input, Spinner } from "@/components/ui";
 import { shutdownRealtime } from "@/hooks/realtime";
-import { api, ApiError } from "@/lib/api";
+import { api, ApiError, type NewToken, type TokenInfo } from "@/lib/api";
 import { reloadTo } from "@/lib/nav";
 import {
   checkPasswordChange,
@@ -128,6 +128,143 @@ function Sessions() {
   );
 }
 
+/**
+ * API tokens for scripts and other non-browser clients (`Authorization:
+ * Bearer …`): create one by name (its secret is shown once, with Copy),
+ * list them, revoke one (its connections close at once).
+ */
+function Tokens() {
+  const toast = useToast();
+  const [tokens, setTokens] = useState<TokenInfo[] | null>(null);
+  const [name, setName] = useState("");
+  const [created, setCreated] = useState<NewToken | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const load = useCallback(() => {
+    api.tokens().then(
+      (r) => setTokens(r.tokens),
+      (e: ApiError) => setError(e.message),
+    );
+  }, []);
+  useEffect(load, [load]);
+
+  const create = async () => {
+    const n = name.trim();
+    if (!n) {
+      setError("Give the token a name, e.g. what it is for.");
+      return;
+    }
+    setError(null);
+    setBusy(true);
+    try {
+      const t = await api.createToken(n);
+      setCreated(t);
+      setName("");
+      setTokens((list) => [...(list ?? []), { id: t.id, name: t.name, created_at: t.created_at }]);
+    } catch (e) {
+      setError((e as ApiError).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  // Optimistic: the row goes at once and comes back if the server refuses.
+  const revoke = async (t: TokenInfo) => {
+    if (!window.confirm(`Revoke the token “${t.name}”? Anything using it stops working at once.`)) return;
+    setError(null);
+    setTokens((list) => list?.filter((x) => x.id !== t.id) ?? list);
+    if (created?.id === t.id) setCreated(null);
+    try {
+      await api.revokeToken(t.id);
+      toast(`Revoked “${t.name}”`);
+    } catch (e) {
+      setError(`Couldn't revoke “${t.name}”: ${(e as ApiError).message}`);
+      load();
+    }
+  };
+
+  const copySecret = async (secret: string) => {
+    try {
+      await navigator.clipboard.writeText(secret);
+      toast("Token copied");
+    } catch {
+      window.prompt("Copy your token:", secret);
+    }
+  };
+
+  return (
+    <section aria-labelledby="tokens-h" className="rounded-2xl border border-stone-200 bg-white p-5 dark:border-stone-800 dark:bg-stone-900">
+      <h2 id="tokens-h" className="text-lg font-semibold">
+        API tokens
+      </h2>
+      <p className="text-sm text-stone-500 dark:text-stone-400">
+        For scripts and other programs: send <code className="rounded bg-stone-100 px-1 dark:bg-stone-800">Authorization: Bearer &lt;token&gt;</code>.
+        A token acts as you on every board; it does not expire, and signing out does not end it.
+      </p>
+      <form
+        className="mt-4 flex max-w-md gap-2"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void create();
+        }}
+      >
+        <div className="flex-1">
+          <label htmlFor="token-name" className="sr-only">
+            Token name
+          </label>
+          <Input id="token-name" placeholder="Token name, e.g. backup script" maxLength={100} value={name} onChange={(e) => setName(e.target.value)} />
+        </div>
+        <Button type="submit" variant="primary" disabled={busy}>
+          {busy && <Spinner />}
+          Create token
+        </Button>
+      </form>
+      {created && (
+        <div role="status" data-testid="new-token" className="mt-4 rounded-xl border border-amber-300 bg-amber-50 p-3 text-sm text-amber-950 dark:border-amber-700 dark:bg-amber-950/60 dark:text-amber-100">
+          <p className="font-medium">Copy your new token “{created.name}” now: it will not be shown again.</p>
+          <div className="mt-2 flex gap-2">
+            <label htmlFor="token-secret" className="sr-only">
+              New token
+            </label>
+            <Input id="token-secret" readOnly value={created.token} className="font-mono text-xs" onFocus={(e) => e.currentTarget.select()} />
+            <Button onClick={() => void copySecret(created.token)}>Copy</Button>
+            <Button variant="ghost" onClick={() => setCreated(null)}>
+              Done
+            </Button>
+          </div>
+        </div>
+      )}
+      {error && (
+        <p role="alert" className="mt-3 text-sm text-red-600 dark:text-red-400">
+          {error}
+        </p>
+      )}
+      {tokens === null ? (
+        <div className="mt-6 flex justify-center text-stone-500 dark:text-stone-400">
+          <Spinner />
+        </div>
+      ) : tokens.length === 0 ? (
+        <p className="mt-4 text-sm text-stone-500 dark:text-stone-400">No API tokens.</p>
+      ) : (
+        <ul className="mt-3 divide-y divide-stone-100 dark:divide-stone-800" aria-label="API tokens">
+          {tokens.map((t) => (
+            <li key={t.id} data-token={t.id} className="flex items-center justify-between gap-3 py-3">
+              <div className="min-w-0">
+                <p className="truncate font-medium">{t.name}</p>
+                <p className="text-xs text-stone-500 dark:text-stone-400">created {when(t.created_at)}</p>
+              </div>
+              <Button size="sm" variant="secondary" aria-label={`Revoke ${t.name}`} onClick={() => void revoke(t)}>
+                Revoke
+              </Button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
 function PasswordForm() {
   const toast = useToast();
   const [current, setCurrent] = useState("");
@@ -227,6 +364,7 @@ function Account() {
         <h1 className="text-2xl font-semibold tracking-tight">Account</h1>
         <Sessions />
         <PasswordForm />
+        <Tokens />
       </div>
     </main>
   );

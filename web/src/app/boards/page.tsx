@@ -1,6 +1,7 @@
 "use client";
 import { useCallback, useEffect, useState } from "react";
 import { AppShell } from "@/components/AppShell";
+import { BoardThumbnail } from "@/components/BoardThumbnail";
 import { ImportBoard } from "@/components/ImportBoard";
 import { useToast } from "@/components/toasts";
 import { Button, Input, Spinner } from "@/components/ui";
@@ -63,11 +64,7 @@ function BoardCard({ board, onChanged }: { board: Board; onChanged: () => void }
 
   return (
     <li className="group relative flex flex-col rounded-2xl border border-stone-200 bg-white p-4 shadow-sm transition hover:-translate-y-0.5 hover:shadow-md dark:border-stone-800 dark:bg-stone-900">
-      <div aria-hidden="true" className="mb-4 flex h-24 items-end gap-1.5 overflow-hidden rounded-xl bg-[#f5f1ea] p-3 dark:bg-stone-800">
-        {["bg-yellow-200", "bg-pink-200", "bg-sky-200"].map((c, i) => (
-          <span key={c} className={`h-12 w-14 rounded-sm shadow ${c} ${i === 1 ? "rotate-3" : "-rotate-2"}`} />
-        ))}
-      </div>
+      <BoardThumbnail board={board} />
       {renaming ? (
         <form
           onSubmit={(e) => {

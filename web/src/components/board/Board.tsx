@@ -3,9 +3,10 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { useToast } from "@/components/toasts";
 import { avatarColor, Spinner } from "@/components/ui";
 import { useBoard, useConnectionState } from "@/hooks/realtime";
-import { api, ApiError, inviteLink } from "@/lib/api";
+import { api } from "@/lib/api";
 import { exportBoard, exportFileName } from "@/lib/boardFile";
-import type { InviteRole, NoteColor, User } from "@/realtime/protocol";
+import { aRole } from "@/lib/members";
+import type { NoteColor, User } from "@/realtime/protocol";
 import { planRestore, summarizePlan } from "@/realtime/restorePlan";
 import type { PlacedCaret } from "./CaretText";
 import type { MentionCandidate } from "./Mentions";
@@ -267,21 +268,6 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     setCamera(fitCamera(past?.notes ?? view?.notes ?? [], rect?.width ?? 0, rect?.height ?? 0));
   };
 
-  const invite = async (r: InviteRole, singleUse: boolean) => {
-    try {
-      const { token } = await api.invite(boardId, r, { singleUse });
-      const url = inviteLink(token);
-      try {
-        await navigator.clipboard.writeText(url);
-        toast(`${r === "editor" ? "Editor" : "Viewer"} invite link copied`);
-      } catch {
-        window.prompt("Copy this invite link:", url);
-      }
-    } catch (e) {
-      toast((e as ApiError).message, "error");
-    }
-  };
-
   // The version being viewed when one is shown (the file's seq says which), else the live board.
   const exportJson = () => {
     if (!view?.board) return;
@@ -406,12 +392,27 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
   if (meta.status === "not_found")
     return <ScreenMessage title="Board not found" body="It doesn't exist, or you don't have access to it." />;
   if (meta.status === "deleted") return <ScreenMessage title="This board was deleted" body="Its notes are gone for everyone." />;
-  if (meta.status === "revoked")
-    return <ScreenMessage title="You no longer have access" body="The owner removed you from this board." />;
+  if (meta.status === "revoked") {
+    const named = title ? `“${title}”` : "this board";
+    const by = meta.removedBy;
+    if (by && by.id === user.id)
+      return <ScreenMessage title="You left this board" body={`You left ${named} (in another tab or window). An invite brings you back.`} />;
+    return (
+      <ScreenMessage
+        title="You were removed from this board"
+        body={
+          by
+            ? `${by.username} removed you from ${named}. Its notes are no longer available to you.`
+            : `You no longer have access to ${named}: the owner removed you. Its notes are no longer available to you.`
+        }
+      />
+    );
+  }
 
   return (
     <main className="relative flex min-h-0 flex-1 flex-col">
       <Toolbar
+        client={client}
         view={view}
         meta={meta}
         user={user}
@@ -422,7 +423,6 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
         onZoom={zoomBy}
         onResetZoom={() => setCamera(HOME)}
         onFit={fit}
-        onInvite={invite}
         onUndo={() => client?.undo()}
         onRedo={() => client?.redo()}
         historyOpen={historyOpen}
@@ -444,6 +444,21 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
           <span aria-hidden="true">·</span>
           <button type="button" className="font-semibold underline" onClick={() => setFollowing(null)}>
             Stop
+          </button>
+        </div>
+      )}
+      {meta.roleChange && (
+        <div
+          role="status"
+          data-testid="role-change"
+          className="flex flex-wrap items-center justify-center gap-x-3 border-b border-sky-300 bg-sky-100 px-4 py-1.5 text-sm text-sky-950 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-100"
+        >
+          <span>
+            {meta.roleChange.by.username} made you {aRole(meta.roleChange.role)}
+            {meta.roleChange.role === "viewer" ? ": this board is read-only for you now." : ": you can edit this board."}
+          </span>
+          <button type="button" className="font-semibold underline" onClick={() => client?.dismissRoleChange()}>
+            Dismiss
           </button>
         </div>
       )}

@@ -2,14 +2,16 @@
 import Link from "next/link";
 import { useState } from "react";
 import { Button, Input } from "@/components/ui";
-import type { BoardMeta } from "@/realtime/board";
-import type { InviteRole, User } from "@/realtime/protocol";
+import type { BoardClient, BoardMeta } from "@/realtime/board";
+import type { User } from "@/realtime/protocol";
 import type { BoardView } from "@/realtime/store";
+import { MembersPanel } from "./MembersPanel";
 import { OnlineList } from "./OnlineList";
 import { SharePanel } from "./SharePanel";
 
-/** The board's title (renamable by editors), who is online, zoom, sharing (owners) and "Add note" (editors). */
+/** The board's title (renamable by editors), who is online, zoom, members, sharing (owners) and "Add note" (editors). */
 export function Toolbar({
+  client,
   view,
   meta,
   user,
@@ -20,7 +22,6 @@ export function Toolbar({
   onZoom,
   onResetZoom,
   onFit,
-  onInvite,
   onUndo,
   onRedo,
   historyOpen,
@@ -29,6 +30,8 @@ export function Toolbar({
   following,
   onFollow,
 }: {
+  /** The open board (its member events keep the members panel live). */
+  client: BoardClient | null;
   view: BoardView | null;
   meta: BoardMeta;
   user: User;
@@ -40,7 +43,6 @@ export function Toolbar({
   onResetZoom(): void;
   /** Pans and zooms so every note is in view. */
   onFit(): void;
-  onInvite(role: InviteRole, singleUse: boolean): Promise<void>;
   onUndo(): void;
   onRedo(): void;
   historyOpen: boolean;
@@ -160,7 +162,8 @@ export function Toolbar({
         </Button>
       </div>
 
-      {board?.role === "owner" && <SharePanel boardId={board.id} onInvite={onInvite} />}
+      {board && <MembersPanel boardId={board.id} user={user} role={board.role} presence={meta.presence} client={client} />}
+      {board?.role === "owner" && <SharePanel boardId={board.id} />}
 
       {canEdit && (
         <Button variant="primary" size="sm" onClick={onAdd} disabled={!view?.ready}>

@@ -303,12 +303,43 @@ describe("BoardClient over the connection", () => {
     t.conn.stop();
   });
 
-  it("the signed-in user's member.left shows the board as revoked", () => {
+  it("the signed-in user's member.left shows the board as revoked, saying by whom", () => {
     const { t, client } = boardSetup();
     t.last.receive({ type: "event", kind: "member.left", board: "b1", seq: 4, by: bob, at: "t", user: bob, role: "editor" });
     expect(client.getMeta().status).toBe("ready");
     t.last.receive({ type: "event", kind: "member.left", board: "b1", seq: 5, by: bob, at: "t", user: ann, role: "editor" });
     expect(client.getMeta().status).toBe("revoked");
+    expect(client.getMeta().removedBy).toEqual(bob);
+    // The `unsubscribed` that follows changes neither.
+    t.last.receive({ type: "unsubscribed", board: "b1", reason: "revoked" });
+    expect(client.getMeta()).toMatchObject({ status: "revoked", removedBy: bob });
+    client.stop();
+    t.conn.stop();
+  });
+
+  it("an `unsubscribed` revoked alone shows the board as revoked by nobody known", () => {
+    const { t, client } = boardSetup();
+    t.last.receive({ type: "unsubscribed", board: "b1", reason: "revoked" });
+    expect(client.getMeta()).toMatchObject({ status: "revoked", removedBy: null });
+    client.stop();
+    t.conn.stop();
+  });
+
+  it("says who changed the signed-in user's role, and hands every member event to the members panel once", () => {
+    const { t, client } = boardSetup(); // ann
+    const seen: string[] = [];
+    client.memberEvents.on((e) => seen.push(`${e.kind}:${e.user.username}:${e.role}`));
+    const ev = { type: "event", kind: "member.updated", board: "b1", seq: 4, by: bob, at: "t", user: ann, role: "viewer" } as const;
+    t.last.receive(ev);
+    t.last.receive(ev); // a duplicate is neither applied nor handed on
+    expect(client.getMeta().roleChange).toEqual({ by: bob, role: "viewer" });
+    t.last.receive({ type: "event", kind: "member.joined", board: "b1", seq: 5, by: bob, at: "t", user: bob, role: "editor" });
+    expect(seen).toEqual(["member.updated:ann:viewer", "member.joined:bob:editor"]);
+    client.dismissRoleChange();
+    expect(client.getMeta().roleChange).toBeNull();
+    // Someone else's role change is not about this user.
+    t.last.receive({ type: "event", kind: "member.updated", board: "b1", seq: 6, by: bob, at: "t", user: bob, role: "viewer" });
+    expect(client.getMeta().roleChange).toBeNull();
     client.stop();
     t.conn.stop();
   });

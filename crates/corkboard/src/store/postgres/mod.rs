@@ -490,6 +490,15 @@ impl Store for PgStore {
         Pg::snapshot(self.read_tx().await?, board, user_id).await
     }
 
+    async fn suggest_users(
+        &self,
+        user_id: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        Pg::suggest_users(&mut *self.conn().await?, user_id, prefix, limit).await
+    }
+
     async fn members(&self, board: &str) -> Result<Vec<(User, Role)>, StoreError> {
         Pg::members(&mut *self.conn().await?, board).await
     }

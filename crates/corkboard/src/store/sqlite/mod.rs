@@ -271,6 +271,15 @@ impl Store for SqliteStore {
         Lite::snapshot(self.read.begin().await?, board, user_id).await
     }
 
+    async fn suggest_users(
+        &self,
+        user_id: &str,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<User>, StoreError> {
+        Lite::suggest_users(&mut *self.read.acquire().await?, user_id, prefix, limit).await
+    }
+
     async fn members(&self, board: &str) -> Result<Vec<(User, Role)>, StoreError> {
         Lite::members(&mut *self.read.acquire().await?, board).await
     }
