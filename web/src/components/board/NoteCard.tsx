@@ -1,9 +1,10 @@
 "use client";
-import { memo, useEffect, useRef, useState } from "react";
+import { memo, useEffect, useLayoutEffect, useRef, useState } from "react";
 import { TextareaBinding } from "@/realtime/binding";
 import { SELECTION_REFRESH_MS } from "@/realtime/board";
-import { NOTE_COLORS, type Note, type NoteColor } from "@/realtime/protocol";
+import type { Note, NoteColor } from "@/realtime/protocol";
 import type { NoteText, TextStatus } from "@/realtime/text";
+import { MAX_TEXT } from "@/lib/noteClipboard";
 import { CaretText, type PlacedCaret } from "./CaretText";
 
 export const noteColors: Record<NoteColor, { bg: string; swatch: string; label: string }> = {
@@ -19,13 +20,15 @@ const MIN_W = 80;
 const MIN_H = 60;
 
 export interface NoteActions {
-  select(id: string | null): void;
+  /** A pointer went down on the note's body: selection (Shift/Ctrl/⌘ toggles) and the start of a drag of the selection. */
+  pointerDown(id: string, e: React.PointerEvent): void;
+  /** The note got keyboard focus: it joins (or becomes) the selection. */
+  focused(id: string): void;
+  /** Shift+F10 or the context-menu key on a focused note: focus the selection's toolbar. */
+  openMenu(id: string): void;
   startEditing(id: string): void;
   stopEditing(): void;
-  move(id: string, x: number, y: number): void;
   resize(id: string, w: number, h: number): void;
-  recolor(id: string, color: NoteColor): void;
-  remove(id: string): void;
   typing(id: string | null): void;
   /** The note's collaborative text document (loaded on first use). */
   openText(id: string): Promise<NoteText | null>;
@@ -34,11 +37,15 @@ export interface NoteActions {
   /** Ctrl+Z / Ctrl+Shift+Z in the editor: the note's text first, then the board's history. */
   undoText(id: string): void;
   redoText(id: string): void;
+  /** A message for the user (e.g. a paste cut to the length limit). */
+  notify(message: string): void;
 }
 
 interface Props {
   note: Note;
   zoom: number;
+  /** Stacking (see `zIndexOf`). */
+  z: number;
   selected: boolean;
   editing: boolean;
   canEdit: boolean;
@@ -51,129 +58,103 @@ interface Props {
   actions: NoteActions;
 }
 
-type Gesture = { kind: "move" | "resize"; startX: number; startY: number; pointer: number; moved: boolean };
+type Resize = { startX: number; startY: number; pointer: number; moved: boolean };
 
-function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, typingBy, carets, actions }: Props) {
-  const [offset, setOffset] = useState<{ dx: number; dy: number; dw: number; dh: number } | null>(null);
-  const gesture = useRef<Gesture | null>(null);
+/** The note's accessible name: "Note: " and its first words. */
+export function noteLabel(text: string): string {
+  const t = text.trim().replace(/\s+/g, " ");
+  if (!t) return "Note: empty";
+  const words = t.slice(0, 60);
+  return `Note: ${words.length < t.length ? `${words.replace(/\s+\S*$/, "")}…` : words}`;
+}
 
-  const x = note.x + (offset?.dx ?? 0);
-  const y = note.y + (offset?.dy ?? 0);
-  const w = Math.max(MIN_W, note.w + (offset?.dw ?? 0));
-  const h = Math.max(MIN_H, note.h + (offset?.dh ?? 0));
+/**
+ * One note: a single Tab stop (its colour, delete and the rest are in the
+ * selection's toolbar, see `SelectionBar`), Enter edits, Escape in the editor
+ * comes back to the note. Moving is the board's (a drag moves the whole
+ * selection); resizing is the note's own gesture.
+ */
+function NoteCardImpl({ note, zoom, z, selected, editing, canEdit, dirty, offline, typingBy, carets, actions }: Props) {
+  const [size, setSize] = useState<{ dw: number; dh: number } | null>(null);
+  const gesture = useRef<Resize | null>(null);
+  const root = useRef<HTMLDivElement>(null);
 
-  const onPointerDown = (e: React.PointerEvent, kind: Gesture["kind"]) => {
+  const w = Math.max(MIN_W, note.w + (size?.dw ?? 0));
+  const h = Math.max(MIN_H, note.h + (size?.dh ?? 0));
+
+  const onResizeDown = (e: React.PointerEvent) => {
     if (e.button !== 0) return;
     e.stopPropagation();
-    actions.select(note.id);
-    if (!canEdit || (editing && kind === "move")) return;
+    if (!canEdit) return;
     (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
-    gesture.current = { kind, startX: e.clientX, startY: e.clientY, pointer: e.pointerId, moved: false };
+    gesture.current = { startX: e.clientX, startY: e.clientY, pointer: e.pointerId, moved: false };
   };
-  const onPointerMove = (e: React.PointerEvent) => {
+  const onResizeMove = (e: React.PointerEvent) => {
     const g = gesture.current;
     if (!g || g.pointer !== e.pointerId) return;
-    const dx = (e.clientX - g.startX) / zoom;
-    const dy = (e.clientY - g.startY) / zoom;
-    if (!g.moved && Math.hypot(dx, dy) * zoom < 3) return;
+    const dw = (e.clientX - g.startX) / zoom;
+    const dh = (e.clientY - g.startY) / zoom;
+    if (!g.moved && Math.hypot(dw, dh) * zoom < 3) return;
     g.moved = true;
-    setOffset(g.kind === "move" ? { dx, dy, dw: 0, dh: 0 } : { dx: 0, dy: 0, dw: dx, dh: dy });
+    setSize({ dw, dh });
   };
-  const onPointerUp = (e: React.PointerEvent) => {
+  const onResizeUp = (e: React.PointerEvent) => {
     const g = gesture.current;
     if (!g || g.pointer !== e.pointerId) return;
     gesture.current = null;
-    if (g.moved) {
-      if (g.kind === "move") actions.move(note.id, Math.round(x), Math.round(y));
-      else actions.resize(note.id, Math.round(w), Math.round(h));
-    }
-    setOffset(null);
+    if (g.moved) actions.resize(note.id, Math.round(w), Math.round(h));
+    setSize(null);
   };
 
   const color = noteColors[note.color] ?? noteColors.yellow;
-  const label = note.text.trim() ? `Note: ${note.text.trim().slice(0, 40)}` : "Empty note";
+  const leaveEditor = () => {
+    actions.stopEditing();
+    root.current?.focus();
+  };
 
   return (
     <div
+      ref={root}
       role="group"
-      aria-label={label}
+      aria-label={`${noteLabel(note.text)}${selected ? " (selected)" : ""}`}
+      aria-roledescription="note"
+      aria-describedby={canEdit ? "note-keys" : undefined}
       data-note-id={note.id}
+      data-selected={selected || undefined}
       tabIndex={0}
       onFocus={(e) => {
-        if (e.target === e.currentTarget) actions.select(note.id);
+        if (e.target === e.currentTarget) actions.focused(note.id);
       }}
       onDoubleClick={(e) => {
         e.stopPropagation();
         if (canEdit) actions.startEditing(note.id);
       }}
       onKeyDown={(e) => {
-        if (e.target !== e.currentTarget || !canEdit) return;
-        if (e.key === "Enter") {
+        if (e.target !== e.currentTarget) return;
+        if (e.key === "Enter" && canEdit) {
           e.preventDefault();
           actions.startEditing(note.id);
+        } else if (e.key === "ContextMenu" || (e.key === "F10" && e.shiftKey)) {
+          e.preventDefault();
+          actions.openMenu(note.id);
         }
       }}
-      onPointerDown={(e) => onPointerDown(e, "move")}
-      onPointerMove={onPointerMove}
-      onPointerUp={onPointerUp}
-      onPointerCancel={() => {
-        gesture.current = null;
-        setOffset(null);
+      onPointerDown={(e) => {
+        if (!editing) actions.pointerDown(note.id, e);
+        else e.stopPropagation();
       }}
       className={`absolute flex touch-none select-none flex-col rounded-md text-stone-900 outline-none transition-shadow ${color.bg} ${
-        offset ? "z-20 shadow-2xl" : selected ? "z-10 shadow-xl" : "shadow-md hover:shadow-lg"
-      } ${selected ? "ring-2 ring-brand-500 ring-offset-2 ring-offset-transparent" : "focus-visible:ring-2 focus-visible:ring-brand-500"} ${
+        selected ? "shadow-xl ring-2 ring-brand-500 ring-offset-2 ring-offset-transparent" : "shadow-md hover:shadow-lg"
+      } focus-visible:outline-2 focus-visible:outline-offset-4 focus-visible:outline-sky-600 dark:focus-visible:outline-sky-400 ${
         canEdit && !editing ? "cursor-grab active:cursor-grabbing" : ""
       }`}
-      style={{ left: x, top: y, width: w, height: h }}
+      style={{ left: note.x, top: note.y, width: w, height: h, zIndex: z }}
     >
-      {selected && canEdit && !offset && (
-        <div
-          className="absolute -top-11 left-0 z-30 flex items-center gap-1 rounded-lg border border-stone-200 bg-white p-1 shadow-lg dark:border-stone-700 dark:bg-stone-900"
-          style={{ transform: `scale(${1 / zoom})`, transformOrigin: "bottom left" }}
-          onPointerDown={(e) => e.stopPropagation()}
-          onDoubleClick={(e) => e.stopPropagation()}
-        >
-          <div role="radiogroup" aria-label="Note colour" className="flex items-center gap-1 px-1">
-            {NOTE_COLORS.map((c) => (
-              <button
-                key={c}
-                type="button"
-                role="radio"
-                aria-checked={note.color === c}
-                aria-label={noteColors[c].label}
-                title={noteColors[c].label}
-                onClick={() => actions.recolor(note.id, c)}
-                className={`h-5 w-5 rounded-full border border-black/10 ${noteColors[c].swatch} ${
-                  note.color === c ? "ring-2 ring-brand-500 ring-offset-1 dark:ring-offset-stone-900" : ""
-                }`}
-              />
-            ))}
-          </div>
-          <span className="h-5 w-px bg-stone-200 dark:bg-stone-700" aria-hidden="true" />
-          <button
-            type="button"
-            aria-label="Delete note"
-            title="Delete note (Delete)"
-            onClick={() => actions.remove(note.id)}
-            className="inline-flex h-7 w-7 items-center justify-center rounded-md text-stone-500 hover:bg-red-50 hover:text-red-600 dark:hover:bg-red-950/40"
-          >
-            <svg viewBox="0 0 24 24" className="h-4 w-4" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden="true">
-              <path d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6" strokeLinecap="round" strokeLinejoin="round" />
-            </svg>
-          </button>
-        </div>
-      )}
-
       <div className="h-3 shrink-0 rounded-t-md bg-black/5" aria-hidden="true" />
       {editing ? (
-        <NoteEditor note={note} actions={actions} carets={carets} />
+        <NoteEditor note={note} actions={actions} carets={carets} onLeave={leaveEditor} />
       ) : note.text ? (
-        <CaretText
-          text={note.text}
-          carets={carets}
-          className="min-h-0 flex-1 overflow-hidden px-3 py-2 text-[15px] leading-snug"
-        />
+        <NoteBody text={note.text} carets={carets} w={w} h={h} />
       ) : (
         <div className="min-h-0 flex-1 overflow-hidden px-3 py-2 text-[15px] leading-snug" style={{ fontFamily: "var(--font-note)" }}>
           <span className="text-stone-600 dark:text-stone-700">{canEdit ? "Double-click to write…" : ""}</span>
@@ -197,11 +178,47 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
       {canEdit && !editing && (
         <div
           aria-hidden="true"
-          onPointerDown={(e) => onPointerDown(e, "resize")}
-          onPointerMove={onPointerMove}
-          onPointerUp={onPointerUp}
+          onPointerDown={onResizeDown}
+          onPointerMove={onResizeMove}
+          onPointerUp={onResizeUp}
+          onPointerCancel={() => {
+            gesture.current = null;
+            setSize(null);
+          }}
           className="absolute bottom-0 right-0 h-4 w-4 cursor-nwse-resize rounded-br-md bg-[linear-gradient(135deg,transparent_50%,rgba(0,0,0,0.18)_50%)]"
         />
+      )}
+    </div>
+  );
+}
+
+/**
+ * A note's text when not editing. Text longer than the note scrolls inside it
+ * (wheel over it, or the editor), with a fade and a "more" mark at the bottom
+ * while there is more below.
+ */
+function NoteBody({ text, carets, w, h }: { text: string; carets: PlacedCaret[]; w: number; h: number }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [more, setMore] = useState(false);
+  const measure = () => {
+    const el = ref.current;
+    if (el) setMore(el.scrollHeight - el.scrollTop - el.clientHeight > 2);
+  };
+  useLayoutEffect(measure, [text, w, h]);
+  return (
+    <div className="relative min-h-0 flex-1">
+      <CaretText
+        ref={ref}
+        text={text}
+        carets={carets}
+        data-note-scroll=""
+        onScroll={measure}
+        className="absolute inset-0 overflow-y-auto overscroll-contain px-3 py-2 text-[15px] leading-snug [scrollbar-width:thin]"
+      />
+      {more && (
+        <div className="pointer-events-none absolute inset-x-0 bottom-0 flex h-8 items-end justify-center bg-gradient-to-t from-black/15 to-transparent pb-0.5" data-testid="note-more">
+          <span className="rounded-full bg-white/80 px-1.5 text-[10px] font-medium text-stone-700">more ↓</span>
+        </div>
       )}
     </div>
   );
@@ -214,7 +231,7 @@ const isMod = (e: React.KeyboardEvent) => e.ctrlKey || e.metaKey;
  * is sent as `note.edit` each frame; others' edits arrive without moving the
  * caret), with others' carets drawn over it and this user's caret sent to them.
  */
-function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteActions; carets: PlacedCaret[] }) {
+function NoteEditor({ note, actions, carets, onLeave }: { note: Note; actions: NoteActions; carets: PlacedCaret[]; onLeave(): void }) {
   const ref = useRef<HTMLTextAreaElement>(null);
   const mirror = useRef<HTMLDivElement>(null);
   const binding = useRef<TextareaBinding | null>(null);
@@ -299,7 +316,7 @@ function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteAction
         dir="auto"
         defaultValue={note.text}
         readOnly={!ready}
-        maxLength={10_000}
+        maxLength={MAX_TEXT}
         onInput={() => {
           binding.current?.input();
           sendCaret();
@@ -319,7 +336,7 @@ function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteAction
           e.stopPropagation();
           if (e.key === "Escape") {
             e.preventDefault();
-            actions.stopEditing();
+            onLeave();
           } else if (isMod(e) && !e.altKey && e.key.toLowerCase() === "z") {
             // The browser's own textarea undo would fight the shared document: ours instead.
             e.preventDefault();
@@ -329,6 +346,17 @@ function NoteEditor({ note, actions, carets }: { note: Note; actions: NoteAction
             e.preventDefault();
             actions.redoText(note.id);
           }
+        }}
+        onPaste={(e) => {
+          // The textarea's maxLength cuts a paste silently: say how much was left out.
+          const el = e.currentTarget;
+          const pasted = e.clipboardData.getData("text/plain").length;
+          const kept = el.value.length - (el.selectionEnd - el.selectionStart);
+          const over = kept + pasted - MAX_TEXT;
+          if (over > 0)
+            actions.notify(
+              `The pasted text was cut: ${over.toLocaleString("en")} character${over === 1 ? "" : "s"} over the ${MAX_TEXT.toLocaleString("en")}-character limit of a note were left out.`,
+            );
         }}
         onBlur={() => actions.stopEditing()}
         onPointerDown={(e) => e.stopPropagation()}
