@@ -174,7 +174,8 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
         if (!s.canEdit || additive) return;
         const ids = [...next].filter((x) => s.view?.byId.has(x));
         const els = ids.map((x) => notesRef.current?.querySelector<HTMLElement>(`[data-note-id="${CSS.escape(x)}"]`)).filter((x): x is HTMLElement => !!x);
-        canvasRef.current?.setPointerCapture(e.pointerId);
+        // The pointer is captured only once the drag starts: a capture now would send the click and
+        // double-click to the canvas (a double-click on a note edits it, on the canvas adds a note).
         gesture.current = { kind: "drag", pointer: e.pointerId, sx: e.clientX, sy: e.clientY, id, ids, els, moved: false, dx: 0, dy: 0, additive };
       },
       focused: (id) => setSelected((sel) => (sel.has(id) ? sel : new Set([id]))),
@@ -549,6 +550,11 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
       if (!g.moved) {
         if (Math.hypot(dx, dy) * camera.z < 3) return;
         g.moved = true;
+        try {
+          canvasRef.current?.setPointerCapture(g.pointer);
+        } catch {
+          // the pointer is gone: its pointerup/cancel ends the drag
+        }
         setDragging(true);
       }
       g.dx = dx;

@@ -72,6 +72,8 @@ export const CaretText = forwardRef<
         aria-hidden={ghost || undefined}
         onScroll={onScroll}
         data-note-scroll={scroll}
+        // a scrolling note text is not a Tab stop of its own (Chrome makes scrollers focusable): the note is
+        tabIndex={scroll !== undefined ? -1 : undefined}
       >
         {parts}
         {/* a trailing newline needs a character after it to take up its line, as in the textarea */}

@@ -123,7 +123,8 @@ function NoteCardImpl({ note, zoom, z, selected, editing, canEdit, dirty, offlin
       data-selected={selected || undefined}
       tabIndex={0}
       onFocus={(e) => {
-        if (e.target === e.currentTarget) actions.focused(note.id);
+        // Keyboard focus selects the note; a click has already chosen the selection (Shift-click may have just removed it).
+        if (e.target === e.currentTarget && focusVisible(e.currentTarget)) actions.focused(note.id);
       }}
       onDoubleClick={(e) => {
         e.stopPropagation();
@@ -222,6 +223,14 @@ function NoteBody({ text, carets, w, h }: { text: string; carets: PlacedCaret[];
       )}
     </div>
   );
+}
+
+function focusVisible(el: Element): boolean {
+  try {
+    return el.matches(":focus-visible");
+  } catch {
+    return true; // no :focus-visible (old engines, test DOMs): every focus counts
+  }
 }
 
 const isMod = (e: React.KeyboardEvent) => e.ctrlKey || e.metaKey;

@@ -61,13 +61,14 @@ export const SelectionBar = forwardRef<
       onDoubleClick={(e) => e.stopPropagation()}
     >
       {count > 1 && <span className="px-1 text-xs tabular-nums text-stone-500 dark:text-stone-400">{count}</span>}
-      <div role="group" aria-label="Colour" className="flex items-center gap-1 px-1">
+      <div role="radiogroup" aria-label="Note colour" className="flex items-center gap-1 px-1">
         {NOTE_COLORS.map((c, i) => (
           <button
             key={c}
             type="button"
+            role="radio"
             tabIndex={i === 0 ? 0 : -1}
-            aria-pressed={color === c}
+            aria-checked={color === c}
             aria-label={`${noteColors[c].label}`}
             title={`Colour: ${noteColors[c].label}`}
             onClick={() => onColor(c)}
