@@ -113,7 +113,17 @@ async function dragFrames(page, sx, sy, dx, dy) {
     };
     requestAnimationFrame(tick);
     try {
-      p.loafObs = new PerformanceObserver((l) => p.loaf.push(...l.getEntries().map((e) => e.duration)));
+      p.loafObs = new PerformanceObserver((l) => {
+        for (const e of l.getEntries()) {
+          p.loaf.push(e.duration);
+          (p.loafDetail ??= []).push({
+            duration: Math.round(e.duration),
+            render: Math.round(e.startTime + e.duration - (e.renderStart || e.startTime + e.duration)),
+            styleLayout: Math.round(e.startTime + e.duration - (e.styleAndLayoutStart || e.startTime + e.duration)),
+            scripts: (e.scripts ?? []).map((x) => `${x.invoker} ${x.sourceFunctionName ?? ""} ${Math.round(x.duration)}ms`),
+          });
+        }
+      });
       p.loafObs.observe({ type: "long-animation-frame" });
     } catch {
       p.loaf = null;
@@ -134,8 +144,11 @@ async function dragFrames(page, sx, sy, dx, dy) {
     const p = window.__perf;
     p.recording = false;
     p.loafObs?.disconnect();
-    return { ts: p.frames, loaf: p.loaf };
+    const detail = p.loafDetail ?? [];
+    p.loafDetail = [];
+    return { ts: p.frames, loaf: p.loaf, detail };
   });
+  if (process.env.PERF_DEBUG) for (const d of rec.detail) log(`  long animation frame: ${JSON.stringify(d)}`);
   return { steps, dragWall, rec };
 }
 

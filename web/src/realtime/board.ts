@@ -421,19 +421,23 @@ export class BoardClient {
    */
   updateNotes(changes: readonly { id: Id; delta: NoteDelta }[]): void {
     const group = changes.length > 1 ? this.uuid() : undefined;
-    for (const c of changes) void this.sendUpdate(c.id, c.delta, { group }).catch(() => undefined);
+    this.store.batch(() => {
+      for (const c of changes) void this.sendUpdate(c.id, c.delta, { group }).catch(() => undefined);
+    });
   }
 
   /** Deletes several notes as one undo step (one Undo restores them all). */
   deleteNotes(ids: readonly Id[]): void {
     const group = ids.length > 1 ? this.uuid() : undefined;
-    for (const id of ids) this.deleteNote(id, group);
+    this.store.batch(() => {
+      for (const id of ids) this.deleteNote(id, group);
+    });
   }
 
   /** Creates several notes (duplicate, paste) as one undo step. Returns their ids, in order. */
   createNotes(inputs: readonly NoteInput[]): Id[] {
     const group = inputs.length > 1 ? this.uuid() : undefined;
-    return inputs.map((n) => this.createNote(n, group));
+    return this.store.batch(() => inputs.map((n) => this.createNote(n, group)));
   }
 
   /**

@@ -55,7 +55,9 @@ type Gesture =
  * lifts them on top (`data-dragging`, see globals.css); null puts them back.
  * Outside React: the drop's new positions replace the transform in the same frame.
  */
-function placeEls(els: readonly HTMLElement[], d: { dx: number; dy: number } | null): void {
+function placeEls(els: readonly HTMLElement[], d: { dx: number; dy: number } | null, canvas: HTMLElement | null): void {
+  // the selection's toolbar hides while its notes move (globals.css), without a render
+  if (canvas && (d !== null) !== canvas.hasAttribute("data-moving")) canvas.toggleAttribute("data-moving", d !== null);
   for (const el of els) {
     if (d) {
       el.dataset.dragging = "";
@@ -86,7 +88,6 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
   const [prefs, setPrefs] = useState<EditPrefs>(() => loadPrefs(user.id));
   const [selectArea, setSelectArea] = useState(false);
   const [marquee, setMarquee] = useState<Rect | null>(null);
-  const [dragging, setDragging] = useState(false);
   const [editingNote, setEditingNote] = useState<string | null>(null);
   const [camera, setCamera] = useCamera(boardId);
   const [historyOpen, setHistoryOpen] = useState(false);
@@ -115,9 +116,25 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     if (title) document.title = `${title} · Corkboard`;
   }, [title]);
 
+  // The canvas's place on the page, kept by a ResizeObserver: reading it on every
+  // pointer move would force a style and layout pass in the middle of a drag.
+  const canvasRect = useRef<DOMRect | null>(null);
+  useEffect(() => {
+    const el = canvasRef.current;
+    if (!el || typeof ResizeObserver === "undefined") return;
+    const ro = new ResizeObserver(() => (canvasRect.current = el.getBoundingClientRect()));
+    ro.observe(el);
+    const onResize = () => (canvasRect.current = el.getBoundingClientRect());
+    window.addEventListener("resize", onResize);
+    return () => {
+      ro.disconnect();
+      window.removeEventListener("resize", onResize);
+    };
+  }, []);
+
   const toBoard = useCallback(
     (clientX: number, clientY: number) => {
-      const rect = canvasRef.current?.getBoundingClientRect();
+      const rect = canvasRect.current ?? canvasRef.current?.getBoundingClientRect();
       return { x: (clientX - (rect?.left ?? 0) - camera.x) / camera.z, y: (clientY - (rect?.top ?? 0) - camera.y) / camera.z };
     },
     [camera],
@@ -151,8 +168,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
   });
 
   const endDrag = (g: Extract<Gesture, { kind: "drag" }>) => {
-    placeEls(g.els, null);
-    setDragging(false);
+    placeEls(g.els, null, canvasRef.current);
   };
   const cancelGesture = () => {
     const g = gesture.current;
@@ -555,11 +571,10 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
         } catch {
           // the pointer is gone: its pointerup/cancel ends the drag
         }
-        setDragging(true);
       }
       g.dx = dx;
       g.dy = dy;
-      placeEls(g.els, { dx, dy });
+      placeEls(g.els, { dx, dy }, canvasRef.current);
     }
   };
 
@@ -752,7 +767,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
               style={{ left: camera.x + marquee.x * camera.z, top: camera.y + marquee.y * camera.z, width: marquee.w * camera.z, height: marquee.h * camera.z }}
             />
           )}
-          {canEdit && !dragging && !marquee && selectedNotes.length > 0 && (
+          {canEdit && !marquee && selectedNotes.length > 0 && (
             <SelectionBar
               ref={barRef}
               count={selectedNotes.length}

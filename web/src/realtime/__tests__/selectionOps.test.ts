@@ -87,6 +87,19 @@ describe("a selection's changes are one undo step", () => {
     expect(b.xs()).toEqual(["n1:20,40", "n2:320,40", "n3:600,0"]);
   });
 
+  it("a selection's changes make one new view, not one per note (each view copies every note)", () => {
+    const b = openBoard();
+    let views = 0;
+    const off = b.client.store.changes.on(() => views++);
+    b.client.updateNotes(["n1", "n2", "n3"].map((id) => ({ id, delta: { y: 99 } })));
+    expect(views).toBe(1);
+    b.client.deleteNotes(["n1", "n2"]);
+    expect(views).toBe(2);
+    b.client.createNotes([{ x: 1, y: 1 }, { x: 2, y: 2 }, { x: 3, y: 3 }]);
+    expect(views).toBe(3);
+    off();
+  });
+
   it("a refused member of a group is rolled back alone and leaves the group", async () => {
     const b = openBoard();
     b.client.updateNotes([
