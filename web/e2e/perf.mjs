@@ -222,6 +222,23 @@ async function dragSelection(api, context, watch) {
   const before = await pos("sel-note-53"); // row 2, column 3
   const box = await page.locator('[data-note-id="sel-note-53"]').boundingBox();
   await sleep(300);
+  if (process.env.PERF_DEBUG) {
+    // the browser's part of one move: 50 transforms, then a forced style and layout pass
+    const cost = await page.evaluate(() => {
+      const els = [...document.querySelectorAll("[data-note-id][data-selected]")];
+      const out = [];
+      for (let i = 1; i <= 20; i++) {
+        const t0 = performance.now();
+        for (const el of els) el.style.transform = `translate(${i}px, ${i}px)`;
+        document.body.getBoundingClientRect();
+        els[0].getBoundingClientRect();
+        out.push(performance.now() - t0);
+      }
+      for (const el of els) el.style.transform = "";
+      return out;
+    });
+    log(`  style+layout of one move of 50 notes (ms): ${cost.map((c) => c.toFixed(1)).join(" ")}`);
+  }
   const idle = await idleFrames(page, 1000);
   const dx = 300;
   const dy = 200;

@@ -324,8 +324,8 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement | null;
       if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA" || t.tagName === "SELECT" || t.isContentEditable)) return;
-      // Keys meant for a menu or dialog elsewhere on the page stay there.
-      if (t && t !== document.body && !canvasRef.current?.contains(t)) return;
+      // Keys meant for a dialog or a menu stay there.
+      if (t?.closest?.('[role="dialog"], [role="alertdialog"], [role="menu"], [aria-modal="true"]')) return;
       const s = live.current;
       const c = commands.current;
       const mod = e.ctrlKey || e.metaKey;
