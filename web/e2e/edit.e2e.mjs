@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { BASE, ConsoleWatch, PASSWORD, launchBrowser, rest, until } from "./harness.mjs";
+import { BASE, ConsoleWatch, PASSWORD, launchBrowser, rest, screenshotPath, until } from "./harness.mjs";
 
 const watch = new ConsoleWatch();
 const VIEWPORT = { width: 1280, height: 800 };
@@ -144,6 +144,9 @@ describe("editing a board, end to end", { timeout: 150_000 }, () => {
   test("recolour a selection from its toolbar; delete it and one undo restores all three", async () => {
     assert.deepEqual(await selectedIds(A), [n1, n2, n3].sort(), "still selected");
     const bar = A.getByRole("toolbar", { name: "3 selected notes" });
+    await bar.waitFor();
+    const shot = screenshotPath("multi-select");
+    if (shot) await A.screenshot({ path: shot });
     await bar.getByRole("radio", { name: "Blue" }).click();
     await until("all three blue on the server", async () => (await notesOf(board1)).filter((n) => [n1, n2, n3].includes(n.id) && n.color === "blue").length === 3);
     await until("bob sees them blue", async () => (await B.locator('[data-note-id].bg-sky-200').count()) === 3);
