@@ -2,6 +2,7 @@
 // playwright-core), the server started by scripts/e2e.sh (stop / restart on the
 // same port and data directory), console-error collection and small waits.
 import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
 import { mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -184,4 +185,64 @@ export async function rest(context, method, path, data) {
     body = text;
   }
   return { status: res.status(), body };
+}
+
+// ---------------------------------------------------------------- accessibility
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/**
+ * Runs axe-core on the page as it is now and fails with a readable list of the
+ * serious and critical violations (rule, impact, what it means, the first
+ * elements). axe is evaluated through the DevTools protocol, which the page's
+ * CSP does not apply to; `exclude` lists selectors to leave out.
+ */
+export async function checkA11y(page, what, { exclude = [] } = {}) {
+  if (!(await page.evaluate(() => typeof window.axe === "object"))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(
+    async (ex) => {
+      const r = await window.axe.run(ex.length ? { exclude: ex.map((s) => [s]) } : document, {
+        resultTypes: ["violations"],
+      });
+      return r.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.map((n) => `${n.target.join(" ")}${n.failureSummary ? ` — ${n.failureSummary.split("\n").slice(1, 2).join("").trim()}` : ""}`),
+      }));
+    },
+    exclude,
+  );
+  const bad = violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  if (bad.length) {
+    const list = bad
+      .map((v) => `  - ${v.id} (${v.impact}): ${v.help}\n${v.nodes.slice(0, 6).map((n) => `      ${n}`).join("\n")}${v.nodes.length > 6 ? `\n      … ${v.nodes.length - 6} more` : ""}`)
+      .join("\n");
+    throw new Error(`axe: ${bad.length} serious/critical violation(s) on ${what} (${page.url()}):\n${list}`);
+  }
+  return violations.length;
+}
+
+/**
+ * Controls of the page (outside the board canvas) that are off-screen
+ * sideways or squashed (under 16 px wide or high): what a 390 px screen
+ * must not show. Returns descriptions, empty when all is well.
+ */
+export async function layoutProblems(page) {
+  return page.evaluate(() => {
+    const out = [];
+    const vw = document.documentElement.clientWidth;
+    const name = (el) => (el.getAttribute("aria-label") || el.textContent || el.tagName).trim().slice(0, 40);
+    for (const el of document.querySelectorAll("button, a[href], input, select, textarea, h1, [role=dialog], [role=group], [role=status]")) {
+      if (el.closest('[data-testid="canvas"]')) continue;
+      const r = el.getBoundingClientRect();
+      const style = getComputedStyle(el);
+      if (r.width === 0 && r.height === 0) continue; // not rendered
+      if (style.visibility === "hidden" || style.display === "none") continue;
+      if (el.type === "checkbox" || el.type === "radio") continue;
+      if (r.left < -1 || r.right > vw + 1) out.push(`off-screen: ${el.tagName.toLowerCase()} "${name(el)}" ${Math.round(r.left)}…${Math.round(r.right)} of ${vw}`);
+      else if (r.width < 16 || r.height < 16) out.push(`squashed: ${el.tagName.toLowerCase()} "${name(el)}" ${Math.round(r.width)}×${Math.round(r.height)}`);
+    }
+    return out;
+  });
 }

@@ -33,7 +33,11 @@ async fn fallback(
     if crate::grpc::is_grpc(&headers) {
         return crate::grpc::unknown_service(uri.path());
     }
-    web::fallback(state.web_dir.as_deref(), method, uri).await
+    let neg = web::Negotiation {
+        accept_encoding: headers.get(axum::http::header::ACCEPT_ENCODING),
+        if_none_match: headers.get(axum::http::header::IF_NONE_MATCH),
+    };
+    web::fallback(state.web_dir.as_deref(), method, uri, neg).await
 }
 
 /// The whole HTTP surface.

@@ -14,7 +14,7 @@ export default function Home() {
     );
   }, []);
   return (
-    <main className="flex h-dvh flex-col items-center justify-center gap-4 text-stone-500">
+    <main className="flex h-dvh flex-col items-center justify-center gap-4 text-stone-500 dark:text-stone-400">
       <Logo className="text-2xl text-stone-900 dark:text-stone-100" />
       <Spinner />
     </main>

@@ -9,6 +9,7 @@ import type { User } from "@/realtime/protocol";
 import { ConnectionStatus } from "./ConnectionStatus";
 import { NotificationsButton } from "./Notifications";
 import { SessionProvider, useSession } from "./session";
+import { ThemeChoice } from "./ThemeChoice";
 import { ToastProvider } from "./toasts";
 import { Avatar, Logo, Spinner } from "./ui";
 import { usePopover } from "./usePopover";
@@ -27,16 +28,16 @@ function AccountMenu({ user, onSignOut }: { user: User; onSignOut(): Promise<voi
         aria-haspopup="true"
         className="flex rounded-full"
       >
-        <Avatar id={user.id} name={user.username} />
+        <Avatar id={user.id} name={user.username} decorative />
       </button>
       {open && (
         <div
           ref={panelRef}
           role="group"
           aria-label="Account menu"
-          className="absolute right-0 top-11 z-40 w-48 rounded-xl border border-stone-200 bg-white p-1 text-sm shadow-xl dark:border-stone-800 dark:bg-stone-900"
+          className="absolute right-0 top-11 z-40 w-56 rounded-xl border border-stone-200 bg-white p-1 text-sm shadow-xl dark:border-stone-800 dark:bg-stone-900"
         >
-          <p className="truncate px-3 py-2 text-stone-500">
+          <p className="truncate px-3 py-2 text-stone-500 dark:text-stone-400">
             Signed in as <strong className="text-stone-900 dark:text-stone-100">{user.username}</strong>
           </p>
           <Link
@@ -45,6 +46,10 @@ function AccountMenu({ user, onSignOut }: { user: User; onSignOut(): Promise<voi
           >
             Account &amp; sessions
           </Link>
+          <div className="px-3 py-2">
+            <p className="mb-1 text-xs text-stone-600 dark:text-stone-400">Theme</p>
+            <ThemeChoice />
+          </div>
           <button
             type="button"
             onClick={onSignOut}
@@ -106,7 +111,7 @@ function Guard({
   }, [session.status]);
   if (session.status !== "signed-in") {
     return (
-      <div className="flex h-dvh items-center justify-center text-stone-500">
+      <div className="flex h-dvh items-center justify-center text-stone-500 dark:text-stone-400">
         <Spinner className="mr-2" /> Loading…
       </div>
     );

@@ -82,7 +82,7 @@ export function ImportBoard() {
         {state.step === "running" && <Spinner />} Import…
       </Button>
       {state.step === "running" && (
-        <div role="status" className="w-64 text-xs text-stone-500">
+        <div role="status" className="w-64 text-xs text-stone-500 dark:text-stone-400">
           Importing “{state.title}”: {state.done.toLocaleString()} of {state.total.toLocaleString()} notes
           <progress className="block w-full" max={state.total || 1} value={state.done} />
         </div>

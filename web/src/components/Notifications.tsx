@@ -88,7 +88,7 @@ export function NotificationsButton() {
             </button>
           </div>
           {state.items.length === 0 ? (
-            <p className="px-4 py-10 text-center text-sm text-stone-500">
+            <p className="px-4 py-10 text-center text-sm text-stone-500 dark:text-stone-400">
               {state.loaded ? "You're all caught up." : "Loading…"}
             </p>
           ) : (
@@ -111,10 +111,10 @@ export function NotificationsButton() {
                       <span className="min-w-0 flex-1">
                         <span className="flex items-center gap-2">
                           <span className="truncate text-sm font-medium">{d.title}</span>
-                          {!n.read && <span className="h-2 w-2 shrink-0 rounded-full bg-brand-500" aria-label="unread" />}
+                          {!n.read && <span className="h-2 w-2 shrink-0 rounded-full bg-brand-500" role="img" aria-label="unread" />}
                         </span>
                         <span className="line-clamp-2 text-xs text-stone-600 dark:text-stone-400">{d.body}</span>
-                        <span className="text-[0.7rem] text-stone-400">{timeAgo(n.at)}</span>
+                        <span className="text-[0.7rem] text-stone-500 dark:text-stone-400">{timeAgo(n.at)}</span>
                       </span>
                     </button>
                   </li>

@@ -5,7 +5,7 @@ type Variant = "primary" | "secondary" | "ghost" | "danger";
 
 const variants: Record<Variant, string> = {
   primary:
-    "bg-brand-500 text-white shadow-sm hover:bg-brand-600 focus-visible:outline-brand-500 disabled:bg-brand-400/60",
+    "bg-brand-700 text-white shadow-sm hover:bg-brand-800 focus-visible:outline-brand-500 disabled:bg-brand-700/60",
   secondary:
     "bg-white text-stone-800 ring-1 ring-stone-300 shadow-sm hover:bg-stone-50 dark:bg-stone-800 dark:text-stone-100 dark:ring-stone-700 dark:hover:bg-stone-700",
   ghost: "text-stone-700 hover:bg-stone-200/70 dark:text-stone-300 dark:hover:bg-stone-800",
@@ -54,14 +54,14 @@ export function Spinner({ className = "" }: { className?: string }) {
 }
 
 const avatarColors = [
-  "bg-rose-500",
-  "bg-amber-500",
-  "bg-emerald-500",
-  "bg-sky-500",
-  "bg-violet-500",
-  "bg-fuchsia-500",
-  "bg-teal-500",
-  "bg-orange-500",
+  "bg-rose-600",
+  "bg-amber-700",
+  "bg-emerald-700",
+  "bg-sky-700",
+  "bg-violet-600",
+  "bg-fuchsia-700",
+  "bg-teal-700",
+  "bg-orange-700",
 ];
 
 export function userHue(id: string): number {
@@ -75,23 +75,27 @@ export function avatarColor(id: string): string {
 }
 
 /** The same colours as `avatarColors`, as RGB (for carets and selection highlights). */
-const avatarRgbs = ["244 63 94", "245 158 11", "16 185 129", "14 165 233", "139 92 246", "217 70 239", "20 184 166", "249 115 22"];
+// Dark enough for white text (initials, cursor names) at 4.5:1 or more.
+const avatarRgbs = ["225 29 72", "180 83 9", "4 120 87", "3 105 161", "124 58 237", "162 28 175", "15 118 110", "194 65 12"];
 
 /** `rgb(… / alpha)` of a user's colour. */
 export function avatarRgb(id: string, alpha = 1): string {
   return `rgb(${avatarRgbs[userHue(id) % avatarRgbs.length]} / ${alpha})`;
 }
 
-/** A round avatar whose accessible name is the username. */
-export function Avatar({ id, name, size = "md" }: { id: string; name: string; size?: "sm" | "md" }) {
+/**
+ * A round avatar whose accessible name is the username. `decorative`: inside
+ * a control that names itself (the Account button), the initials are drawn
+ * by CSS, so they are not text that the control's name must contain.
+ */
+export function Avatar({ id, name, size = "md", decorative = false }: { id: string; name: string; size?: "sm" | "md"; decorative?: boolean }) {
   const s = size === "sm" ? "h-7 w-7 text-xs" : "h-8 w-8 text-sm";
+  const cls = `inline-flex shrink-0 select-none items-center justify-center overflow-hidden rounded-full font-semibold uppercase leading-none tracking-tight text-white ring-2 ring-white dark:ring-stone-900 ${s} ${avatarColor(id)}`;
+  if (decorative) {
+    return <span aria-hidden="true" data-initials={name.slice(0, 2)} className={`${cls} before:content-[attr(data-initials)]`} />;
+  }
   return (
-    <span
-      role="img"
-      aria-label={name}
-      title={name}
-      className={`inline-flex shrink-0 select-none items-center justify-center overflow-hidden rounded-full font-semibold uppercase leading-none tracking-tight text-white ring-2 ring-white dark:ring-stone-900 ${s} ${avatarColor(id)}`}
-    >
+    <span role="img" aria-label={name} title={name} className={cls}>
       {name.slice(0, 2)}
     </span>
   );

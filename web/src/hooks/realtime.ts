@@ -131,6 +131,9 @@ const emptyMeta: BoardMeta = {
   typing: [],
   notices: [],
   selections: [],
+  drags: [],
+  viewports: [],
+  membersVersion: 0,
   canUndo: false,
   canRedo: false,
 };

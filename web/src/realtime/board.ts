@@ -11,7 +11,10 @@ import {
   textUpdateOf,
   type BoardMessage,
   type CursorSignal,
+  type DragSignal,
   type Id,
+  MAX_DRAG_SIGNAL,
+  MAX_SELECTED_SIGNAL,
   type Note,
   type NoteColor,
   type NoteDelta,
@@ -19,6 +22,7 @@ import {
   type SelectionSignal,
   type TypingSignal,
   type User,
+  type ViewportSignal,
 } from "./protocol";
 import { restoredDelta, type RestoreChange } from "./restorePlan";
 import { conflictAuthor } from "./conflictAuthor";
@@ -78,6 +82,22 @@ export interface RemoteSelection {
   at: number;
 }
 
+/** Someone else's drag in progress: where their notes are now, before the move is committed. */
+export interface RemoteDrag {
+  user: User;
+  notes: { id: Id; x: number; y: number }[];
+  at: number;
+  /** The drag ended (`notes: []` received): kept briefly until the committed move arrives. */
+  ended: boolean;
+}
+
+/** What another user looks at (`viewport` signal), and the notes they have selected. */
+export interface RemoteViewport extends ViewportSignal {
+  user: User;
+  selected: Id[];
+  at: number;
+}
+
 export interface BoardMeta {
   status: BoardStatus;
   presence: Presence[];
@@ -85,6 +105,10 @@ export interface BoardMeta {
   typing: Typing[];
   notices: Notice[];
   selections: RemoteSelection[];
+  drags: RemoteDrag[];
+  viewports: RemoteViewport[];
+  /** Counts member events seen (joined, role changed, left): a cached member list older than this is stale. */
+  membersVersion: number;
   canUndo: boolean;
   canRedo: boolean;
 }
@@ -99,6 +123,14 @@ export interface BoardClientOptions {
   selectionTtlMs?: number;
   /** Max selection signals per second. */
   selectionRate?: number;
+  /** Max drag signals per second (latest position only). */
+  dragRate?: number;
+  /** A remote drag without news for this long is dropped (ms). */
+  dragTtlMs?: number;
+  /** After a drag's end signal, its positions stay this long unless the committed move arrives first (ms). */
+  dragLingerMs?: number;
+  /** Max viewport signals per second. */
+  viewportRate?: number;
   /** Schedules a note's text edits for the next frame (tests pass their own). */
   frame?: (cb: () => void) => void;
   /** Keystrokes closer than this are one text undo step (ms). */
@@ -148,6 +180,19 @@ export class BoardClient {
   private cursors = new Map<Id, Cursor>();
   private typing = new Map<Id, Typing>();
   private selections = new Map<Id, RemoteSelection>();
+  private drags = new Map<Id, RemoteDrag>();
+  private viewports = new Map<Id, RemoteViewport>();
+  /** This user's view and selected notes, re-sent when someone joins (so a follower has it at once). */
+  private myViewport: ViewportSignal | null = null;
+  private mySelected: Id[] = [];
+  private membersVersion = 0;
+  /**
+   * The server has answered `subscribed` on this connection: before that a
+   * signal would be refused as `not_found` (and read as "board not found").
+   */
+  private live = false;
+  /** This user is dragging notes (their cursor is not sent meanwhile). */
+  private dragActive = false;
   private notices: Notice[] = [];
   private metaSnapshot: BoardMeta;
   private unsubscribe: (() => void) | null = null;
@@ -161,6 +206,10 @@ export class BoardClient {
   private readonly selectionTtl: number;
   readonly sendCursor: ((x: number, y: number) => void) & { cancel(): void };
   private readonly sendSelectionNow: ((data: SelectionSignal) => void) & { cancel(): void };
+  private readonly sendDragNow: ((data: DragSignal) => void) & { cancel(): void };
+  private readonly sendViewportNow: (() => void) & { cancel(): void };
+  private readonly dragTtl: number;
+  private readonly dragLinger: number;
 
   constructor(
     private readonly conn: Connection,
@@ -171,12 +220,20 @@ export class BoardClient {
     this.uuid = opts.uuid ?? defaultUuid;
     this.ttl = opts.signalTtlMs ?? 10_000;
     this.sendCursor = throttle((x: number, y: number) => {
+      // While dragging, the drag signal shows where the pointer is: cursor + drag would be ~50/s, the server's limit.
+      if (this.dragActive || !this.live) return;
       this.conn.signal(this.boardId, "cursor", { x: Math.round(x), y: Math.round(y) } satisfies CursorSignal);
     }, 1000 / (opts.cursorRate ?? 20));
     this.selectionTtl = opts.selectionTtlMs ?? 5_000;
     this.sendSelectionNow = throttle((data: SelectionSignal) => {
-      this.conn.signal(this.boardId, "selection", data);
+      if (this.live) this.conn.signal(this.boardId, "selection", data);
     }, 1000 / (opts.selectionRate ?? 15));
+    this.sendDragNow = throttle((data: DragSignal) => {
+      this.conn.signal(this.boardId, "drag", data);
+    }, 1000 / (opts.dragRate ?? 30));
+    this.dragTtl = opts.dragTtlMs ?? 2_000;
+    this.dragLinger = opts.dragLingerMs ?? 1_000;
+    this.sendViewportNow = throttle(() => this.signalViewport(), 1000 / (opts.viewportRate ?? 10));
     this.textOptions = { frame: opts.frame, captureTimeoutMs: opts.captureTimeoutMs };
     const loading = (opts.loadText ?? (() => import("./text")))();
     this.history = new History({
@@ -233,14 +290,17 @@ export class BoardClient {
       onMessage: (m) => this.onMessage(m),
       onDisconnect: () => {
         this.resyncing = false;
+        this.live = false;
         this.presence.clear();
         this.cursors.clear();
         this.typing.clear();
         this.selections.clear();
+        this.drags.clear();
+        this.viewports.clear();
         this.emitMeta();
       },
     });
-    this.sweepTimer = setInterval(() => this.sweep(), 1000);
+    this.sweepTimer = setInterval(() => this.sweep(), 250);
   }
 
   /** Sends typed text at once rather than at the next frame (the page is being hidden, or `leaving`). */
@@ -252,6 +312,8 @@ export class BoardClient {
     this.stopped = true;
     this.sendCursor.cancel();
     this.sendSelectionNow.cancel();
+    this.sendDragNow.cancel();
+    this.sendViewportNow.cancel();
     this.texts?.stop();
     this.unsubscribe?.();
     this.unsubscribe = null;
@@ -671,7 +733,7 @@ export class BoardClient {
   sendSelection(note: Id | null, anchor = 0, head = anchor): void {
     if (note === null) {
       this.sendSelectionNow.cancel();
-      this.conn.signal(this.boardId, "selection", { note: null } satisfies SelectionSignal);
+      if (this.live) this.conn.signal(this.boardId, "selection", { note: null } satisfies SelectionSignal);
       return;
     }
     const data: SelectionSignal = { note, index: [anchor, head] };
@@ -722,7 +784,54 @@ export class BoardClient {
   // ------------------------------------------------------------ signals
 
   sendTyping(note: Id | null): void {
+    if (!this.live) return;
     this.conn.signal(this.boardId, "typing", { note } satisfies TypingSignal);
+  }
+
+  /**
+   * Where the notes this user drags are now (board coordinates), coalesced to
+   * ~30 signals a second, the newest positions only; `[]` = the drag ended
+   * (dropped or cancelled), sent at once.
+   */
+  sendDrag(notes: { id: Id; x: number; y: number }[]): void {
+    this.dragActive = notes.length > 0;
+    if (notes.length === 0) {
+      this.sendDragNow.cancel();
+      this.conn.signal(this.boardId, "drag", { notes: [] } satisfies DragSignal);
+      return;
+    }
+    if (!this.live) return;
+    const data: DragSignal = {
+      notes: notes.slice(0, MAX_DRAG_SIGNAL).map((n) => ({ id: n.id, x: Math.round(n.x), y: Math.round(n.y) })),
+    };
+    this.sendDragNow(data);
+  }
+
+  /** This user's view (≤ ~10 signals a second); re-sent when someone joins. */
+  sendViewport(v: ViewportSignal): void {
+    const r = (n: number) => Math.round(n * 100) / 100;
+    const next = { x: r(v.x), y: r(v.y), zoom: Math.round(v.zoom * 1000) / 1000, w: Math.round(v.w), h: Math.round(v.h) };
+    const m = this.myViewport;
+    if (m && m.x === next.x && m.y === next.y && m.zoom === next.zoom && m.w === next.w && m.h === next.h) return;
+    this.myViewport = next;
+    this.sendViewportNow();
+  }
+
+  /**
+   * The notes this user has selected, shown to others as outlines in this
+   * user's colour (carried by the `viewport` signal: `selected`, at most
+   * `MAX_SELECTED_SIGNAL` ids).
+   */
+  setSelected(ids: Iterable<Id>): void {
+    const next = [...ids].slice(0, MAX_SELECTED_SIGNAL);
+    if (next.length === this.mySelected.length && next.every((id, i) => id === this.mySelected[i])) return;
+    this.mySelected = next;
+    this.sendViewportNow();
+  }
+
+  private signalViewport(): void {
+    if (!this.myViewport || !this.live) return;
+    this.conn.signal(this.boardId, "viewport", { ...this.myViewport, selected: this.mySelected });
   }
 
   // ------------------------------------------------------------ internals
@@ -754,6 +863,7 @@ export class BoardClient {
     switch (m.type) {
       case "subscribed":
         this.resyncing = false;
+        this.live = true;
         if (m.snapshot) {
           this.store.loadSnapshot(m.snapshot, m.seq);
           // Events may have been skipped: merge every open text document with the server's.
@@ -763,6 +873,8 @@ export class BoardClient {
           this.texts?.reconnected();
         }
         this.setStatus("ready");
+        // Others following this user see where they are at once.
+        this.signalViewport();
         break;
       case "event": {
         const outcome = this.store.applyEvent(m);
@@ -777,6 +889,14 @@ export class BoardClient {
         if (outcome === "gap" && !this.resyncing) {
           this.resyncing = true;
           this.conn.resubscribe(this.boardId);
+        }
+        if (m.kind === "note.updated" && (m.delta.x !== undefined || m.delta.y !== undefined) && outcome !== "duplicate") {
+          this.committedMove(m.by.id, m.id);
+        }
+        if (m.kind === "note.deleted") for (const d of this.drags.values()) this.committedMove(d.user.id, m.id);
+        if (m.kind === "member.joined" || m.kind === "member.updated" || m.kind === "member.left") {
+          this.membersVersion++;
+          this.emitMeta();
         }
         if (m.kind === "board.deleted") this.setStatus("deleted");
         // The server ends the subscription right after (`unsubscribed`, "revoked"); the event says so first.
@@ -809,7 +929,10 @@ export class BoardClient {
     if (m.members) {
       this.presence = new Map(m.members.map((p) => [p.user.id, p]));
     }
+    const me = this.conn.user?.id;
     for (const p of m.joined ?? []) this.presence.set(p.user.id, p);
+    // Someone new (or a new tab of someone): they get this user's view and selection at once.
+    if ((m.joined ?? []).some((p) => p.user.id !== me)) this.signalViewport();
     for (const p of m.left ?? []) {
       // `left` carries the remaining connection count; gone when it reaches 0.
       if (p.connections > 0) this.presence.set(p.user.id, p);
@@ -818,6 +941,8 @@ export class BoardClient {
         this.cursors.delete(p.user.id);
         this.typing.delete(p.user.id);
         this.selections.delete(p.user.id);
+        this.drags.delete(p.user.id);
+        this.viewports.delete(p.user.id);
       }
     }
     this.emitMeta();
@@ -836,6 +961,18 @@ export class BoardClient {
       const sel = parseSelection(from, d);
       if (sel) this.selections.set(from.id, sel);
       else this.selections.delete(from.id);
+    } else if (name === "drag") {
+      const notes = parseDrag(d);
+      if (notes === null) return;
+      const prev = this.drags.get(from.id);
+      if (notes.length > 0) this.drags.set(from.id, { user: from, notes, at: Date.now(), ended: false });
+      // Ended: the notes stay where they were dropped until the committed move arrives (or a moment passes).
+      else if (prev) this.drags.set(from.id, { ...prev, at: Date.now(), ended: true });
+      else return;
+    } else if (name === "viewport") {
+      const v = parseViewport(from, d);
+      if (!v) return;
+      this.viewports.set(from.id, v);
     } else {
       return;
     }
@@ -863,7 +1000,23 @@ export class BoardClient {
         changed = true;
       }
     }
+    for (const [k, d] of this.drags) {
+      if (now - d.at > (d.ended ? this.dragLinger : this.dragTtl)) {
+        this.drags.delete(k);
+        changed = true;
+      }
+    }
     if (changed) this.emitMeta();
+  }
+
+  /** The committed move of `note` by `by` arrived: their live position of it is no longer needed. */
+  private committedMove(by: Id, note: Id): void {
+    const d = this.drags.get(by);
+    if (!d || !d.notes.some((n) => n.id === note)) return;
+    const notes = d.notes.filter((n) => n.id !== note);
+    if (notes.length === 0) this.drags.delete(by);
+    else this.drags.set(by, { ...d, notes });
+    this.emitMeta();
   }
 
   private setStatus(s: BoardStatus): void {
@@ -882,6 +1035,9 @@ export class BoardClient {
       typing: [...this.typing.values()],
       notices: [...this.notices],
       selections: [...this.selections.values()],
+      drags: [...this.drags.values()],
+      viewports: [...this.viewports.values()],
+      membersVersion: this.membersVersion,
       canUndo: this.history?.canUndo ?? false,
       canRedo: this.history?.canRedo ?? false,
     };
@@ -911,4 +1067,26 @@ export function parseSelection(from: User, d: Record<string, unknown>): RemoteSe
     sel.head = d.head;
   }
   return sel;
+}
+
+const finite = (v: unknown): v is number => typeof v === "number" && Number.isFinite(v);
+
+/** A `drag` signal's notes, checked (bad entries dropped); null = not a drag signal at all. */
+export function parseDrag(d: Record<string, unknown>): { id: Id; x: number; y: number }[] | null {
+  if (!Array.isArray(d.notes)) return null;
+  const out: { id: Id; x: number; y: number }[] = [];
+  for (const n of d.notes.slice(0, MAX_DRAG_SIGNAL * 2) as unknown[]) {
+    const e = (n ?? {}) as Record<string, unknown>;
+    if (typeof e.id === "string" && finite(e.x) && finite(e.y)) out.push({ id: e.id, x: e.x, y: e.y });
+  }
+  return out;
+}
+
+/** A `viewport` signal's data, checked; null when unusable. */
+export function parseViewport(from: User, d: Record<string, unknown>): RemoteViewport | null {
+  if (!finite(d.x) || !finite(d.y) || !finite(d.zoom) || !finite(d.w) || !finite(d.h) || d.zoom <= 0 || d.w <= 0 || d.h <= 0) return null;
+  const selected = Array.isArray(d.selected)
+    ? (d.selected as unknown[]).filter((id): id is string => typeof id === "string").slice(0, MAX_SELECTED_SIGNAL * 2)
+    : [];
+  return { user: from, x: d.x, y: d.y, zoom: d.zoom, w: d.w, h: d.h, selected, at: Date.now() };
 }

@@ -133,13 +133,39 @@ export type RpcMethod = keyof RpcMethods;
 export type RpcParams<M extends RpcMethod> = RpcMethods[M]["params"];
 export type RpcResult<M extends RpcMethod> = RpcMethods[M]["result"];
 
-export type SignalName = "typing" | "cursor" | "selection";
+/** The contract's three, and this server's two additions (`viewport` for follow, `drag` for live drags). */
+export type SignalName = "typing" | "cursor" | "selection" | "viewport" | "drag";
 
 /** Our own signal payloads (the contract leaves `data` open, ≤ 1 KiB). */
 export interface CursorSignal {
   x: number;
   y: number;
 }
+/**
+ * The part of the board a user looks at: board coordinates of the view's
+ * top-left corner, the zoom, and the view's size in screen pixels. Sent when
+ * the view changes (≤ ~10/s) and when someone joins, so followers track it.
+ */
+export interface ViewportSignal {
+  x: number;
+  y: number;
+  zoom: number;
+  w: number;
+  h: number;
+  /**
+   * The notes the sender has selected (at most `MAX_SELECTED_SIGNAL` ids), so
+   * others outline them in the sender's colour; absent or empty = none.
+   */
+  selected?: Id[];
+}
+/** Ids of selected notes one viewport signal carries (36-byte ids: 20 stay well within 1 KiB). */
+export const MAX_SELECTED_SIGNAL = 20;
+/** Where the notes being dragged are now (board coordinates); `notes: []` = the drag ended. */
+export interface DragSignal {
+  notes: { id: Id; x: number; y: number }[];
+}
+/** Notes carried by one drag signal (each entry ~70 bytes: 12 stay under 1 KiB). */
+export const MAX_DRAG_SIGNAL = 12;
 export interface TypingSignal {
   note: Id | null;
 }

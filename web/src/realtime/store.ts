@@ -15,7 +15,7 @@
  * until it is handled here.
  */
 import { Emitter } from "./emitter";
-import type { Board, BoardEvent, Id, Note, NoteDelta, Snapshot } from "./protocol";
+import type { Board, BoardEvent, Id, Note, NoteDelta, Snapshot, User } from "./protocol";
 
 export interface BoardStoreOptions {
   /**
@@ -79,6 +79,8 @@ export class BoardStore {
   private held = new Map<number, BoardEvent>();
   /** Per note and field, the last confirmed write (for undo's "someone changed it since" rule). */
   private writes = new Map<Id, Partial<Record<NoteField, FieldWrite>>>();
+  /** Per note, who wrote it last (the `by` of its newest `note.created`/`note.updated` seen); absent = unknown. */
+  private editors = new Map<Id, User>();
   /** Text of notes with a loaded collaborative document: it includes edits not confirmed yet. */
   private localText = new Map<Id, { text: string; dirty: boolean }>();
   private view: BoardView;
@@ -128,6 +130,15 @@ export class BoardStore {
   }
 
   /**
+   * Who changed note `id` last, from the newest `note.created`/`note.updated`
+   * event this client has seen; null when unknown (only a snapshot seen since,
+   * or the note changed while the client was away).
+   */
+  lastEditor(id: Id): User | null {
+    return this.editors.get(id) ?? null;
+  }
+
+  /**
    * The text a note's collaborative document holds (`null`: none any more).
    * It is shown in place of the confirmed text; `dirty` marks unsent or
    * unconfirmed edits.
@@ -155,6 +166,7 @@ export class BoardStore {
     for (const n of this.notes.values()) {
       const old = before.get(n.id);
       if (old && old.version === n.version) continue;
+      this.editors.delete(n.id);
       const w = { ...this.writes.get(n.id) };
       for (const f of NOTE_FIELDS) if (!old || old[f] !== n[f]) w[f] = { by: null, seq: n.version };
       this.writes.set(n.id, w);
@@ -212,6 +224,7 @@ export class BoardStore {
         const w: Partial<Record<NoteField, FieldWrite>> = {};
         for (const f of NOTE_FIELDS) w[f] = { by: ev.by.id, seq: ev.seq, name: ev.by.username };
         this.writes.set(ev.note.id, w);
+        this.editors.set(ev.note.id, ev.by);
         break;
       }
       case "note.updated": {
@@ -220,6 +233,7 @@ export class BoardStore {
         const w = { ...this.writes.get(ev.id) };
         for (const f of NOTE_FIELDS) if (ev.delta[f] !== undefined) w[f] = { by: ev.by.id, seq: ev.seq, name: ev.by.username };
         this.writes.set(ev.id, w);
+        this.editors.set(ev.id, ev.by);
         break;
       }
       case "note.deleted":

@@ -36,7 +36,7 @@ function SessionRow({ s, onRevoke }: { s: SessionInfo; onRevoke: (s: SessionInfo
             </span>
           )}
         </p>
-        <p className="text-xs text-stone-500">
+        <p className="text-xs text-stone-500 dark:text-stone-400">
           {s.ip ? `${s.ip} · ` : ""}signed in {when(s.created_at)} · last active {when(s.last_used_at)} · ends{" "}
           {when(s.expires_at)}
         </p>
@@ -97,7 +97,7 @@ function Sessions() {
           <h2 id="sessions-h" className="text-lg font-semibold">
             Where you are signed in
           </h2>
-          <p className="text-sm text-stone-500">Sessions end on their own after a while without use.</p>
+          <p className="text-sm text-stone-500 dark:text-stone-400">Sessions end on their own after a while without use.</p>
         </div>
         <div className="flex gap-2">
           <Button size="sm" variant="secondary" disabled={others === 0} onClick={() => void revokeOthers()}>
@@ -114,7 +114,7 @@ function Sessions() {
         </p>
       )}
       {sessions === null ? (
-        <div className="mt-6 flex justify-center text-stone-500">
+        <div className="mt-6 flex justify-center text-stone-500 dark:text-stone-400">
           <Spinner />
         </div>
       ) : (
@@ -190,7 +190,7 @@ function PasswordForm() {
       <h2 id="password-h" className="text-lg font-semibold">
         Change password
       </h2>
-      <p className="text-sm text-stone-500">Every other session is signed out; this one stays. API tokens are kept.</p>
+      <p className="text-sm text-stone-500 dark:text-stone-400">Every other session is signed out; this one stays. API tokens are kept.</p>
       <form
         className="mt-4 grid max-w-md gap-3"
         onSubmit={(e) => {

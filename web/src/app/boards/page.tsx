@@ -98,7 +98,7 @@ function BoardCard({ board, onChanged }: { board: Board; onChanged: () => void }
       ) : (
         <a href={href} className="block min-w-0 after:absolute after:inset-0 after:content-['']">
           <h2 className="truncate text-base font-semibold">{board.title}</h2>
-          <p className="mt-0.5 text-xs text-stone-500">
+          <p className="mt-0.5 text-xs text-stone-500 dark:text-stone-400">
             {board.role === "owner" ? "Owned by you" : `${board.owner.username}'s board · ${board.role}`} · updated{" "}
             {new Date(board.updated_at).toLocaleDateString()}
           </p>
@@ -128,7 +128,7 @@ function BoardCard({ board, onChanged }: { board: Board; onChanged: () => void }
       )}
       {link && (
         <div className="relative z-10 mt-2">
-          <label className="text-xs text-stone-500" htmlFor={`link-${board.id}`}>
+          <label className="text-xs text-stone-500 dark:text-stone-400" htmlFor={`link-${board.id}`}>
             Invite link (copy it):
           </label>
           <Input id={`link-${board.id}`} readOnly value={link} onFocus={(e) => e.currentTarget.select()} />
@@ -194,7 +194,7 @@ function BoardsList() {
         <div className="flex flex-col gap-4 sm:flex-row sm:items-end sm:justify-between">
           <div>
             <h1 className="text-2xl font-semibold tracking-tight">Your boards</h1>
-            <p className="text-sm text-stone-500">Everything you own or were invited to.</p>
+            <p className="text-sm text-stone-500 dark:text-stone-400">Everything you own or were invited to.</p>
           </div>
           <form
             className="flex w-full gap-2 sm:w-auto"
@@ -238,13 +238,13 @@ function BoardsList() {
         </div>
 
         {boards === null ? (
-          <div className="mt-16 flex justify-center text-stone-500">
+          <div className="mt-16 flex justify-center text-stone-500 dark:text-stone-400">
             <Spinner />
           </div>
         ) : boards.length === 0 ? (
           <div className="mt-16 rounded-2xl border-2 border-dashed border-stone-300 px-6 py-16 text-center dark:border-stone-700">
             <p className="text-lg font-medium">No boards yet</p>
-            <p className="mt-1 text-sm text-stone-500">Create your first board above, or open an invite link someone sent you.</p>
+            <p className="mt-1 text-sm text-stone-500 dark:text-stone-400">Create your first board above, or open an invite link someone sent you.</p>
           </div>
         ) : (
           <ul className="mt-8 grid gap-4 sm:grid-cols-2 lg:grid-cols-3 xl:grid-cols-4">

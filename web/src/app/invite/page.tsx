@@ -61,7 +61,7 @@ export default function InvitePage() {
           </p>
           <Link
             href="/boards/"
-            className="rounded-lg bg-brand-500 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-brand-600"
+            className="rounded-lg bg-brand-700 px-4 py-2 text-sm font-medium text-white shadow-sm hover:bg-brand-800"
           >
             Go to your boards
           </Link>
@@ -91,7 +91,7 @@ export default function InvitePage() {
           </div>
         </section>
       ) : (
-        <p className="flex items-center gap-2 text-stone-500">
+        <p className="flex items-center gap-2 text-stone-500 dark:text-stone-400">
           <Spinner /> Opening the invitation…
         </p>
       )}

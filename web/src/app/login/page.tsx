@@ -100,7 +100,7 @@ export default function LoginPage() {
         >
           <Logo className="mb-8 text-xl lg:hidden" />
           <h1 className="text-2xl font-semibold tracking-tight">Welcome to Corkboard</h1>
-          <p className="mt-1 text-sm text-stone-500">Sign in, or pick a username to create an account.</p>
+          <p className="mt-1 text-sm text-stone-500 dark:text-stone-400">Sign in, or pick a username to create an account.</p>
 
           <div className="mt-8 space-y-5">
             <div>

@@ -9,13 +9,14 @@ import { noteFromText, placeAt, readClipboard, toPayload, writeNotes } from "@/l
 import type { Id, InviteRole, Note, NoteColor, NoteDelta, User } from "@/realtime/protocol";
 import { planRestore, summarizePlan } from "@/realtime/restorePlan";
 import type { PlacedCaret } from "./CaretText";
-import { NoteCard, type NoteActions } from "./NoteCard";
+import type { MentionCandidate } from "./Mentions";
+import { NoteCard, type NoteActions, type RemoteDragPos } from "./NoteCard";
 import { Notices } from "./Notices";
 import { ScreenMessage } from "./ScreenMessage";
 import { eventByline, HistoryPanel } from "./HistoryPanel";
 import { Toolbar } from "./Toolbar";
 import { useBoardHistory } from "./useBoardHistory";
-import { fitCamera, HOME, wheelZoomFactor, zoomAt } from "./camera";
+import { fitCamera, followCamera, HOME, lerpCamera, viewBoxOf, wheelZoomFactor, zoomAt, type Camera } from "./camera";
 import { useCamera } from "./useCamera";
 import { SelectionBar } from "./SelectionBar";
 import {
@@ -72,8 +73,31 @@ function placeEls(els: readonly HTMLElement[], d: { dx: number; dy: number } | n
 /** Where a duplicate lands, relative to its original (board px). */
 const DUPLICATE_OFFSET = 20;
 
-const EMPTY: string[] = [];
+const NO_USERS: User[] = [];
 const NO_CARETS: PlacedCaret[] = [];
+/** How long the camera takes to catch up with a followed view (ms). */
+const FOLLOW_EASE_MS = 220;
+
+/**
+ * Per key, the users listed under it, each once. A key whose users are the
+ * same as in `prev` keeps `prev`'s array, so its (memoised) note does not
+ * redraw when only someone's cursor moved.
+ */
+function usersBy(entries: Iterable<[string, User]>, prev?: Map<string, User[]>): Map<string, User[]> {
+  const m = new Map<string, User[]>();
+  for (const [k, u] of entries) {
+    const list = m.get(k) ?? [];
+    if (!list.some((x) => x.id === u.id)) list.push(u);
+    m.set(k, list);
+  }
+  if (prev) {
+    for (const [k, list] of m) {
+      const old = prev.get(k);
+      if (old && old.length === list.length && old.every((u, i) => u.id === list[i].id)) m.set(k, old);
+    }
+  }
+  return m;
+}
 
 /**
  * One open board: the canvas (pan, zoom, notes, remote cursors), its toolbar
@@ -89,7 +113,22 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
   const [selectArea, setSelectArea] = useState(false);
   const [marquee, setMarquee] = useState<Rect | null>(null);
   const [editingNote, setEditingNote] = useState<string | null>(null);
-  const [camera, setCamera] = useCamera(boardId);
+  const [camera, setCameraRaw] = useCamera(boardId);
+  // Following someone: this view tracks their `viewport` signal until this user pans or zooms.
+  const [following, setFollowing] = useState<string | null>(null);
+  /** A pan or zoom by this user (it ends following). */
+  const setCamera = useCallback(
+    (u: React.SetStateAction<Camera>) => {
+      setFollowing(null);
+      setCameraRaw(u);
+    },
+    [setCameraRaw],
+  );
+  const cameraRef = useRef(camera);
+  useEffect(() => {
+    cameraRef.current = camera;
+  }, [camera]);
+  const [canvasSize, setCanvasSize] = useState<{ w: number; h: number } | null>(null);
   const [historyOpen, setHistoryOpen] = useState(false);
   const [restoring, setRestoring] = useState(false);
   const history = useBoardHistory(boardId, view?.seq ?? 0, historyOpen, view?.notes);
@@ -169,6 +208,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
 
   const endDrag = (g: Extract<Gesture, { kind: "drag" }>) => {
     placeEls(g.els, null, canvasRef.current);
+    if (g.moved) client?.sendDrag([]);
   };
   const cancelGesture = () => {
     const g = gesture.current;
@@ -176,6 +216,23 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     if (g?.kind === "drag") endDrag(g);
     setMarquee(null);
   };
+  // Board members for @mentions: fetched on first use, again after a member event (joined, role, left).
+  const membersVersion = useRef(meta.membersVersion);
+  useEffect(() => {
+    membersVersion.current = meta.membersVersion;
+  }, [meta.membersVersion]);
+  const membersCache = useRef<{ version: number; list: Promise<MentionCandidate[]> } | null>(null);
+  const members = useCallback((): Promise<MentionCandidate[]> => {
+    const v = membersVersion.current;
+    if (!membersCache.current || membersCache.current.version !== v) {
+      const list = api.members(boardId).then((r) => r.members.map((m) => m.user).filter((u) => u.id !== user.id));
+      membersCache.current = { version: v, list };
+      list.catch(() => {
+        if (membersCache.current?.list === list) membersCache.current = null; // try again next time
+      });
+    }
+    return membersCache.current.list;
+  }, [boardId, user.id]);
 
   const actions: NoteActions = useMemo(
     () => ({
@@ -207,10 +264,62 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
       selection: (id, anchor, head) => client?.sendSelection(id, anchor, head),
       undoText: (id) => client?.undoText(id),
       redoText: (id) => client?.redoText(id),
+      lastEditor: (id) => client?.store.lastEditor(id) ?? null,
+      members,
       notify: (message) => toast(message, "error"),
     }),
-    [client, toast],
+    [client, members, toast],
   );
+
+  // Others see this user's selection outlined in this user's colour.
+  useEffect(() => {
+    client?.setSelected(selected);
+  }, [client, selected]);
+
+  // The canvas's size, for the viewport signal and for following.
+  useEffect(() => {
+    const el = canvasRef.current;
+    if (!el) return;
+    const measure = () => setCanvasSize({ w: el.clientWidth, h: el.clientHeight });
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(el);
+    return () => ro.disconnect();
+  }, [view?.ready]);
+
+  // This user's view, for whoever follows them (the client throttles and skips repeats).
+  useEffect(() => {
+    if (client && canvasSize && canvasSize.w > 0 && canvasSize.h > 0) client.sendViewport(viewBoxOf(camera, canvasSize.w, canvasSize.h));
+  }, [client, camera, canvasSize]);
+
+  // Following: ease towards the followed view each time it changes; stop when they leave.
+  const followed = following ? meta.viewports.find((v) => v.user.id === following) : undefined;
+  const followedName = following ? (meta.presence.find((p) => p.user.id === following)?.user.username ?? followed?.user.username) : undefined;
+  useEffect(() => {
+    if (following && !meta.presence.some((p) => p.user.id === following)) setFollowing(null);
+  }, [following, meta.presence]);
+  const fx = followed?.x;
+  const fy = followed?.y;
+  const fz = followed?.zoom;
+  const fw = followed?.w;
+  const fh = followed?.h;
+  useEffect(() => {
+    if (fx === undefined || fy === undefined || !fz || !fw || !fh || !canvasSize) return;
+    const target = followCamera({ x: fx, y: fy, zoom: fz, w: fw, h: fh }, canvasSize.w, canvasSize.h);
+    const from = cameraRef.current;
+    const reduce = window.matchMedia?.("(prefers-reduced-motion: reduce)").matches;
+    if (reduce) {
+      setCameraRaw(target);
+      return;
+    }
+    const t0 = performance.now();
+    let raf = requestAnimationFrame(function step(t) {
+      const k = Math.min(1, (t - t0) / FOLLOW_EASE_MS);
+      setCameraRaw(lerpCamera(from, target, 1 - (1 - k) ** 3));
+      if (k < 1) raf = requestAnimationFrame(step);
+    });
+    return () => cancelAnimationFrame(raf);
+  }, [fx, fy, fz, fw, fh, canvasSize, setCameraRaw]);
 
   const addNoteAt = (x: number, y: number, color: NoteColor = prefs.color) => {
     if (!client) return;
@@ -550,8 +659,9 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     }
     const p = toBoard(e.clientX, e.clientY);
     pointerAt.current = p;
-    client?.sendCursor(p.x, p.y);
     const g = gesture.current;
+    // While dragging, the drag signal shows where this user is (cursor 20/s + drag 30/s would pass the server's 50/s).
+    if (!(g?.kind === "drag" && g.moved)) client?.sendCursor(p.x, p.y);
     if (!g || g.pointer !== e.pointerId) return;
     if (g.kind === "pan") {
       setCamera((c) => ({ ...c, x: g.cx + e.clientX - g.sx, y: g.cy + e.clientY - g.sy }));
@@ -575,6 +685,13 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
       g.dx = dx;
       g.dy = dy;
       placeEls(g.els, { dx, dy }, canvasRef.current);
+      // Others see the selection move live (the client coalesces to ~30 signals a second).
+      client?.sendDrag(
+        g.ids.flatMap((id) => {
+          const n = view?.byId.get(id);
+          return n ? [{ id, x: n.x + dx, y: n.y + dy }] : [];
+        }),
+      );
     }
   };
 
@@ -628,11 +745,39 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
     return m;
   }, [client, view, meta.selections]);
 
-  const typingByNote = useMemo(() => {
-    const m = new Map<string, string[]>();
-    for (const t of meta.typing) m.set(t.note, [...(m.get(t.note) ?? []), t.user.username]);
+  // Who is editing which note: typing in it, or with their editor (caret) open on it. The previous
+  // maps are kept so that unchanged notes get the same arrays (meta is new on every cursor move).
+  const prevEditors = useRef<Map<string, User[]>>(undefined);
+  const editorsByNote = useMemo(
+    () =>
+      usersBy(
+        [...meta.typing.map((t): [string, User] => [t.note, t.user]), ...meta.selections.map((s): [string, User] => [s.note, s.user])],
+        prevEditors.current,
+      ),
+    [meta.typing, meta.selections],
+  );
+  const prevSelected = useRef<Map<string, User[]>>(undefined);
+  const selectedByNote = useMemo(
+    () => usersBy(meta.viewports.flatMap((v) => v.selected.map((id): [string, User] => [id, v.user])), prevSelected.current),
+    [meta.viewports],
+  );
+  // Others' drags in progress: where each note is on their screen.
+  const prevDrags = useRef<Map<string, RemoteDragPos>>(undefined);
+  const dragByNote = useMemo(() => {
+    const m = new Map<string, RemoteDragPos>();
+    for (const d of meta.drags) {
+      for (const n of d.notes) {
+        const old = prevDrags.current?.get(n.id);
+        m.set(n.id, old && old.x === n.x && old.y === n.y && old.user.id === d.user.id ? old : { x: n.x, y: n.y, user: d.user });
+      }
+    }
     return m;
-  }, [meta.typing]);
+  }, [meta.drags]);
+  useEffect(() => {
+    prevEditors.current = editorsByNote;
+    prevSelected.current = selectedByNote;
+    prevDrags.current = dragByNote;
+  }, [editorsByNote, selectedByNote, dragByNote]);
 
   if (meta.status === "not_found")
     return <ScreenMessage title="Board not found" body="It doesn't exist, or you don't have access to it." />;
@@ -665,7 +810,25 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
         onSnap={() => updatePrefs({ snap: !prefs.snap })}
         selectArea={selectArea}
         onSelectArea={() => setSelectArea((v) => !v)}
+        following={following}
+        onFollow={setFollowing}
       />
+      {following && (
+        <div
+          role="status"
+          data-testid="follow-banner"
+          className="flex flex-wrap items-center justify-center gap-x-3 border-b border-sky-300 bg-sky-100 px-4 py-1.5 text-sm text-sky-950 dark:border-sky-800 dark:bg-sky-950 dark:text-sky-100"
+        >
+          <span>
+            Following {followedName ?? "…"}
+            {!followed && " (waiting for their view)"}
+          </span>
+          <span aria-hidden="true">·</span>
+          <button type="button" className="font-semibold underline" onClick={() => setFollowing(null)}>
+            Stop
+          </button>
+        </div>
+      )}
       {history.chosen !== null && (
         <div
           role="status"
@@ -711,7 +874,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
           }}
         >
           {!view?.ready ? (
-            <div className="flex h-full items-center justify-center text-stone-500">
+            <div className="flex h-full items-center justify-center text-stone-500 dark:text-stone-400">
               <Spinner className="mr-2" /> Opening board…
             </div>
           ) : (
@@ -731,13 +894,16 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
                     canEdit={canEdit}
                     dirty={!past && view.dirty.has(n.id)}
                     offline={offline}
-                    typingBy={past ? EMPTY : (typingByNote.get(n.id) ?? EMPTY)}
+                    editors={past ? NO_USERS : (editorsByNote.get(n.id) ?? NO_USERS)}
+                    selectedBy={past ? NO_USERS : (selectedByNote.get(n.id) ?? NO_USERS)}
+                    remoteDrag={past ? null : (dragByNote.get(n.id) ?? null)}
                     carets={past ? NO_CARETS : (caretsByNote.get(n.id) ?? NO_CARETS)}
                     actions={actions}
                   />
                 ))}
               </div>
-              {meta.cursors.map((c) => (
+              {/* A dragging user's cursor is their note: not drawn beside it. */}
+              {meta.cursors.filter((c) => !meta.drags.some((d) => d.user.id === c.user.id && !d.ended)).map((c) => (
                 <div
                   key={c.user.id}
                   className="pointer-events-none absolute left-0 top-0 z-40 transition-transform duration-75 ease-linear"
@@ -785,7 +951,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
             <div className="pointer-events-none absolute inset-0 flex items-center justify-center">
               <div className="rounded-2xl bg-white/80 px-6 py-5 text-center shadow-sm backdrop-blur dark:bg-stone-900/80">
                 <p className="font-medium">This board is empty</p>
-                <p className="mt-1 text-sm text-stone-500">
+                <p className="mt-1 text-sm text-stone-500 dark:text-stone-400">
                   {past
                     ? "No notes in this version."
                     : canEdit

@@ -39,7 +39,7 @@ export function ConflictDialog({
         <h2 id="conflict-title" className="text-lg font-semibold">
           Edit conflict
         </h2>
-        <p id="conflict-message" className="mt-1 text-sm text-stone-500">
+        <p id="conflict-message" className="mt-1 text-sm text-stone-500 dark:text-stone-400">
           {conflict.message} Which version should stay?
         </p>
         <div className="mt-4 grid gap-3 sm:grid-cols-2">
@@ -47,7 +47,7 @@ export function ConflictDialog({
           <ConflictVersion label={`Current (${who})`} text={conflict.theirs.text} color={conflict.theirs.color} />
         </div>
         <div className="mt-5 flex flex-col-reverse gap-2 sm:flex-row sm:items-center sm:justify-end">
-          <span className="text-xs text-stone-500 sm:mr-auto">Esc keeps the current version.</span>
+          <span className="text-xs text-stone-500 dark:text-stone-400 sm:mr-auto">Esc keeps the current version.</span>
           <Button onClick={onTakeTheirs}>{conflict.by ? `Take ${conflict.by}'s` : "Take theirs"}</Button>
           <Button variant="primary" onClick={onKeepMine} data-autofocus>
             Keep mine

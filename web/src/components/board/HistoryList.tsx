@@ -43,7 +43,7 @@ export const HistoryList = memo(function HistoryList({
   };
   const newestFirst = [...runs].reverse();
   const gapRow = (above: number, below: number, key: string) => (
-    <li key={key} className="flex items-center gap-2 px-4 py-2 text-xs text-stone-500" data-testid="history-gap">
+    <li key={key} className="flex items-center gap-2 px-4 py-2 text-xs text-stone-500 dark:text-stone-400" data-testid="history-gap">
       <span className="flex-1">{count(above - below - 1)} not loaded</span>
       <Button size="sm" variant="ghost" disabled={loadingEvents} onClick={() => loadNewer(below)}>
         Load newer
@@ -71,16 +71,16 @@ export const HistoryList = memo(function HistoryList({
                   i.event.seq === chosen ? "bg-brand-500/10 font-medium" : ""
                 }`}
               >
-                <span className="mr-2 text-xs tabular-nums text-stone-400">#{i.event.seq}</span>
+                <span className="mr-2 text-xs tabular-nums text-stone-500 dark:text-stone-400">#{i.event.seq}</span>
                 {i.text}
-                <span className="block text-xs text-stone-500">{new Date(i.event.at).toLocaleString()}</span>
+                <span className="block text-xs text-stone-500 dark:text-stone-400">{new Date(i.event.at).toLocaleString()}</span>
               </button>
             </li>
           ))}
         </Fragment>
       ))}
       {loadingEvents && (
-        <li className="flex justify-center py-3 text-stone-500">
+        <li className="flex justify-center py-3 text-stone-500 dark:text-stone-400">
           <Spinner />
         </li>
       )}
@@ -92,7 +92,7 @@ export const HistoryList = memo(function HistoryList({
         </li>
       )}
       {floor > 0 && !canLoadOlder && runs.length > 0 && (
-        <li className="px-4 py-2 text-xs text-stone-500">Changes up to #{floor} are no longer kept.</li>
+        <li className="px-4 py-2 text-xs text-stone-500 dark:text-stone-400">Changes up to #{floor} are no longer kept.</li>
       )}
     </ol>
   );

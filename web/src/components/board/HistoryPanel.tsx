@@ -55,7 +55,7 @@ export function HistoryPanel({
         </Button>
       </div>
       <div className="space-y-2 border-b border-stone-200 px-4 py-3 dark:border-stone-800">
-        <label htmlFor="history-slider" className="flex items-baseline justify-between text-xs text-stone-500">
+        <label htmlFor="history-slider" className="flex items-baseline justify-between text-xs text-stone-500 dark:text-stone-400">
           <span>
             {chosen === null ? "Live" : `Version #${chosen}`}
             {loadingVersion && <Spinner className="ml-1 inline h-3 w-3" />}

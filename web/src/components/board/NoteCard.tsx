@@ -1,11 +1,15 @@
 "use client";
-import { memo, useEffect, useLayoutEffect, useRef, useState } from "react";
+import { memo, useEffect, useId, useLayoutEffect, useRef, useState } from "react";
+import { avatarRgb } from "@/components/ui";
+import { byline } from "@/lib/ago";
 import { TextareaBinding } from "@/realtime/binding";
 import { SELECTION_REFRESH_MS } from "@/realtime/board";
-import type { Note, NoteColor } from "@/realtime/protocol";
+import type { Note, NoteColor, User } from "@/realtime/protocol";
 import type { NoteText, TextStatus } from "@/realtime/text";
 import { MAX_TEXT } from "@/lib/noteClipboard";
 import { CaretText, type PlacedCaret } from "./CaretText";
+import { MentionMenu, useMentions, type MentionCandidate } from "./Mentions";
+import { Z_PENDING } from "./selection";
 
 export const noteColors: Record<NoteColor, { bg: string; swatch: string; label: string }> = {
   yellow: { bg: "bg-yellow-200 dark:bg-yellow-300", swatch: "bg-yellow-300", label: "Yellow" },
@@ -39,6 +43,17 @@ export interface NoteActions {
   redoText(id: string): void;
   /** A message for the user (e.g. a paste cut to the length limit). */
   notify(message: string): void;
+  /** Who changed the note last, when this client has seen it (null: unknown). */
+  lastEditor(id: string): User | null;
+  /** The board's members, for @mention suggestions (loaded on first use, cached). */
+  members(): Promise<MentionCandidate[]>;
+}
+
+/** Someone else dragging this note right now: where it is on their screen. */
+export interface RemoteDragPos {
+  x: number;
+  y: number;
+  user: User;
 }
 
 interface Props {
@@ -52,7 +67,12 @@ interface Props {
   dirty: boolean;
   /** Not connected: unsaved changes wait for the connection instead of "Saving…". */
   offline: boolean;
-  typingBy: string[];
+  /** Other people editing this note's text now (typing, or their editor open on it). */
+  editors: User[];
+  /** Other people who have this note selected: outlined in their colour. */
+  selectedBy: User[];
+  /** Someone else is dragging this note: drawn where they have it (null: not dragged, or dragged here). */
+  remoteDrag: RemoteDragPos | null;
   /** Other people's carets and selections in this note's text. */
   carets: PlacedCaret[];
   actions: NoteActions;
@@ -72,13 +92,21 @@ export function noteLabel(text: string): string {
  * One note: a single Tab stop (its colour, delete and the rest are in the
  * selection's toolbar, see `SelectionBar`), Enter edits, Escape in the editor
  * comes back to the note. Moving is the board's (a drag moves the whole
- * selection); resizing is the note's own gesture.
+ * selection, outside React); resizing is the note's own gesture.
  */
-function NoteCardImpl({ note, zoom, z, selected, editing, canEdit, dirty, offline, typingBy, carets, actions }: Props) {
+function NoteCardImpl({ note, zoom, z, selected, editing, canEdit, dirty, offline, editors, selectedBy, remoteDrag, carets, actions }: Props) {
   const [size, setSize] = useState<{ dw: number; dh: number } | null>(null);
   const gesture = useRef<Resize | null>(null);
   const root = useRef<HTMLDivElement>(null);
+  // Hovered or focused: the byline (author, last editor, when) shows.
+  const [hover, setHover] = useState(false);
+  const [focused, setFocused] = useState(false);
+  const bylineId = useId();
 
+  // A remote drag never overrides this user's own edit of the note.
+  const live = remoteDrag && !size && !editing ? remoteDrag : null;
+  const x = live ? live.x : note.x;
+  const y = live ? live.y : note.y;
   const w = Math.max(MIN_W, note.w + (size?.dw ?? 0));
   const h = Math.max(MIN_H, note.h + (size?.dh ?? 0));
 
@@ -105,12 +133,17 @@ function NoteCardImpl({ note, zoom, z, selected, editing, canEdit, dirty, offlin
     if (g.moved) actions.resize(note.id, Math.round(w), Math.round(h));
     setSize(null);
   };
-
-  const color = noteColors[note.color] ?? noteColors.yellow;
   const leaveEditor = () => {
     actions.stopEditing();
     root.current?.focus();
   };
+
+  const color = noteColors[note.color] ?? noteColors.yellow;
+  const showByline = (hover || focused) && !size && !live;
+  const describedBy = [canEdit ? "note-keys" : "", showByline ? bylineId : ""].filter(Boolean).join(" ");
+  const editor = editors[0];
+  // Outline: who drags it, else who edits it, else who has it selected (their colour).
+  const marker = live?.user ?? editor ?? selectedBy[0];
 
   return (
     <div
@@ -118,13 +151,23 @@ function NoteCardImpl({ note, zoom, z, selected, editing, canEdit, dirty, offlin
       role="group"
       aria-label={`${noteLabel(note.text)}${selected ? " (selected)" : ""}`}
       aria-roledescription="note"
-      aria-describedby={canEdit ? "note-keys" : undefined}
+      aria-describedby={describedBy || undefined}
       data-note-id={note.id}
       data-selected={selected || undefined}
+      data-dragged-by={live ? live.user.username : undefined}
+      data-edited-by={editor ? editor.username : undefined}
+      data-selected-by={selectedBy.length ? selectedBy.map((u) => u.username).join(" ") : undefined}
       tabIndex={0}
+      onPointerEnter={() => setHover(true)}
+      onPointerLeave={() => setHover(false)}
       onFocus={(e) => {
+        if (e.target !== e.currentTarget) return;
+        setFocused(true);
         // Keyboard focus selects the note; a click has already chosen the selection (Shift-click may have just removed it).
-        if (e.target === e.currentTarget && focusVisible(e.currentTarget)) actions.focused(note.id);
+        if (focusVisible(e.currentTarget)) actions.focused(note.id);
+      }}
+      onBlur={(e) => {
+        if (e.target === e.currentTarget) setFocused(false);
       }}
       onDoubleClick={(e) => {
         e.stopPropagation();
@@ -145,15 +188,47 @@ function NoteCardImpl({ note, zoom, z, selected, editing, canEdit, dirty, offlin
         else e.stopPropagation();
       }}
       className={`absolute flex touch-none select-none flex-col rounded-md text-stone-900 outline-none transition-shadow ${color.bg} ${
-        selected ? "shadow-xl ring-2 ring-brand-500 ring-offset-2 ring-offset-transparent" : "shadow-md hover:shadow-lg"
-      } focus-visible:outline-2 focus-visible:outline-offset-4 focus-visible:outline-sky-600 dark:focus-visible:outline-sky-400 ${
+        live ? "shadow-2xl" : selected ? "shadow-xl" : "shadow-md hover:shadow-lg"
+      } ${selected ? "ring-2 ring-brand-500 ring-offset-2 ring-offset-transparent" : ""} focus-visible:outline-2 focus-visible:outline-offset-4 focus-visible:outline-sky-600 dark:focus-visible:outline-sky-400 ${
         canEdit && !editing ? "cursor-grab active:cursor-grabbing" : ""
       }`}
-      style={{ left: note.x, top: note.y, width: w, height: h, zIndex: z }}
+      style={{
+        left: x,
+        top: y,
+        width: w,
+        height: h,
+        // someone else's drag is drawn on top, as the dragger sees it
+        zIndex: live ? Z_PENDING + 1 : z,
+        // Someone else's mark: an outline in their colour (this user's own selection keeps the brand ring).
+        outline: marker ? `${live || editor ? 3 : 2}px ${live || editor ? "solid" : "dashed"} ${avatarRgb(marker.id)}` : undefined,
+        outlineOffset: marker ? (selected ? 6 : 3) : undefined,
+      }}
     >
+      {(marker || showByline) && (
+        // Under the note (the selected note's tools are above it), at screen size whatever the zoom.
+        <div
+          className="pointer-events-none absolute left-0 top-full z-30 mt-1 flex w-max max-w-[18rem] flex-col items-start gap-1 text-xs"
+          style={{ transform: `scale(${1 / zoom})`, transformOrigin: "top left" }}
+        >
+          {marker && (
+            <span className="max-w-full truncate rounded-md px-1.5 py-0.5 font-medium text-white shadow" style={{ background: avatarRgb(marker.id) }} data-testid="note-marker">
+              {live
+                ? `${live.user.username} is moving this`
+                : editor
+                  ? `${editors.map((u) => u.username).join(", ")} ${editors.length === 1 ? "is" : "are"} editing`
+                  : `Selected by ${selectedBy.map((u) => u.username).join(", ")}`}
+            </span>
+          )}
+          {showByline && (
+            <span id={bylineId} role="tooltip" className="rounded-md bg-stone-900 px-2 py-1 text-white shadow-lg dark:bg-stone-100 dark:text-stone-900" data-testid="note-byline">
+              {byline(note.created_by.username, actions.lastEditor(note.id)?.username ?? null, note.updated_at)}
+            </span>
+          )}
+        </div>
+      )}
       <div className="h-3 shrink-0 rounded-t-md bg-black/5" aria-hidden="true" />
       {editing ? (
-        <NoteEditor note={note} actions={actions} carets={carets} onLeave={leaveEditor} />
+        <NoteEditor note={note} actions={actions} carets={carets} zoom={zoom} onLeave={leaveEditor} />
       ) : note.text ? (
         <NoteBody text={note.text} carets={carets} w={w} h={h} />
       ) : (
@@ -161,19 +236,15 @@ function NoteCardImpl({ note, zoom, z, selected, editing, canEdit, dirty, offlin
           <span className="text-stone-600 dark:text-stone-700">{canEdit ? "Double-click to write…" : ""}</span>
         </div>
       )}
-      {(typingBy.length > 0 || dirty) && (
-        <div className="pointer-events-none flex items-center justify-between gap-2 px-3 pb-1.5 text-[11px] text-stone-600">
-          <span className="truncate italic">
-            {typingBy.length > 0 && `${typingBy.join(", ")} ${typingBy.length === 1 ? "is" : "are"} typing…`}
-          </span>
-          {dirty &&
-            (offline ? (
+      {dirty && (
+        <div className="pointer-events-none flex items-center justify-end gap-2 px-3 pb-1.5 text-[11px] text-stone-700">
+          {offline ? (
               <span className="shrink-0 not-italic text-stone-700" title="Offline: saved when the connection is back" data-testid="unsaved">
                 Not saved yet
               </span>
             ) : (
-              <span className="h-1.5 w-1.5 shrink-0 rounded-full bg-amber-600" title="Saving…" aria-label="Saving" data-testid="unsaved" />
-            ))}
+              <span className="h-1.5 w-1.5 shrink-0 rounded-full bg-amber-600" role="img" title="Saving…" aria-label="Saving" data-testid="unsaved" />
+            )}
         </div>
       )}
       {canEdit && !editing && (
@@ -192,6 +263,7 @@ function NoteCardImpl({ note, zoom, z, selected, editing, canEdit, dirty, offlin
     </div>
   );
 }
+
 
 /**
  * A note's text when not editing. Text longer than the note scrolls inside it
@@ -240,7 +312,7 @@ const isMod = (e: React.KeyboardEvent) => e.ctrlKey || e.metaKey;
  * is sent as `note.edit` each frame; others' edits arrive without moving the
  * caret), with others' carets drawn over it and this user's caret sent to them.
  */
-function NoteEditor({ note, actions, carets, onLeave }: { note: Note; actions: NoteActions; carets: PlacedCaret[]; onLeave(): void }) {
+function NoteEditor({ note, actions, carets, zoom, onLeave }: { note: Note; actions: NoteActions; carets: PlacedCaret[]; zoom: number; onLeave(): void }) {
   const ref = useRef<HTMLTextAreaElement>(null);
   const mirror = useRef<HTMLDivElement>(null);
   const binding = useRef<TextareaBinding | null>(null);
@@ -255,6 +327,22 @@ function NoteEditor({ note, actions, carets, onLeave }: { note: Note; actions: N
     const backward = el.selectionDirection === "backward";
     actions.selection(note.id, backward ? end : start, backward ? start : end);
   };
+  const typed = () => {
+    const now = Date.now();
+    if (now - lastTyping.current > 1500) {
+      lastTyping.current = now;
+      actions.typing(note.id);
+    }
+  };
+  const mentions = useMentions(ref, actions.members, (text, caret) => {
+    const el = ref.current;
+    if (!el || !binding.current) return;
+    el.value = text;
+    el.setSelectionRange(caret, caret);
+    binding.current.input();
+    sendCaret();
+    typed();
+  });
   const sendCaretRef = useRef(sendCaret);
   useEffect(() => {
     sendCaretRef.current = sendCaret;
@@ -326,23 +414,30 @@ function NoteEditor({ note, actions, carets, onLeave }: { note: Note; actions: N
         defaultValue={note.text}
         readOnly={!ready}
         maxLength={MAX_TEXT}
+        aria-autocomplete="list"
+        aria-controls={mentions.open ? mentions.listId : undefined}
+        aria-activedescendant={mentions.open ? mentions.optionId(mentions.open.active) : undefined}
         onInput={() => {
           binding.current?.input();
           sendCaret();
-          const now = Date.now();
-          if (now - lastTyping.current > 1500) {
-            lastTyping.current = now;
-            actions.typing(note.id);
-          }
+          typed();
+          mentions.update();
         }}
         onSelect={sendCaret}
-        onKeyUp={sendCaret}
-        onMouseUp={sendCaret}
+        onKeyUp={(e) => {
+          sendCaret();
+          if (e.key === "ArrowLeft" || e.key === "ArrowRight" || e.key === "Home" || e.key === "End") mentions.update();
+        }}
+        onMouseUp={() => {
+          sendCaret();
+          mentions.update();
+        }}
         onScroll={(e) => {
           if (mirror.current) mirror.current.scrollTop = e.currentTarget.scrollTop;
         }}
         onKeyDown={(e) => {
           e.stopPropagation();
+          if (mentions.onKeyDown(e)) return;
           if (e.key === "Escape") {
             e.preventDefault();
             onLeave();
@@ -367,12 +462,16 @@ function NoteEditor({ note, actions, carets, onLeave }: { note: Note; actions: N
               `The pasted text was cut: ${over.toLocaleString("en")} character${over === 1 ? "" : "s"} over the ${MAX_TEXT.toLocaleString("en")}-character limit of a note were left out.`,
             );
         }}
-        onBlur={() => actions.stopEditing()}
+        onBlur={() => {
+          mentions.close();
+          actions.stopEditing();
+        }}
         onPointerDown={(e) => e.stopPropagation()}
         className="absolute inset-0 h-full w-full resize-none bg-transparent px-3 py-2 text-[15px] leading-snug text-stone-900 outline-none placeholder:text-stone-600 dark:placeholder:text-stone-700"
         style={{ fontFamily: "var(--font-note)" }}
         placeholder={status === "none" || status === "failed" ? "Can't load the text while offline" : ready ? "Write something… @mention someone" : "Loading…"}
       />
+      <MentionMenu mentions={mentions} zoom={zoom} />
     </div>
   );
 }

@@ -6,7 +6,7 @@ export function ScreenMessage({ title, body }: { title: string; body: string }) 
   return (
     <main className="flex flex-1 flex-col items-center justify-center gap-3 px-6 text-center">
       <h1 className="text-xl font-semibold">{title}</h1>
-      <p className="max-w-md text-stone-500">{body}</p>
+      <p className="max-w-md text-stone-500 dark:text-stone-400">{body}</p>
       <Link href="/boards/" className="mt-2 text-sm font-medium text-brand-700 hover:underline dark:text-brand-400">
         ← Back to your boards
       </Link>

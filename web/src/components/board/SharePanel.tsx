@@ -88,11 +88,11 @@ export function SharePanel({
           Single use (one person can join)
         </label>
         <section aria-label="Invite links" className="border-t border-stone-200 px-3 py-2 dark:border-stone-800">
-          <h2 className="mb-1 text-xs font-semibold uppercase tracking-wide text-stone-500">Active links</h2>
+          <h2 className="mb-1 text-xs font-semibold uppercase tracking-wide text-stone-500 dark:text-stone-400">Active links</h2>
           {invites === null ? (
-            <p className="text-xs text-stone-500">Loading…</p>
+            <p className="text-xs text-stone-500 dark:text-stone-400">Loading…</p>
           ) : invites.length === 0 ? (
-            <p className="text-xs text-stone-500">No active links.</p>
+            <p className="text-xs text-stone-500 dark:text-stone-400">No active links.</p>
           ) : (
             <ul className="flex max-h-56 flex-col gap-1 overflow-y-auto">
               {invites.map((i) => (

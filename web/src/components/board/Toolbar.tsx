@@ -1,12 +1,13 @@
 "use client";
 import Link from "next/link";
 import { useState } from "react";
-import { Avatar, Button, Input } from "@/components/ui";
+import { Button, Input } from "@/components/ui";
 import type { BoardMeta } from "@/realtime/board";
 import { usePopover } from "@/components/usePopover";
 import { NOTE_COLORS, type InviteRole, type NoteColor, type User } from "@/realtime/protocol";
 import type { BoardView } from "@/realtime/store";
 import { noteColors } from "./NoteCard";
+import { OnlineList } from "./OnlineList";
 import { SharePanel } from "./SharePanel";
 
 /** The board's title (renamable by editors), who is online, zoom, sharing (owners) and "Add note" (editors). */
@@ -33,6 +34,8 @@ export function Toolbar({
   onSnap,
   selectArea,
   onSelectArea,
+  following,
+  onFollow,
 }: {
   view: BoardView | null;
   meta: BoardMeta;
@@ -62,6 +65,9 @@ export function Toolbar({
   /** A drag on the canvas selects an area instead of panning (for touch; Shift+drag does it with a mouse). */
   selectArea: boolean;
   onSelectArea(): void;
+  /** The user whose view this one follows, if any. */
+  following: string | null;
+  onFollow(userId: string | null): void;
 }) {
   const [renaming, setRenaming] = useState(false);
   const [draft, setDraft] = useState("");
@@ -70,10 +76,11 @@ export function Toolbar({
 
   return (
     <div className="flex flex-wrap items-center gap-x-3 gap-y-2 border-b border-stone-200 bg-white px-3 py-2 sm:px-5 dark:border-stone-800 dark:bg-stone-950">
-      <div className="flex min-w-0 flex-1 items-center gap-2">
+      {/* On a phone the title gets a row of its own: the controls wrap below it. */}
+      <div className="flex min-w-0 flex-1 basis-full items-center gap-2 sm:basis-auto">
         <Link
           href="/boards/"
-          className="hidden rounded-md px-1.5 py-1 text-sm text-stone-500 hover:bg-stone-100 sm:inline dark:hover:bg-stone-800"
+          className="hidden rounded-md px-1.5 py-1 text-sm text-stone-500 dark:text-stone-400 hover:bg-stone-100 sm:inline dark:hover:bg-stone-800"
         >
           Boards /
         </Link>
@@ -123,16 +130,7 @@ export function Toolbar({
         )}
       </div>
 
-      <section aria-label="Online" className="flex items-center">
-        <ul className="flex gap-1">
-          {online.slice(0, 6).map((p) => (
-            <li key={p.user.id} className="flex shrink-0">
-              <Avatar id={p.user.id} name={p.user.username} size="sm" />
-            </li>
-          ))}
-        </ul>
-        {online.length > 6 && <span className="ml-2 text-xs text-stone-500">+{online.length - 6}</span>}
-      </section>
+      <OnlineList online={online} me={user} following={following} onFollow={onFollow} />
 
       <div className="flex items-center gap-1 rounded-lg border border-stone-200 p-0.5 dark:border-stone-800">
         <Button size="sm" variant="ghost" aria-label="Zoom out" onClick={() => onZoom(1 / 1.2)}>

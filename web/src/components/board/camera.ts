@@ -87,3 +87,37 @@ export function saveCamera(boardId: string, c: Camera, storage: Storage | undefi
     // quota or disabled storage: nothing to lose but the view
   }
 }
+
+/** What `followCamera` needs of someone's `viewport` signal. */
+export interface ViewBox {
+  /** Board coordinates of the view's top-left corner. */
+  x: number;
+  y: number;
+  zoom: number;
+  /** The view's size in screen pixels. */
+  w: number;
+  h: number;
+}
+
+/**
+ * The camera of a `width`×`height` view that shows what someone else sees
+ * (`v`): the same centre, and their whole view in ours (same zoom when the
+ * views are the same size).
+ */
+export function followCamera(v: ViewBox, width: number, height: number): Camera {
+  const z = clampZ(v.zoom * Math.min(width / v.w, height / v.h));
+  const cx = v.x + v.w / v.zoom / 2;
+  const cy = v.y + v.h / v.zoom / 2;
+  return { z, x: width / 2 - cx * z, y: height / 2 - cy * z };
+}
+
+/** The part of the board a camera shows in a `width`×`height` view, as a `viewport` signal carries it. */
+export function viewBoxOf(c: Camera, width: number, height: number): ViewBox {
+  return { x: -c.x / c.z, y: -c.y / c.z, zoom: c.z, w: width, h: height };
+}
+
+/** `a` → `b` at `t` (0…1), the zoom interpolated geometrically so the motion looks even. */
+export function lerpCamera(a: Camera, b: Camera, t: number): Camera {
+  if (t >= 1) return b;
+  return { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t, z: a.z * Math.pow(b.z / a.z, t) };
+}

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from "vitest";
-import { fitCamera, HOME, loadCamera, MAX_Z, MIN_Z, saveCamera, wheelZoomFactor, zoomAt } from "../camera";
+import { fitCamera, followCamera, HOME, lerpCamera, loadCamera, MAX_Z, MIN_Z, saveCamera, viewBoxOf, wheelZoomFactor, zoomAt } from "../camera";
 
 describe("camera", () => {
   it("one mouse-wheel notch zooms by about a fifth, not from 100 % to the maximum", () => {
@@ -50,5 +50,29 @@ describe("camera", () => {
     expect(loadCamera("b3")).toEqual(HOME);
     localStorage.setItem("corkboard.view.b4", JSON.stringify({ x: 1, y: 2, z: 99 }));
     expect(loadCamera("b4").z).toBe(MAX_Z);
+  });
+});
+
+describe("follow", () => {
+  it("shows the same place at the same zoom on a view of the same size, and all of it on a smaller one", () => {
+    const theirs = { x: 100, y: 50, z: 2 };
+    const box = viewBoxOf({ x: -theirs.x * theirs.z, y: -theirs.y * theirs.z, z: theirs.z }, 800, 600);
+    expect(box).toEqual({ x: 100, y: 50, zoom: 2, w: 800, h: 600 });
+    const same = followCamera(box, 800, 600);
+    expect(same.z).toBeCloseTo(2);
+    expect(viewBoxOf(same, 800, 600).x).toBeCloseTo(100);
+    expect(viewBoxOf(same, 800, 600).y).toBeCloseTo(50);
+    // Half as wide: half the zoom, same centre (board point 300, 200).
+    const small = followCamera(box, 400, 600);
+    expect(small.z).toBeCloseTo(1);
+    expect((200 - small.x) / small.z).toBeCloseTo(300);
+    expect((300 - small.y) / small.z).toBeCloseTo(200);
+  });
+
+  it("interpolates towards the target and lands on it", () => {
+    const a = { x: 0, y: 0, z: 1 };
+    const b = { x: 100, y: -100, z: 4 };
+    expect(lerpCamera(a, b, 0.5)).toEqual({ x: 50, y: -50, z: 2 });
+    expect(lerpCamera(a, b, 1)).toBe(b);
   });
 });
