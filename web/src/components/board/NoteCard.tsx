@@ -98,6 +98,8 @@ function NoteCardImpl({ note, zoom, z, selected, editing, canEdit, dirty, offlin
   const [size, setSize] = useState<{ dw: number; dh: number } | null>(null);
   const gesture = useRef<Resize | null>(null);
   const root = useRef<HTMLDivElement>(null);
+  /** A pointer went down on the note: the focus that follows comes from it, not from the keyboard. */
+  const pointerFocus = useRef(false);
   // Hovered or focused: the byline (author, last editor, when) shows.
   const [hover, setHover] = useState(false);
   const [focused, setFocused] = useState(false);
@@ -163,8 +165,9 @@ function NoteCardImpl({ note, zoom, z, selected, editing, canEdit, dirty, offlin
       onFocus={(e) => {
         if (e.target !== e.currentTarget) return;
         setFocused(true);
-        // Keyboard focus selects the note; a click has already chosen the selection (Shift-click may have just removed it).
-        if (focusVisible(e.currentTarget)) actions.focused(note.id);
+        // Focus by keyboard (or script) selects the note; a click has already chosen the selection (Shift-click may have just removed it).
+        if (!pointerFocus.current) actions.focused(note.id);
+        pointerFocus.current = false;
       }}
       onBlur={(e) => {
         if (e.target === e.currentTarget) setFocused(false);
@@ -184,6 +187,8 @@ function NoteCardImpl({ note, zoom, z, selected, editing, canEdit, dirty, offlin
         }
       }}
       onPointerDown={(e) => {
+        pointerFocus.current = true;
+        setTimeout(() => (pointerFocus.current = false), 0); // the focus it causes comes in the same input event
         if (!editing) actions.pointerDown(note.id, e);
         else e.stopPropagation();
       }}
@@ -295,14 +300,6 @@ function NoteBody({ text, carets, w, h }: { text: string; carets: PlacedCaret[];
       )}
     </div>
   );
-}
-
-function focusVisible(el: Element): boolean {
-  try {
-    return el.matches(":focus-visible");
-  } catch {
-    return true; // no :focus-visible (old engines, test DOMs): every focus counts
-  }
 }
 
 const isMod = (e: React.KeyboardEvent) => e.ctrlKey || e.metaKey;
