@@ -290,7 +290,7 @@ describe("editing a board, end to end", { timeout: 150_000 }, () => {
     await A.getByRole("button", { name: "Snap" }).click();
   });
 
-  test("a touch pinch zooms around the fingers", async () => {
+  test("a touch pinch zooms around the fingers; one finger drags a note", async () => {
     const t = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
     const li = await rest(t, "POST", "/api/auth/login", { username: annName, password: PASSWORD });
     assert.equal(li.status, 200, JSON.stringify(li.body));
@@ -315,6 +315,26 @@ describe("editing a board, end to end", { timeout: 150_000 }, () => {
     }
     await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
     await until("zoomed in by the pinch", async () => parseInt(await zoom(), 10) >= 200, 3000);
+
+    // one finger on a note drags it
+    await page.getByRole("button", { name: /^Zoom \d+%, reset view/ }).click();
+    const id = await createNote("touch me", 10, 200);
+    const nb = await note(page, id).boundingBox();
+    const [sx, sy] = [nb.x + 60, nb.y + 60];
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [{ x: sx, y: sy, id: 0 }] });
+    for (let i = 1; i <= 8; i++) {
+      await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: [{ x: sx + i * 5, y: sy + i * 10, id: 0 }] });
+      await sleep(16);
+    }
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+    await until("the note moved by the finger", async () => {
+      const n = await serverNote(id);
+      return n.x === 50 && n.y === 280;
+    }).catch(async (e) => {
+      const dbg = await note(page, id).evaluate((el) => ({ style: el.getAttribute("style"), sel: el.dataset.selected, at: JSON.stringify(el.getBoundingClientRect()) }));
+      const hit = await page.evaluate(([x, y]) => document.elementFromPoint(x, y)?.outerHTML.slice(0, 200), [sx, sy]);
+      throw new Error(`${e.message}; server ${JSON.stringify(await serverNote(id))}; page ${JSON.stringify(dbg)}; box ${JSON.stringify(nb)}; at the finger: ${hit}`);
+    });
     await t.close();
   });
 });

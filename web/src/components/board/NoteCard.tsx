@@ -291,7 +291,7 @@ function NoteBody({ text, carets, w, h }: { text: string; carets: PlacedCaret[];
         carets={carets}
         data-note-scroll=""
         onScroll={measure}
-        className="absolute inset-0 overflow-y-auto overscroll-contain px-3 py-2 text-[15px] leading-snug [scrollbar-width:thin]"
+        className="absolute inset-0 touch-none overflow-y-auto overscroll-contain px-3 py-2 text-[15px] leading-snug [scrollbar-width:thin]"
       />
       {more && (
         <div className="pointer-events-none absolute inset-x-0 bottom-0 flex h-8 items-end justify-center bg-gradient-to-t from-black/15 to-transparent pb-0.5" data-testid="note-more">
