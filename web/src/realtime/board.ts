@@ -797,7 +797,7 @@ export class BoardClient {
     this.dragActive = notes.length > 0;
     if (notes.length === 0) {
       this.sendDragNow.cancel();
-      this.conn.signal(this.boardId, "drag", { notes: [] } satisfies DragSignal);
+      if (this.live) this.conn.signal(this.boardId, "drag", { notes: [] } satisfies DragSignal);
       return;
     }
     if (!this.live) return;

@@ -171,6 +171,7 @@ describe("before subscribed", () => {
     client.start();
     client.sendViewport({ x: 1, y: 2, zoom: 1, w: 800, h: 600 });
     client.sendDrag([{ id: "n1", x: 1, y: 1 }]);
+    client.sendDrag([]); // the drag's end, too
     client.sendCursor(3, 4);
     client.sendTyping("n1");
     client.sendSelection("n1", 0, 0);
