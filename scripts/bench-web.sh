@@ -11,6 +11,8 @@
 # the server. Prints one JSON line of results per script on stdout (progress goes to stderr).
 #
 #   BENCH_WEB_SKIP_BUILD=1   use the binary as it is
+#   BENCH_WEB_BIN=/path/to/corkboard   a binary built elsewhere: only the UI export is
+#                            rebuilt when stale, served with --web-dir web/out (as E2E_BIN)
 #   BENCH_WEB_KEEP=1         keep the temporary directory (server log, data)
 #   BENCH_WEB_SCRIPTS="e2e/text-perf.mjs"   run only these (default: both)
 #   PERF_NOTES, PERF_UPDATES, PERF_DRAG_MS, PERF_BUDGET_S   see web/e2e/perf.mjs
@@ -18,7 +20,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
-BIN="$ROOT/target/release/corkboard"
+EXTERNAL_BIN="${BENCH_WEB_BIN:-}"
+BIN="${EXTERNAL_BIN:-$ROOT/target/release/corkboard}"
 CHROMIUM=/usr/bin/chromium
 
 # --- chromium ---------------------------------------------------------------
@@ -46,7 +49,18 @@ stale() {
             Cargo.toml Cargo.lock -newer "$BIN" -print -quit 2>/dev/null)" ] && return 0
   return 1
 }
-if [ "${BENCH_WEB_SKIP_BUILD:-0}" != 1 ] && stale; then
+ui_stale() {
+  [ -f web/out/index.html ] || return 0
+  [ -n "$(find web/src web/public web/package.json web/package-lock.json web/next.config.ts \
+            -newer web/out/index.html -print -quit 2>/dev/null)" ]
+}
+if [ -n "$EXTERNAL_BIN" ]; then
+  if [ "${BENCH_WEB_SKIP_BUILD:-0}" != 1 ] && ui_stale; then
+    echo "bench-web: the UI export is stale: make web" >&2
+    make web >&2
+  fi
+  export CORKBOARD_WEB_DIR="$ROOT/web/out"
+elif [ "${BENCH_WEB_SKIP_BUILD:-0}" != 1 ] && stale; then
   echo "bench-web: the UI or the binary is stale: make build" >&2
   make build >&2
 fi

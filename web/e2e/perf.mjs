@@ -11,8 +11,11 @@
 //    the frame's arrival and a MutationObserver stamps the DOM showing the text.
 // 3. Dragging a note among 500 notes: requestAnimationFrame deltas in the page
 //    while page.mouse drags a note in small steps for about 2 s.
+// 4. Dragging a selection of 50 notes on a 1,000-note board (issue 18): the same
+//    measure, after a Shift+drag marquee has selected 50 notes at 50 % zoom.
 //
 //   PERF_NOTES (500)  PERF_UPDATES (50)  PERF_DRAG_MS (2000)  PERF_BUDGET_S (180)
+//   PERF_SELECTION_BOARD_NOTES (1000)
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -24,6 +27,7 @@ import { BASE, ConsoleWatch, PASSWORD, launchBrowser, rest, until } from "./harn
 const NOTES = Number(process.env.PERF_NOTES ?? 500);
 const UPDATES = Number(process.env.PERF_UPDATES ?? 50);
 const DRAG_MS = Number(process.env.PERF_DRAG_MS ?? 2000);
+const SEL_BOARD_NOTES = Number(process.env.PERF_SELECTION_BOARD_NOTES ?? 1000);
 const BUDGET_S = Number(process.env.PERF_BUDGET_S ?? 180);
 const VIEWPORT = { width: 1280, height: 800 };
 const OUT = join(dirname(fileURLToPath(import.meta.url)), "..", "out");
@@ -89,6 +93,174 @@ function instrument() {
     }
   }
   window.WebSocket = Hooked;
+}
+
+// ------------------------------------------------------------ dragging
+
+/**
+ * Drags with `page.mouse` from (sx, sy) by (dx, dy) screen px in small steps over
+ * DRAG_MS while the page records requestAnimationFrame times (and long animation frames).
+ */
+async function dragFrames(page, sx, sy, dx, dy) {
+  await page.evaluate(() => {
+    const p = window.__perf;
+    p.frames = [];
+    p.loaf = [];
+    p.recording = true;
+    const tick = (t) => {
+      p.frames.push(t);
+      if (p.recording) requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+    try {
+      p.loafObs = new PerformanceObserver((l) => {
+        for (const e of l.getEntries()) {
+          p.loaf.push(e.duration);
+          (p.loafDetail ??= []).push({
+            duration: Math.round(e.duration),
+            render: Math.round(e.startTime + e.duration - (e.renderStart || e.startTime + e.duration)),
+            styleLayout: Math.round(e.startTime + e.duration - (e.styleAndLayoutStart || e.startTime + e.duration)),
+            scripts: (e.scripts ?? []).map((x) => `${x.invoker} ${x.sourceFunctionName ?? ""} ${Math.round(x.duration)}ms`),
+          });
+        }
+      });
+      p.loafObs.observe({ type: "long-animation-frame" });
+    } catch {
+      p.loaf = null;
+    }
+  });
+  await page.mouse.move(sx, sy);
+  await page.mouse.down();
+  const steps = Math.max(20, Math.round(DRAG_MS / 16));
+  const td = performance.now();
+  for (let s = 1; s <= steps; s++) {
+    await page.mouse.move(sx + (dx * s) / steps, sy + (dy * s) / steps);
+    const wait = td + (DRAG_MS * s) / steps - performance.now();
+    if (wait > 0) await sleep(wait);
+  }
+  const dragWall = performance.now() - td;
+  await page.mouse.up();
+  const rec = await page.evaluate(() => {
+    const p = window.__perf;
+    p.recording = false;
+    p.loafObs?.disconnect();
+    const detail = p.loafDetail ?? [];
+    p.loafDetail = [];
+    return { ts: p.frames, loaf: p.loaf, detail };
+  });
+  if (process.env.PERF_DEBUG) for (const d of rec.detail) log(`  long animation frame: ${JSON.stringify(d)}`);
+  return { steps, dragWall, rec };
+}
+
+/** requestAnimationFrame deltas in the page for `ms` with nothing going on. */
+const idleFrames = (page, ms) =>
+  page.evaluate(
+    (ms) =>
+      new Promise((resolve) => {
+        const ts = [];
+        const end = performance.now() + ms;
+        const tick = (t) => {
+          ts.push(t);
+          if (t < end) requestAnimationFrame(tick);
+          else resolve(ts.slice(1).map((v, i) => v - ts[i]));
+        };
+        requestAnimationFrame(tick);
+      }),
+    ms,
+  );
+
+/**
+ * Issue 18's figure: a board of SEL_BOARD_NOTES notes (25 columns, 220 × 160 px
+ * apart) opened at 50 % zoom; Shift+drag selects 10 × 5 = 50 of them; one of them
+ * is dragged (the whole selection moves) while the page records frame times.
+ */
+async function dragSelection(api, context, watch) {
+  const b = await api.post("/api/boards", { data: { title: `Perf ${SEL_BOARD_NOTES} notes, selection` } });
+  if (b.status() !== 201) throw new Error(`create board: ${b.status()} ${await b.text()}`);
+  const boardId = (await b.json()).id;
+  const cols = 25;
+  const tc = Date.now();
+  for (let i = 0; i < SEL_BOARD_NOTES; i += 25) {
+    const batch = [];
+    for (let j = i; j < Math.min(SEL_BOARD_NOTES, i + 25); j++) {
+      const data = { id: `sel-note-${j}`, text: `Note ${j}: some ordinary sticky-note text`, x: (j % cols) * 220, y: Math.floor(j / cols) * 160 };
+      batch.push(
+        api.post(`/api/boards/${boardId}/notes`, { data }).then(async (r) => {
+          if (r.status() !== 201) throw new Error(`create note ${j}: ${r.status()} ${await r.text()}`);
+        }),
+      );
+    }
+    await Promise.all(batch);
+  }
+  log(`board ${boardId}: ${SEL_BOARD_NOTES} notes created over REST in ${Date.now() - tc} ms`);
+  const z = 0.5;
+  const origin = 20;
+  const page = await context.newPage();
+  watch.attach(page, "perf selection");
+  await page.goto(`${BASE}/boards/`);
+  await page.evaluate(([id, cam]) => localStorage.setItem(`corkboard.view.${id}`, JSON.stringify(cam)), [boardId, { x: origin, y: origin, z }]);
+  await page.goto(`${BASE}/boards/${encodeURIComponent(boardId)}`);
+  await until("all notes rendered", () => page.evaluate((n) => document.querySelectorAll("[data-note-id]").length >= n, SEL_BOARD_NOTES), 30_000);
+  await until("Connected", async () => (await page.locator('header [role="status"]').textContent()) === "Connected", 10_000);
+  const canvas = await page.getByTestId("canvas").boundingBox();
+  const at = (x, y) => ({ x: canvas.x + origin + x * z, y: canvas.y + origin + y * z });
+  // Shift+drag on the empty canvas: columns 0-9 of rows 0-4
+  const from = at(-10, -10);
+  const to = at(9 * 220 + 190, 4 * 160 + 130);
+  await page.keyboard.down("Shift");
+  await page.mouse.move(from.x, from.y);
+  await page.mouse.down();
+  await page.mouse.move(to.x, to.y, { steps: 5 });
+  await page.mouse.up();
+  await page.keyboard.up("Shift");
+  const selected = await page.locator("[data-note-id][data-selected]").count();
+  if (selected !== 50) throw new Error(`the marquee selected ${selected} notes, not 50`);
+  const pos = (id) => page.evaluate((id) => {
+    const el = document.querySelector(`[data-note-id="${id}"]`);
+    return [parseFloat(el.style.left), parseFloat(el.style.top)];
+  }, id);
+  const before = await pos("sel-note-53"); // row 2, column 3
+  const box = await page.locator('[data-note-id="sel-note-53"]').boundingBox();
+  await sleep(300);
+  if (process.env.PERF_DEBUG) {
+    // the browser's part of one move: 50 transforms, then a forced style and layout pass
+    const cost = await page.evaluate(() => {
+      const els = [...document.querySelectorAll("[data-note-id][data-selected]")];
+      const out = [];
+      for (let i = 1; i <= 20; i++) {
+        const t0 = performance.now();
+        for (const el of els) el.style.transform = `translate(${i}px, ${i}px)`;
+        document.body.getBoundingClientRect();
+        els[0].getBoundingClientRect();
+        out.push(performance.now() - t0);
+      }
+      for (const el of els) el.style.transform = "";
+      return out;
+    });
+    log(`  style+layout of one move of 50 notes (ms): ${cost.map((c) => c.toFixed(1)).join(" ")}`);
+  }
+  const idle = await idleFrames(page, 1000);
+  const dx = 300;
+  const dy = 200;
+  const { steps, dragWall, rec } = await dragFrames(page, box.x + box.width / 2, box.y + box.height / 2, dx, dy);
+  const near = (a, b) => Math.abs(a[0] - b[0]) <= 2 && Math.abs(a[1] - b[1]) <= 2;
+  await until("the selection dropped", async () => near(await pos("sel-note-53"), [before[0] + dx / z, before[1] + dy / z]));
+  const first = await pos("sel-note-0");
+  if (!near(first, [dx / z, dy / z])) throw new Error(`note 0 of the selection is at ${first}, not moved with the rest`);
+  await page.close();
+  const deltas = rec.ts.slice(1).map((v, i) => v - rec.ts[i]);
+  return {
+    notes: SEL_BOARD_NOTES,
+    selected,
+    zoom: z,
+    steps,
+    drag_ms: Math.round(dragWall),
+    frames: deltas.length,
+    frame_ms: summary(deltas),
+    over_17ms: deltas.filter((d) => d > 17).length,
+    long_animation_frames: rec.loaf ? { n: rec.loaf.length, max_ms: rec.loaf.length ? r2(Math.max(...rec.loaf)) : 0 } : "unsupported",
+    idle_frame_ms: summary(idle),
+  };
 }
 
 // ------------------------------------------------------------ main
@@ -231,61 +403,12 @@ async function main() {
     await sleep(300);
     const box = await note.boundingBox();
     const from = await note.evaluate((el) => [parseFloat(el.style.left), parseFloat(el.style.top)]);
-    const frames = async (ms) =>
-      page.evaluate(
-        (ms) =>
-          new Promise((resolve) => {
-            const ts = [];
-            const end = performance.now() + ms;
-            const tick = (t) => {
-              ts.push(t);
-              if (t < end) requestAnimationFrame(tick);
-              else resolve(ts.slice(1).map((v, i) => v - ts[i]));
-            };
-            requestAnimationFrame(tick);
-          }),
-        ms,
-      );
-    const idle = await frames(1000);
-    // frame recording in the page while node drives the mouse
-    await page.evaluate(() => {
-      const p = window.__perf;
-      p.frames = [];
-      p.loaf = [];
-      p.recording = true;
-      const tick = (t) => {
-        p.frames.push(t);
-        if (p.recording) requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
-      try {
-        p.loafObs = new PerformanceObserver((l) => p.loaf.push(...l.getEntries().map((e) => e.duration)));
-        p.loafObs.observe({ type: "long-animation-frame" });
-      } catch {
-        p.loaf = null;
-      }
-    });
+    const idle = await idleFrames(page, 1000);
     const sx = box.x + box.width / 2;
     const sy = box.y + 6;
-    await page.mouse.move(sx, sy);
-    await page.mouse.down();
-    const steps = Math.max(20, Math.round(DRAG_MS / 16));
     const dx = 360;
     const dy = 240;
-    const td = performance.now();
-    for (let s = 1; s <= steps; s++) {
-      await page.mouse.move(sx + (dx * s) / steps, sy + (dy * s) / steps);
-      const wait = td + (DRAG_MS * s) / steps - performance.now();
-      if (wait > 0) await sleep(wait);
-    }
-    const dragWall = performance.now() - td;
-    await page.mouse.up();
-    const rec = await page.evaluate(() => {
-      const p = window.__perf;
-      p.recording = false;
-      p.loafObs?.disconnect();
-      return { ts: p.frames, loaf: p.loaf };
-    });
+    const { steps, dragWall, rec } = await dragFrames(page, sx, sy, dx, dy);
     const to = await note.evaluate((el) => [parseFloat(el.style.left), parseFloat(el.style.top)]);
     if (Math.abs(to[0] - from[0] - dx) > 2 || Math.abs(to[1] - from[1] - dy) > 2) throw new Error(`the drag moved the note from ${from} to ${to}`);
     const deltas = rec.ts.slice(1).map((v, i) => v - rec.ts[i]);
@@ -300,11 +423,16 @@ async function main() {
     };
     log(`drag: ${JSON.stringify(result.drag)}`);
 
+    // --- 4. drag a selection of 50 notes on a 1,000-note board ------------------------
+    result.drag_selection = await dragSelection(api, context, watch);
+    log(`drag selection: ${JSON.stringify(result.drag_selection)}`);
+
     if (watch.errors.length) result.console_errors = watch.errors;
     result.seconds = Math.round((Date.now() - t0) / 100) / 10;
     result.aims = {
       first_load_le_200kB_gzip: result.first_load_static.gzip_kB <= 200,
       drag_p95_le_20ms: result.drag.frame_ms.p95 <= 20,
+      drag_selection_p95_le_16ms: result.drag_selection.frame_ms.p95 <= 16.7,
     };
     console.log(JSON.stringify({ ...result, first_load_static: { ...result.first_load_static, files: undefined } }));
   } finally {

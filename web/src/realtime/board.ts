@@ -169,6 +169,16 @@ export const SELECTION_REFRESH_MS = 2000;
 
 export const DEFAULT_NOTE_SIZE = { w: 200, h: 140 };
 
+/** What `createNote` needs: a position, the rest has defaults. */
+export interface NoteInput {
+  x: number;
+  y: number;
+  text?: string;
+  color?: NoteColor;
+  w?: number;
+  h?: number;
+}
+
 const defaultUuid = () => crypto.randomUUID();
 
 export class BoardClient {
@@ -341,7 +351,7 @@ export class BoardClient {
   // ------------------------------------------------------------ mutations
 
   /** Creates a note (optimistically, with a client id). Returns the id. */
-  createNote(input: { x: number; y: number; text?: string; color?: NoteColor; w?: number; h?: number }): Id {
+  createNote(input: NoteInput, group?: string): Id {
     const id = this.uuid();
     const me = this.conn.user ?? { id: "", username: "" };
     const note: Note = {
@@ -362,7 +372,7 @@ export class BoardClient {
       if (this.texts) this.texts.createEmpty(id);
       else this.emptyNotes.add(id);
     }
-    const step = this.history.record({ kind: "create", note: id, snapshot: note });
+    const step = this.history.record({ kind: "create", note: id, snapshot: note, group });
     this.sendCreate(note).then(
       (seq) => {
         step.seq = seq;
@@ -459,9 +469,9 @@ export class BoardClient {
     );
   }
 
-  deleteNote(id: Id): void {
+  deleteNote(id: Id, group?: string): void {
     const snapshot = this.store.getView().byId.get(id);
-    const step = snapshot ? this.history.record({ kind: "delete", note: id, snapshot }) : null;
+    const step = snapshot ? this.history.record({ kind: "delete", note: id, snapshot, group }) : null;
     this.sendDelete(id).then(
       (seq) => {
         if (step) step.seq = seq;
@@ -485,6 +495,47 @@ export class BoardClient {
         throw e;
       },
     );
+  }
+
+  // ------------------------------------------------------------ selections (one undo step each)
+
+  /**
+   * Changes of several notes as one change for undo: each note gets its own
+   * `note.update` through the outbox (optimistic, rolled back one by one when
+   * refused), recorded as one undo group, so one Undo takes them all back.
+   */
+  updateNotes(changes: readonly { id: Id; delta: NoteDelta }[]): void {
+    const group = changes.length > 1 ? this.uuid() : undefined;
+    this.store.batch(() => {
+      for (const c of changes) void this.sendUpdate(c.id, c.delta, { group }).catch(() => undefined);
+    });
+  }
+
+  /** Deletes several notes as one undo step (one Undo restores them all). */
+  deleteNotes(ids: readonly Id[]): void {
+    const group = ids.length > 1 ? this.uuid() : undefined;
+    this.store.batch(() => {
+      for (const id of ids) this.deleteNote(id, group);
+    });
+  }
+
+  /** Creates several notes (duplicate, paste) as one undo step. Returns their ids, in order. */
+  createNotes(inputs: readonly NoteInput[]): Id[] {
+    const group = inputs.length > 1 ? this.uuid() : undefined;
+    return this.store.batch(() => inputs.map((n) => this.createNote(n, group)));
+  }
+
+  /**
+   * "Bring to front": notes stack by `version` (the seq of their last change),
+   * so writing a note's own `x` again puts it on top for everyone. Not an undo
+   * step (undoing it would change nothing visible but the stacking).
+   */
+  bringToFront(ids: readonly Id[]): void {
+    const byId = this.store.getView().byId;
+    for (const id of ids) {
+      const n = byId.get(id);
+      if (n) void this.updateNote(id, { x: n.x }, { record: false });
+    }
   }
 
   /** `note.restore`: brings a deleted note back (undo of a delete, redo of a create). */

@@ -297,8 +297,32 @@ export class BoardStore {
   // ------------------------------------------------------------ view
 
   private refresh(): void {
+    if (this.batching > 0) {
+      this.stale = true;
+      return;
+    }
     this.view = this.computeView();
     this.changes.emit(this.view);
+  }
+
+  private batching = 0;
+  private stale = false;
+
+  /**
+   * Runs `fn` (many `add`s: a selection of 50 notes moved at once) with one
+   * new view at the end instead of one per change: each view copies every note.
+   * Inside it `getView()` is the view from before.
+   */
+  batch<T>(fn: () => T): T {
+    this.batching++;
+    try {
+      return fn();
+    } finally {
+      if (--this.batching === 0 && this.stale) {
+        this.stale = false;
+        this.refresh();
+      }
+    }
   }
 
   /** confirmed ⊕ pending, in order. */

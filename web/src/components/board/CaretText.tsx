@@ -17,8 +17,10 @@ export interface PlacedCaret {
  * itself is transparent: the layer sits exactly over the editor's textarea,
  * with the same font, padding and wrapping, and only the marks show.
  */
-export const CaretText = forwardRef<HTMLDivElement, { text: string; carets: PlacedCaret[]; ghost?: boolean; className?: string }>(
-  function CaretText({ text, carets, ghost = false, className = "" }, ref) {
+export const CaretText = forwardRef<
+  HTMLDivElement,
+  { text: string; carets: PlacedCaret[]; ghost?: boolean; className?: string; onScroll?: () => void; "data-note-scroll"?: string }
+>(function CaretText({ text, carets, ghost = false, className = "", onScroll, "data-note-scroll": scroll }, ref) {
     const cuts = new Set<number>([0, text.length]);
     for (const c of carets) {
       cuts.add(c.from);
@@ -68,6 +70,10 @@ export const CaretText = forwardRef<HTMLDivElement, { text: string; carets: Plac
         className={`whitespace-pre-wrap break-words ${ghost ? "pointer-events-none text-transparent" : ""} ${className}`}
         style={{ fontFamily: "var(--font-note)" }}
         aria-hidden={ghost || undefined}
+        onScroll={onScroll}
+        data-note-scroll={scroll}
+        // a scrolling note text is not a Tab stop of its own (Chrome makes scrollers focusable): the note is
+        tabIndex={scroll !== undefined ? -1 : undefined}
       >
         {parts}
         {/* a trailing newline needs a character after it to take up its line, as in the textarea */}

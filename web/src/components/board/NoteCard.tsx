@@ -1,13 +1,15 @@
 "use client";
-import { memo, useEffect, useId, useRef, useState } from "react";
+import { memo, useEffect, useId, useLayoutEffect, useRef, useState } from "react";
 import { avatarRgb } from "@/components/ui";
 import { byline } from "@/lib/ago";
 import { TextareaBinding } from "@/realtime/binding";
 import { SELECTION_REFRESH_MS } from "@/realtime/board";
-import { NOTE_COLORS, type Note, type NoteColor, type User } from "@/realtime/protocol";
+import type { Note, NoteColor, User } from "@/realtime/protocol";
 import type { NoteText, TextStatus } from "@/realtime/text";
+import { MAX_TEXT } from "@/lib/noteClipboard";
 import { CaretText, type PlacedCaret } from "./CaretText";
 import { MentionMenu, useMentions, type MentionCandidate } from "./Mentions";
+import { Z_PENDING } from "./selection";
 
 export const noteColors: Record<NoteColor, { bg: string; swatch: string; label: string }> = {
   yellow: { bg: "bg-yellow-200 dark:bg-yellow-300", swatch: "bg-yellow-300", label: "Yellow" },
@@ -22,13 +24,15 @@ const MIN_W = 80;
 const MIN_H = 60;
 
 export interface NoteActions {
-  select(id: string | null): void;
+  /** A pointer went down on the note's body: selection (Shift/Ctrl/⌘ toggles) and the start of a drag of the selection. */
+  pointerDown(id: string, e: React.PointerEvent): void;
+  /** The note got keyboard focus: it joins (or becomes) the selection. */
+  focused(id: string): void;
+  /** Shift+F10 or the context-menu key on a focused note: focus the selection's toolbar. */
+  openMenu(id: string): void;
   startEditing(id: string): void;
   stopEditing(): void;
-  move(id: string, x: number, y: number): void;
   resize(id: string, w: number, h: number): void;
-  recolor(id: string, color: NoteColor): void;
-  remove(id: string): void;
   typing(id: string | null): void;
   /** The note's collaborative text document (loaded on first use). */
   openText(id: string): Promise<NoteText | null>;
@@ -37,10 +41,8 @@ export interface NoteActions {
   /** Ctrl+Z / Ctrl+Shift+Z in the editor: the note's text first, then the board's history. */
   undoText(id: string): void;
   redoText(id: string): void;
-  /** This user's drag of the note is here now (board coordinates), for others to see live. */
-  dragging(id: string, x: number, y: number): void;
-  /** The drag ended (dropped or cancelled). */
-  dragEnd(): void;
+  /** A message for the user (e.g. a paste cut to the length limit). */
+  notify(message: string): void;
   /** Who changed the note last, when this client has seen it (null: unknown). */
   lastEditor(id: string): User | null;
   /** The board's members, for @mention suggestions (loaded on first use, cached). */
@@ -57,6 +59,8 @@ export interface RemoteDragPos {
 interface Props {
   note: Note;
   zoom: number;
+  /** Stacking (see `zIndexOf`). */
+  z: number;
   selected: boolean;
   editing: boolean;
   canEdit: boolean;
@@ -74,72 +78,84 @@ interface Props {
   actions: NoteActions;
 }
 
-type Gesture = { kind: "move" | "resize"; startX: number; startY: number; pointer: number; moved: boolean };
+type Resize = { startX: number; startY: number; pointer: number; moved: boolean };
 
-function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, editors, selectedBy, remoteDrag, carets, actions }: Props) {
-  const [offset, setOffset] = useState<{ dx: number; dy: number; dw: number; dh: number } | null>(null);
-  const gesture = useRef<Gesture | null>(null);
+/** The note's accessible name: "Note: " and its first words. */
+export function noteLabel(text: string): string {
+  const t = text.trim().replace(/\s+/g, " ");
+  if (!t) return "Note: empty";
+  const words = t.slice(0, 60);
+  return `Note: ${words.length < t.length ? `${words.replace(/\s+\S*$/, "")}…` : words}`;
+}
+
+/**
+ * One note: a single Tab stop (its colour, delete and the rest are in the
+ * selection's toolbar, see `SelectionBar`), Enter edits, Escape in the editor
+ * comes back to the note. Moving is the board's (a drag moves the whole
+ * selection, outside React); resizing is the note's own gesture.
+ */
+function NoteCardImpl({ note, zoom, z, selected, editing, canEdit, dirty, offline, editors, selectedBy, remoteDrag, carets, actions }: Props) {
+  const [size, setSize] = useState<{ dw: number; dh: number } | null>(null);
+  const gesture = useRef<Resize | null>(null);
+  const root = useRef<HTMLDivElement>(null);
+  /** A pointer went down on the note: the focus that follows comes from it, not from the keyboard. */
+  const pointerFocus = useRef(false);
   // Hovered or focused: the byline (author, last editor, when) shows.
   const [hover, setHover] = useState(false);
   const [focused, setFocused] = useState(false);
   const bylineId = useId();
 
-  // A remote drag never overrides this user's own gesture or edit of the note.
-  const live = remoteDrag && !offset && !editing ? remoteDrag : null;
-  const x = live ? live.x : note.x + (offset?.dx ?? 0);
-  const y = live ? live.y : note.y + (offset?.dy ?? 0);
-  const w = Math.max(MIN_W, note.w + (offset?.dw ?? 0));
-  const h = Math.max(MIN_H, note.h + (offset?.dh ?? 0));
+  // A remote drag never overrides this user's own edit of the note.
+  const live = remoteDrag && !size && !editing ? remoteDrag : null;
+  const x = live ? live.x : note.x;
+  const y = live ? live.y : note.y;
+  const w = Math.max(MIN_W, note.w + (size?.dw ?? 0));
+  const h = Math.max(MIN_H, note.h + (size?.dh ?? 0));
 
-  const onPointerDown = (e: React.PointerEvent, kind: Gesture["kind"]) => {
+  const onResizeDown = (e: React.PointerEvent) => {
     if (e.button !== 0) return;
     e.stopPropagation();
-    actions.select(note.id);
-    if (!canEdit || (editing && kind === "move")) return;
+    if (!canEdit) return;
     (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
-    gesture.current = { kind, startX: e.clientX, startY: e.clientY, pointer: e.pointerId, moved: false };
+    gesture.current = { startX: e.clientX, startY: e.clientY, pointer: e.pointerId, moved: false };
   };
-  const onPointerMove = (e: React.PointerEvent) => {
+  const onResizeMove = (e: React.PointerEvent) => {
     const g = gesture.current;
     if (!g || g.pointer !== e.pointerId) return;
-    const dx = (e.clientX - g.startX) / zoom;
-    const dy = (e.clientY - g.startY) / zoom;
-    if (!g.moved && Math.hypot(dx, dy) * zoom < 3) return;
+    const dw = (e.clientX - g.startX) / zoom;
+    const dh = (e.clientY - g.startY) / zoom;
+    if (!g.moved && Math.hypot(dw, dh) * zoom < 3) return;
     g.moved = true;
-    setOffset(g.kind === "move" ? { dx, dy, dw: 0, dh: 0 } : { dx: 0, dy: 0, dw: dx, dh: dy });
-    if (g.kind === "move") actions.dragging(note.id, note.x + dx, note.y + dy);
+    setSize({ dw, dh });
   };
-  const onPointerUp = (e: React.PointerEvent) => {
+  const onResizeUp = (e: React.PointerEvent) => {
     const g = gesture.current;
     if (!g || g.pointer !== e.pointerId) return;
     gesture.current = null;
-    if (g.moved) {
-      if (g.kind === "move") {
-        actions.move(note.id, Math.round(x), Math.round(y));
-        actions.dragEnd();
-      } else actions.resize(note.id, Math.round(w), Math.round(h));
-    }
-    setOffset(null);
+    if (g.moved) actions.resize(note.id, Math.round(w), Math.round(h));
+    setSize(null);
   };
-  const onPointerCancel = () => {
-    if (gesture.current?.moved && gesture.current.kind === "move") actions.dragEnd();
-    gesture.current = null;
-    setOffset(null);
+  const leaveEditor = () => {
+    actions.stopEditing();
+    root.current?.focus();
   };
 
   const color = noteColors[note.color] ?? noteColors.yellow;
-  const label = note.text.trim() ? `Note: ${note.text.trim().slice(0, 40)}` : "Empty note";
-  const showByline = (hover || focused) && !offset && !live;
+  const showByline = (hover || focused) && !size && !live;
+  const describedBy = [canEdit ? "note-keys" : "", showByline ? bylineId : ""].filter(Boolean).join(" ");
   const editor = editors[0];
   // Outline: who drags it, else who edits it, else who has it selected (their colour).
   const marker = live?.user ?? editor ?? selectedBy[0];
 
   return (
     <div
+      ref={root}
       role="group"
-      aria-label={label}
-      aria-describedby={showByline ? bylineId : undefined}
+      aria-label={`${noteLabel(note.text)}${selected ? " (selected)" : ""}`}
+      aria-roledescription="note"
+      aria-describedby={describedBy || undefined}
       data-note-id={note.id}
+      data-selected={selected || undefined}
       data-dragged-by={live ? live.user.username : undefined}
       data-edited-by={editor ? editor.username : undefined}
       data-selected-by={selectedBy.length ? selectedBy.map((u) => u.username).join(" ") : undefined}
@@ -147,10 +163,11 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
       onPointerEnter={() => setHover(true)}
       onPointerLeave={() => setHover(false)}
       onFocus={(e) => {
-        if (e.target === e.currentTarget) {
-          actions.select(note.id);
-          setFocused(true);
-        }
+        if (e.target !== e.currentTarget) return;
+        setFocused(true);
+        // Focus by keyboard (or script) selects the note; a click has already chosen the selection (Shift-click may have just removed it).
+        if (!pointerFocus.current) actions.focused(note.id);
+        pointerFocus.current = false;
       }}
       onBlur={(e) => {
         if (e.target === e.currentTarget) setFocused(false);
@@ -160,19 +177,24 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
         if (canEdit) actions.startEditing(note.id);
       }}
       onKeyDown={(e) => {
-        if (e.target !== e.currentTarget || !canEdit) return;
-        if (e.key === "Enter") {
+        if (e.target !== e.currentTarget) return;
+        if (e.key === "Enter" && canEdit) {
           e.preventDefault();
           actions.startEditing(note.id);
+        } else if (e.key === "ContextMenu" || (e.key === "F10" && e.shiftKey)) {
+          e.preventDefault();
+          actions.openMenu(note.id);
         }
       }}
-      onPointerDown={(e) => onPointerDown(e, "move")}
-      onPointerMove={onPointerMove}
-      onPointerUp={onPointerUp}
-      onPointerCancel={onPointerCancel}
+      onPointerDown={(e) => {
+        pointerFocus.current = true;
+        setTimeout(() => (pointerFocus.current = false), 0); // the focus it causes comes in the same input event
+        if (!editing) actions.pointerDown(note.id, e);
+        else e.stopPropagation();
+      }}
       className={`absolute flex touch-none select-none flex-col rounded-md text-stone-900 outline-none transition-shadow ${color.bg} ${
-        offset || live ? "z-20 shadow-2xl" : selected ? "z-10 shadow-xl" : "shadow-md hover:shadow-lg"
-      } ${selected ? "ring-2 ring-brand-500 ring-offset-2 ring-offset-transparent" : "focus-visible:ring-2 focus-visible:ring-brand-500"} ${
+        live ? "shadow-2xl" : selected ? "shadow-xl" : "shadow-md hover:shadow-lg"
+      } ${selected ? "ring-2 ring-brand-500 ring-offset-2 ring-offset-transparent" : ""} focus-visible:outline-2 focus-visible:outline-offset-4 focus-visible:outline-sky-600 dark:focus-visible:outline-sky-400 ${
         canEdit && !editing ? "cursor-grab active:cursor-grabbing" : ""
       }`}
       style={{
@@ -180,6 +202,8 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
         top: y,
         width: w,
         height: h,
+        // someone else's drag is drawn on top, as the dragger sees it
+        zIndex: live ? Z_PENDING + 1 : z,
         // Someone else's mark: an outline in their colour (this user's own selection keeps the brand ring).
         outline: marker ? `${live || editor ? 3 : 2}px ${live || editor ? "solid" : "dashed"} ${avatarRgb(marker.id)}` : undefined,
         outlineOffset: marker ? (selected ? 6 : 3) : undefined,
@@ -207,53 +231,11 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
           )}
         </div>
       )}
-      {selected && canEdit && !offset && (
-        <div
-          className="absolute -top-11 left-0 z-30 flex items-center gap-1 rounded-lg border border-stone-200 bg-white p-1 shadow-lg dark:border-stone-700 dark:bg-stone-900"
-          style={{ transform: `scale(${1 / zoom})`, transformOrigin: "bottom left" }}
-          onPointerDown={(e) => e.stopPropagation()}
-          onDoubleClick={(e) => e.stopPropagation()}
-        >
-          <div role="radiogroup" aria-label="Note colour" className="flex items-center gap-1 px-1">
-            {NOTE_COLORS.map((c) => (
-              <button
-                key={c}
-                type="button"
-                role="radio"
-                aria-checked={note.color === c}
-                aria-label={noteColors[c].label}
-                title={noteColors[c].label}
-                onClick={() => actions.recolor(note.id, c)}
-                className={`h-5 w-5 rounded-full border border-black/10 ${noteColors[c].swatch} ${
-                  note.color === c ? "ring-2 ring-brand-500 ring-offset-1 dark:ring-offset-stone-900" : ""
-                }`}
-              />
-            ))}
-          </div>
-          <span className="h-5 w-px bg-stone-200 dark:bg-stone-700" aria-hidden="true" />
-          <button
-            type="button"
-            aria-label="Delete note"
-            title="Delete note (Delete)"
-            onClick={() => actions.remove(note.id)}
-            className="inline-flex h-7 w-7 items-center justify-center rounded-md text-stone-500 dark:text-stone-400 hover:bg-red-50 hover:text-red-600 dark:hover:bg-red-950/40"
-          >
-            <svg viewBox="0 0 24 24" className="h-4 w-4" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden="true">
-              <path d="M3 6h18M8 6V4h8v2M19 6l-1 14H6L5 6" strokeLinecap="round" strokeLinejoin="round" />
-            </svg>
-          </button>
-        </div>
-      )}
-
       <div className="h-3 shrink-0 rounded-t-md bg-black/5" aria-hidden="true" />
       {editing ? (
-        <NoteEditor note={note} actions={actions} carets={carets} zoom={zoom} />
+        <NoteEditor note={note} actions={actions} carets={carets} zoom={zoom} onLeave={leaveEditor} />
       ) : note.text ? (
-        <CaretText
-          text={note.text}
-          carets={carets}
-          className="min-h-0 flex-1 overflow-hidden px-3 py-2 text-[15px] leading-snug"
-        />
+        <NoteBody text={note.text} carets={carets} w={w} h={h} />
       ) : (
         <div className="min-h-0 flex-1 overflow-hidden px-3 py-2 text-[15px] leading-snug" style={{ fontFamily: "var(--font-note)" }}>
           <span className="text-stone-600 dark:text-stone-700">{canEdit ? "Double-click to write…" : ""}</span>
@@ -273,9 +255,13 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
       {canEdit && !editing && (
         <div
           aria-hidden="true"
-          onPointerDown={(e) => onPointerDown(e, "resize")}
-          onPointerMove={onPointerMove}
-          onPointerUp={onPointerUp}
+          onPointerDown={onResizeDown}
+          onPointerMove={onResizeMove}
+          onPointerUp={onResizeUp}
+          onPointerCancel={() => {
+            gesture.current = null;
+            setSize(null);
+          }}
           className="absolute bottom-0 right-0 h-4 w-4 cursor-nwse-resize rounded-br-md bg-[linear-gradient(135deg,transparent_50%,rgba(0,0,0,0.18)_50%)]"
         />
       )}
@@ -284,6 +270,38 @@ function NoteCardImpl({ note, zoom, selected, editing, canEdit, dirty, offline, 
 }
 
 
+/**
+ * A note's text when not editing. Text longer than the note scrolls inside it
+ * (wheel over it, or the editor), with a fade and a "more" mark at the bottom
+ * while there is more below.
+ */
+function NoteBody({ text, carets, w, h }: { text: string; carets: PlacedCaret[]; w: number; h: number }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [more, setMore] = useState(false);
+  const measure = () => {
+    const el = ref.current;
+    if (el) setMore(el.scrollHeight - el.scrollTop - el.clientHeight > 2);
+  };
+  useLayoutEffect(measure, [text, w, h]);
+  return (
+    <div className="relative min-h-0 flex-1">
+      <CaretText
+        ref={ref}
+        text={text}
+        carets={carets}
+        data-note-scroll=""
+        onScroll={measure}
+        className="absolute inset-0 touch-none overflow-y-auto overscroll-contain px-3 py-2 text-[15px] leading-snug [scrollbar-width:thin]"
+      />
+      {more && (
+        <div className="pointer-events-none absolute inset-x-0 bottom-0 flex h-8 items-end justify-center bg-gradient-to-t from-black/15 to-transparent pb-0.5" data-testid="note-more">
+          <span className="rounded-full bg-white/80 px-1.5 text-[10px] font-medium text-stone-700">more ↓</span>
+        </div>
+      )}
+    </div>
+  );
+}
+
 const isMod = (e: React.KeyboardEvent) => e.ctrlKey || e.metaKey;
 
 /**
@@ -291,7 +309,7 @@ const isMod = (e: React.KeyboardEvent) => e.ctrlKey || e.metaKey;
  * is sent as `note.edit` each frame; others' edits arrive without moving the
  * caret), with others' carets drawn over it and this user's caret sent to them.
  */
-function NoteEditor({ note, actions, carets, zoom }: { note: Note; actions: NoteActions; carets: PlacedCaret[]; zoom: number }) {
+function NoteEditor({ note, actions, carets, zoom, onLeave }: { note: Note; actions: NoteActions; carets: PlacedCaret[]; zoom: number; onLeave(): void }) {
   const ref = useRef<HTMLTextAreaElement>(null);
   const mirror = useRef<HTMLDivElement>(null);
   const binding = useRef<TextareaBinding | null>(null);
@@ -392,7 +410,7 @@ function NoteEditor({ note, actions, carets, zoom }: { note: Note; actions: Note
         dir="auto"
         defaultValue={note.text}
         readOnly={!ready}
-        maxLength={10_000}
+        maxLength={MAX_TEXT}
         aria-autocomplete="list"
         aria-controls={mentions.open ? mentions.listId : undefined}
         aria-activedescendant={mentions.open ? mentions.optionId(mentions.open.active) : undefined}
@@ -419,7 +437,7 @@ function NoteEditor({ note, actions, carets, zoom }: { note: Note; actions: Note
           if (mentions.onKeyDown(e)) return;
           if (e.key === "Escape") {
             e.preventDefault();
-            actions.stopEditing();
+            onLeave();
           } else if (isMod(e) && !e.altKey && e.key.toLowerCase() === "z") {
             // The browser's own textarea undo would fight the shared document: ours instead.
             e.preventDefault();
@@ -429,6 +447,17 @@ function NoteEditor({ note, actions, carets, zoom }: { note: Note; actions: Note
             e.preventDefault();
             actions.redoText(note.id);
           }
+        }}
+        onPaste={(e) => {
+          // The textarea's maxLength cuts a paste silently: say how much was left out.
+          const el = e.currentTarget;
+          const pasted = e.clipboardData.getData("text/plain").length;
+          const kept = el.value.length - (el.selectionEnd - el.selectionStart);
+          const over = kept + pasted - MAX_TEXT;
+          if (over > 0)
+            actions.notify(
+              `The pasted text was cut: ${over.toLocaleString("en")} character${over === 1 ? "" : "s"} over the ${MAX_TEXT.toLocaleString("en")}-character limit of a note were left out.`,
+            );
         }}
         onBlur={() => {
           mentions.close();

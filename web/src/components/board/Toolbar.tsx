@@ -3,9 +3,11 @@ import Link from "next/link";
 import { useState } from "react";
 import { Button, Input } from "@/components/ui";
 import type { BoardClient, BoardMeta } from "@/realtime/board";
-import type { User } from "@/realtime/protocol";
+import { usePopover } from "@/components/usePopover";
+import { NOTE_COLORS, type NoteColor, type User } from "@/realtime/protocol";
 import type { BoardView } from "@/realtime/store";
 import { MembersPanel } from "./MembersPanel";
+import { noteColors } from "./NoteCard";
 import { OnlineList } from "./OnlineList";
 import { SharePanel } from "./SharePanel";
 
@@ -27,6 +29,12 @@ export function Toolbar({
   historyOpen,
   onHistory,
   onExport,
+  newColor,
+  onNewColor,
+  snap,
+  onSnap,
+  selectArea,
+  onSelectArea,
   following,
   onFollow,
 }: {
@@ -50,6 +58,15 @@ export function Toolbar({
   onHistory(): void;
   /** Downloads the board as JSON (`corkboard.board.v1`). */
   onExport(): void;
+  /** The colour "Add note" (and double-click) uses, kept per user. */
+  newColor: NoteColor;
+  onNewColor(c: NoteColor): void;
+  /** Snap to a 20 px grid on drop and nudge (kept per user). */
+  snap: boolean;
+  onSnap(): void;
+  /** A drag on the canvas selects an area instead of panning (for touch; Shift+drag does it with a mouse). */
+  selectArea: boolean;
+  onSelectArea(): void;
   /** The user whose view this one follows, if any. */
   following: string | null;
   onFollow(userId: string | null): void;
@@ -166,9 +183,85 @@ export function Toolbar({
       {board?.role === "owner" && <SharePanel boardId={board.id} />}
 
       {canEdit && (
-        <Button variant="primary" size="sm" onClick={onAdd} disabled={!view?.ready}>
-          <svg viewBox="0 0 16 16" className="h-3.5 w-3.5" fill="none" stroke="currentColor" strokeWidth="2.2" aria-hidden="true"><path d="M8 3v10M3 8h10" strokeLinecap="round" /></svg> Add note
-        </Button>
+        <div className="flex items-center gap-0.5 rounded-lg border border-stone-200 p-0.5 dark:border-stone-800">
+          <Button
+            size="sm"
+            variant="ghost"
+            aria-pressed={selectArea}
+            title="Select area: dragging on the board selects notes instead of panning (Shift+drag does it too; Space+drag, the middle button or two fingers still pan)"
+            onClick={onSelectArea}
+            className={selectArea ? "bg-stone-200 dark:bg-stone-800" : ""}
+          >
+            Select
+          </Button>
+          <Button
+            size="sm"
+            variant="ghost"
+            aria-pressed={snap}
+            title="Snap to grid: notes land on a 20 px grid when dropped or moved with the arrow keys"
+            onClick={onSnap}
+            className={snap ? "bg-stone-200 dark:bg-stone-800" : ""}
+          >
+            Snap
+          </Button>
+        </div>
+      )}
+
+      {canEdit && (
+        <div className="flex items-center gap-1">
+          <NewNoteColor color={newColor} onChange={onNewColor} />
+          <Button variant="primary" size="sm" onClick={onAdd} disabled={!view?.ready}>
+            <svg viewBox="0 0 16 16" className="h-3.5 w-3.5" fill="none" stroke="currentColor" strokeWidth="2.2" aria-hidden="true"><path d="M8 3v10M3 8h10" strokeLinecap="round" /></svg> Add note
+          </Button>
+        </div>
+      )}
+    </div>
+  );
+}
+
+/** The colour of new notes: a swatch button opening the six colours (remembered per user). */
+function NewNoteColor({ color, onChange }: { color: NoteColor; onChange(c: NoteColor): void }) {
+  const { open, toggle, buttonRef, panelRef } = usePopover();
+  return (
+    <div className="relative">
+      <button
+        ref={buttonRef}
+        type="button"
+        aria-haspopup="true"
+        aria-expanded={open}
+        aria-label={`Colour of new notes: ${noteColors[color].label}`}
+        title="Colour of new notes"
+        onClick={toggle}
+        className="inline-flex h-8 w-8 items-center justify-center rounded-md border border-stone-200 hover:bg-stone-100 focus-visible:outline-2 focus-visible:outline-sky-600 dark:border-stone-700 dark:hover:bg-stone-800"
+      >
+        <span className={`h-4 w-4 rounded-full border border-black/10 ${noteColors[color].swatch}`} aria-hidden="true" />
+      </button>
+      {open && (
+        <div
+          ref={panelRef}
+          role="group"
+          aria-label="Colour of new notes"
+          className="absolute right-0 top-full z-50 mt-1 flex gap-1 rounded-lg border border-stone-200 bg-white p-1.5 shadow-lg dark:border-stone-700 dark:bg-stone-900"
+        >
+          {NOTE_COLORS.map((c) => (
+            <button
+              key={c}
+              type="button"
+              aria-pressed={c === color}
+              aria-label={noteColors[c].label}
+              title={noteColors[c].label}
+              autoFocus={c === color}
+              onClick={() => {
+                onChange(c);
+                toggle();
+                buttonRef.current?.focus();
+              }}
+              className={`h-6 w-6 rounded-full border border-black/10 focus-visible:outline-2 focus-visible:outline-offset-2 focus-visible:outline-sky-600 ${noteColors[c].swatch} ${
+                c === color ? "ring-2 ring-brand-500 ring-offset-1 dark:ring-offset-stone-900" : ""
+              }`}
+            />
+          ))}
+        </div>
       )}
     </div>
   );
