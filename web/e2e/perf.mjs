@@ -5,7 +5,8 @@
 //
 // 1. First-load JavaScript of the board page: the gzipped (zlib level 9) sizes of
 //    the <script src> files of web/out/boards/_/index.html, and what the browser
-//    actually fetched as JS on a cold first load of /boards/<id>.
+//    actually fetched as JS on a cold first load of /boards/<id>, and every byte of
+//    that cold load on the wire (headers and encoded bodies), UI files and API apart.
 // 2. Remote change → note shown, 500 notes on the board: a second client updates
 //    a note's text over REST; in the page, a WebSocket hook (addInitScript) stamps
 //    the frame's arrival and a MutationObserver stamps the DOM showing the text.
@@ -311,7 +312,12 @@ async function main() {
     const page = await context.newPage();
     watch.attach(page, "perf");
     const scripts = [];
+    // Every HTTP response of the cold load (UI files and API answers; not the WebSocket's frames).
+    const wire = [];
     page.on("requestfinished", async (req) => {
+      const all = await req.sizes();
+      const api = new URL(req.url()).pathname.startsWith("/api/");
+      wire.push({ type: req.resourceType(), api, bytes: all.responseBodySize + all.responseHeadersSize });
       if (req.resourceType() !== "script") return;
       const res = await req.response();
       const sizes = await req.sizes();
@@ -338,6 +344,16 @@ async function main() {
       load_to_500_notes_connected_ms: loadMs,
     };
     log(`browser first load: ${JSON.stringify(result.first_load_browser)}`);
+    const bytesByType = {};
+    for (const w of wire.filter((w) => !w.api)) bytesByType[w.type] = (bytesByType[w.type] ?? 0) + w.bytes;
+    const byType = Object.fromEntries(Object.entries(bytesByType).map(([t, n]) => [t, kB(n)]));
+    result.cold_load_wire = {
+      requests: wire.length,
+      ui_kB: kB(wire.filter((w) => !w.api).reduce((a, w) => a + w.bytes, 0)),
+      ui_by_type_kB: byType,
+      api_kB: kB(wire.filter((w) => w.api).reduce((a, w) => a + w.bytes, 0)),
+    };
+    log(`cold load, bytes on the wire (headers + encoded bodies): ${JSON.stringify(result.cold_load_wire)}`);
     const listed = new Set(result.first_load_static.files.map((f) => f.src));
     const extra = scripts.map((s) => new URL(s.url).pathname).filter((p) => !listed.has(p));
     const missing = result.first_load_static.files.filter((f) => !f.nomodule).map((f) => f.src).filter((p) => !scripts.some((s) => new URL(s.url).pathname === p));
