@@ -199,7 +199,7 @@ function Tokens() {
         API tokens
       </h2>
       <p className="text-sm text-stone-500 dark:text-stone-400">
-        For scripts and other programs: send <code className="rounded bg-stone-100 px-1 dark:bg-stone-800">Authorization: Bearer &lt;token&gt;</code>.
+        For scripts and other programs: send <code className="rounded bg-stone-100 px-1 text-stone-700 dark:bg-stone-800 dark:text-stone-200">Authorization: Bearer &lt;token&gt;</code>.
         A token acts as you on every board; it does not expire, and signing out does not end it.
       </p>
       <form
