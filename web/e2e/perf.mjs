@@ -318,6 +318,7 @@ async function main() {
       const all = await req.sizes();
       const api = new URL(req.url()).pathname.startsWith("/api/");
       wire.push({ type: req.resourceType(), api, bytes: all.responseBodySize + all.responseHeadersSize });
+      if (process.env.PERF_DEBUG && !api) log(`  cold load: ${req.resourceType()} ${new URL(req.url()).pathname} ${all.responseBodySize} B`);
       if (req.resourceType() !== "script") return;
       const res = await req.response();
       const sizes = await req.sizes();
