@@ -16,6 +16,7 @@ import { Toolbar } from "./Toolbar";
 import { useBoardHistory } from "./useBoardHistory";
 import { fitCamera, HOME, wheelZoomFactor, zoomAt } from "./camera";
 import { useCamera } from "./useCamera";
+import { useFocusNote } from "./useFocusNote";
 
 const EMPTY: string[] = [];
 const NO_CARETS: PlacedCaret[] = [];
@@ -48,6 +49,10 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
   useEffect(() => {
     if (title) document.title = `${title} · Corkboard`;
   }, [title]);
+
+  // Opened on a note (`?note=`, from search or a notification): show and select it.
+  const noteGone = useCallback(() => toast("That note is no longer on this board", "error"), [toast]);
+  useFocusNote(!!view?.ready, view?.notes, canvasRef, setCamera, noteGone);
 
   const toBoard = useCallback(
     (clientX: number, clientY: number) => {

@@ -87,3 +87,12 @@ export function saveCamera(boardId: string, c: Camera, storage: Storage | undefi
     // quota or disabled storage: nothing to lose but the view
   }
 }
+
+/**
+ * The camera that shows `note` in the middle of a `width`×`height` canvas,
+ * at the current zoom, or at 100 % when the current one is too small to read it.
+ */
+export function centerOn(c: Camera, note: Box, width: number, height: number): Camera {
+  const z = c.z < 0.5 ? 1 : c.z;
+  return { z, x: width / 2 - (note.x + note.w / 2) * z, y: height / 2 - (note.y + note.h / 2) * z };
+}
