@@ -14,7 +14,7 @@ let closeBrowser;
 let a; // A's context
 let b; // B's context
 let aName = "";
-let bName = "";
+
 
 async function signup(context, prefix) {
   const name = `${prefix}${Date.now() % 1e6}`;
@@ -43,7 +43,7 @@ describe("boards list, search and notifications, end to end", { timeout: 120_000
     a.setDefaultTimeout(10_000);
     b.setDefaultTimeout(10_000);
     aName = await signup(a, "ada");
-    bName = await signup(b, "bo");
+    await signup(b, "bo");
   });
   after(async () => {
     await closeBrowser?.();
