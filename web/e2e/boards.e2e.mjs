@@ -183,7 +183,7 @@ describe("boards list, search and notifications, end to end", { timeout: 120_000
     // The mention: a click opens the board focused on the note, and reads it.
     const mention = items.filter({ hasText: "look here" });
     const mentionRead = (await mention.getAttribute("data-read")) === "true";
-    await mention.getByRole("button", { name: /mentioned you/ }).click();
+    await mention.getByRole("button", { name: /mentioned you/ }).first().click();
     await page.waitForURL(new RegExp(`/boards/${board}/`));
     const card = page.locator(`[data-note-id="${noteId}"]`);
     await until("the mentioned note focused", async () => card.evaluate((el) => el === document.activeElement).catch(() => false), 8000);
