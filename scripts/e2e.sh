@@ -115,4 +115,4 @@ export E2E_BASE_URL="$URL" E2E_BIN="$BIN" E2E_PORT="$PORT" E2E_DATA="$DATA" \
   E2E_SCREENSHOTS="$ROOT/docs/screenshots" E2E_TMP="$TMP"
 cd web
 # shellcheck disable=SC2086 # a list of files, split on spaces on purpose
-node --test --test-concurrency=1 ${E2E_FILES:-e2e/board.e2e.mjs e2e/text.e2e.mjs e2e/fallback.e2e.mjs e2e/history.e2e.mjs e2e/offline.e2e.mjs e2e/ux.e2e.mjs e2e/people.e2e.mjs e2e/a11y.e2e.mjs e2e/members.e2e.mjs e2e/edit.e2e.mjs}
+node --test --test-concurrency=1 ${E2E_FILES:-e2e/board.e2e.mjs e2e/text.e2e.mjs e2e/fallback.e2e.mjs e2e/history.e2e.mjs e2e/offline.e2e.mjs e2e/ux.e2e.mjs e2e/people.e2e.mjs e2e/a11y.e2e.mjs e2e/members.e2e.mjs e2e/edit.e2e.mjs e2e/boards.e2e.mjs}

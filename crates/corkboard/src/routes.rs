@@ -170,6 +170,17 @@ pub fn router(state: Arc<HttpState>) -> Router {
                 Json, no_content,
             )),
         )
+        .route(
+            "/api/notifications/{id}/read",
+            post(rest::<notification_read_one::NotificationReadOne>(
+                OptionalJson,
+                no_content,
+            )),
+        )
+        .route(
+            "/api/search",
+            get(rest::<search_query::SearchQuery>(Query, ok)),
+        )
         .route("/api/boards/{b}/stream", get(crate::sse::board_stream))
         .route("/api/boards/{b}/events", get(crate::longpoll::poll))
         .route(

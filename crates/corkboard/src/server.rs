@@ -401,6 +401,11 @@ impl RemoteHandler for Relay {
                 app.notify.publish_local(&user, &notification);
             }
             ClusterMessage::Unread { user, count } => app.notify.unread_local(&user, count),
+            ClusterMessage::Boards {
+                user,
+                reason,
+                board,
+            } => app.notify.boards_local(&user, &reason, &board),
             ClusterMessage::Kick { credential } => {
                 app.forget_credential(&credential);
                 app.hub.kick_local(&credential);

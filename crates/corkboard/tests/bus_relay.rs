@@ -1,7 +1,7 @@
 //! What crosses nodes besides board events, over real sockets: two servers
 //! sharing one PostgreSQL database and one Redis (`--redis-url`, a prefix of
 //! their own). A client's connections on node 1 see presence, signals and
-//! notifications caused on node 0, and a credential revoked on node 0 closes
+//! notifications (and boards-list changes) caused on node 0, and a credential revoked on node 0 closes
 //! its connections on node 1.
 //!
 //! Needs PostgreSQL (`CORKBOARD_TEST_PG_URL`) and Redis
@@ -123,6 +123,17 @@ async fn presence_signals_notifications_and_revocations_cross_nodes() {
     // The event itself reached bob's WebSocket on node 1.
     let ev = next_of(&mut wb, "event").await;
     assert_eq!(ev["kind"], "note.created");
+    // A rename on node 0 tells bob's stream on node 1 to refetch his boards
+    // list (`event: boards`, an extension).
+    let r = ann
+        .patch(&format!("/api/boards/{b}"), json!({"title": "Renamed"}))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got = stream.events_until(|blk| blk.kind() == "boards").await;
+    assert_eq!(
+        got.last().expect("boards").json(),
+        json!({"reason": "renamed", "board": b})
+    );
 
     // bob logs out on node 0: his connection on node 1 closes with 4001.
     let r = bob0.call(Method::POST, "/api/auth/logout", None).await;

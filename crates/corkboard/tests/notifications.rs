@@ -389,6 +389,71 @@ async fn list_after_unread_and_mark_read() {
     assert_eq!(r.body["unread"], 105);
     let r = list(&bob, Some("105")).await;
     assert_eq!(r.body, json!({"notifications": [], "unread": 105}));
+    // Older pages (extension): the 100 before an id, newest first.
+    let r = bob.get("/api/notifications?before=6").await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let ids: Vec<u64> = r.body["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(ids, [5, 4, 3, 2, 1], "what the first page left out");
+    assert_eq!(r.body["unread"], 105);
+    let r = bob.get("/api/notifications?before=103").await;
+    let ids: Vec<u64> = r.body["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(id_of)
+        .collect();
+    assert_eq!(ids, (3..=102).rev().collect::<Vec<_>>());
+    let r = bob.get("/api/notifications?before=1").await;
+    assert_eq!(r.body["notifications"], json!([]));
+    for bad in [
+        "/api/notifications?before=x",
+        "/api/notifications?before=5&after=1",
+    ] {
+        assert_error(&bob.get(bad).await, 400, "bad_request");
+    }
+    assert_eq!(list(&ann, None).await.body["notifications"], json!([]));
+    // Mark one read (extension).
+    let r = bob
+        .call(reqwest::Method::POST, "/api/notifications/3/read", None)
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+    let r = bob.get("/api/notifications?before=5").await;
+    let read: Vec<(u64, bool)> = r.body["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (id_of(n), n["read"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(read, [(4, false), (3, true), (2, false), (1, false)]);
+    assert_eq!(r.body["unread"], 104);
+    let r = bob
+        .call(reqwest::Method::POST, "/api/notifications/3/read", None)
+        .await;
+    assert_eq!(r.status, 204, "again: {}", r.text);
+    assert_error(
+        &ann.call(reqwest::Method::POST, "/api/notifications/3/read", None)
+            .await,
+        404,
+        "not_found",
+    );
+    assert_error(
+        &bob.call(reqwest::Method::POST, "/api/notifications/999/read", None)
+            .await,
+        404,
+        "not_found",
+    );
+    assert_error(
+        &bob.call(reqwest::Method::POST, "/api/notifications/x/read", None)
+            .await,
+        400,
+        "bad_request",
+    );
+    assert_eq!(list(&bob, None).await.body["unread"], 104);
     for bad in ["abc", "-1", "1.5"] {
         let r = bob.get(&format!("/api/notifications?after={bad}")).await;
         assert_error(&r, 400, "bad_request");

@@ -35,13 +35,19 @@ export function NotificationsButton() {
   const { open, toggle, buttonRef: button, panelRef: panel } = usePopover();
   const toast = useToast();
 
-  const openItem = (n: Notification) => {
+  const markOne = (n: Notification) =>
+    client?.markOneRead(n.id).catch(() => toast("Couldn't mark as read", "error")) ?? Promise.resolve();
+
+  const openItem = async (n: Notification) => {
+    // Read once opened; the page is left only after the server has it.
+    if (!n.read) await markOne(n);
     if (n.kind === "invited" && n.text) {
       // The invite page shows the board and role and asks before joining.
       window.location.assign(inviteLink(n.text));
       return;
     }
-    openBoard(n.board);
+    // On the note when there is one (a mention): the board pans to it and selects it.
+    if (n.board) openBoard(n.board, n.note);
   };
 
   const unread = state.unread;
@@ -96,11 +102,17 @@ export function NotificationsButton() {
               {state.items.map((n) => {
                 const d = describe(n);
                 return (
-                  <li key={n.id}>
+                  <li
+                    key={n.id}
+                    data-notification-id={n.id}
+                    data-read={n.read ? "true" : "false"}
+                    className={`relative flex ${n.read ? "" : "bg-brand-50/70 dark:bg-brand-700/15"}`}
+                  >
+                    {!n.read && <span aria-hidden="true" className="absolute inset-y-0 left-0 w-1 bg-brand-500" />}
                     <button
                       type="button"
-                      onClick={() => openItem(n)}
-                      className="flex w-full gap-3 px-4 py-3 text-left hover:bg-stone-50 dark:hover:bg-stone-800/60"
+                      onClick={() => void openItem(n)}
+                      className="flex min-w-0 flex-1 gap-3 px-4 py-3 text-left hover:bg-stone-50 focus-visible:outline-2 focus-visible:-outline-offset-2 focus-visible:outline-brand-500 dark:hover:bg-stone-800/60"
                     >
                       <span
                         aria-hidden="true"
@@ -111,15 +123,43 @@ export function NotificationsButton() {
                       <span className="min-w-0 flex-1">
                         <span className="flex items-center gap-2">
                           <span className="truncate text-sm font-medium">{d.title}</span>
-                          {!n.read && <span className="h-2 w-2 shrink-0 rounded-full bg-brand-500" role="img" aria-label="unread" />}
+                          {!n.read && <span className="h-2 w-2 shrink-0 rounded-full bg-brand-500" aria-hidden="true" />}
                         </span>
                         <span className="line-clamp-2 text-xs text-stone-600 dark:text-stone-400">{d.body}</span>
-                        <span className="text-[0.7rem] text-stone-500 dark:text-stone-400">{timeAgo(n.at)}</span>
+                        <span className="text-[0.7rem] text-stone-500 dark:text-stone-400">
+                          {timeAgo(n.at)}
+                          {!n.read && <span className="sr-only"> (unread)</span>}
+                        </span>
                       </span>
                     </button>
+                    {!n.read && (
+                      <button
+                        type="button"
+                        onClick={() => void markOne(n)}
+                        aria-label={`Mark read: ${d.title}`}
+                        title="Mark read"
+                        className="m-2 inline-flex h-8 w-8 shrink-0 items-center justify-center self-center rounded-md text-stone-600 hover:bg-stone-200/70 focus-visible:outline-2 focus-visible:outline-brand-500 dark:text-stone-300 dark:hover:bg-stone-700"
+                      >
+                        <svg viewBox="0 0 16 16" className="h-4 w-4" fill="none" stroke="currentColor" strokeWidth="2" aria-hidden="true">
+                          <path d="m3 8.5 3 3 7-7" strokeLinecap="round" strokeLinejoin="round" />
+                        </svg>
+                      </button>
+                    )}
                   </li>
                 );
               })}
+              {state.hasOlder && (
+                <li className="p-2">
+                  <button
+                    type="button"
+                    disabled={state.loadingOlder}
+                    onClick={() => void client?.loadOlder().catch(() => toast("Couldn't load older notifications", "error"))}
+                    className="w-full rounded-lg px-3 py-2 text-sm font-medium text-brand-700 hover:bg-stone-100 disabled:text-stone-500 dark:text-brand-400 dark:hover:bg-stone-800"
+                  >
+                    {state.loadingOlder ? "Loading…" : "Load older"}
+                  </button>
+                </li>
+              )}
             </ul>
           )}
         </div>

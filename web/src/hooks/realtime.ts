@@ -3,7 +3,7 @@
  * The tab's real-time singletons (one Connection, one notifications stream)
  * and the React hooks over them. Created lazily in the browser only.
  */
-import { useCallback, useEffect, useState, useSyncExternalStore } from "react";
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from "react";
 import ReconnectingEventSource from "reconnecting-eventsource";
 import { api, NOTIFICATIONS_STREAM } from "@/lib/api";
 import { wsUrl } from "@/lib/config";
@@ -74,6 +74,8 @@ export function getNotifications(): NotificationsClient {
         }) as unknown as EventSourceLike,
       fetchList: (after) => api.notifications(after),
       markRead: (upTo) => api.markRead(upTo),
+      markOneRead: (id) => api.markOneRead(id),
+      fetchOlder: (before) => api.notificationsBefore(before),
     });
     void notifications.start();
   }
@@ -94,7 +96,15 @@ export function shutdownRealtime(): void {
 }
 
 const idleState: ConnectionState = { conn: { status: "idle" }, pending: 0 };
-const emptyNotifications: NotificationsState = { items: [], unread: 0, connected: false, loaded: false, polling: false };
+const emptyNotifications: NotificationsState = {
+  items: [],
+  unread: 0,
+  connected: false,
+  loaded: false,
+  polling: false,
+  hasOlder: false,
+  loadingOlder: false,
+};
 
 // Subscribing (after mount) creates the singletons; before that the snapshots are the idle ones.
 const subscribeConnection = (cb: () => void) => getConnection().state.on(cb);
@@ -116,6 +126,32 @@ const transportSnapshot = (): TransportKind => transports?.kind ?? "websocket";
 /** The transport the tab's connection uses: WebSocket, or the SSE / long-poll fallback. */
 export function useTransportKind(): TransportKind {
   return useSyncExternalStore(subscribeTransport, transportSnapshot, () => "websocket");
+}
+
+/**
+ * Calls `onChange` (debounced by `debounceMs`) whenever the caller's boards
+ * list changed: `event: boards` on the notifications stream, or every poll
+ * while the stream is held (see `NotificationsClient.boardsChanged`).
+ */
+export function useBoardsChanged(onChange: () => void, debounceMs = 250): void {
+  const latest = useRef(onChange);
+  useEffect(() => {
+    latest.current = onChange;
+  }, [onChange]);
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const off = getNotifications().boardsChanged.on(() => {
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => {
+        timer = null;
+        latest.current();
+      }, debounceMs);
+    });
+    return () => {
+      off();
+      if (timer) clearTimeout(timer);
+    };
+  }, [debounceMs]);
 }
 
 /** Notifications list and unread count, live. */

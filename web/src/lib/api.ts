@@ -15,6 +15,20 @@ import type {
 import { API_BASE } from "./config";
 import type { SessionInfo } from "./sessions";
 
+/** One match of `GET /api/search`: a board by its title (no `note`) or one of its notes. */
+export interface SearchResult {
+  board: Board;
+  note?: { id: string; color: Note["color"] };
+  /** One line of the matched text around its first match ("…" where cut). */
+  snippet: string;
+  /** `[start, end)` of the matched words in `snippet`, in characters (code points). */
+  highlights: [number, number][];
+}
+
+export interface SearchResults {
+  results: SearchResult[];
+}
+
 /** A freshly created invite: its token is shown only in this answer. */
 export interface NewInvite {
   token: string;
@@ -165,6 +179,20 @@ export const api = {
   notifications: (after?: string) =>
     request<NotificationList>("GET", `/api/notifications${after ? `?after=${encodeURIComponent(after)}` : ""}`),
   markRead: (upTo: string) => request<void>("POST", "/api/notifications/read", { up_to: upTo }),
+  /** The page of notifications older than `before` (extension: `?before=ID`). */
+  notificationsBefore: (before: string) =>
+    request<NotificationList>("GET", `/api/notifications?before=${encodeURIComponent(before)}`),
+  /** Marks one notification read (extension: `POST /api/notifications/{id}/read`). */
+  markOneRead: (id: string) => request<void>("POST", `/api/notifications/${encodeURIComponent(id)}/read`),
+
+  /** Boards and notes matching `q` among the caller's boards (extension: `GET /api/search`). */
+  search: (q: string, limit = 20, signal?: AbortSignal) =>
+    request<SearchResults>(
+      "GET",
+      `/api/search?q=${encodeURIComponent(q)}&limit=${limit}`,
+      undefined,
+      signal,
+    ),
 };
 
 export const NOTIFICATIONS_STREAM = `${API_BASE}/api/notifications/stream`;

@@ -10,10 +10,25 @@
  * that failed (up to `pollBackoff.capMs`); `polling` in the state says so.
  * Every `streamRetryMs` the stream is tried again: when it delivers, polling
  * stops.
+ *
+ * The same stream carries `event: boards` `{reason, board}` (an extension:
+ * the caller's boards list changed), re-emitted on `boardsChanged` for the
+ * boards list to refetch; while polling, `boardsChanged` fires after every
+ * poll instead (with `reason: "poll"`), so the list still follows.
+ *
+ * The list holds the newest `limit` items plus any older pages loaded with
+ * `loadOlder` (`GET /api/notifications?before=ID`); `hasOlder` says whether
+ * the last page was full.
  */
 import { backoffCeiling, type BackoffOptions } from "./backoff";
 import { Emitter } from "./emitter";
 import type { Notification, NotificationList, UnreadEvent } from "./protocol";
+
+/** `event: boards`: the caller's boards list changed (or, while polling, may have). */
+export interface BoardsChange {
+  reason: "created" | "renamed" | "deleted" | "shared" | "left" | "removed" | "poll";
+  board: string | null;
+}
 
 /** The EventSource surface used here (tests pass a fake). */
 export interface EventSourceLike {
@@ -29,6 +44,10 @@ export interface NotificationsState {
   loaded: boolean;
   /** The stream did not get through: the list is polled instead. */
   polling: boolean;
+  /** Older items may exist beyond the last one held ("Load older"). */
+  hasOlder: boolean;
+  /** An older page is being fetched. */
+  loadingOlder: boolean;
 }
 
 export interface NotificationsOptions {
@@ -38,6 +57,10 @@ export interface NotificationsOptions {
   /** The list, or only the notifications after id `after`. */
   fetchList(after?: string): Promise<NotificationList>;
   markRead(upTo: string): Promise<void>;
+  /** Marks one item read (`POST /api/notifications/{id}/read`). */
+  markOneRead?(id: string): Promise<void>;
+  /** The page of items older than `before`, newest first. */
+  fetchOlder?(before: string): Promise<NotificationList>;
   /** How many items to keep. */
   limit?: number;
   /** How long a new stream may bring no event before polling takes over (ms). */
@@ -61,9 +84,24 @@ export function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** Items in one page of `GET /api/notifications`. */
+export const NOTIFICATIONS_PAGE = 100;
+
 export class NotificationsClient {
   readonly changes = new Emitter<NotificationsState>();
-  private state: NotificationsState = { items: [], unread: 0, connected: false, loaded: false, polling: false };
+  /** The caller's boards list changed (see the module docs). */
+  readonly boardsChanged = new Emitter<BoardsChange>();
+  private state: NotificationsState = {
+    items: [],
+    unread: 0,
+    connected: false,
+    loaded: false,
+    polling: false,
+    hasOlder: false,
+    loadingOlder: false,
+  };
+  /** Items kept beyond `limit`: the older pages loaded on request. */
+  private olderLoaded = 0;
   private es: EventSourceLike | null = null;
   private stopped = false;
   private hadError = false;
@@ -114,6 +152,15 @@ export class NotificationsClient {
         /* ignore a malformed frame */
       }
     });
+    es.addEventListener("boards", (ev) => {
+      this.streamDelivered();
+      try {
+        const change = JSON.parse(String(ev.data)) as BoardsChange;
+        if (typeof change.reason === "string") this.boardsChanged.emit(change);
+      } catch {
+        /* ignore */
+      }
+    });
     es.addEventListener("unread", (ev) => {
       this.streamDelivered();
       try {
@@ -139,6 +186,40 @@ export class NotificationsClient {
     if (!newest) return;
     this.set({ unread: 0, items: this.state.items.map((n) => ({ ...n, read: true })) });
     await this.opts.markRead(newest.id);
+  }
+
+  /** Marks one item read: at once here, then on the server (the `unread` event confirms the count). */
+  async markOneRead(id: string): Promise<void> {
+    const item = this.state.items.find((n) => n.id === id);
+    if (!item || item.read || !this.opts.markOneRead) return;
+    this.set({
+      unread: Math.max(0, this.state.unread - 1),
+      items: this.state.items.map((n) => (n.id === id ? { ...n, read: true } : n)),
+    });
+    try {
+      await this.opts.markOneRead(id);
+    } catch (e) {
+      this.set({
+        unread: this.state.unread + 1,
+        items: this.state.items.map((n) => (n.id === id ? { ...n, read: false } : n)),
+      });
+      throw e;
+    }
+  }
+
+  /** Loads the page older than the oldest item held. */
+  async loadOlder(): Promise<void> {
+    const oldest = this.state.items[this.state.items.length - 1];
+    if (!oldest || !this.opts.fetchOlder || this.state.loadingOlder) return;
+    this.set({ loadingOlder: true });
+    try {
+      const list = await this.opts.fetchOlder(oldest.id);
+      this.olderLoaded += list.notifications.length;
+      this.set({ unread: list.unread, hasOlder: list.notifications.length >= NOTIFICATIONS_PAGE });
+      this.add(list.notifications, true);
+    } finally {
+      this.set({ loadingOlder: false });
+    }
   }
 
   /** The stream flows: it is not held by a proxy, and polling (if any) stops. */
@@ -176,6 +257,8 @@ export class NotificationsClient {
       this.failedPolls = 0;
       this.set({ unread: list.unread, loaded: true });
       this.add(list.notifications, true);
+      // The boards list cannot hear `boards` events while polling: it refetches with each poll.
+      this.boardsChanged.emit({ reason: "poll", board: null });
     } catch {
       // Tried again later, after a longer wait.
       this.failedPolls += 1;
@@ -197,7 +280,8 @@ export class NotificationsClient {
 
   private async reload(): Promise<void> {
     const list = await this.opts.fetchList();
-    this.set({ unread: list.unread, loaded: true });
+    const hasOlder = this.olderLoaded > 0 ? this.state.hasOlder : list.notifications.length >= NOTIFICATIONS_PAGE;
+    this.set({ unread: list.unread, loaded: true, hasOlder });
     this.add(list.notifications, true);
   }
 
@@ -208,7 +292,7 @@ export class NotificationsClient {
       // A live item may be newer than the list; the list is authoritative for `read`.
       byId.set(n.id, old && !authoritative ? { ...n, read: old.read && n.read } : n);
     }
-    const sorted = [...byId.values()].sort((a, b) => compareIds(b.id, a.id)).slice(0, this.opts.limit ?? 100);
+    const sorted = [...byId.values()].sort((a, b) => compareIds(b.id, a.id)).slice(0, (this.opts.limit ?? NOTIFICATIONS_PAGE) + this.olderLoaded);
     this.set({ items: sorted });
     // Resume after the newest one we hold, whatever reconnects the stream.
     if (this.es) this.es.url = this.resumeUrl();

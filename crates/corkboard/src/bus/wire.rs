@@ -54,6 +54,12 @@ enum Header {
         user: String,
         count: u64,
     },
+    Boards {
+        node: String,
+        user: String,
+        reason: String,
+        board: String,
+    },
     Kick {
         node: String,
         credential: String,
@@ -114,6 +120,19 @@ pub fn encode_message(node: &str, msg: &ClusterMessage) -> Bytes {
                 node,
                 user: user.clone(),
                 count: *count,
+            },
+            b"",
+        ),
+        ClusterMessage::Boards {
+            user,
+            reason,
+            board,
+        } => frame(
+            &Header::Boards {
+                node,
+                user: user.clone(),
+                reason: reason.clone(),
+                board: board.clone(),
             },
             b"",
         ),
@@ -193,6 +212,19 @@ pub fn decode(payload: Bytes) -> Result<(String, Incoming), WireError> {
         Header::Unread { node, user, count } => (
             node,
             Incoming::Message(ClusterMessage::Unread { user, count }),
+        ),
+        Header::Boards {
+            node,
+            user,
+            reason,
+            board,
+        } => (
+            node,
+            Incoming::Message(ClusterMessage::Boards {
+                user,
+                reason,
+                board,
+            }),
         ),
         Header::Kick { node, credential } => {
             (node, Incoming::Message(ClusterMessage::Kick { credential }))
@@ -329,6 +361,11 @@ mod tests {
             },
             ClusterMessage::Kick {
                 credential: "c".into(),
+            },
+            ClusterMessage::Boards {
+                user: "u".into(),
+                reason: "renamed".into(),
+                board: "b".into(),
             },
             ClusterMessage::Presence {
                 board: "b".into(),

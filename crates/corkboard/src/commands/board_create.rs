@@ -53,6 +53,9 @@ impl Command for BoardCreate {
             now: app.clock.now(),
         };
         let created = app.store.create_board_with(b).await.map_err(store_error)?;
+        if !created.replayed {
+            crate::service::board_feed::created(app, &caller.user, &created.board.id);
+        }
         Ok(created.board)
     }
 }

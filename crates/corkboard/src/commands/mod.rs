@@ -46,6 +46,8 @@ pub mod note_text_state;
 pub mod note_update;
 pub mod notification_list;
 pub mod notification_read;
+pub mod notification_read_one;
+pub mod search_query;
 pub mod session_list;
 pub mod session_revoke;
 pub mod session_revoke_others;
@@ -310,6 +312,8 @@ registry!(
     session_revoke_others::SessionRevokeOthers,
     notification_list::NotificationList,
     notification_read::NotificationRead,
+    notification_read_one::NotificationReadOne,
+    search_query::SearchQuery,
 );
 
 #[cfg(test)]

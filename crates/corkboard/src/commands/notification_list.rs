@@ -1,5 +1,6 @@
-//! `notification.list`: the caller's notifications after an id, newest first
-//! (`{after?}` → `{notifications, unread}`).
+//! `notification.list`: the caller's notifications after an id, or (an
+//! extension) the page before one, newest first (`{after?}` or `{before}`
+//! → `{notifications, unread}`).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -12,17 +13,23 @@ use super::{Command, Ids};
 /// At most this many notifications per answer.
 const PAGE: usize = 100;
 
-/// Lists notifications with id > `after` (at most 100) and the unread count.
+/// Lists notifications with id > `after`, or with id < `before` (the
+/// list's older pages), at most 100, and the unread count.
 #[derive(Debug)]
 pub struct NotificationList {
     pub after: u64,
+    /// Set: the page older than this id instead.
+    pub before: Option<u64>,
 }
 
-/// `{after?}`: a notification id (decimal digits; a JSON number is accepted too).
+/// `{after?}` or `{before}`: a notification id (decimal digits; a JSON
+/// number is accepted too).
 #[derive(Debug, Default, Deserialize)]
 pub struct After {
     #[serde(default)]
     pub after: Option<Value>,
+    #[serde(default)]
+    pub before: Option<Value>,
 }
 
 /// `{notifications, unread}`.
@@ -62,15 +69,34 @@ impl Command for NotificationList {
             Some(Value::String(s)) if s.is_empty() => 0,
             Some(v) => parse_id(&v, "after")?,
         };
-        Ok(Self { after })
+        let before = match body.before {
+            None => None,
+            Some(Value::String(s)) if s.is_empty() => None,
+            Some(v) => Some(parse_id(&v, "before")?),
+        };
+        if before.is_some() && after > 0 {
+            return Err(
+                ApiError::bad_request("after and before cannot be used together")
+                    .with_details(serde_json::json!({"field": "before"})),
+            );
+        }
+        Ok(Self { after, before })
     }
 
     async fn run(self, app: &App, caller: &Principal) -> Result<Notifications, ApiError> {
-        let notifications = app
-            .store
-            .notifications(&caller.user.id, self.after, PAGE, false)
-            .await
-            .map_err(store_error)?;
+        let found = match self.before {
+            Some(before) => {
+                app.store
+                    .notifications_before(&caller.user.id, before, PAGE)
+                    .await
+            }
+            None => {
+                app.store
+                    .notifications(&caller.user.id, self.after, PAGE, false)
+                    .await
+            }
+        };
+        let notifications = found.map_err(store_error)?;
         let unread = app
             .store
             .unread_count(&caller.user.id)

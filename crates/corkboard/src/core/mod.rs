@@ -10,6 +10,7 @@ pub mod model;
 pub mod mutation;
 pub mod notification;
 pub mod outcome;
+pub mod search;
 pub mod text;
 pub mod time;
 

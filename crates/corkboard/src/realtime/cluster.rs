@@ -4,7 +4,8 @@
 //! The hubs sit below the bus, so they cannot name it: they talk to a
 //! [`ClusterLink`], a trait declared here and implemented by the Redis bus.
 //! In single-node mode no link is set and every send is a no-op. What the hubs send is one [`ClusterMessage`] per cause:
-//! a signal, a notification, an unread count, a credential kick, or this
+//! a signal, a notification, an unread count, a boards-list change, a
+//! credential kick, or this
 //! node's present users of a board. What they receive comes back through
 //! plain hub methods the bus calls ([`Hub::remote_signal`],
 //! [`Hub::set_remote_presence`], [`Hub::expire_remote_presence`],
@@ -43,6 +44,13 @@ pub enum ClusterMessage {
     },
     /// A user's unread count changed.
     Unread { user: String, count: u64 },
+    /// A user's boards list changed (`reason`: created, renamed, deleted,
+    /// shared, left, removed).
+    Boards {
+        user: String,
+        reason: String,
+        board: String,
+    },
     /// A credential was revoked: close its connections and forget it.
     Kick { credential: String },
     /// The full list of users present on a board through the sending node.
@@ -113,6 +121,17 @@ impl ClusterSync {
             link.send(ClusterMessage::Notification {
                 user: user.to_owned(),
                 notification: notification.clone(),
+            });
+        }
+    }
+
+    /// Tells the user's streams on the other nodes that their boards list changed.
+    pub fn boards(&self, user: &str, reason: &str, board: &str) {
+        if let Some(link) = self.link.get() {
+            link.send(ClusterMessage::Boards {
+                user: user.to_owned(),
+                reason: reason.to_owned(),
+                board: board.to_owned(),
             });
         }
     }

@@ -37,6 +37,13 @@ pub fn unread_frame(count: u64) -> Utf8Bytes {
     frames::sse_unnumbered("unread", &format!("{{\"count\":{count}}}"))
 }
 
+/// `event: boards` (no id) with `{reason, board}`: the user's boards list
+/// changed (the "invalidation" pattern: the client refetches it).
+pub fn boards_frame(reason: &str, board: &str) -> Utf8Bytes {
+    let data = serde_json::json!({"reason": reason, "board": board}).to_string();
+    frames::sse_unnumbered("boards", &data)
+}
+
 /// Every open notification stream on this node, by user.
 #[derive(Default)]
 pub struct NotifyHub {
@@ -141,6 +148,26 @@ impl NotifyHub {
         }
     }
 
+    /// Tells the user's live streams on every node that their boards list
+    /// changed (`reason`: created, renamed, deleted, shared, left, removed).
+    pub fn boards(&self, user_id: &str, reason: &str, board: &str) {
+        self.cluster.boards(user_id, reason, board);
+        self.boards_local(user_id, reason, board);
+    }
+
+    /// Tells the user's live streams on this node that their boards list changed.
+    pub fn boards_local(&self, user_id: &str, reason: &str, board: &str) {
+        let g = self.users.lock();
+        if let Some(streams) = g.get(user_id) {
+            let f = boards_frame(reason, board);
+            for st in streams {
+                if matches!(st.mode, Mode::Live { .. }) {
+                    st.outbox.push(f.clone());
+                }
+            }
+        }
+    }
+
     /// Whether the user has a notification stream open on this node.
     pub fn has_streams(&self, user_id: &str) -> bool {
         self.users.lock().contains_key(user_id)
@@ -186,5 +213,30 @@ mod tests {
         assert_eq!(text.matches("event: notification").count(), 2, "{text}");
         assert!(text.contains("id: 5\n") && text.contains("id: 6\n"));
         assert!(text.ends_with("event: unread\ndata: {\"count\":2}\n\n"));
+    }
+
+    #[tokio::test]
+    async fn boards_changes_reach_live_streams_only() {
+        let h = NotifyHub::default();
+        let (live, held) = (
+            Arc::new(Outbox::new(1 << 20)),
+            Arc::new(Outbox::new(1 << 20)),
+        );
+        h.begin("u1", 1, live.clone());
+        h.go_live("u1", 1, 0);
+        h.begin("u1", 2, held.clone());
+        h.boards("u1", "renamed", "b\"1");
+        h.boards("u2", "deleted", "b2");
+        let mut out = Vec::new();
+        assert!(matches!(live.drain(&mut out).await, Drained::Frames));
+        let text: String = out.iter().map(|f| f.as_str()).collect();
+        assert_eq!(
+            text,
+            "event: boards\ndata: {\"reason\":\"renamed\",\"board\":\"b\\\"1\"}\n\n"
+        );
+        let mut out = Vec::new();
+        let waited =
+            tokio::time::timeout(std::time::Duration::from_millis(50), held.drain(&mut out)).await;
+        assert!(waited.is_err(), "a buffering stream gets none");
     }
 }

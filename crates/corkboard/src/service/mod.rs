@@ -3,6 +3,7 @@
 //! one and returns the contract's [`ApiError`]; store failures are logged here
 //! and mapped to `internal` / `unavailable` exactly once.
 
+pub mod board_feed;
 pub mod notification_stream;
 pub mod notifier;
 pub mod sessions;
@@ -394,7 +395,12 @@ impl App {
             action,
         };
         m.validate(&self.limits)?;
-        self.store.mutate(m).await.map_err(store_error)
+        let feed = board_feed::before(self, &m.actor, board, &m.action).await;
+        let applied = self.store.mutate(m).await.map_err(store_error)?;
+        if let (Some(feed), false) = (feed, applied.replayed) {
+            board_feed::after(self, board, feed).await;
+        }
+        Ok(applied)
     }
 
     /// Events after `after` for a member (long poll and resume use this).

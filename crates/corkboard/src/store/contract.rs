@@ -90,6 +90,10 @@ where
     notification_ids_order_and_reads(&*s).await;
     let (s, _) = fresh(Limits::default()).await;
     notifications_go_with_their_board(&*s).await;
+    let (s, _) = fresh(Limits::default()).await;
+    older_notifications_and_reading_one(&*s).await;
+    let (s, _) = fresh(Limits::default()).await;
+    search_follows_every_write(&*s).await;
     let (s, _) = fresh(Limits {
         boards_per_user: 2,
         log_min_age_ms: 1000,
@@ -1382,6 +1386,207 @@ pub async fn notification_ids_order_and_reads(s: &dyn Store) {
         "up to the largest id reads all"
     );
     assert_eq!(s.unread_count(&ann.id).await.unwrap(), 0);
+}
+
+/// Older pages come before an id, newest first; one notification is read
+/// on its own (someone else's, or one that does not exist, is not found).
+pub async fn older_notifications_and_reading_one(s: &dyn Store) {
+    let ann = user(s, "ann").await;
+    let bob = user(s, "bob").await;
+    for i in 1..=7 {
+        s.add_notification(activity(&ann, &bob, i)).await.unwrap();
+    }
+    s.add_notification(activity(&bob, &ann, 1)).await.unwrap();
+    let before = |b, n| s.notifications_before(&ann.id, b, n);
+    assert_eq!(ids(&before(6, 3).await.unwrap()), vec![5, 4, 3]);
+    assert_eq!(ids(&before(3, 100).await.unwrap()), vec![2, 1]);
+    assert!(before(1, 100).await.unwrap().is_empty());
+    assert_eq!(ids(&before(u64::MAX, 2).await.unwrap()), vec![7, 6]);
+    assert_eq!(s.mark_one_read(&ann.id, 4).await.unwrap(), Some(6));
+    assert_eq!(
+        s.mark_one_read(&ann.id, 4).await.unwrap(),
+        Some(6),
+        "twice is fine"
+    );
+    assert_eq!(s.mark_one_read(&ann.id, 99).await.unwrap(), None);
+    assert_eq!(
+        s.mark_one_read(&bob.id, 4).await.unwrap(),
+        None,
+        "not bob's"
+    );
+    let read: Vec<u64> = s
+        .notifications(&ann.id, 0, 100, true)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|n| n.read)
+        .map(|n| n.id)
+        .collect();
+    assert_eq!(read, vec![4]);
+    assert_eq!(s.unread_count(&bob.id).await.unwrap(), 1);
+}
+
+/// Search finds titles and live notes by word prefix, only on the caller's
+/// boards, and follows every write: create, text update, Yjs edit, delete,
+/// restore, rename, leave and board delete. Hostile input is just words.
+pub async fn search_follows_every_write(s: &dyn Store) {
+    use crate::store::search::Query;
+    let ann = user(s, "ann").await;
+    let bob = user(s, "bob").await;
+    let find = |who: &User, q: &str| {
+        let (who, q) = (who.id.clone(), Query::parse(q).unwrap());
+        async move {
+            s.search(&who, &q, 50)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|h| match h.note {
+                    Some(_) => format!("{}:{}", h.board.id, h.text),
+                    None => format!("{}#{}", h.board.id, h.text),
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    s.create_board("b1", &ann, "Roadmap Zürich", Timestamp(1))
+        .await
+        .unwrap();
+    s.create_board("b2", &bob, "Bob's stuff", Timestamp(1))
+        .await
+        .unwrap();
+    let mk = |board: &'static str, who: &User, text: &str| {
+        let a = Action::CreateNote(NoteCreate {
+            text: Some(text.into()),
+            ..Default::default()
+        });
+        s.mutate(m(board, who, None, a))
+    };
+    let Outcome::NoteCreated { note, .. } = mk("b1", &ann, "Sticky zebra crossing")
+        .await
+        .unwrap()
+        .outcome
+    else {
+        panic!("created expected")
+    };
+    let id = note.id.clone();
+    mk("b2", &bob, "zebra secret").await.unwrap();
+    assert_eq!(find(&ann, "zebr").await, vec!["b1:Sticky zebra crossing"]);
+    assert_eq!(
+        find(&ann, "STI cross").await,
+        vec!["b1:Sticky zebra crossing"]
+    );
+    assert!(
+        find(&ann, "sti nothing").await.is_empty(),
+        "every word must match"
+    );
+    assert_eq!(
+        find(&ann, "zurich").await,
+        vec!["b1#Roadmap Zürich"],
+        "diacritics"
+    );
+    assert_eq!(
+        find(&bob, "zebr").await,
+        vec!["b2:zebra secret"],
+        "only members' boards"
+    );
+    for hostile in [
+        "\"",
+        "*",
+        "NEAR(",
+        "-zebra",
+        "zebra\" OR \"secret",
+        "a:b",
+        "'",
+        "()^~",
+        "日本",
+    ] {
+        let found = find(&ann, hostile).await;
+        assert!(found.len() <= 1, "{hostile:?}: {found:?}");
+    }
+    // A plain text update, then a Yjs edit.
+    let upd = Action::UpdateNote {
+        id: id.clone(),
+        update: NoteUpdate {
+            text: Some("giraffe".into()),
+            ..Default::default()
+        },
+    };
+    s.mutate(m("b1", &ann, None, upd)).await.unwrap();
+    assert!(find(&ann, "zebra").await.is_empty());
+    assert_eq!(find(&ann, "gir").await, vec!["b1:giraffe"]);
+    let state = TextDoc::from_stored(
+        s.note("b1", &id)
+            .await
+            .unwrap()
+            .unwrap()
+            .text_state
+            .as_deref(),
+        "giraffe",
+    )
+    .unwrap()
+    .state();
+    let u = yjs_edit(33, &state, |t, txn| {
+        use yrs::Text;
+        t.insert(txn, 0, "okapi ")
+    });
+    s.mutate(m(
+        "b1",
+        &ann,
+        None,
+        Action::EditNote {
+            id: id.clone(),
+            update: u,
+        },
+    ))
+    .await
+    .unwrap();
+    assert_eq!(find(&ann, "oka gir").await, vec!["b1:okapi giraffe"]);
+    // A move changes nothing; delete, restore.
+    let mv = Action::UpdateNote {
+        id: id.clone(),
+        update: NoteUpdate {
+            x: Some(5.0),
+            ..Default::default()
+        },
+    };
+    s.mutate(m("b1", &ann, None, mv)).await.unwrap();
+    assert_eq!(find(&ann, "okapi").await.len(), 1);
+    s.mutate(m("b1", &ann, None, Action::DeleteNote { id: id.clone() }))
+        .await
+        .unwrap();
+    assert!(
+        find(&ann, "okapi").await.is_empty(),
+        "a deleted note is not found"
+    );
+    s.mutate(m("b1", &ann, None, Action::RestoreNote { id: id.clone() }))
+        .await
+        .unwrap();
+    assert_eq!(find(&ann, "okapi").await, vec!["b1:okapi giraffe"]);
+    // Rename; membership; board delete.
+    let rename = Action::RenameBoard {
+        title: "Plans".into(),
+    };
+    s.mutate(m("b1", &ann, None, rename)).await.unwrap();
+    assert!(find(&ann, "roadmap").await.is_empty());
+    assert_eq!(find(&ann, "plan").await, vec!["b1#Plans"]);
+    s.create_invite(invite("i1", Role::Viewer, &ann, Timestamp(2), None))
+        .await
+        .unwrap();
+    join_via(s, "i1", &bob).await.unwrap();
+    assert_eq!(find(&bob, "okapi").await.len(), 1, "a new member finds it");
+    let leave = Action::RemoveMember {
+        user_id: bob.id.clone(),
+    };
+    s.mutate(m("b1", &bob, None, leave)).await.unwrap();
+    assert!(
+        find(&bob, "okapi").await.is_empty(),
+        "a member who left does not"
+    );
+    s.mutate(m("b1", &ann, None, Action::DeleteBoard))
+        .await
+        .unwrap();
+    assert!(find(&ann, "okapi").await.is_empty());
+    assert!(find(&ann, "plans").await.is_empty());
+    assert_eq!(find(&bob, "zebra").await, vec!["b2:zebra secret"]);
 }
 
 /// Deleting a board deletes its notifications, and their ids are never handed out again.

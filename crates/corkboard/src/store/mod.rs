@@ -30,6 +30,7 @@ pub mod contract;
 mod pipeline;
 pub mod postgres;
 pub mod schema;
+pub mod search;
 mod sql;
 pub mod sqlite;
 
@@ -482,6 +483,28 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
         ascending: bool,
     ) -> Result<Vec<Notification>, StoreError>;
+
+    /// The user's notifications with id < `before`, newest first, at most
+    /// `limit` (the list's older pages).
+    async fn notifications_before(
+        &self,
+        user_id: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<Notification>, StoreError>;
+
+    /// Marks one of the user's notifications read; returns the new unread
+    /// count, or `None` when the user has no notification with that id.
+    async fn mark_one_read(&self, user_id: &str, id: u64) -> Result<Option<u64>, StoreError>;
+
+    /// Boards and notes matching `query` on the boards `user_id` is a member
+    /// of, best first, at most `limit` (see [`search`]).
+    async fn search(
+        &self,
+        user_id: &str,
+        query: &search::Query,
+        limit: usize,
+    ) -> Result<Vec<search::Hit>, StoreError>;
 
     /// How many of the user's notifications are unread.
     async fn unread_count(&self, user_id: &str) -> Result<u64, StoreError>;

@@ -191,6 +191,10 @@ const NOTIFICATIONS_DESC: &str = concat!(
     notification_select!(),
     " WHERE n.user_id = ? AND n.id > ? ORDER BY n.id DESC LIMIT ?"
 );
+const NOTIFICATIONS_BEFORE: &str = concat!(
+    notification_select!(),
+    " WHERE n.user_id = ? AND n.id < ? ORDER BY n.id DESC LIMIT ?"
+);
 const UNREAD: &str = "SELECT COUNT(*) AS n FROM notifications WHERE user_id = ? AND NOT read";
 
 /// The shared statements, run on a connection of database `DB`, failing
@@ -1259,6 +1263,52 @@ where
         .bind(big(up_to));
         Self::run(c, q).await?;
         Self::unread_count(c, user_id).await
+    }
+
+    /// The user's notifications with id < `before`, newest first (older pages of the list).
+    ///
+    /// # Errors
+    /// When the database fails or a row is malformed.
+    pub async fn notifications_before(
+        c: &mut DB::Connection,
+        user_id: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<Notification>, E> {
+        let q = Self::query(NOTIFICATIONS_BEFORE)
+            .bind(user_id)
+            .bind(big(before))
+            .bind(big(limit as u64));
+        let found = Self::all(c, q).await?;
+        Ok(found
+            .iter()
+            .map(rows::notification)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// Marks one of the user's notifications read; returns the unread count,
+    /// or `None` when the user has no notification with that id.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn mark_one_read(
+        c: &mut DB::Connection,
+        user_id: &str,
+        id: u64,
+    ) -> Result<Option<u64>, E> {
+        let q = Self::query("SELECT 1 AS one FROM notifications WHERE user_id = ? AND id = ?")
+            .bind(user_id)
+            .bind(big(id));
+        if Self::one(c, q).await?.is_none() {
+            return Ok(None);
+        }
+        let q = Self::query(
+            "UPDATE notifications SET read = TRUE WHERE user_id = ? AND id = ? AND NOT read",
+        )
+        .bind(user_id)
+        .bind(big(id));
+        Self::run(c, q).await?;
+        Ok(Some(Self::unread_count(c, user_id).await?))
     }
 
     /// Events after `after`, read in `tx` (the board's seq and its log

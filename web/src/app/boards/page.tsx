@@ -1,11 +1,12 @@
 "use client";
 import { useCallback, useEffect, useState } from "react";
 import { AppShell } from "@/components/AppShell";
+import { BoardSearch } from "@/components/BoardSearch";
 import { BoardThumbnail } from "@/components/BoardThumbnail";
 import { ImportBoard } from "@/components/ImportBoard";
 import { useToast } from "@/components/toasts";
 import { Button, Input, Spinner } from "@/components/ui";
-import { getOffline } from "@/hooks/realtime";
+import { getOffline, useBoardsChanged } from "@/hooks/realtime";
 import { api, ApiError, inviteLink } from "@/lib/api";
 import { isUnreachable } from "@/lib/identity";
 import { boardPath, openBoard } from "@/lib/nav";
@@ -166,6 +167,8 @@ function BoardsList() {
     document.title = "Boards · Corkboard";
     load();
   }, [load]);
+  // Live: boards created, renamed, deleted, shared with or taken from this user, in any tab.
+  useBoardsChanged(load);
 
   const create = async () => {
     const t = title.trim();
@@ -230,7 +233,8 @@ function BoardsList() {
           </p>
         )}
 
-        <div className="mt-3 flex justify-end">
+        <div className="mt-4 flex flex-col gap-3 sm:flex-row sm:items-start sm:justify-between">
+          <BoardSearch />
           <ImportBoard />
         </div>
 

@@ -39,6 +39,7 @@ import {
   type Rect,
   type Selection,
 } from "./selection";
+import { useFocusNote } from "./useFocusNote";
 
 /** A gesture on the canvas in progress (not state: it does not render). */
 type Gesture =
@@ -171,6 +172,10 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
       window.removeEventListener("resize", onResize);
     };
   }, []);
+
+  // Opened on a note (`?note=`, from search or a notification): show and select it.
+  const noteGone = useCallback(() => toast("That note is no longer on this board", "error"), [toast]);
+  useFocusNote(!!view?.ready, view?.notes, canvasRef, setCamera, noteGone);
 
   const toBoard = useCallback(
     (clientX: number, clientY: number) => {

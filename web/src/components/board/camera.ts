@@ -121,3 +121,12 @@ export function lerpCamera(a: Camera, b: Camera, t: number): Camera {
   if (t >= 1) return b;
   return { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t, z: a.z * Math.pow(b.z / a.z, t) };
 }
+
+/**
+ * The camera that shows `note` in the middle of a `width`×`height` canvas,
+ * at the current zoom, or at 100 % when the current one is too small to read it.
+ */
+export function centerOn(c: Camera, note: Box, width: number, height: number): Camera {
+  const z = c.z < 0.5 ? 1 : c.z;
+  return { z, x: width / 2 - (note.x + note.w / 2) * z, y: height / 2 - (note.y + note.h / 2) * z };
+}

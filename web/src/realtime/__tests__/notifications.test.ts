@@ -207,4 +207,84 @@ describe("notifications when the stream is held on the way", () => {
     expect(c.getState().unread).toBe(1);
     c.stop();
   });
+
+  it("boards events reach boardsChanged; while polling, every poll does", async () => {
+    vi.useFakeTimers();
+    const streams: FakeES[] = [];
+    const c = new NotificationsClient({
+      streamUrl: "/s",
+      openStream: (url) => {
+        const es = new FakeES(url);
+        streams.push(es);
+        return es;
+      },
+      fetchList: async () => ({ notifications: [], unread: 0 }),
+      markRead: async () => undefined,
+    });
+    const seen: unknown[] = [];
+    c.boardsChanged.on((b) => seen.push(b));
+    await c.start();
+    streams[0].emit("boards", { reason: "renamed", board: "b1" });
+    streams[0].emit("boards", { nope: 1 });
+    expect(seen).toEqual([{ reason: "renamed", board: "b1" }]);
+    // A held stream: the list is polled, and each poll tells the boards list to refetch.
+    const c2 = new NotificationsClient({
+      streamUrl: "/s",
+      openStream: (url) => new FakeES(url),
+      fetchList: async () => ({ notifications: [], unread: 0 }),
+      markRead: async () => undefined,
+    });
+    const polled: unknown[] = [];
+    c2.boardsChanged.on((b) => polled.push(b));
+    await c2.start();
+    await vi.advanceTimersByTimeAsync(NOTIFICATIONS_FIRST_EVENT_MS + 5000);
+    expect(polled).toEqual([
+      { reason: "poll", board: null },
+      { reason: "poll", board: null },
+    ]);
+    c.stop();
+    c2.stop();
+    vi.useRealTimers();
+  });
+
+  it("marks one read at once (undone if the server refuses) and loads older pages", async () => {
+    const page = (from: number, count: number) =>
+      Array.from({ length: count }, (_, i) => n(String(from - i)));
+    const marked: string[] = [];
+    let refuse = false;
+    const befores: string[] = [];
+    const c = new NotificationsClient({
+      streamUrl: "/s",
+      openStream: (url) => new FakeES(url),
+      fetchList: async () => ({ notifications: page(105, 100), unread: 105 }),
+      markRead: async () => undefined,
+      markOneRead: async (id) => {
+        if (refuse) throw new Error("no");
+        marked.push(id);
+      },
+      fetchOlder: async (before) => {
+        befores.push(before);
+        return { notifications: page(Number(before) - 1, Number(before) - 1), unread: 104 };
+      },
+    });
+    await c.start();
+    expect(c.getState()).toMatchObject({ hasOlder: true, unread: 105 });
+    await c.markOneRead("100");
+    expect(marked).toEqual(["100"]);
+    expect(c.getState().unread).toBe(104);
+    expect(c.getState().items.find((x) => x.id === "100")?.read).toBe(true);
+    await c.markOneRead("100");
+    expect(marked).toEqual(["100"]);
+    refuse = true;
+    await expect(c.markOneRead("99")).rejects.toThrow();
+    expect(c.getState().items.find((x) => x.id === "99")?.read).toBe(false);
+    expect(c.getState().unread).toBe(104);
+
+    await c.loadOlder();
+    expect(befores).toEqual(["6"]);
+    expect(c.getState().items.map((x) => x.id).slice(-6)).toEqual(["6", "5", "4", "3", "2", "1"]);
+    expect(c.getState().items).toHaveLength(105);
+    expect(c.getState()).toMatchObject({ hasOlder: false, loadingOlder: false });
+    c.stop();
+  });
 });

@@ -666,6 +666,34 @@ impl Store for PgStore {
         Pg::notifications(&mut *c, user_id, after, limit, ascending).await
     }
 
+    async fn notifications_before(
+        &self,
+        user_id: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let mut c = self.conn().await?;
+        Pg::notifications_before(&mut *c, user_id, before, limit).await
+    }
+
+    async fn mark_one_read(&self, user_id: &str, id: u64) -> Result<Option<u64>, StoreError> {
+        self.check_open()?;
+        let mut tx = self.pool.begin().await?;
+        let unread = Pg::mark_one_read(&mut *tx, user_id, id).await?;
+        tx.commit().await?;
+        Ok(unread)
+    }
+
+    async fn search(
+        &self,
+        user_id: &str,
+        query: &crate::store::search::Query,
+        limit: usize,
+    ) -> Result<Vec<crate::store::search::Hit>, StoreError> {
+        let mut c = self.conn().await?;
+        crate::store::search::postgres(&mut c, user_id, query, limit).await
+    }
+
     async fn unread_count(&self, user_id: &str) -> Result<u64, StoreError> {
         Pg::unread_count(&mut *self.conn().await?, user_id).await
     }

@@ -310,6 +310,39 @@ impl Store for SqliteStore {
         Lite::notifications(&mut *c, user_id, after, limit, ascending).await
     }
 
+    async fn notifications_before(
+        &self,
+        user_id: &str,
+        before: u64,
+        limit: usize,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let mut c = self.read.acquire().await?;
+        Lite::notifications_before(&mut *c, user_id, before, limit).await
+    }
+
+    async fn mark_one_read(&self, user_id: &str, id: u64) -> Result<Option<u64>, StoreError> {
+        match self
+            .write(Job::MarkOneRead {
+                user_id: user_id.into(),
+                id,
+            })
+            .await?
+        {
+            Output::MaybeCount(c) => Ok(c),
+            o => Err(unexpected(o)),
+        }
+    }
+
+    async fn search(
+        &self,
+        user_id: &str,
+        query: &crate::store::search::Query,
+        limit: usize,
+    ) -> Result<Vec<crate::store::search::Hit>, StoreError> {
+        let mut c = self.read.acquire().await?;
+        crate::store::search::sqlite(&mut c, user_id, query, limit).await
+    }
+
     async fn unread_count(&self, user_id: &str) -> Result<u64, StoreError> {
         Lite::unread_count(&mut *self.read.acquire().await?, user_id).await
     }

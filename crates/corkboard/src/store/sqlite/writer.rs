@@ -141,6 +141,10 @@ pub enum Job {
         user_id: String,
         up_to: u64,
     },
+    MarkOneRead {
+        user_id: String,
+        id: u64,
+    },
     Prune {
         now: Timestamp,
     },
@@ -158,6 +162,8 @@ pub enum Output {
     Bool(bool),
     Board(BoardCreated),
     Count(u64),
+    /// A count, or nothing when what it counts after was not found.
+    MaybeCount(Option<u64>),
     Ids(Vec<String>),
 }
 
@@ -408,6 +414,9 @@ impl Writer {
             }
             Job::MarkRead { user_id, up_to } => {
                 Output::Count(Lite::mark_read(c, user_id, *up_to).await?)
+            }
+            Job::MarkOneRead { user_id, id } => {
+                Output::MaybeCount(Lite::mark_one_read(c, user_id, *id).await?)
             }
             Job::Prune { now } => {
                 let windows = sql::retention(&self.limits, *now);

@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 import { describe, expect, it } from "vitest";
-import { fitCamera, followCamera, HOME, lerpCamera, loadCamera, MAX_Z, MIN_Z, saveCamera, viewBoxOf, wheelZoomFactor, zoomAt } from "../camera";
+import { centerOn, fitCamera, followCamera, HOME, lerpCamera, loadCamera, MAX_Z, MIN_Z, saveCamera, viewBoxOf, wheelZoomFactor, zoomAt } from "../camera";
 
 describe("camera", () => {
   it("one mouse-wheel notch zooms by about a fifth, not from 100 % to the maximum", () => {
@@ -50,6 +50,16 @@ describe("camera", () => {
     expect(loadCamera("b3")).toEqual(HOME);
     localStorage.setItem("corkboard.view.b4", JSON.stringify({ x: 1, y: 2, z: 99 }));
     expect(loadCamera("b4").z).toBe(MAX_Z);
+  });
+
+  it("centres a note (opened with ?note=) at the current zoom, or 100 % when too small to read", () => {
+    const note = { x: 3000, y: 2000, w: 200, h: 140 };
+    const c = centerOn({ x: 0, y: 0, z: 0.8 }, note, 1280, 800);
+    expect(c.z).toBe(0.8);
+    // the note's centre lands on the canvas centre
+    expect(c.x + (note.x + note.w / 2) * c.z).toBeCloseTo(640);
+    expect(c.y + (note.y + note.h / 2) * c.z).toBeCloseTo(400);
+    expect(centerOn({ x: 0, y: 0, z: 0.2 }, note, 1280, 800).z).toBe(1);
   });
 });
 
