@@ -54,12 +54,30 @@ export async function launchBrowser() {
 const OUTAGE_NOISE =
   /ERR_CONNECTION_REFUSED|ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE|ERR_CONNECTION_CLOSED|WebSocket connection to '[^']*' failed|Failed to fetch|network error/i;
 
+/**
+ * After an outage ends, its noise is still ignored for this long: a dial or a
+ * fetch that failed just before the server came back can reach the console
+ * after the test has marked the outage over.
+ */
+const OUTAGE_TAIL_MS = 3000;
+
 export class ConsoleWatch {
   constructor() {
     this.errors = [];
-    this.outage = false;
+    this._outage = false;
+    this._outageEnded = -Infinity;
     /** what was let through during the outage, for the test's diagnostics */
     this.ignored = [];
+  }
+
+  /** Whether the server is down on purpose (its network errors are expected). */
+  get outage() {
+    return this._outage || Date.now() - this._outageEnded < OUTAGE_TAIL_MS;
+  }
+
+  set outage(down) {
+    if (this._outage && !down) this._outageEnded = Date.now();
+    this._outage = down;
   }
 
   /** Records console errors and uncaught exceptions of `page`, labelled `who`. */

@@ -926,7 +926,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
               {meta.cursors.filter((c) => !meta.drags.some((d) => d.user.id === c.user.id && !d.ended)).map((c) => (
                 <div
                   key={c.user.id}
-                  className="pointer-events-none absolute left-0 top-0 z-40 transition-transform duration-75 ease-linear"
+                  className="pointer-events-none absolute left-0 top-0 z-20 transition-transform duration-75 ease-linear"
                   style={{ transform: `translate(${c.x}px, ${c.y}px) scale(${1 / camera.z})`, transformOrigin: "top left" }}
                   aria-hidden="true"
                 >
@@ -949,7 +949,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
             <div
               aria-hidden="true"
               data-testid="marquee"
-              className="pointer-events-none absolute z-40 border border-sky-500 bg-sky-400/10"
+              className="pointer-events-none absolute z-20 border border-sky-500 bg-sky-400/10"
               style={{ left: camera.x + marquee.x * camera.z, top: camera.y + marquee.y * camera.z, width: marquee.w * camera.z, height: marquee.h * camera.z }}
             />
           )}

@@ -54,7 +54,7 @@ export const SelectionBar = forwardRef<
       role="toolbar"
       aria-label={count === 1 ? "Selected note" : `${count} selected notes`}
       data-testid="selection-bar"
-      className="absolute z-50 flex max-w-[calc(100%-8px)] items-center gap-1 overflow-x-auto rounded-lg border border-stone-200 bg-white p-1 shadow-lg dark:border-stone-700 dark:bg-stone-900"
+      className="absolute z-30 flex max-w-[calc(100%-8px)] items-center gap-1 overflow-x-auto rounded-lg border border-stone-200 bg-white p-1 shadow-lg dark:border-stone-700 dark:bg-stone-900"
       style={{ left, top }}
       onKeyDown={onKeyDown}
       onPointerDown={(e) => e.stopPropagation()}
