@@ -405,8 +405,12 @@ class Stream:
     def __init__(self, call, what):
         self.call = call
         self.what = what
+        # Messages read ahead and put back, returned first by next().
+        self.ahead = []
 
     def next(self):
+        if self.ahead:
+            return self.ahead.pop(0)
         try:
             return next(self.call)
         except StopIteration:
@@ -417,7 +421,7 @@ class Stream:
 
     def end(self):
         """Reads until the stream ends; returns ('OK', []) or (status name, []) plus anything read."""
-        extra = []
+        extra, self.ahead = self.ahead, []
         try:
             for m in self.call:
                 extra.append(m)
@@ -454,9 +458,17 @@ def subscribe_start(s, md, board, since=None, deadline=STREAM_DEADLINE):
     if replay:
         eq([e.seq for e in replay], list(range(since + 1, since + 1 + len(replay))), "replayed seqs")
         eq(sub.seq, replay[-1].seq, "subscribed.seq = the last replayed")
+    # The presence members come after `subscribed`; events committed while the
+    # subscription started may come first (the contract orders events, not
+    # presence among them). They are put back for the caller's live reads.
     m = st.next()
+    early = []
+    while m.WhichOneof("update") == "event":
+        early.append(m)
+        m = st.next()
     eq(m.WhichOneof("update"), "presence", "after subscribed")
     eq(m.presence.board, board, "presence.board")
+    st.ahead.extend(early)
     return st, snapshot, replay, sub, m.presence
 
 
