@@ -309,9 +309,12 @@ describe("corkboard web UI, end to end", { timeout: 240_000 }, () => {
       await connected(C);
       const { notes } = (await rest(carol.context, "GET", `/api/boards/${boardId}`)).body;
       assert.ok(notes.length > 0);
-      // the top-most note (the last one drawn): nothing covers it
+      // the top-most note (notes stack by z-index, the newest change on top): nothing covers it
       await C.locator("[data-note-id]").first().waitFor();
-      const topId = await C.locator("[data-note-id]").last().getAttribute("data-note-id");
+      const topId = await C.locator("[data-note-id]").evaluateAll((els) => {
+        const z = (el) => Number(getComputedStyle(el).zIndex) || 0;
+        return els.reduce((top, el) => (z(el) >= z(top) ? el : top)).getAttribute("data-note-id");
+      });
       const target = notes.find((n) => n.id === topId);
       assert.ok(target, "the drawn note is on the server");
 
