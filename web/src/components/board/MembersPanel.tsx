@@ -3,6 +3,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { useToast } from "@/components/toasts";
 import { Avatar, Spinner } from "@/components/ui";
 import { usePopover } from "@/components/usePopover";
+import { PanelButton } from "./PanelButton";
 import { api, type ApiError } from "@/lib/api";
 import { applyMemberEvent, without, withRole } from "@/lib/members";
 import { reloadTo } from "@/lib/nav";
@@ -116,22 +117,17 @@ export function MembersPanel({
 
   return (
     <div className="relative">
-      <button
-        ref={buttonRef}
-        type="button"
-        aria-expanded={open}
-        aria-haspopup="dialog"
-        onClick={() => {
-          if (!open) {
-            setError(null);
-            load();
-          }
-          toggle();
+      <PanelButton
+        buttonRef={buttonRef}
+        open={open}
+        toggle={toggle}
+        onOpen={() => {
+          setError(null);
+          load();
         }}
-        className="inline-flex h-8 items-center rounded-lg px-2.5 text-sm font-medium ring-1 ring-stone-300 hover:bg-stone-50 dark:ring-stone-700 dark:hover:bg-stone-800"
       >
         Members
-      </button>
+      </PanelButton>
       {open && (
         <div
           ref={panelRef}

@@ -4,6 +4,7 @@ import { api, ApiError, inviteLink, type InviteInfo } from "@/lib/api";
 import { useToast } from "@/components/toasts";
 import { Button } from "@/components/ui";
 import { usePopover } from "@/components/usePopover";
+import { PanelButton } from "./PanelButton";
 import type { InviteRole, Member } from "@/realtime/protocol";
 import { InviteByName } from "./InviteByName";
 
@@ -123,22 +124,17 @@ export function SharePanel({ boardId }: { boardId: string }) {
     "h-8 rounded-md border border-stone-300 bg-white px-1.5 text-sm dark:border-stone-700 dark:bg-stone-900";
   return (
     <div className="relative">
-      <button
-        ref={buttonRef}
-        type="button"
-        aria-expanded={open}
-        aria-haspopup="dialog"
-        onClick={() => {
-          if (!open) {
-            setError(null);
-            load();
-          }
-          toggle();
+      <PanelButton
+        buttonRef={buttonRef}
+        open={open}
+        toggle={toggle}
+        onOpen={() => {
+          setError(null);
+          load();
         }}
-        className="inline-flex h-8 items-center rounded-lg px-2.5 text-sm font-medium ring-1 ring-stone-300 hover:bg-stone-50 dark:ring-stone-700 dark:hover:bg-stone-800"
       >
         Share
-      </button>
+      </PanelButton>
       {open && (
         <div
           ref={panelRef}
