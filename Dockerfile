@@ -38,6 +38,7 @@ ARG CORKBOARD_COMMIT=unknown
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY crates/ crates/
+COPY vendor/ vendor/
 COPY proto/ proto/
 COPY --from=web /src/web/out web/out
 RUN --mount=type=cache,target=/usr/local/cargo/registry \

@@ -1,6 +1,6 @@
 //! Opening WebSockets from a chosen loopback source address, and joining a
 //! room on each server the bench drives: Corkboard (board subscribe), the Node
-//! `ws` relay and the Socket.IO relay (see bench/peers/README.md).
+//! `ws` relay, the Socket.IO relay and Nchan (see bench/peers/README.md).
 //!
 //! One source address gives about 28,000 ephemeral ports, and closed
 //! connections keep theirs in TIME_WAIT for a minute, so connections are spread
@@ -29,6 +29,8 @@ pub enum Target {
     Ws,
     /// bench/peers/socketio-relay (Socket.IO over its WebSocket transport).
     Socketio,
+    /// bench/peers/nchan (nginx with the Nchan module, a `nchan_pubsub websocket` location).
+    Nchan,
 }
 
 impl Target {
@@ -38,6 +40,7 @@ impl Target {
             Target::Corkboard => "corkboard",
             Target::Ws => "node-ws",
             Target::Socketio => "socket.io",
+            Target::Nchan => "nchan",
         }
     }
 }
@@ -196,6 +199,13 @@ pub async fn join(ep: &Endpoint, source: Option<IpAddr>, since: Option<u64>) -> 
             while next_socketio(&mut ws).await? != want {}
             Ok(Joined { ws, replayed: 0 })
         }
+        // The upgrade is the join: the location's channel is the room, and a
+        // wrong token is refused with 401 before it.
+        Target::Nchan => {
+            let url = format!("{base}/room/{}?token={}", ep.room, ep.token);
+            let ws = open(&url, &[], source).await?;
+            Ok(Joined { ws, replayed: 0 })
+        }
     }
 }
 
@@ -225,9 +235,11 @@ async fn next_socketio(ws: &mut Ws) -> Result<String> {
 }
 
 /// One 64-byte application payload carrying its send time (µs since the
-/// run's start) as `t=<µs>`, framed as each server expects a relayed message.
-pub fn payload_frame(target: Target, room: &str, sent_us: u64) -> Message {
-    let mut p = format!("t={sent_us};");
+/// run's start) as `t=<µs>` and its sender as `s=<i>` (Nchan echoes a
+/// payload to its sender too; the sender drops its own), framed as each
+/// server expects a relayed message.
+pub fn payload_frame(target: Target, room: &str, sent_us: u64, sender: usize) -> Message {
+    let mut p = format!("t={sent_us};s={sender};");
     while p.len() < 64 {
         p.push('x');
     }
@@ -235,10 +247,18 @@ pub fn payload_frame(target: Target, room: &str, sent_us: u64) -> Message {
         Target::Corkboard => {
             json!({"type": "signal", "board": room, "name": "typing", "data": {"p": p}}).to_string()
         }
-        Target::Ws => p,
+        Target::Ws | Target::Nchan => p,
         Target::Socketio => format!("42{}", json!(["msg", p])),
     };
     Message::Text(text.into())
+}
+
+/// The sender index `s=<i>` a payload carries.
+pub fn sender_of(frame: &[u8]) -> Option<usize> {
+    let i = memchr::memmem::find(frame, b";s=")?;
+    let digits = &frame[i + 3..];
+    let end = digits.iter().position(|b| !b.is_ascii_digit())?;
+    std::str::from_utf8(&digits[..end]).ok()?.parse().ok()
 }
 
 /// Whether a received frame is an Engine.IO ping the client must answer with "3".

@@ -11,7 +11,7 @@ use hdrhistogram::Histogram;
 use tokio::sync::{mpsc, watch};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::conn::{is_engineio_ping, Target, Ws};
+use crate::conn::{is_engineio_ping, sender_of, Target, Ws};
 use crate::realtime::stamp;
 
 /// Counters every pump of a run adds to as it goes, so the workload can see
@@ -31,8 +31,10 @@ pub struct Received {
     pub dropped: bool,
 }
 
-/// Runs until `stop` turns true or the connection ends.
+/// Runs until `stop` turns true or the connection ends. `me` is this
+/// connection's index: payloads it sent itself are not deliveries.
 pub async fn run(
+    me: usize,
     mut ws: Ws,
     target: Target,
     base: Instant,
@@ -51,6 +53,8 @@ pub async fn run(
                             dropped = true;
                             break;
                         }
+                    } else if sender_of(t.as_bytes()) == Some(me) {
+                        // Its own payload echoed back (Nchan's pubsub does): not a delivery.
                     } else if let Some(sent) = stamp(t.as_bytes()) {
                         let now = base.elapsed().as_micros() as u64;
                         let _ = hist.record(now.saturating_sub(sent).max(1));

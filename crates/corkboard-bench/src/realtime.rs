@@ -114,6 +114,12 @@ pub struct IdleArgs {
     /// server's concurrent-stream limit).
     #[arg(long, default_value_t = 100)]
     pub streams_per_connection: usize,
+    /// Corkboard: distinct users the connections belong to, all members of the
+    /// one board, in consecutive blocks (connection i is user i·users/connections):
+    /// each new user's first connection is a presence join every subscriber
+    /// hears, and each subscriber gets the members list so far.
+    #[arg(long, default_value_t = 1)]
+    pub users: usize,
 }
 
 /// What the idle workload holds per client.
@@ -126,6 +132,18 @@ enum Held {
 /// Opens `connections` idle subscribed connections and reports server RSS per connection.
 pub async fn idle(a: IdleArgs) -> Result<Value> {
     let (ep, session) = endpoint(a.server.target, &a.server.url, &a.server.token).await?;
+    let users = a.users.clamp(1, a.connections.max(1));
+    let mut tokens = vec![ep.token.clone()];
+    let mut sessions = vec![session.clone()];
+    if let (Some(owner), true) = (&session, users > 1) {
+        let invite = owner.invite(&ep.room).await?;
+        for _ in 1..users {
+            let s = Session::new(&a.server.url).await?;
+            s.accept(&invite).await?;
+            tokens.push(s.token.clone());
+            sessions.push(Some(s));
+        }
+    }
     // The baseline is taken after a first tenth of the connections (at most
     // 500) is open and the server has settled, so start-up and sign-up memory
     // (argon2 takes 19 MiB) that the allocator returns later does not count:
@@ -155,7 +173,9 @@ pub async fn idle(a: IdleArgs) -> Result<Value> {
     };
     let mut batch = tokio::task::JoinSet::new();
     for i in 0..a.connections {
-        let (ep, session) = (ep.clone(), session.clone());
+        let user = i * tokens.len() / a.connections.max(1);
+        let (mut ep, session) = (ep.clone(), sessions[user].clone());
+        ep.token = tokens[user].clone();
         let src = a.server.sources().addr(i);
         let transport = if corkboard {
             a.transport
@@ -185,6 +205,7 @@ pub async fn idle(a: IdleArgs) -> Result<Value> {
                 match r?? {
                     Held::Ws(ws) => {
                         let p = pump::run(
+                            usize::MAX,
                             ws,
                             a.server.target,
                             started,
@@ -223,6 +244,8 @@ pub async fn idle(a: IdleArgs) -> Result<Value> {
         "server": a.server.target.label(),
         "transport": if a.server.target == Target::Corkboard { a.transport.label() } else { "websocket" },
         "connections": held,
+        "users": tokens.len(),
+        "opened_per_sec": a.rate,
         "still_open": still_open,
         "connect_seconds": (connect_secs * 100.0).round() / 100.0,
         "server_rss_before_mib": rss0 as f64 / 1048576.0,

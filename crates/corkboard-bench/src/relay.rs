@@ -86,6 +86,7 @@ pub async fn relay(a: RelayArgs) -> Result<Value> {
             None
         };
         pumps.push(tokio::spawn(pump::run(
+            i,
             joined.ws,
             a.server.target,
             base,
@@ -98,17 +99,24 @@ pub async fn relay(a: RelayArgs) -> Result<Value> {
     let cpu0 = a.server_pid.and_then(procstat::stats);
     let first_us = base.elapsed().as_micros() as u64;
     let per_sender = (a.rate as f64 / a.senders.max(1) as f64).max(0.1);
+    let period = Duration::from_secs_f64(1.0 / per_sender);
+    let start = tokio::time::Instant::now();
     let end = Instant::now() + Duration::from_secs(a.duration);
     let mut senders = Vec::new();
-    for tx in sinks {
+    for (i, tx) in sinks.into_iter().enumerate() {
         let room = ep.room.clone();
+        // Senders are spread evenly over one period, so the offered load is a
+        // steady stream: started together they would send in bursts of
+        // `senders` payloads at once, and every server's p99 would measure
+        // how it absorbs a burst rather than the offered rate.
+        let first = start + period.mul_f64(i as f64 / a.senders.max(1) as f64);
         senders.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / per_sender));
+            let mut tick = tokio::time::interval_at(first, period);
             let mut sent = 0u64;
             while Instant::now() < end {
                 tick.tick().await;
-                let frame =
-                    conn::payload_frame(a.server.target, &room, base.elapsed().as_micros() as u64);
+                let now_us = base.elapsed().as_micros() as u64;
+                let frame = conn::payload_frame(a.server.target, &room, now_us, i);
                 if tx.send(frame).await.is_err() {
                     break;
                 }

@@ -74,6 +74,34 @@ impl Session {
         Ok(b["id"].as_str().context("no board id")?.to_owned())
     }
 
+    /// A reusable invite link to `board` for editors (the caller owns it).
+    pub async fn invite(&self, board: &str) -> Result<String> {
+        let r: Value = self
+            .http
+            .post(format!("{}/api/boards/{board}/invites", self.url))
+            .bearer_auth(&self.token)
+            .body(r#"{"role":"editor"}"#)
+            .send()
+            .await?
+            .json()
+            .await?;
+        Ok(r["token"].as_str().context("no invite token")?.to_owned())
+    }
+
+    /// Joins a board through an invite link.
+    pub async fn accept(&self, invite: &str) -> Result<()> {
+        let r = self
+            .http
+            .post(format!("{}/api/invites/{invite}/accept", self.url))
+            .bearer_auth(&self.token)
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("accept invite: {}", r.status());
+        }
+        Ok(())
+    }
+
     /// Creates a board.
     pub async fn board(&self) -> Result<String> {
         self.board_with(&self.http).await

@@ -22,7 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::core::ApiError;
 use crate::gateway::extract::PathParams;
 use crate::gateway::HttpState;
-use crate::realtime::outbox::Drained;
+use crate::realtime::outbox::{self, Drained};
 use crate::realtime::subscribe::{subscribe, Subscriber};
 use crate::realtime::ConnId;
 use crate::realtime::{CloseReason, Hub, Outbox, Transport};
@@ -136,6 +136,7 @@ fn body_with_guard(
                 for f in st.buf.drain(..) {
                     chunk.push_str(f.as_str());
                 }
+                outbox::trim_batch(&mut st.buf);
                 if let Drained::Close(reason) = drained {
                     // SSE has no close frame: the cause goes to the log.
                     tracing::debug!(reason = reason.reason(), "SSE stream ends");

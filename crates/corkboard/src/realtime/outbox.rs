@@ -329,6 +329,27 @@ impl Outbox {
         }
         g.bytes = 0;
         g.oversize = 0;
+        // A burst (a presence storm, a replay) grew the queue: give the
+        // memory back rather than keep it for the idle life of the connection.
+        if g.queue.capacity() > KEPT_CAPACITY {
+            g.queue = VecDeque::new();
+        }
+        if g.cursors.capacity() > KEPT_CAPACITY {
+            g.cursors = HashMap::new();
+        }
+    }
+}
+
+/// Queue slots an emptied outbox keeps allocated (and the writer's batch
+/// buffer, see [`trim_batch`]): enough for steady traffic, while what a
+/// burst grew is freed.
+pub const KEPT_CAPACITY: usize = 16;
+
+/// Frees a writer's batch buffer that a burst grew past [`KEPT_CAPACITY`];
+/// called once the batch is written and the buffer is empty.
+pub fn trim_batch<T>(buf: &mut Vec<T>) {
+    if buf.capacity() > KEPT_CAPACITY {
+        *buf = Vec::new();
     }
 }
 
@@ -350,6 +371,38 @@ mod tests {
                 Drained::Close(c) => Some(c),
             },
         )
+    }
+
+    #[tokio::test]
+    async fn a_burst_s_queue_memory_is_freed_once_drained() {
+        let o = Outbox::new(1 << 20);
+        for i in 0..500 {
+            assert!(o.push(f(&format!("joined {i}"))));
+            o.push_cursor(("b".into(), i), f("c"));
+        }
+        let (frames, _) = drained(&o).await;
+        assert_eq!(frames.len(), 1000);
+        let g = o.inner.lock();
+        assert!(
+            g.queue.capacity() <= KEPT_CAPACITY,
+            "queue kept {}",
+            g.queue.capacity()
+        );
+        assert!(
+            g.cursors.capacity() <= KEPT_CAPACITY,
+            "cursors kept {}",
+            g.cursors.capacity()
+        );
+    }
+
+    #[test]
+    fn a_grown_batch_buffer_is_freed_and_a_small_one_kept() {
+        let mut big: Vec<u8> = Vec::with_capacity(1000);
+        trim_batch(&mut big);
+        assert_eq!(big.capacity(), 0);
+        let mut small: Vec<u8> = Vec::with_capacity(8);
+        trim_batch(&mut small);
+        assert_eq!(small.capacity(), 8);
     }
 
     #[tokio::test]

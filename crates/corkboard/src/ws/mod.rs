@@ -35,7 +35,7 @@ use tokio::time::Instant;
 use crate::core::{ApiError, ClientMessage, ErrorCode, ServerMessage};
 use crate::gateway::limits::{self, BadMessages, Heartbeat, TokenBucket};
 use crate::gateway::HttpState;
-use crate::realtime::outbox::Drained;
+use crate::realtime::outbox::{self, Drained};
 use crate::realtime::subscribe::{subscribe, Subscriber};
 use crate::realtime::ConnId;
 use crate::realtime::{CloseReason, Hub, Outbox, Transport};
@@ -565,6 +565,7 @@ where
                         return;
                     }
                 }
+                outbox::trim_batch(&mut buf);
                 match drained {
                     Drained::Frames => {
                         if sink.flush().await.is_err() {
