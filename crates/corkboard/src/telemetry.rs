@@ -238,6 +238,17 @@ mod tests {
     use super::*;
     use clap::Parser;
 
+    /// Held by the tests that install a subscriber: tracing caches each
+    /// callsite's interest globally, so a test whose filter disables the trace
+    /// spans, running beside one that enables them, could leave them disabled
+    /// for the other (seen once in CI: "the commit's context is carried").
+    static SUBSCRIBER_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// Takes [`SUBSCRIBER_TESTS`] (a failed test's poison is harmless here).
+    fn one_subscriber_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+        SUBSCRIBER_TESTS.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     #[derive(Parser)]
     struct Flags {
         #[command(flatten)]
@@ -278,7 +289,9 @@ mod tests {
             .with_writer(std::io::sink)
             .with_filter(quiet_in_logs(EnvFilter::new("trace")));
         let subscriber = tracing_subscriber::registry().with(logs);
+        let _one = one_subscriber_at_a_time();
         tracing::subscriber::with_default(subscriber, || {
+            tracing::callsite::rebuild_interest_cache();
             let other = tracing::info_span!("other");
             assert!(!other.is_disabled(), "the filter admits other spans");
             let _in = other.enter();
@@ -306,15 +319,19 @@ mod tests {
             .expect("no error")
             .expect("a layer");
         let subscriber = tracing_subscriber::registry().with(layer);
-        tracing::subscriber::with_default(subscriber, || {
-            let command = command_span("note.create");
-            assert!(!command.is_disabled());
-            let commit = commit_span(&command, "b");
-            let parent = commit.in_scope(TraceParent::current);
-            assert!(parent.0.is_some(), "the commit's context is carried");
-            assert!(!fanout_span(&parent, "b", 1).is_disabled());
-            assert!(tracing::info_span!("not a trace span").is_disabled());
-        });
+        {
+            let _one = one_subscriber_at_a_time();
+            tracing::subscriber::with_default(subscriber, || {
+                tracing::callsite::rebuild_interest_cache();
+                let command = command_span("note.create");
+                assert!(!command.is_disabled());
+                let commit = commit_span(&command, "b");
+                let parent = commit.in_scope(TraceParent::current);
+                assert!(parent.0.is_some(), "the commit's context is carried");
+                assert!(!fanout_span(&parent, "b", 1).is_disabled());
+                assert!(tracing::info_span!("not a trace span").is_disabled());
+            });
+        }
         exporter.shutdown().await;
     }
 }
