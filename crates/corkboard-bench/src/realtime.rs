@@ -245,7 +245,8 @@ pub async fn idle(a: IdleArgs) -> Result<Value> {
         "transport": if a.server.target == Target::Corkboard { a.transport.label() } else { "websocket" },
         "connections": held,
         "users": tokens.len(),
-        "opened_per_sec": a.rate,
+        // Achieved, not the `--rate` asked for: the client's connect path can be slower.
+        "opened_per_sec": (held as f64 / connect_secs.max(0.001)).round(),
         "still_open": still_open,
         "connect_seconds": (connect_secs * 100.0).round() / 100.0,
         "server_rss_before_mib": rss0 as f64 / 1048576.0,
