@@ -290,8 +290,8 @@ pub struct Config {
     #[arg(long, env = "CORKBOARD_WS_WRITE_BUFFER", default_value_t = crate::ws::DEFAULT_WRITE_BUFFER)]
     pub ws_write_buffer: usize,
 
-    /// Bytes of each WebSocket connection's read buffer (held while idle);
-    /// a bigger message grows it and is read in several calls.
+    /// Most bytes read from a WebSocket per read call; nothing is held
+    /// between messages, and a bigger message is read in several calls.
     #[arg(long, env = "CORKBOARD_WS_READ_BUFFER", default_value_t = crate::ws::DEFAULT_READ_BUFFER)]
     pub ws_read_buffer: usize,
 

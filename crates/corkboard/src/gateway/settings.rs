@@ -25,9 +25,9 @@ pub struct WsSettings {
     /// writes of about this size instead of one write per frame; 0 writes
     /// each frame on its own.
     pub write_buffer: usize,
-    /// Bytes of the per-connection read buffer, allocated for the
-    /// connection's whole life. Client messages are small; a bigger one
-    /// grows the buffer to its length and is read in several calls.
+    /// Most bytes taken from the socket per read call. Nothing is held
+    /// between messages (vendor/tungstenite reads on the stack and allocates
+    /// only for bytes that arrived); a bigger message is read in several calls.
     pub read_buffer: usize,
 }
 
@@ -47,12 +47,14 @@ impl Default for WsSettings {
 }
 
 /// Default of [`WsSettings::write_buffer`]: big enough that a burst of small
-/// frames shares a write, small enough that a connection never holds much.
+/// frames shares a write; the buffer is freed once written, so an idle
+/// connection holds none.
 pub const DEFAULT_WRITE_BUFFER: usize = 8 << 10;
 
-/// Default of [`WsSettings::read_buffer`]: an idle connection holds it, so it
-/// is small; RPCs and signals fit, and a bigger message is read in several calls.
-pub const DEFAULT_READ_BUFFER: usize = 512;
+/// Default of [`WsSettings::read_buffer`]: one read call takes several RPCs and
+/// signals at once. No connection holds it while waiting (it is a stack
+/// buffer then), so it need not be small.
+pub const DEFAULT_READ_BUFFER: usize = 4 << 10;
 
 /// SSE settings (from flags).
 #[derive(Clone, Debug)]

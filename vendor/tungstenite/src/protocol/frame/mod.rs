@@ -123,7 +123,8 @@ impl FrameCodec {
     /// Create a new frame codec.
     pub(super) fn new(in_buf_len: usize) -> Self {
         Self {
-            in_buffer: BytesMut::with_capacity(in_buf_len),
+            // Corkboard patch: allocated when bytes arrive (see `read_in`).
+            in_buffer: BytesMut::new(),
             in_buf_max_read: in_buf_len.max(FrameHeader::MAX_SIZE),
             out_buffer: <_>::default(),
             max_out_buffer_len: usize::MAX,
@@ -188,7 +189,9 @@ impl FrameCodec {
                     // Reserve full message length only once, even for multiple
                     // loops or if WouldBlock errors cause multiple fn calls.
                     self.in_buffer.reserve(len);
-                } else {
+                } else if !self.in_buffer.is_empty() {
+                    // Corkboard patch: not when empty, so that waiting for the
+                    // next frame allocates nothing (`read_in` reads on the stack).
                     self.in_buffer.reserve(FrameHeader::MAX_SIZE);
                 }
             }
@@ -196,7 +199,15 @@ impl FrameCodec {
             if let Some((_, len)) = &self.header {
                 let len = *len as usize;
                 if len <= self.in_buffer.len() {
-                    break self.in_buffer.split_to(len);
+                    let payload = self.in_buffer.split_to(len);
+                    // Corkboard patch: nothing left to parse: drop the buffer
+                    // (the payload keeps what it shares of it until it is
+                    // dropped), so an idle connection holds no read buffer and
+                    // a large frame's allocation is not kept for life.
+                    if self.in_buffer.is_empty() {
+                        self.in_buffer = BytesMut::new();
+                    }
+                    break payload;
                 }
             }
 
@@ -231,6 +242,17 @@ impl FrameCodec {
 
     /// Read into available `in_buffer` capacity.
     fn read_in(&mut self, stream: &mut impl Read) -> io::Result<usize> {
+        // Corkboard patch: with no buffer, read on the stack first and
+        // allocate only for bytes that arrived: a connection waiting for its
+        // next message (the usual state of a server's connection) holds no
+        // read buffer, where it kept `read_buffer_size` bytes before.
+        if self.in_buffer.capacity() == 0 {
+            let mut chunk = [0u8; STACK_READ_LEN];
+            let want = STACK_READ_LEN.min(self.in_buf_max_read);
+            let size = stream.read(&mut chunk[..want])?;
+            self.in_buffer.extend_from_slice(&chunk[..size]);
+            return Ok(size);
+        }
         let len = self.in_buffer.len();
         debug_assert!(self.in_buffer.capacity() > len);
         self.in_buffer.resize(self.in_buffer.capacity().min(len + self.in_buf_max_read), 0);
@@ -285,12 +307,12 @@ impl FrameCodec {
             }
             self.out_buffer.drain(0..len);
         }
-        // Corkboard patch: once everything is written, give back a buffer that
-        // a large frame or a burst grew, instead of keeping it for the life of
-        // the connection (an idle server connection would hold its largest
-        // write ever). Small buffers are kept, so steady traffic does not
-        // allocate per write.
-        if self.out_buffer.capacity() > KEPT_OUT_BUFFER_CAPACITY {
+        // Corkboard patch: once everything is written, give the buffer back
+        // instead of keeping it for the life of the connection (an idle server
+        // connection would hold its largest write ever, or at least its last
+        // one). The next write allocates again: one allocation per socket
+        // write, against the memory of every idle connection.
+        if self.out_buffer.capacity() > 0 {
             self.out_buffer = Vec::new();
         }
 
@@ -298,8 +320,9 @@ impl FrameCodec {
     }
 }
 
-/// Corkboard patch: the write-buffer capacity an emptied `out_buffer` may keep.
-const KEPT_OUT_BUFFER_CAPACITY: usize = 1024;
+/// Corkboard patch: bytes read on the stack while `in_buffer` is empty, so an
+/// idle connection, which waits with nothing buffered, holds no read buffer.
+const STACK_READ_LEN: usize = 4096;
 
 #[cfg(test)]
 mod tests {
