@@ -54,7 +54,8 @@ start_nodes() {
     CORKBOARD_LOG=warn "${NICE[@]}" ./target/release/corkboard --listen "127.0.0.1:$((BASE_PORT + i - 1))" \
       --data "$DATA/node$i" --database-url "$DB_URL" "${redis[@]}" --node-id "bench$i" \
       --max-notes-per-board 10000000 --max-connections-per-user 1000000 \
-      --signups-per-minute 1000000 --rpc-rate 1000000 --signal-rate 1000000 &
+      --signups-per-minute 1000000 --rpc-rate 1000000 --signal-rate 1000000 \
+      --rest-mutation-rate 0 --max-boards-per-user 0 &
     PIDS+=($!)
   done
   for i in $(seq 1 "$n"); do
