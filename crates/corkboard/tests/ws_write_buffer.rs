@@ -60,6 +60,15 @@ impl Read for Sink {
     }
 }
 
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A socket that keeps what is written to it: a client's frames, masked.
 #[derive(Default)]
 struct Recorder(Vec<u8>);
@@ -91,18 +100,16 @@ fn live() -> isize {
     LIVE.load(Ordering::Relaxed)
 }
 
-/// True when `read` found nothing more to read yet.
-fn would_block(r: Result<Message, tokio_tungstenite::tungstenite::Error>) -> bool {
-    matches!(r, Err(tokio_tungstenite::tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock)
-}
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
+/// Reads the one message `ws` has and checks that nothing more is to be
+/// read yet: the connection is back to waiting. The caller drops the message.
+fn read_one_then_wait(ws: &mut WebSocket<Sink>) -> Message {
+    let got = ws.read().expect("the client's message");
+    let next = ws.read();
+    assert!(
+        matches!(&next, Err(tokio_tungstenite::tungstenite::Error::Io(e)) if e.kind() == io::ErrorKind::WouldBlock),
+        "nothing more to read, got {next:?}"
+    );
+    got
 }
 
 #[test]
@@ -136,10 +143,7 @@ fn a_waiting_connection_holds_no_read_buffer() {
     let before = live();
     let mut ws = WebSocket::from_raw_socket(input, Role::Server, None);
     ws.send(Message::text("welcome")).expect("small frame");
-    let got = ws.read().expect("the client's message");
-    assert_eq!(got, Message::text("subscribe"));
-    drop(got);
-    assert!(would_block(ws.read()), "nothing more to read");
+    assert_eq!(read_one_then_wait(&mut ws), Message::text("subscribe"));
     let kept = live() - before;
     assert!(
         kept < 256,
@@ -153,10 +157,7 @@ fn a_large_incoming_frame_is_not_kept() {
     let frame = client_frame(&"x".repeat(60 << 10));
     let mut ws = WebSocket::from_raw_socket(Sink::reading(frame), Role::Server, None);
     let before = live();
-    let got = ws.read().expect("the large message");
-    assert_eq!(got.len(), 60 << 10);
-    drop(got);
-    assert!(would_block(ws.read()), "nothing more to read");
+    assert_eq!(read_one_then_wait(&mut ws).len(), 60 << 10);
     let kept = live() - before;
     assert!(
         kept < 1024,
