@@ -360,6 +360,8 @@ impl Running {
         self.state.draining.store(true, Ordering::Relaxed);
         let _ = self.stop.send(true);
         self.state.shutdown.cancel();
+        // After the cancel: a WebSocket registered from now on sees the token cancelled.
+        self.state.app.hub.request_shutdown();
         self.state.tracker.close();
         let abort = self.serve.abort_handle();
         if tokio::time::timeout_at(deadline, self.serve).await.is_err() {

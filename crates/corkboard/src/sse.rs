@@ -82,7 +82,7 @@ struct BodyState {
     retry_ms: u64,
     first: bool,
     done: bool,
-    buf: Vec<axum::extract::ws::Utf8Bytes>,
+    buf: Vec<tokio_tungstenite::tungstenite::Utf8Bytes>,
     _guard: Option<StreamGuard>,
 }
 
@@ -129,6 +129,7 @@ fn body_with_guard(
                 // One shared frame goes out as is (no copy per subscriber).
                 if st.buf.len() == 1 && matches!(drained, Drained::Frames) {
                     let frame = Bytes::from(st.buf.pop().unwrap_or_default());
+                    outbox::free_batch(&mut st.buf);
                     metrics::counter!("corkboard_sse_bytes_total").increment(frame.len() as u64);
                     return Some((Ok(frame), st));
                 }
@@ -136,7 +137,7 @@ fn body_with_guard(
                 for f in st.buf.drain(..) {
                     chunk.push_str(f.as_str());
                 }
-                outbox::trim_batch(&mut st.buf);
+                outbox::free_batch(&mut st.buf);
                 if let Drained::Close(reason) = drained {
                     // SSE has no close frame: the cause goes to the log.
                     tracing::debug!(reason = reason.reason(), "SSE stream ends");

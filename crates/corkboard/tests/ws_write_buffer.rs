@@ -8,31 +8,16 @@
 //! its binary (others running beside it would allocate too), and its checks
 //! run one after another in one function.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{self, Read, Write};
-use std::sync::atomic::{AtomicIsize, Ordering};
 
 use tokio_tungstenite::tungstenite::protocol::Role;
 use tokio_tungstenite::tungstenite::{Message, WebSocket};
 
-/// The system allocator, counting the bytes currently allocated.
-struct Counting;
-
-static LIVE: AtomicIsize = AtomicIsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size() as isize, Ordering::Relaxed);
-        System.alloc(layout)
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size() as isize, Ordering::Relaxed);
-        System.dealloc(ptr, layout)
-    }
-}
+#[path = "support/counting.rs"]
+mod counting;
 
 #[global_allocator]
-static ALLOCATOR: Counting = Counting;
+static ALLOCATOR: counting::Counting = counting::Counting;
 
 /// A socket that accepts every byte written and has `input` to read, then
 /// nothing yet (`WouldBlock`), as a connection waiting for its peer.
@@ -97,7 +82,7 @@ fn client_frame(text: &str) -> Vec<u8> {
 }
 
 fn live() -> isize {
-    LIVE.load(Ordering::Relaxed)
+    counting::live()
 }
 
 /// Reads the one message `ws` has and checks that nothing more is to be

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::ws::Utf8Bytes;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use crate::core::{ServerMessage, UnsubscribeReason};
 use crate::store::CommittedEvent;

@@ -16,9 +16,9 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
 use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::close::CloseReason;
 use super::cluster::{ClusterLink, ClusterSync};
@@ -348,6 +348,15 @@ impl Hub {
     pub fn kick_credential(&self, credential_id: &str) {
         self.cluster.kick(credential_id);
         self.kick_local(credential_id);
+    }
+
+    /// Tells every connection on this node that the server is shutting down
+    /// (each answers what is in flight, then closes; see [`Outbox::request_shutdown`]).
+    pub fn request_shutdown(&self) {
+        let g = self.inner.lock();
+        for outbox in g.all_outboxes() {
+            outbox.request_shutdown();
+        }
     }
 
     /// Closes this node's connections opened with this credential.

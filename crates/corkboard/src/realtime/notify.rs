@@ -6,8 +6,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::cluster::{ClusterLink, ClusterSync};
 use super::frames;

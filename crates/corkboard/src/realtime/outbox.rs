@@ -24,10 +24,10 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use axum::extract::ws::Utf8Bytes;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::close::CloseReason;
 
@@ -53,6 +53,8 @@ struct Inner {
     waiting: usize,
     /// When the writer took the batch it is still writing (None when idle).
     batch_taken: Option<Instant>,
+    /// The server is shutting down (see [`Outbox::request_shutdown`]).
+    shutdown: bool,
 }
 
 impl Inner {
@@ -99,9 +101,19 @@ pub struct Outbox {
     inner: Mutex<Inner>,
     readable: Notify,
     writable: Notify,
-    /// Woken when the outbox closes, for a reader waiting on its peer.
+    /// Woken when the outbox closes or shutdown is asked, for a reader
+    /// waiting on its peer.
     closing: Notify,
     limit: usize,
+}
+
+/// What ends a connection's wait on its peer (see [`Outbox::interrupted`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// The outbox closed (an overflow, a revocation, a close asked for).
+    Closed,
+    /// The server is shutting down.
+    Shutdown,
 }
 
 /// What the writer takes from the outbox.
@@ -267,6 +279,33 @@ impl Outbox {
         }
     }
 
+    /// Tells the connection's task that the server is shutting down. The
+    /// hub asks every connection, so that each task waits on its own outbox
+    /// rather than on one token shared by all (polled on every wake-up, that
+    /// shared token's lock was taken once per delivery by every connection).
+    pub fn request_shutdown(&self) {
+        self.inner.lock().shutdown = true;
+        self.closing.notify_waiters();
+    }
+
+    /// Resolves once the outbox is closed ([`Interrupt::Closed`]) or the
+    /// server is shutting down ([`Interrupt::Shutdown`]), whichever is seen first.
+    pub async fn interrupted(&self) -> Interrupt {
+        loop {
+            let wait = self.closing.notified();
+            {
+                let g = self.inner.lock();
+                if g.closed.is_some() {
+                    return Interrupt::Closed;
+                }
+                if g.shutdown {
+                    return Interrupt::Shutdown;
+                }
+            }
+            wait.await;
+        }
+    }
+
     /// How long the writer has been writing the batch it took last, if it
     /// has not come back for more: a write that makes no progress (a peer
     /// that stopped reading) shows here, outside the blocked writer.
@@ -329,28 +368,24 @@ impl Outbox {
         }
         g.bytes = 0;
         g.oversize = 0;
-        // A burst (a presence storm, a replay) grew the queue: give the
-        // memory back rather than keep it for the idle life of the connection.
-        if g.queue.capacity() > KEPT_CAPACITY {
+        // An emptied outbox holds no memory: most connections are idle most
+        // of the time, and a burst (a presence storm, a replay) must not
+        // leave its queue allocated for the connection's idle life. The next
+        // frame allocates again (one small allocation per batch, not per frame).
+        if g.queue.capacity() > 0 {
             g.queue = VecDeque::new();
         }
-        if g.cursors.capacity() > KEPT_CAPACITY {
+        if g.cursors.capacity() > 0 {
             g.cursors = HashMap::new();
         }
     }
 }
 
-/// Queue slots an emptied outbox keeps allocated (and the writer's batch
-/// buffer, see [`trim_batch`]): enough for steady traffic, while what a
-/// burst grew is freed.
-pub const KEPT_CAPACITY: usize = 16;
-
-/// Frees a writer's batch buffer that a burst grew past [`KEPT_CAPACITY`];
-/// called once the batch is written and the buffer is empty.
-pub fn trim_batch<T>(buf: &mut Vec<T>) {
-    if buf.capacity() > KEPT_CAPACITY {
-        *buf = Vec::new();
-    }
+/// Frees a writer's batch buffer once the batch is written (it is empty
+/// then), so an idle connection holds none; the next batch allocates again.
+pub fn free_batch<T>(buf: &mut Vec<T>) {
+    debug_assert!(buf.is_empty(), "a batch is freed once written");
+    *buf = Vec::new();
 }
 
 #[cfg(test)]
@@ -374,7 +409,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_burst_s_queue_memory_is_freed_once_drained() {
+    async fn a_drained_outbox_holds_no_queue_memory() {
         let o = Outbox::new(1 << 20);
         for i in 0..500 {
             assert!(o.push(f(&format!("joined {i}"))));
@@ -382,27 +417,47 @@ mod tests {
         }
         let (frames, _) = drained(&o).await;
         assert_eq!(frames.len(), 1000);
+        // One frame at a time (steady traffic) keeps nothing either.
+        assert!(o.push(f("one")));
+        assert_eq!(drained(&o).await.0, vec!["one".to_owned()]);
         let g = o.inner.lock();
-        assert!(
-            g.queue.capacity() <= KEPT_CAPACITY,
-            "queue kept {}",
-            g.queue.capacity()
-        );
-        assert!(
-            g.cursors.capacity() <= KEPT_CAPACITY,
+        assert_eq!(g.queue.capacity(), 0, "queue kept {}", g.queue.capacity());
+        assert_eq!(
+            g.cursors.capacity(),
+            0,
             "cursors kept {}",
             g.cursors.capacity()
         );
     }
 
     #[test]
-    fn a_grown_batch_buffer_is_freed_and_a_small_one_kept() {
+    fn a_written_batch_buffer_is_freed() {
         let mut big: Vec<u8> = Vec::with_capacity(1000);
-        trim_batch(&mut big);
+        free_batch(&mut big);
         assert_eq!(big.capacity(), 0);
-        let mut small: Vec<u8> = Vec::with_capacity(8);
-        trim_batch(&mut small);
-        assert_eq!(small.capacity(), 8);
+        let mut small: Vec<u8> = Vec::with_capacity(4);
+        free_batch(&mut small);
+        assert_eq!(small.capacity(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_connection_learns_of_shutdown_and_of_a_close() {
+        let o = std::sync::Arc::new(Outbox::new(100));
+        let waiting = tokio::spawn({
+            let o = o.clone();
+            async move { o.interrupted().await }
+        });
+        tokio::task::yield_now().await;
+        o.request_shutdown();
+        assert_eq!(waiting.await.unwrap(), Interrupt::Shutdown);
+        // Asked before the wait began: seen at once.
+        assert_eq!(o.interrupted().await, Interrupt::Shutdown);
+        // A close wins over a shutdown already asked.
+        o.close(CloseReason::OutboxFull);
+        assert_eq!(o.interrupted().await, Interrupt::Closed);
+        let fresh = Outbox::new(100);
+        fresh.close(CloseReason::ClientClosed);
+        assert_eq!(fresh.interrupted().await, Interrupt::Closed);
     }
 
     #[tokio::test]

@@ -48,11 +48,74 @@ struct Sub {
 }
 
 struct Conn {
+    /// Shared by all the user's connections (see [`UserConns`]).
     user: Arc<User>,
-    credential_id: String,
+    credential_id: Box<str>,
     transport: Transport,
     outbox: Arc<Outbox>,
-    subs: HashMap<String, Sub>,
+    subs: ConnSubs,
+}
+
+/// A connection's subscriptions: a short list (most connections hold one
+/// board), which costs one small allocation where a map cost a table and a
+/// key each. Lookups walk it; a connection holds few boards.
+#[derive(Default)]
+struct ConnSubs(Vec<(Box<str>, Sub)>);
+
+impl ConnSubs {
+    fn position(&self, board: &str) -> Option<usize> {
+        self.0.iter().position(|(b, _)| &**b == board)
+    }
+
+    fn contains_key(&self, board: &str) -> bool {
+        self.position(board).is_some()
+    }
+
+    fn get_mut(&mut self, board: &str) -> Option<&mut Sub> {
+        let i = self.position(board)?;
+        self.0.get_mut(i).map(|(_, sub)| sub)
+    }
+
+    /// Adds a board not listed yet.
+    fn insert(&mut self, board: &str, sub: Sub) {
+        self.0.push((board.into(), sub));
+    }
+
+    fn remove(&mut self, board: &str) -> Option<Sub> {
+        let i = self.position(board)?;
+        let (_, sub) = self.0.swap_remove(i);
+        if self.0.is_empty() {
+            self.0 = Vec::new();
+        }
+        Some(sub)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    #[cfg(test)]
+    fn iter(&self) -> impl Iterator<Item = (&str, &Sub)> {
+        self.0.iter().map(|(b, sub)| (&**b, sub))
+    }
+}
+
+impl IntoIterator for ConnSubs {
+    type Item = (String, Sub);
+    type IntoIter =
+        std::iter::Map<std::vec::IntoIter<(Box<str>, Sub)>, fn((Box<str>, Sub)) -> (String, Sub)>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter().map(|(b, sub)| (b.into_string(), sub))
+    }
+}
+
+/// A user's open connections on this node: how many (for the per-user
+/// limit) and the one `User` they all share (a storm of one user's
+/// connections must not copy the user's strings into each; a user's id
+/// and username never change).
+struct UserConns {
+    count: u32,
+    user: Arc<User>,
 }
 
 /// A board's side of a subscription: everything a delivery needs, so
@@ -151,7 +214,7 @@ pub struct Registry {
     /// board → its subscribers on this node.
     boards: HashMap<String, BoardSubs>,
     /// user id → open connections (WebSocket and SSE).
-    per_user: HashMap<String, u32>,
+    per_user: HashMap<String, UserConns>,
     presence: PresenceBook,
     next_id: ConnId,
     max_per_user: u32,
@@ -184,24 +247,31 @@ impl Registry {
         transport: Transport,
         outbox: Arc<Outbox>,
     ) -> Option<ConnId> {
-        let n = self.per_user.entry(user.id.clone()).or_default();
-        if *n >= self.max_per_user {
-            if *n == 0 {
-                self.per_user.remove(&user.id);
-            }
+        if self.max_per_user == 0 {
             return None;
         }
-        *n += 1;
+        let entry = self
+            .per_user
+            .entry(user.id.clone())
+            .or_insert_with(|| UserConns {
+                count: 0,
+                user: Arc::new(user.clone()),
+            });
+        if entry.count >= self.max_per_user {
+            return None;
+        }
+        entry.count += 1;
+        let user = entry.user.clone();
         let id = self.next_id;
         self.next_id += 1;
         self.conns.insert(
             id,
             Conn {
-                user: Arc::new(user.clone()),
-                credential_id: credential_id.to_owned(),
+                user,
+                credential_id: credential_id.into(),
                 transport,
                 outbox,
-                subs: HashMap::new(),
+                subs: ConnSubs::default(),
             },
         );
         Some(id)
@@ -210,9 +280,9 @@ impl Registry {
     /// Removes a connection and ends all its subscriptions.
     pub fn disconnect(&mut self, id: ConnId) -> Option<Disconnected> {
         let conn = self.conns.remove(&id)?;
-        if let Some(n) = self.per_user.get_mut(&conn.user.id) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
+        if let Some(u) = self.per_user.get_mut(&conn.user.id) {
+            u.count = u.count.saturating_sub(1);
+            if u.count == 0 {
                 self.per_user.remove(&conn.user.id);
             }
         }
@@ -240,7 +310,7 @@ impl Registry {
             }
             return false;
         }
-        conn.subs.insert(board.to_owned(), Sub { present: false });
+        conn.subs.insert(board, Sub { present: false });
         let member = Member {
             conn: id,
             user: conn.user.clone(),
@@ -352,11 +422,16 @@ impl Registry {
             .min()
     }
 
+    /// The outboxes of every connection.
+    pub fn all_outboxes(&self) -> impl Iterator<Item = &Outbox> {
+        self.conns.values().map(|c| &*c.outbox)
+    }
+
     /// The outboxes of the connections opened with this credential.
     pub fn outboxes_of<'a>(&'a self, credential_id: &'a str) -> impl Iterator<Item = &'a Outbox> {
         self.conns
             .values()
-            .filter(move |c| c.credential_id == credential_id)
+            .filter(move |c| &*c.credential_id == credential_id)
             .map(|c| &*c.outbox)
     }
 
@@ -424,7 +499,14 @@ impl Registry {
                 return Err(format!("conn {id} is not below next id {}", self.next_id));
             }
             *users.entry(&conn.user.id).or_default() += 1;
-            for (board, sub) in &conn.subs {
+            if !self
+                .per_user
+                .get(&conn.user.id)
+                .is_some_and(|u| Arc::ptr_eq(&u.user, &conn.user))
+            {
+                return Err(format!("conn {id} does not share its user's entry"));
+            }
+            for (board, sub) in conn.subs.iter() {
                 let Some(subs) = self.boards.get(board) else {
                     return Err(format!(
                         "conn {id} lists board {board}, which has no subscribers"
@@ -494,7 +576,8 @@ impl Registry {
                 self.per_user.len()
             ));
         }
-        for (user, n) in &self.per_user {
+        for (user, u) in &self.per_user {
+            let n = &u.count;
             if users.get(user.as_str()) != Some(n) {
                 return Err(format!(
                     "user {user}: counted {n}, has {:?}",
@@ -586,7 +669,48 @@ mod tests {
         subs.list.swap(0, 1);
         assert!(r.check_invariants().is_err());
         r.boards.get_mut("x").unwrap().list.swap(0, 1);
-        r.per_user.insert("u-a".into(), 2);
+        r.per_user.get_mut("u-a").unwrap().count = 2;
         assert!(r.check_invariants().unwrap_err().contains("u-a"));
+    }
+
+    #[test]
+    fn a_user_s_connections_share_one_user() {
+        let mut r = Registry::new(10);
+        let o = Arc::new(Outbox::new(1000));
+        let ids: Vec<ConnId> = (0..3)
+            .map(|_| {
+                r.connect(&user("a"), "c", Transport::WebSocket, o.clone())
+                    .unwrap()
+            })
+            .collect();
+        let first = &r.conns[&ids[0]].user;
+        for id in &ids[1..] {
+            assert!(
+                Arc::ptr_eq(first, &r.conns[id].user),
+                "one User per user, not per connection"
+            );
+        }
+        r.check_invariants().unwrap();
+        // The entry goes with the user's last connection, and comes back with the next.
+        for id in ids {
+            r.disconnect(id);
+        }
+        assert!(r.per_user.is_empty());
+        let again = r.connect(&user("a"), "c", Transport::WebSocket, o).unwrap();
+        assert_eq!(r.conns[&again].user.username, "a");
+        r.check_invariants().unwrap();
+    }
+
+    #[test]
+    fn a_connection_s_boards_are_listed_once_and_freed_when_none_is_left() {
+        let mut subs = ConnSubs::default();
+        subs.insert("x", Sub { present: false });
+        subs.insert("y", Sub { present: true });
+        assert!(subs.contains_key("x") && subs.contains_key("y") && !subs.contains_key("z"));
+        assert!(subs.get_mut("y").is_some_and(|s| s.present));
+        assert!(subs.remove("x").is_some() && subs.remove("x").is_none());
+        assert!(subs.remove("y").is_some());
+        assert!(subs.is_empty());
+        assert_eq!(subs.0.capacity(), 0, "no memory kept once empty");
     }
 }

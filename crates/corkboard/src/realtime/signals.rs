@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::ws::Utf8Bytes;
+use tokio_tungstenite::tungstenite::Utf8Bytes;
 
 use super::outbox::CursorKey;
 use super::registry::{ConnId, Member};

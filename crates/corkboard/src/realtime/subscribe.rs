@@ -37,7 +37,10 @@ struct KindSeq {
     seq: u64,
 }
 
-fn replay_frame(transport: Transport, json: &[u8]) -> Option<axum::extract::ws::Utf8Bytes> {
+fn replay_frame(
+    transport: Transport,
+    json: &[u8],
+) -> Option<tokio_tungstenite::tungstenite::Utf8Bytes> {
     match transport {
         Transport::WebSocket | Transport::Grpc | Transport::GrpcSubscribe => {
             Some(frames::ws_event(json))

@@ -6,10 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
-use axum::response::Response;
+use axum::extract::{Request, State};
+use axum::response::{IntoResponse, Response};
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
 
+use super::handshake::{Handshake, Socket};
+use crate::core::ApiError;
 use crate::gateway::HttpState;
 
 /// Reads (and discards) until the peer's close or the end of the stream, so
@@ -17,12 +20,12 @@ use crate::gateway::HttpState;
 /// frame over the limit leaves unread bytes in the socket), lingers instead:
 /// closing a socket with unread data sends a reset, which can destroy our
 /// close frame before the peer reads it.
-pub async fn finish_close(socket: &mut WebSocket, after_error: bool) {
+pub async fn finish_close(socket: &mut Socket, after_error: bool) {
     let linger = Duration::from_secs(1);
     let started = tokio::time::Instant::now();
     let _ = tokio::time::timeout(Duration::from_secs(2), async {
         loop {
-            match socket.recv().await {
+            match socket.next().await {
                 Some(Ok(Message::Close(_))) => return,
                 Some(Ok(_)) => {}
                 None | Some(Err(_)) => {
@@ -38,33 +41,45 @@ pub async fn finish_close(socket: &mut WebSocket, after_error: bool) {
 }
 
 /// Upgrades and echoes; no authentication (enable it only for testing).
-pub async fn echo(State(s): State<Arc<HttpState>>, ws: WebSocketUpgrade) -> Response {
-    super::configure(ws, &s.ws).on_upgrade(|mut socket| async move {
-        while let Some(msg) = socket.recv().await {
-            match msg {
-                Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
-                    if socket.send(m).await.is_err() {
-                        return;
-                    }
-                }
-                Ok(Message::Close(_)) => {
-                    // tungstenite queued the close reply; receiving flushes it.
-                    finish_close(&mut socket, false).await;
-                    return;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    let reason = super::read_error_close(e);
-                    let _ = socket
-                        .send(Message::Close(Some(CloseFrame {
-                            code: reason.ws_code(),
-                            reason: reason.reason().into(),
-                        })))
-                        .await;
-                    finish_close(&mut socket, true).await;
+pub async fn echo(State(s): State<Arc<HttpState>>, req: Request) -> Response {
+    let (mut parts, _body) = req.into_parts();
+    let handshake = match Handshake::check(&mut parts, None) {
+        Ok(h) => h,
+        Err(e) => {
+            return ApiError::bad_request(format!("expected a WebSocket upgrade: {e}"))
+                .into_response()
+        }
+    };
+    let (response, upgrade) = handshake.accept();
+    let config = super::config(&s.ws);
+    tokio::spawn(async move {
+        if let Some(socket) = upgrade.socket(config).await {
+            echo_messages(socket).await;
+        }
+    });
+    response
+}
+
+async fn echo_messages(mut socket: Socket) {
+    while let Some(msg) = socket.next().await {
+        match msg {
+            Ok(m @ (Message::Text(_) | Message::Binary(_))) => {
+                if socket.send(m).await.is_err() {
                     return;
                 }
             }
+            Ok(Message::Close(_)) => {
+                // tungstenite queued the close reply; receiving flushes it.
+                finish_close(&mut socket, false).await;
+                return;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let reason = super::read_error_close(e);
+                let _ = socket.send(super::close_frame(reason)).await;
+                finish_close(&mut socket, true).await;
+                return;
+            }
         }
-    })
+    }
 }

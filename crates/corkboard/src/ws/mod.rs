@@ -1,18 +1,21 @@
 //! The WebSocket door, `GET /ws`: a thin adapter that decodes client
 //! messages, calls the shared service and hub, and writes the hub's frames.
 //!
-//! Each connection is a reader (this task) and a writer (a spawned task)
-//! joined by the connection's [`Outbox`]. Authentication, the Origin check
-//! and the per-user connection limit all answer before the upgrade.
+//! Each connection is one task: a reader and a writer, joined by the
+//! connection's [`Outbox`], polled side by side in the same future (no task
+//! of its own for the writer, so an idle connection costs one task).
+//! Authentication, the Origin check and the per-user connection limit all
+//! answer before the upgrade.
 //!
-//! The writer can block forever on a peer that stopped reading, so nothing
-//! that must happen on time runs inside it: the reader keeps the watchdog
+//! The writer can wait forever on a peer that stopped reading, so nothing
+//! that must happen on time waits inside it: the reader keeps the watchdog
 //! (heartbeat deadline, write stall) and learns of an outbox closed
-//! elsewhere (an overflow), then ends the connection, aborting a writer that
+//! elsewhere (an overflow), then ends the connection, dropping a writer that
 //! cannot deliver its close frame.
 
 mod decode;
 pub mod echo;
+pub mod handshake;
 
 pub use decode::decode_client_frame;
 
@@ -20,22 +23,24 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing::Instrument as _;
 
-use axum::extract::ws::{
-    rejection::WebSocketUpgradeRejection, CloseFrame, Message, Utf8Bytes, WebSocket,
-    WebSocketUpgrade,
-};
-use axum::extract::State;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::future::FusedFuture;
+use futures_util::{FutureExt as _, SinkExt, StreamExt};
 use serde_json::Value;
+use std::future::Future;
+use std::pin::Pin;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
 use crate::core::{ApiError, ClientMessage, ErrorCode, ServerMessage};
 use crate::gateway::limits::{self, BadMessages, Heartbeat, TokenBucket};
 use crate::gateway::HttpState;
-use crate::realtime::outbox::{self, Drained};
+use crate::realtime::outbox::{self, Drained, Interrupt};
 use crate::realtime::subscribe::{subscribe, Subscriber};
 use crate::realtime::ConnId;
 use crate::realtime::{CloseReason, Hub, Outbox, Transport};
@@ -46,19 +51,21 @@ pub use crate::gateway::settings::{WsSettings, DEFAULT_READ_BUFFER, DEFAULT_WRIT
 /// The subprotocol the server selects when a client offers it.
 pub const SUBPROTOCOL: &str = "corkboard.v1";
 
-/// Applies the shared WebSocket configuration: limits and small buffers.
-/// A read buffer of `settings.read_buffer`, a write buffer of `settings.write_buffer` (frames
-/// fed before one flush share a write), 64 KiB max message and frame.
-pub fn configure(ws: WebSocketUpgrade, settings: &WsSettings) -> WebSocketUpgrade {
+/// The shared WebSocket configuration: at most `settings.read_buffer` bytes
+/// per read call, a write buffer of `settings.write_buffer` (frames fed
+/// before one flush share a write), and `settings.max_message` as the
+/// largest message and frame.
+pub fn config(settings: &WsSettings) -> WebSocketConfig {
     // No cap on the write buffer (tungstenite's default): an outgoing frame
     // may be bigger than `max_message` (a snapshot). The buffer still stays
     // within one write size plus one frame, because each feed first waits
     // until the socket has taken what was buffered; a reader that stops
     // reading fills the outbox instead, which closes with 1013.
-    ws.read_buffer_size(settings.read_buffer)
+    WebSocketConfig::default()
+        .read_buffer_size(settings.read_buffer)
         .write_buffer_size(settings.write_buffer)
-        .max_message_size(settings.max_message)
-        .max_frame_size(settings.max_message)
+        .max_message_size(Some(settings.max_message))
+        .max_frame_size(Some(settings.max_message))
 }
 
 /// Unregisters a connection from the hub when dropped (also when the upgrade fails).
@@ -73,21 +80,16 @@ impl Drop for Registration {
     }
 }
 
-/// `GET /ws`: 401 without credentials and 429 over the per-user connection
-/// limit, both before the upgrade (the Origin check ran earlier).
-pub async fn upgrade(
-    State(s): State<Arc<HttpState>>,
-    p: Principal,
-    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
-) -> Response {
-    let ws = match ws {
-        Ok(ws) => ws,
+/// `GET /ws` (and HTTP/2's extended `CONNECT`): 401 without credentials
+/// and 429 over the per-user connection limit, both before the upgrade (the
+/// Origin check ran earlier); 400 when the request is not a WebSocket handshake.
+pub async fn upgrade(State(s): State<Arc<HttpState>>, p: Principal, req: Request) -> Response {
+    let (mut parts, _body) = req.into_parts();
+    let handshake = match handshake::Handshake::check(&mut parts, Some(SUBPROTOCOL)) {
+        Ok(h) => h,
         Err(e) => {
-            return ApiError::bad_request(format!(
-                "expected a WebSocket upgrade: {}",
-                e.body_text()
-            ))
-            .into_response()
+            return ApiError::bad_request(format!("expected a WebSocket upgrade: {e}"))
+                .into_response()
         }
     };
     let hub = s.app.hub.clone();
@@ -102,16 +104,33 @@ pub async fn upgrade(
         Err(e) => return e.into_response(),
     };
     let reg = Registration { hub, id };
-    let ws = configure(ws, &s.ws).protocols([SUBPROTOCOL]);
+    let (response, upgrade) = handshake.accept();
     let tracker = s.tracker.clone();
-    // Memory per idle connection: the upgrade task keeps its callback's
-    // captures for the connection's whole life, so the callback holds only
-    // two pointers, and the connection's future is boxed at its exact size.
     let conn = Box::new(Connection::new(s, p, id, outbox, reg));
-    ws.on_upgrade(move |socket| {
-        let (sink, stream) = socket.split();
-        Box::pin(tracker.track_future(conn.run(sink, stream)))
-    })
+    // One task per connection, ours: it waits for the upgrade, then runs the
+    // connection. It captures two pointers (what an async block captures
+    // stays for its whole life). A client gone before the upgrade drops
+    // `conn`, whose registration leaves the hub.
+    tokio::spawn(tracker.track_future(async move {
+        let halves = upgrade
+            .socket(config(&conn.s.ws))
+            .await
+            .map(StreamExt::split);
+        if let Some((sink, stream)) = halves {
+            conn.run(sink, stream).await;
+        }
+    }));
+    response
+}
+
+/// How the handling of one message ended.
+enum Handled {
+    /// Read the next message.
+    Next,
+    /// The connection must close (the outbox says why).
+    Close,
+    /// The writer ended (close frame sent, or the socket failed).
+    WriterEnded,
 }
 
 /// Everything one connection's reader needs.
@@ -134,9 +153,9 @@ struct Connection {
 }
 
 /// The writing half of a connection's socket.
-type WsSink = futures_util::stream::SplitSink<WebSocket, Message>;
+type WsSink = futures_util::stream::SplitSink<handshake::Socket, Message>;
 /// The reading half of a connection's socket.
-type WsStream = futures_util::stream::SplitStream<WebSocket>;
+type WsStream = futures_util::stream::SplitStream<handshake::Socket>;
 
 /// `{"type":"error","id":…,"board"?:…,"error":{…}}`.
 fn error_frame(id: Option<&Value>, board: Option<&str>, e: &ApiError) -> Utf8Bytes {
@@ -150,26 +169,28 @@ fn frame(m: &ServerMessage) -> Utf8Bytes {
 
 /// Maps a read error to the close cause the contract names. The error's
 /// own text goes to the log (the close frame carries only the cause).
-fn read_error_close(e: axum::Error) -> CloseReason {
+fn read_error_close(e: tokio_tungstenite::tungstenite::Error) -> CloseReason {
     use tokio_tungstenite::tungstenite::error::Error as WsError;
-    match e.into_inner().downcast::<WsError>() {
-        Ok(err) => match *err {
-            WsError::Utf8(_) => CloseReason::InvalidUtf8,
-            WsError::Capacity(_) => CloseReason::MessageTooBig,
-            WsError::Protocol(p) => {
-                tracing::debug!(error = %p, "WebSocket protocol error");
-                CloseReason::ProtocolError
-            }
-            other => {
-                tracing::debug!(error = %other, "WebSocket read failed");
-                CloseReason::ReadFailed
-            }
-        },
-        Err(other) => {
+    match e {
+        WsError::Utf8(_) => CloseReason::InvalidUtf8,
+        WsError::Capacity(_) => CloseReason::MessageTooBig,
+        WsError::Protocol(p) => {
+            tracing::debug!(error = %p, "WebSocket protocol error");
+            CloseReason::ProtocolError
+        }
+        other => {
             tracing::debug!(error = %other, "WebSocket read failed");
             CloseReason::ReadFailed
         }
     }
+}
+
+/// A close frame with the contract's code and reason for `reason`.
+fn close_frame(reason: CloseReason) -> Message {
+    Message::Close(Some(CloseFrame {
+        code: CloseCode::from(reason.ws_code()),
+        reason: reason.reason().into(),
+    }))
 }
 
 impl Connection {
@@ -203,16 +224,15 @@ impl Connection {
     /// `self` is boxed so the future (alive as long as the connection) holds a pointer.
     async fn run(mut self: Box<Self>, sink: WsSink, mut stream: WsStream) {
         metrics::counter!("corkboard_ws_connections_total").increment(1);
-        let welcome = ServerMessage::Welcome {
-            session: self.id.to_string(),
-            user: self.p.user.clone(),
-            heartbeat_ms: self.s.ws.heartbeat.as_millis() as u64,
-            server: concat!("corkboard/", env!("CARGO_PKG_VERSION")).into(),
-        };
-        self.outbox.push(frame(&welcome));
-        let mut writer = tokio::spawn(write_loop(sink, self.outbox.clone(), self.s.ws.heartbeat));
+        self.outbox.push(self.welcome());
+        // Polled beside the reader in every `select!` below, never on its own.
+        let writer = write_loop(sink, self.outbox.clone(), self.s.ws.heartbeat).fuse();
+        tokio::pin!(writer);
         let mut inflight: JoinSet<()> = JoinSet::new();
-        let shutdown = self.s.shutdown.clone();
+        if self.s.shutdown.is_cancelled() {
+            // Registered after the hub told every connection of the shutdown.
+            self.outbox.request_shutdown();
+        }
         let mut shutting_down = false;
         let mut read_failed = false;
         let state = self.s.clone();
@@ -236,22 +256,18 @@ impl Connection {
                             // Boxed: the handler's state lives only while a message is
                             // handled, so an idle connection's future stays small.
                             Message::Text(t) => {
-                                let heard = self.last_heard;
-                                tokio::select! {
-                                    biased;
-                                    () = Box::pin(self.on_text(t, &mut inflight)) => {}
-                                    // Handling may wait on a peer that stopped reading.
-                                    reason = watchdog(&outbox, heard, ws) => {
-                                        outbox.close(reason);
-                                        break;
-                                    }
-                                    () = outbox.closed() => break,
+                                let handled =
+                                    Box::pin(self.handle_text(t, &mut inflight, writer.as_mut()))
+                                        .await;
+                                match handled {
+                                    Handled::Next => {}
+                                    Handled::Close | Handled::WriterEnded => break,
                                 }
                             }
                             Message::Binary(_) => {
                                 self.outbox.close(CloseReason::BinaryFrame);
                             }
-                            Message::Ping(_) | Message::Pong(_) => {}
+                            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
                             Message::Close(_) => {
                                 self.outbox.close(CloseReason::ClientClosed);
                                 break;
@@ -259,18 +275,18 @@ impl Connection {
                         }
                     }
                 },
-                _ = shutdown.cancelled(), if !shutting_down => {
-                    shutting_down = true;
-                    break;
-                }
-                _ = &mut writer => {
-                    // The writer ended (close sent, or the socket failed).
-                    inflight.abort_all();
-                    return;
-                }
+                // The writer ended (close frame sent, or the socket failed):
+                // `close` still reads the peer's reply, so that unread bytes
+                // (a client still sending) do not reset the connection under
+                // the close frame.
+                () = &mut writer => break,
                 // Closed elsewhere (an overflow, a revocation): the writer may
                 // be blocked on the peer, so the reader ends the connection.
-                _ = self.outbox.closed() => break,
+                // Shutdown comes the same way (the hub tells every outbox).
+                why = self.outbox.interrupted() => {
+                    shutting_down = why == Interrupt::Shutdown;
+                    break;
+                }
                 _ = &mut next_look => {
                     let now = Instant::now();
                     if let Some(reason) = watch(&outbox, self.last_heard, now, ws) {
@@ -282,30 +298,74 @@ impl Connection {
                 Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
             }
         }
-        let shutting_down = shutting_down || shutdown.is_cancelled();
+        let shutting_down = shutting_down || self.s.shutdown.is_cancelled();
         // Boxed: its timers only exist while closing, not in every idle connection.
         Box::pin(self.close(shutting_down, inflight, writer, stream, read_failed)).await;
     }
 
-    /// The end of a connection: answers the RPCs in flight on shutdown, asks
-    /// the writer to send the close frame, and drains the peer's reply briefly.
+    /// The first frame: `welcome`, with the session id and the heartbeat.
+    /// Not built inside `run`, whose future would keep room for it.
+    fn welcome(&self) -> Utf8Bytes {
+        frame(&ServerMessage::Welcome {
+            session: self.id.to_string(),
+            user: self.p.user.clone(),
+            heartbeat_ms: self.s.ws.heartbeat.as_millis() as u64,
+            server: concat!("corkboard/", env!("CARGO_PKG_VERSION")).into(),
+        })
+    }
+
+    /// Handles one text message while the writer goes on writing (a reply
+    /// waits for room in the outbox, which only the writer makes), and ends
+    /// early if the connection must close: handling may wait (for an RPC
+    /// slot, for room in the outbox) on a peer that no longer reads.
+    async fn handle_text<W>(
+        &mut self,
+        text: Utf8Bytes,
+        inflight: &mut JoinSet<()>,
+        mut writer: Pin<&mut W>,
+    ) -> Handled
+    where
+        W: Future<Output = ()> + FusedFuture,
+    {
+        let state = self.s.clone();
+        let outbox = self.outbox.clone();
+        let heard = self.last_heard;
+        tokio::select! {
+            biased;
+            () = self.on_text(text, inflight) => Handled::Next,
+            () = &mut writer => Handled::WriterEnded,
+            reason = watchdog(&outbox, heard, &state.ws) => {
+                outbox.close(reason);
+                Handled::Close
+            }
+            () = outbox.closed() => Handled::Close,
+        }
+    }
+
+    /// The end of a connection: answers the RPCs in flight on shutdown, lets
+    /// the writer send the close frame, and drains the peer's reply briefly.
     /// A writer that cannot deliver the close frame within the write timeout
-    /// (the peer does not read) is aborted, which drops the socket.
-    async fn close(
+    /// (the peer does not read) is dropped, and the socket with it.
+    async fn close<W>(
         &self,
         shutting_down: bool,
         mut inflight: JoinSet<()>,
-        mut writer: tokio::task::JoinHandle<()>,
+        mut writer: Pin<&mut W>,
         mut stream: WsStream,
         read_failed: bool,
-    ) {
+    ) where
+        W: Future<Output = ()> + FusedFuture,
+    {
         // The connection is over: presence leaves now, not after the close frame.
         self.s.app.hub.unregister(self.id);
         if shutting_down {
-            // Answer the RPCs in flight, then close with 1001.
+            // Answer the RPCs in flight (the writer sends their replies), then close with 1001.
             let answer_for = self.s.ws.write_timeout.min(Duration::from_secs(5));
             let _ = tokio::time::timeout(answer_for, async {
-                while inflight.join_next().await.is_some() {}
+                tokio::select! {
+                    () = async { while inflight.join_next().await.is_some() {} } => {}
+                    () = &mut writer => {}
+                }
             })
             .await;
             inflight.abort_all();
@@ -314,29 +374,32 @@ impl Connection {
             inflight.abort_all();
             self.outbox.close(CloseReason::ClientClosed);
         }
-        let stalled = self.outbox.stalled_for(Instant::now()).unwrap_or_default();
-        let hopeless = match self.outbox.close_reason() {
-            Some(CloseReason::WriteStalled) => true,
-            // Silent for 2 × heartbeat with a write blocked for one: gone.
-            Some(CloseReason::HeartbeatTimeout) => stalled >= self.s.ws.heartbeat,
-            _ => false,
-        };
-        if hopeless {
-            // No close frame will get through a peer that does not read: drop the socket.
-            writer.abort();
-            if let Some(r) = self.outbox.close_reason() {
-                metrics::counter!("corkboard_ws_closes_total", "code" => r.ws_code().to_string())
-                    .increment(1);
+        // A writer that ended already (the close frame went out, or the
+        // socket failed) needs no more time.
+        if !writer.is_terminated() {
+            let stalled = self.outbox.stalled_for(Instant::now()).unwrap_or_default();
+            let hopeless = match self.outbox.close_reason() {
+                Some(CloseReason::WriteStalled) => true,
+                // Silent for 2 × heartbeat with a write blocked for one: gone.
+                Some(CloseReason::HeartbeatTimeout) => stalled >= self.s.ws.heartbeat,
+                _ => false,
+            };
+            if hopeless {
+                // No close frame gets through a peer that does not read: drop the socket.
+                if let Some(r) = self.outbox.close_reason() {
+                    let code = r.ws_code().to_string();
+                    metrics::counter!("corkboard_ws_closes_total", "code" => code).increment(1);
+                }
+                return;
             }
-            return;
+            // Let the writer send the close frame (within what is left of the
+            // write timeout for a write already under way).
+            let grace = self.s.ws.write_timeout.saturating_sub(stalled);
+            if tokio::time::timeout(grace, &mut writer).await.is_err() {
+                return;
+            }
         }
-        // Let the writer send the close frame (within what is left of the
-        // write timeout for a write already under way), then drain the peer's reply briefly.
-        let grace = self.s.ws.write_timeout.saturating_sub(stalled);
-        if tokio::time::timeout(grace, &mut writer).await.is_err() {
-            writer.abort();
-            return;
-        }
+        // Then drain the peer's reply briefly.
         let started = Instant::now();
         let _ = tokio::time::timeout(Duration::from_secs(2), async {
             while let Some(Ok(m)) = stream.next().await {
@@ -351,7 +414,6 @@ impl Connection {
             }
         })
         .await;
-        writer.abort();
     }
 
     async fn reply(&self, frame: Utf8Bytes) {
@@ -565,7 +627,7 @@ where
                         return;
                     }
                 }
-                outbox::trim_batch(&mut buf);
+                outbox::free_batch(&mut buf);
                 match drained {
                     Drained::Frames => {
                         if sink.flush().await.is_err() {
@@ -576,8 +638,7 @@ where
                         // After the peer's close this only flushes tungstenite's reply.
                         let code = reason.ws_code();
                         metrics::counter!("corkboard_ws_closes_total", "code" => code.to_string()).increment(1);
-                        let frame = CloseFrame { code, reason: reason.reason().into() };
-                        if sink.feed(Message::Close(Some(frame))).await.is_ok() {
+                        if sink.feed(close_frame(reason)).await.is_ok() {
                             let _ = sink.flush().await;
                         }
                         return;
@@ -620,7 +681,7 @@ mod tests {
         fn start_send(self: Pin<&mut Self>, m: Message) -> Result<(), Self::Error> {
             let op = match m {
                 Message::Text(t) => Op::Text(t.as_str().to_owned()),
-                Message::Close(c) => Op::Close(c.map_or(0, |c| c.code)),
+                Message::Close(c) => Op::Close(c.map_or(0, |c| u16::from(c.code))),
                 _ => return Ok(()),
             };
             self.0.lock().push(op);
