@@ -33,16 +33,13 @@ async fn read_until(rx: &mut h2::RecvStream, needle: &str) {
     );
 }
 
-#[tokio::test]
-async fn a_websocket_over_http2_extended_connect_subscribes_and_gets_events() {
-    let server = TestServer::start().await;
-    let ann = server.user("ann").await;
-    let board = ann.board("h2").await;
-    let cookie = common::ws::request(&ann, "/ws", &[])
-        .headers()
-        .get("cookie")
-        .expect("a session cookie")
-        .clone();
+/// Opens an HTTP/2 connection (prior knowledge) to `server` and sends an
+/// extended `CONNECT` for `/ws` as `ann` with `:protocol` set to `protocol`.
+async fn connect(
+    server: &TestServer,
+    ann: &common::Client,
+    protocol: &'static str,
+) -> (axum::http::Response<h2::RecvStream>, h2::SendStream<Bytes>) {
     let addr = server.base.trim_start_matches("http://").to_owned();
     let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
     let (client, conn) = h2::client::handshake(tcp).await.expect("HTTP/2 handshake");
@@ -53,12 +50,20 @@ async fn a_websocket_over_http2_extended_connect_subscribes_and_gets_events() {
         .uri(format!("http://{addr}/ws"))
         .header("sec-websocket-version", "13")
         .header("sec-websocket-protocol", "corkboard.v1")
-        .header("cookie", cookie)
-        .extension(h2::ext::Protocol::from_static("websocket"))
+        .header("cookie", common::ws::cookie(ann))
+        .extension(h2::ext::Protocol::from_static(protocol))
         .body(())
         .unwrap();
-    let (response, mut tx) = client.send_request(req, false).expect("CONNECT sent");
-    let response = response.await.expect("a response");
+    let (response, tx) = client.send_request(req, false).expect("CONNECT sent");
+    (response.await.expect("a response"), tx)
+}
+
+#[tokio::test]
+async fn a_websocket_over_http2_extended_connect_subscribes_and_gets_events() {
+    let server = TestServer::start().await;
+    let ann = server.user("ann").await;
+    let board = ann.board("h2").await;
+    let (response, mut tx) = connect(&server, &ann, "websocket").await;
     assert_eq!(response.status(), 200, "RFC 8441 answers 200, not 101");
     assert_eq!(response.headers()["sec-websocket-protocol"], "corkboard.v1");
     let mut rx = response.into_body();
@@ -84,25 +89,6 @@ async fn a_websocket_over_http2_extended_connect_subscribes_and_gets_events() {
 async fn an_http2_connect_without_the_websocket_protocol_is_a_400() {
     let server = TestServer::start().await;
     let ann = server.user("ann").await;
-    let cookie = common::ws::request(&ann, "/ws", &[])
-        .headers()
-        .get("cookie")
-        .expect("a session cookie")
-        .clone();
-    let addr = server.base.trim_start_matches("http://").to_owned();
-    let tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
-    let (client, conn) = h2::client::handshake(tcp).await.expect("HTTP/2 handshake");
-    tokio::spawn(conn);
-    let mut client = client.ready().await.unwrap();
-    let req = axum::http::Request::builder()
-        .method("CONNECT")
-        .uri(format!("http://{addr}/ws"))
-        .header("sec-websocket-version", "13")
-        .header("cookie", cookie)
-        .extension(h2::ext::Protocol::from_static("not-websocket"))
-        .body(())
-        .unwrap();
-    let (response, _tx) = client.send_request(req, true).expect("CONNECT sent");
-    let response = response.await.expect("a response");
+    let (response, _tx) = connect(&server, &ann, "not-websocket").await;
     assert_eq!(response.status(), 400);
 }

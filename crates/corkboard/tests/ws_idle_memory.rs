@@ -75,13 +75,7 @@ async fn an_idle_subscribed_websocket_holds_little_memory() {
     let server = TestServer::start_with(|c| c.max_connections_per_user = 10_000).await;
     let ann = server.user("ann").await;
     let board = ann.board("idle").await;
-    let cookie = common::ws::request(&ann, "/ws", &[])
-        .headers()
-        .get("cookie")
-        .expect("a session cookie")
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let cookie = common::ws::cookie(&ann);
     let addr = server.base.trim_start_matches("http://").to_owned();
     let (warm, measured) = (50, 400);
     let held = tokio::task::spawn_blocking(move || {

@@ -81,6 +81,14 @@ pub fn request(
     req
 }
 
+/// The `Cookie` header value that `client`'s upgrade request carries, for
+/// tests that speak the handshake themselves.
+pub fn cookie(client: &Client) -> String {
+    let req = request(client, "/ws", &[]);
+    let cookie = req.headers().get("cookie").expect("a session cookie");
+    cookie.to_str().expect("an ASCII cookie").to_owned()
+}
+
 /// Tries to connect; on an HTTP refusal returns its status and body.
 pub async fn try_connect(client: &Client, headers: &[(&str, &str)]) -> Result<Ws, (u16, String)> {
     match connect_or_io_error(client, headers).await {
