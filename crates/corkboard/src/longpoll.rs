@@ -121,7 +121,7 @@ pub async fn poll(
                                 ));
                             }
                             Drained::Close(_) => break false,
-                            Drained::Frames => continue,
+                            Drained::Frames | Drained::Ping => continue,
                         },
                     }
                 };

@@ -148,7 +148,8 @@ impl HubConn {
         };
         let frames = self.buf.drain(..).map(|f| decoder.decode(&f)).collect();
         let end = match drained {
-            Drained::Frames => None,
+            // Pings are a WebSocket's; no one asks this outbox for one.
+            Drained::Frames | Drained::Ping => None,
             Drained::Close(r) => Some(End::Closed(r)),
         };
         Batch { frames, end }

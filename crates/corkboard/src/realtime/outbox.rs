@@ -55,6 +55,8 @@ struct Inner {
     batch_taken: Option<Instant>,
     /// The server is shutting down (see [`Outbox::request_shutdown`]).
     shutdown: bool,
+    /// A WebSocket Ping is due (see [`Outbox::request_ping`]).
+    ping: bool,
 }
 
 impl Inner {
@@ -120,6 +122,8 @@ pub enum Interrupt {
 pub enum Drained {
     /// Frames to send, in order.
     Frames,
+    /// Send a WebSocket Ping first (frames still queued come with the next drain).
+    Ping,
     /// Send what was drained, then close with this reason.
     Close(CloseReason),
 }
@@ -279,6 +283,13 @@ impl Outbox {
         }
     }
 
+    /// Asks the writer to send a WebSocket Ping. The connection's watchdog
+    /// keeps the heartbeat's time, so the writer needs no timer of its own.
+    pub fn request_ping(&self) {
+        self.inner.lock().ping = true;
+        self.readable.notify_one();
+    }
+
     /// Tells the connection's task that the server is shutting down. The
     /// hub asks every connection, so that each task waits on its own outbox
     /// rather than on one token shared by all (polled on every wake-up, that
@@ -343,6 +354,11 @@ impl Outbox {
                     self.writable.notify_waiters();
                     return Drained::Close(reason);
                 }
+                if g.ping {
+                    g.ping = false;
+                    g.batch_taken = Some(Instant::now());
+                    return Drained::Ping;
+                }
                 if !g.queue.is_empty() {
                     Self::take_all(&mut g, out);
                     g.batch_taken = Some(Instant::now());
@@ -402,7 +418,7 @@ mod tests {
         (
             out.iter().map(|b| b.as_str().to_owned()).collect(),
             match r {
-                Drained::Frames => None,
+                Drained::Frames | Drained::Ping => None,
                 Drained::Close(c) => Some(c),
             },
         )
@@ -458,6 +474,25 @@ mod tests {
         let fresh = Outbox::new(100);
         fresh.close(CloseReason::ClientClosed);
         assert_eq!(fresh.interrupted().await, Interrupt::Closed);
+    }
+
+    #[tokio::test]
+    async fn a_requested_ping_goes_before_the_queued_frames_and_once() {
+        let o = Outbox::new(100);
+        assert!(o.push(f("a")));
+        o.request_ping();
+        o.request_ping();
+        let mut out = Vec::new();
+        assert!(matches!(o.drain(&mut out).await, Drained::Ping));
+        assert!(out.is_empty(), "frames wait for the next drain");
+        assert!(
+            o.stalled_for(Instant::now()).is_some(),
+            "the ping's write is watched"
+        );
+        assert!(matches!(o.drain(&mut out).await, Drained::Frames));
+        assert_eq!(out.len(), 1);
+        o.close(CloseReason::ClientClosed);
+        assert!(matches!(o.drain(&mut out).await, Drained::Close(_)));
     }
 
     #[tokio::test]

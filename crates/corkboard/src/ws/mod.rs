@@ -226,9 +226,9 @@ impl Connection {
         metrics::counter!("corkboard_ws_connections_total").increment(1);
         self.outbox.push(self.welcome());
         // Polled beside the reader in every `select!` below, never on its own.
-        let writer = write_loop(sink, self.outbox.clone(), self.s.ws.heartbeat).fuse();
+        let writer = write_loop(sink, self.outbox.clone()).fuse();
         tokio::pin!(writer);
-        let mut inflight: JoinSet<()> = JoinSet::new();
+        let mut inflight = Inflight::default();
         if self.s.shutdown.is_cancelled() {
             // Registered after the hub told every connection of the shutdown.
             self.outbox.request_shutdown();
@@ -238,8 +238,11 @@ impl Connection {
         let state = self.s.clone();
         let ws = &state.ws;
         let outbox = self.outbox.clone();
+        // One timer per connection: the watchdog also keeps the ping's time.
+        let now = Instant::now();
+        let mut next_ping = now + ws.heartbeat;
         let next_look =
-            tokio::time::sleep_until(next_watch(&outbox, self.last_heard, Instant::now(), ws));
+            tokio::time::sleep_until(next_watch(&outbox, self.last_heard, now, next_ping, ws));
         tokio::pin!(next_look);
         loop {
             tokio::select! {
@@ -257,8 +260,13 @@ impl Connection {
                             // handled, so an idle connection's future stays small.
                             Message::Text(t) => {
                                 let handled =
-                                    Box::pin(self.handle_text(t, &mut inflight, writer.as_mut()))
-                                        .await;
+                                    Box::pin(self.handle_text(
+                                        t,
+                                        &mut inflight,
+                                        &mut next_ping,
+                                        writer.as_mut(),
+                                    ))
+                                    .await;
                                 match handled {
                                     Handled::Next => {}
                                     Handled::Close | Handled::WriterEnded => break,
@@ -293,9 +301,11 @@ impl Connection {
                         outbox.close(reason);
                         break;
                     }
-                    next_look.as_mut().reset(next_watch(&outbox, self.last_heard, now, ws));
+                    next_ping = ping_if_due(&outbox, next_ping, now, ws.heartbeat);
+                    let next = next_watch(&outbox, self.last_heard, now, next_ping, ws);
+                    next_look.as_mut().reset(next);
                 }
-                Some(_) = inflight.join_next(), if !inflight.is_empty() => {}
+                () = inflight.join_next(), if !inflight.is_empty() => {}
             }
         }
         let shutting_down = shutting_down || self.s.shutdown.is_cancelled();
@@ -321,7 +331,8 @@ impl Connection {
     async fn handle_text<W>(
         &mut self,
         text: Utf8Bytes,
-        inflight: &mut JoinSet<()>,
+        inflight: &mut Inflight,
+        next_ping: &mut Instant,
         mut writer: Pin<&mut W>,
     ) -> Handled
     where
@@ -334,7 +345,7 @@ impl Connection {
             biased;
             () = self.on_text(text, inflight) => Handled::Next,
             () = &mut writer => Handled::WriterEnded,
-            reason = watchdog(&outbox, heard, &state.ws) => {
+            reason = watchdog(&outbox, heard, next_ping, &state.ws) => {
                 outbox.close(reason);
                 Handled::Close
             }
@@ -349,7 +360,7 @@ impl Connection {
     async fn close<W>(
         &self,
         shutting_down: bool,
-        mut inflight: JoinSet<()>,
+        mut inflight: Inflight,
         mut writer: Pin<&mut W>,
         mut stream: WsStream,
         read_failed: bool,
@@ -363,7 +374,7 @@ impl Connection {
             let answer_for = self.s.ws.write_timeout.min(Duration::from_secs(5));
             let _ = tokio::time::timeout(answer_for, async {
                 tokio::select! {
-                    () = async { while inflight.join_next().await.is_some() {} } => {}
+                    () = inflight.join_all() => {}
                     () = &mut writer => {}
                 }
             })
@@ -427,7 +438,7 @@ impl Connection {
         }
     }
 
-    async fn on_text(&mut self, text: Utf8Bytes, inflight: &mut JoinSet<()>) {
+    async fn on_text(&mut self, text: Utf8Bytes, inflight: &mut Inflight) {
         let env = match decode::envelope(text.as_str()) {
             Ok(env) => env,
             Err(e) => return self.bad_message(None, e).await,
@@ -490,7 +501,7 @@ impl Connection {
         board: String,
         since: Option<u64>,
         req: Option<Value>,
-        inflight: &mut JoinSet<()>,
+        inflight: &mut Inflight,
     ) {
         let s = self.s.clone();
         let p = self.p.clone();
@@ -513,13 +524,7 @@ impl Connection {
         });
     }
 
-    async fn spawn_rpc(
-        &self,
-        id: Value,
-        method: String,
-        params: Value,
-        inflight: &mut JoinSet<()>,
-    ) {
+    async fn spawn_rpc(&self, id: Value, method: String, params: Value, inflight: &mut Inflight) {
         let Ok(permit) = self.slots.clone().acquire_owned().await else {
             return;
         };
@@ -583,72 +588,140 @@ fn watch(outbox: &Outbox, heard: Instant, now: Instant, ws: &WsSettings) -> Opti
     }
 }
 
-/// When the watchdog looks next: just after the heartbeat deadline, and
-/// often enough to see a stalled write within 1.5 × the write timeout.
-fn next_watch(outbox: &Outbox, heard: Instant, now: Instant, ws: &WsSettings) -> Instant {
+/// When the watchdog looks next: just after the heartbeat deadline, when
+/// the next ping is due, and often enough to see a stalled write within
+/// 1.5 × the write timeout.
+fn next_watch(
+    outbox: &Outbox,
+    heard: Instant,
+    now: Instant,
+    ping: Instant,
+    ws: &WsSettings,
+) -> Instant {
     let silent = heard + ws.heartbeat * 2 + Duration::from_millis(1);
     let stall = match outbox.stalled_for(now) {
         Some(d) => now + ws.write_timeout.saturating_sub(d),
         None => now + ws.write_timeout / 2,
     };
-    silent.min(stall).max(now + Duration::from_millis(1))
+    silent
+        .min(stall)
+        .min(ping)
+        .max(now + Duration::from_millis(1))
 }
 
-/// Resolves once the connection must close (see [`watch`]). Raced against
-/// the handling of a message, which may wait (for an RPC slot, for room in
-/// the outbox) on a peer that no longer reads.
-async fn watchdog(outbox: &Outbox, heard: Instant, ws: &WsSettings) -> CloseReason {
+/// Asks the writer for a Ping once one is due (every heartbeat; a late
+/// look delays the next, as a timer that skips missed ticks would), and
+/// returns when the next is due.
+fn ping_if_due(outbox: &Outbox, next_ping: Instant, now: Instant, heartbeat: Duration) -> Instant {
+    if now < next_ping {
+        return next_ping;
+    }
+    outbox.request_ping();
+    now + heartbeat
+}
+
+/// Resolves once the connection must close (see [`watch`]), asking for
+/// pings meanwhile. Raced against the handling of a message, which may wait
+/// (for an RPC slot, for room in the outbox) on a peer that no longer reads.
+async fn watchdog(
+    outbox: &Outbox,
+    heard: Instant,
+    next_ping: &mut Instant,
+    ws: &WsSettings,
+) -> CloseReason {
     loop {
         let now = Instant::now();
         if let Some(reason) = watch(outbox, heard, now, ws) {
             return reason;
         }
-        tokio::time::sleep_until(next_watch(outbox, heard, now, ws)).await;
+        *next_ping = ping_if_due(outbox, *next_ping, now, ws.heartbeat);
+        tokio::time::sleep_until(next_watch(outbox, heard, now, *next_ping, ws)).await;
+    }
+}
+
+/// The connection's messages being handled (RPCs, subscribes), each its
+/// own task: a `JoinSet` made when the first is spawned and dropped once
+/// all are done, so an idle connection holds none.
+#[derive(Default)]
+struct Inflight(Option<JoinSet<()>>);
+
+impl Inflight {
+    fn spawn<F>(&mut self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.0.get_or_insert_with(JoinSet::new).spawn(task);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(JoinSet::is_empty)
+    }
+
+    /// Waits for one to finish (forever while none runs).
+    async fn join_next(&mut self) {
+        let Some(set) = self.0.as_mut().filter(|set| !set.is_empty()) else {
+            return std::future::pending().await;
+        };
+        set.join_next().await;
+        if set.is_empty() {
+            self.0 = None;
+        }
+    }
+
+    /// Waits for all to finish.
+    async fn join_all(&mut self) {
+        if let Some(set) = self.0.as_mut() {
+            while set.join_next().await.is_some() {}
+        }
+        self.0 = None;
+    }
+
+    fn abort_all(&mut self) {
+        if let Some(set) = self.0.as_mut() {
+            set.abort_all();
+        }
     }
 }
 
 /// The writer: sends queued frames (several per flush when more than one is
-/// queued), Pings on the heartbeat, and the close frame at the end.
+/// queued), a Ping when the watchdog asks for one ([`Outbox::request_ping`]),
+/// and the close frame at the end.
 ///
 /// Every drained frame is fed before one flush; with a write buffer
 /// ([`WsSettings::write_buffer`]) tungstenite then puts them in one write.
-async fn write_loop<S>(mut sink: S, outbox: Arc<Outbox>, heartbeat: Duration)
+async fn write_loop<S>(mut sink: S, outbox: Arc<Outbox>)
 where
     S: futures_util::Sink<Message> + Unpin,
 {
-    let mut ping = tokio::time::interval_at(Instant::now() + heartbeat, heartbeat);
-    ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut buf = Vec::new();
     loop {
-        tokio::select! {
-            drained = outbox.drain(&mut buf) => {
-                for frame in buf.drain(..) {
-                    if sink.feed(Message::Text(frame)).await.is_err() {
-                        return;
-                    }
-                }
-                outbox::free_batch(&mut buf);
-                match drained {
-                    Drained::Frames => {
-                        if sink.flush().await.is_err() {
-                            return;
-                        }
-                    }
-                    Drained::Close(reason) => {
-                        // After the peer's close this only flushes tungstenite's reply.
-                        let code = reason.ws_code();
-                        metrics::counter!("corkboard_ws_closes_total", "code" => code.to_string()).increment(1);
-                        if sink.feed(close_frame(reason)).await.is_ok() {
-                            let _ = sink.flush().await;
-                        }
-                        return;
-                    }
+        let drained = outbox.drain(&mut buf).await;
+        for frame in buf.drain(..) {
+            if sink.feed(Message::Text(frame)).await.is_err() {
+                return;
+            }
+        }
+        outbox::free_batch(&mut buf);
+        match drained {
+            Drained::Frames => {
+                if sink.flush().await.is_err() {
+                    return;
                 }
             }
-            _ = ping.tick() => {
+            Drained::Ping => {
                 if sink.send(Message::Ping(bytes::Bytes::new())).await.is_err() {
                     return;
                 }
+            }
+            Drained::Close(reason) => {
+                // After the peer's close this only flushes tungstenite's reply.
+                let code = reason.ws_code();
+                metrics::counter!("corkboard_ws_closes_total", "code" => code.to_string())
+                    .increment(1);
+                if sink.feed(close_frame(reason)).await.is_ok() {
+                    let _ = sink.flush().await;
+                }
+                return;
             }
         }
     }
@@ -698,11 +771,7 @@ mod tests {
 
     fn writer(outbox: &Arc<Outbox>) -> (Recorder, tokio::task::JoinHandle<()>) {
         let rec = Recorder::default();
-        let task = tokio::spawn(write_loop(
-            rec.clone(),
-            outbox.clone(),
-            Duration::from_secs(60),
-        ));
+        let task = tokio::spawn(write_loop(rec.clone(), outbox.clone()));
         (rec, task)
     }
 
