@@ -17,12 +17,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::Stream;
 use serde::Deserialize;
-use tokio_util::sync::CancellationToken;
 
 use crate::core::ApiError;
 use crate::gateway::extract::PathParams;
 use crate::gateway::HttpState;
-use crate::realtime::outbox::{self, Drained};
+use crate::realtime::outbox::{self, Drained, Interrupt};
 use crate::realtime::subscribe::{subscribe, Subscriber};
 use crate::realtime::ConnId;
 use crate::realtime::{CloseReason, Hub, Outbox, Transport};
@@ -78,7 +77,6 @@ impl Drop for StreamGuard {
 struct BodyState {
     outbox: Arc<Outbox>,
     keepalive: tokio::time::Interval,
-    shutdown: CancellationToken,
     retry_ms: u64,
     first: bool,
     done: bool,
@@ -88,27 +86,37 @@ struct BodyState {
 
 /// The body of an SSE response: `retry:` first, then the outbox's frames as
 /// they come (several per chunk when more than one is queued), keep-alive
-/// comments, and `event: shutdown` at the end (tests drive it without a guard).
+/// comments, and `event: shutdown` at the end, when the hub asks the outbox
+/// ([`Outbox::request_shutdown`]; tests drive it without a guard).
 #[cfg(test)]
 fn sse_body(
     outbox: Arc<Outbox>,
     settings: &SseSettings,
-    shutdown: CancellationToken,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
-    body_with_guard(outbox, settings, shutdown, None)
+    body_with_guard(outbox, settings, None)
+}
+
+/// What woke an idle stream.
+enum Wake {
+    /// The outbox had frames, or closed.
+    Drained(Drained),
+    /// The server is shutting down.
+    Shutdown,
+    /// The outbox closed: the next drain says why.
+    Closed,
+    /// Time for a keep-alive comment.
+    Keepalive,
 }
 
 fn body_with_guard(
     outbox: Arc<Outbox>,
     settings: &SseSettings,
-    shutdown: CancellationToken,
     guard: Option<StreamGuard>,
 ) -> impl Stream<Item = Result<Bytes, Infallible>> + Send + 'static {
     let start = tokio::time::Instant::now() + settings.keepalive;
     let st = BodyState {
         outbox,
         keepalive: tokio::time::interval_at(start, settings.keepalive),
-        shutdown,
         retry_ms: settings.retry_ms,
         first: true,
         done: false,
@@ -124,50 +132,75 @@ fn body_with_guard(
             let hello = format!("retry: {}\n\n", st.retry_ms);
             return Some((Ok(Bytes::from(hello)), st));
         }
-        tokio::select! {
-            drained = st.outbox.drain(&mut st.buf) => {
-                // One shared frame goes out as is (no copy per subscriber).
-                if st.buf.len() == 1 && matches!(drained, Drained::Frames) {
-                    let frame = Bytes::from(st.buf.pop().unwrap_or_default());
-                    outbox::free_batch(&mut st.buf);
-                    metrics::counter!("corkboard_sse_bytes_total").increment(frame.len() as u64);
-                    return Some((Ok(frame), st));
-                }
-                let mut chunk = String::new();
-                for f in st.buf.drain(..) {
-                    chunk.push_str(f.as_str());
-                }
-                outbox::free_batch(&mut st.buf);
-                if let Drained::Close(reason) = drained {
-                    // SSE has no close frame: the cause goes to the log.
-                    tracing::debug!(reason = reason.reason(), "SSE stream ends");
-                    st.done = true;
-                    if reason == CloseReason::Shutdown {
-                        chunk.push_str(&shutdown_block(st.retry_ms));
-                    }
-                }
-                if chunk.is_empty() {
-                    if st.done {
-                        return None;
-                    }
-                    chunk.push_str(": \n\n");
-                }
-                metrics::counter!("corkboard_sse_bytes_total").increment(chunk.len() as u64);
-                Some((Ok(Bytes::from(chunk)), st))
-            }
-            _ = st.keepalive.tick() => Some((Ok(Bytes::from_static(b": keep-alive\n\n")), st)),
-            _ = st.shutdown.cancelled() => {
+        // The stream's own outbox says when the server shuts down, so a
+        // wake-up touches nothing shared with other streams.
+        let wake = tokio::select! {
+            biased;
+            drained = st.outbox.drain(&mut st.buf) => Wake::Drained(drained),
+            why = st.outbox.interrupted() => match why {
+                Interrupt::Shutdown => Wake::Shutdown,
+                Interrupt::Closed => Wake::Closed,
+            },
+            _ = st.keepalive.tick() => Wake::Keepalive,
+        };
+        let drained = match wake {
+            Wake::Drained(drained) => drained,
+            Wake::Closed => st.outbox.drain(&mut st.buf).await,
+            Wake::Keepalive => return Some((Ok(Bytes::from_static(b": keep-alive\n\n")), st)),
+            Wake::Shutdown => {
                 st.done = true;
                 let block = shutdown_block(st.retry_ms);
-                Some((Ok(Bytes::from(block)), st))
+                return Some((Ok(Bytes::from(block)), st));
+            }
+        };
+        // One shared frame goes out as is (no copy per subscriber).
+        if st.buf.len() == 1 && matches!(drained, Drained::Frames) {
+            let frame = Bytes::from(st.buf.pop().unwrap_or_default());
+            outbox::free_batch(&mut st.buf);
+            metrics::counter!("corkboard_sse_bytes_total").increment(frame.len() as u64);
+            return Some((Ok(frame), st));
+        }
+        let mut chunk = String::new();
+        for f in st.buf.drain(..) {
+            chunk.push_str(f.as_str());
+        }
+        outbox::free_batch(&mut st.buf);
+        if let Drained::Close(reason) = drained {
+            // SSE has no close frame: the cause goes to the log.
+            tracing::debug!(reason = reason.reason(), "SSE stream ends");
+            st.done = true;
+            if reason == CloseReason::Shutdown {
+                chunk.push_str(&shutdown_block(st.retry_ms));
             }
         }
+        if chunk.is_empty() {
+            if st.done {
+                return None;
+            }
+            chunk.push_str(": \n\n");
+        }
+        metrics::counter!("corkboard_sse_bytes_total").increment(chunk.len() as u64);
+        Some((Ok(Bytes::from(chunk)), st))
     })
 }
 
 /// `event: shutdown` with the `retry:` hint (and empty data, so EventSource dispatches it).
 fn shutdown_block(retry_ms: u64) -> String {
     format!("event: shutdown\nretry: {retry_ms}\ndata: {{}}\n\n")
+}
+
+/// Registers a new stream's outbox with the hub, and tells it at once when
+/// the server is already shutting down (the hub told the streams it had).
+fn register_stream(s: &HttpState, p: &Principal) -> Result<(ConnId, Arc<Outbox>), ApiError> {
+    let outbox = Arc::new(Outbox::new(s.app.hub.outbox_bytes()));
+    let id = s
+        .app
+        .hub
+        .register(&p.user, &p.credential_id, Transport::Sse, outbox.clone())?;
+    if s.shutdown.is_cancelled() {
+        outbox.request_shutdown();
+    }
+    Ok((id, outbox))
 }
 
 fn sse_response(body: Body) -> Response {
@@ -194,8 +227,7 @@ pub async fn board_stream(
     let since = resume_position(&headers, q.since.as_deref())?;
     s.app.board(&p, &board).await?;
     let hub = s.app.hub.clone();
-    let outbox = Arc::new(Outbox::new(hub.outbox_bytes()));
-    let id = hub.register(&p.user, &p.credential_id, Transport::Sse, outbox.clone())?;
+    let (id, outbox) = register_stream(&s, &p)?;
     let guard = StreamGuard {
         hub: hub.clone(),
         id,
@@ -217,7 +249,7 @@ pub async fn board_stream(
             task_outbox.close(CloseReason::SubscribeFailed);
         }
     });
-    let body = body_with_guard(outbox, &s.sse, s.shutdown.clone(), Some(guard));
+    let body = body_with_guard(outbox, &s.sse, Some(guard));
     Ok(sse_response(Body::from_stream(body)))
 }
 
@@ -232,8 +264,7 @@ pub async fn notification_stream(
 ) -> Result<Response, ApiError> {
     let since = resume_position(&headers, q.since.as_deref())?;
     let hub = s.app.hub.clone();
-    let outbox = Arc::new(Outbox::new(hub.outbox_bytes()));
-    let id = hub.register(&p.user, &p.credential_id, Transport::Sse, outbox.clone())?;
+    let (id, outbox) = register_stream(&s, &p)?;
     let notify = s.app.notify.clone();
     let user_id = p.user.id.clone();
     notify.begin(&user_id, id, outbox.clone());
@@ -254,7 +285,7 @@ pub async fn notification_stream(
         let from = since.map_or(Start::Now, Start::After);
         notification_stream::start(&state.app, &user_id, id, &task_outbox, from).await;
     });
-    let body = body_with_guard(outbox, &s.sse, s.shutdown.clone(), Some(guard));
+    let body = body_with_guard(outbox, &s.sse, Some(guard));
     Ok(sse_response(Body::from_stream(body)))
 }
 
@@ -273,11 +304,7 @@ mod tests {
     async fn retry_first_then_keepalive_every_interval() {
         let outbox = Arc::new(Outbox::new(1 << 16));
         let settings = SseSettings::default();
-        let mut body = Box::pin(sse_body(
-            outbox.clone(),
-            &settings,
-            CancellationToken::new(),
-        ));
+        let mut body = Box::pin(sse_body(outbox.clone(), &settings));
         assert_eq!(next(&mut body).await, "retry: 2000\n\n");
         // Nothing queued: after 15 s of (virtual) time, a keep-alive comment.
         let t0 = tokio::time::Instant::now();
@@ -294,14 +321,24 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn shutdown_sends_a_shutdown_event_with_retry_and_ends() {
         let outbox = Arc::new(Outbox::new(1 << 16));
-        let stop = CancellationToken::new();
-        let mut body = Box::pin(sse_body(outbox, &SseSettings::default(), stop.clone()));
+        let mut body = Box::pin(sse_body(outbox.clone(), &SseSettings::default()));
         next(&mut body).await;
-        stop.cancel();
+        outbox.request_shutdown();
         assert_eq!(
             next(&mut body).await,
             "event: shutdown\nretry: 2000\ndata: {}\n\n"
         );
+        assert!(body.next().await.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_closed_outbox_sends_what_was_queued_then_ends() {
+        let outbox = Arc::new(Outbox::new(1 << 16));
+        let mut body = Box::pin(sse_body(outbox.clone(), &SseSettings::default()));
+        next(&mut body).await;
+        outbox.push("event: x\nid: 1\ndata: {}\n\n".into());
+        outbox.close(CloseReason::SubscribeFailed);
+        assert_eq!(next(&mut body).await, "event: x\nid: 1\ndata: {}\n\n");
         assert!(body.next().await.is_none());
     }
 

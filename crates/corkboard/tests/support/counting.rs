@@ -1,6 +1,6 @@
 //! A global allocator that counts the heap bytes currently allocated, for
 //! the tests that measure memory (tests/ws_write_buffer.rs,
-//! tests/ws_idle_memory.rs). A test binary that installs it should hold only
+//! tests/ws_idle_memory.rs, tests/sse_idle_memory.rs). A test binary that installs it should hold only
 //! that test: others running beside it would allocate too.
 
 use std::alloc::{GlobalAlloc, Layout, System};
