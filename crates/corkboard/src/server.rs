@@ -25,6 +25,7 @@ use crate::bus::redis::{RedisBus, RemoteHandler};
 use crate::bus::LocalBus;
 use crate::config::Config;
 use crate::core::{Clock, SystemClock};
+use crate::gateway::listener::{Connections, Listener, SocketOptions};
 use crate::gateway::HttpState;
 use crate::realtime::cluster::ClusterMessage;
 use crate::realtime::Hub;
@@ -42,7 +43,7 @@ pub struct Running {
     pub addr: SocketAddr,
     /// Shared state (tests reach the store and clock through it).
     pub state: Arc<HttpState>,
-    tls_handle: Option<axum_server::Handle<SocketAddr>>,
+    tls_handle: Option<Connections>,
     stop: watch::Sender<bool>,
     serve: JoinHandle<()>,
     background: Vec<JoinHandle<()>>,
@@ -151,7 +152,7 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     }
     let router = crate::routes::router(state.clone());
     let make = router.into_make_service_with_connect_info::<SocketAddr>();
-    let (stop, mut stopped) = watch::channel(false);
+    let (stop, stopped) = watch::channel(false);
     if let Some(addr) = config.metrics_listen {
         let listener = bind(addr).with_context(|| format!("binding --metrics-listen {addr}"))?;
         let app = crate::http::metrics::router::<()>(state.metrics.token.as_deref());
@@ -165,53 +166,16 @@ pub async fn start_with_clock(config: &Config, clock: Arc<dyn Clock>) -> anyhow:
     }
     let grpc = state.grpc.clone();
     let is_tls = tls.is_some();
-    let listener = bind(config.listen)
-        .with_context(|| format!("binding {}", config.listen))?
-        .into_std()?;
+    let listener = bind(config.listen).with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
-    let handle = axum_server::Handle::new();
     let socket_options = SocketOptions {
         nodelay: config.tcp_nodelay,
         slots: Arc::new(Semaphore::new(config.max_connections.max(1))),
     };
-    let serve = match tls {
-        None => {
-            let mut server = axum_server::from_tcp(listener)?
-                .acceptor(socket_options)
-                .handle(handle.clone())
-                .first_request_timeout(grpc.first_request_timeout);
-            configure_http(server.http_builder(), &grpc);
-            tokio::spawn(async move {
-                if let Err(e) = server.serve(make).await {
-                    tracing::error!(error = %e, "server error");
-                }
-            })
-        }
-        Some(tls) => {
-            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(
-                axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)),
-            )
-            .acceptor(socket_options);
-            let mut server = axum_server::from_tcp(listener)?
-                .acceptor(acceptor)
-                .handle(handle.clone())
-                .first_request_timeout(grpc.first_request_timeout);
-            configure_http(server.http_builder(), &grpc);
-            tokio::spawn(async move {
-                if let Err(e) = server.serve(make).await {
-                    tracing::error!(error = %e, "server error");
-                }
-            })
-        }
-    };
-    let tls_handle = is_tls.then(|| handle.clone());
-    {
-        let h = handle.clone();
-        tokio::spawn(async move {
-            let _ = stopped.wait_for(|s| *s).await;
-            h.graceful_shutdown(None);
-        });
-    }
+    let tls = tls.map(|tls| axum_server::tls_rustls::RustlsConfig::from_config(Arc::new(tls)));
+    let (serve, connections) =
+        Listener::new(&grpc, socket_options, tls).serve(listener, make, stopped);
+    let tls_handle = is_tls.then_some(connections);
     let prune = {
         let store = store.clone();
         let clock = clock.clone();
@@ -278,58 +242,6 @@ where
     })
 }
 
-/// What happens to each accepted TCP connection: the connection cap
-/// (`--max-connections`) and socket options.
-#[derive(Clone, Debug)]
-struct SocketOptions {
-    /// `TCP_NODELAY`: send small writes at once instead of waiting for the
-    /// previous segment's ACK (Nagle).
-    nodelay: bool,
-    /// One permit per open connection; none left closes the new one at once,
-    /// so descriptors and per-connection memory stay bounded.
-    slots: Arc<Semaphore>,
-}
-
-impl<S> axum_server::accept::Accept<tokio::net::TcpStream, S> for SocketOptions {
-    type Stream = crate::gateway::capped::Capped;
-    type Service = S;
-    type Future = std::future::Ready<std::io::Result<(Self::Stream, S)>>;
-
-    fn accept(&self, stream: tokio::net::TcpStream, service: S) -> Self::Future {
-        let Ok(permit) = self.slots.clone().try_acquire_owned() else {
-            metrics::counter!("corkboard_connections_refused_total").increment(1);
-            tracing::debug!("--max-connections reached; closing a new connection");
-            return std::future::ready(Err(std::io::Error::other("too many connections")));
-        };
-        let set = if self.nodelay {
-            stream.set_nodelay(true)
-        } else {
-            Ok(())
-        };
-        std::future::ready(
-            set.map(|()| (crate::gateway::capped::Capped::new(stream, permit), service)),
-        )
-    }
-}
-
-/// HTTP/1.1 and HTTP/2 on one listener (h2c with prior knowledge on plain
-/// TCP, h2 through ALPN under TLS), so gRPC shares the port with HTTP.
-fn configure_http(
-    b: &mut hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
-    grpc: &crate::gateway::settings::GrpcSettings,
-) {
-    // Slowloris: a request head trickled byte by byte still has to end in time.
-    b.http1().header_read_timeout(grpc.header_read_timeout);
-    b.http2()
-        // WebSocket over HTTP/2 (RFC 8441) needs the extended CONNECT protocol.
-        .enable_connect_protocol()
-        // gRPC keepalive: PINGs find dead peers of idle streams.
-        .keep_alive_interval(Some(grpc.keepalive))
-        .keep_alive_timeout(grpc.keepalive_timeout)
-        // What a peer that stops reading can make one stream hold.
-        .max_send_buf_size(grpc.send_buffer);
-}
-
 /// Pending connections the kernel queues before `accept` (capped by
 /// `net.core.somaxconn`). tokio's default of 1,024 overflowed when thousands
 /// of clients reconnect at once (the connection-storm benchmark).
@@ -349,7 +261,7 @@ fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
 impl Running {
     /// Open TCP connections when serving TLS (None for plain HTTP).
     pub fn tls_connections(&self) -> Option<usize> {
-        self.tls_handle.as_ref().map(|h| h.connection_count())
+        self.tls_handle.as_ref().map(Connections::open)
     }
 
     /// Stops accepting, answers what is in flight (HTTP requests and

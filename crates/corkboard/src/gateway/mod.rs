@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod forwarded;
 pub mod limits;
+pub mod listener;
 pub mod settings;
 
 use std::sync::atomic::AtomicBool;
