@@ -1,8 +1,9 @@
 // End-to-end checks of editing on the board (issue 18, parts 4 and 7): a
 // selection moved, recoloured and deleted as one change (one undo), duplicate,
 // copy and paste between boards, the keyboard (one Tab stop per note, Enter,
-// Escape, arrows, Delete), double-click to create, bring to front, a paste over
-// the length limit, snap to grid kept over a reload, and pinch-zoom on touch.
+// Escape, arrows, Delete), double-click to create, bring to front and send to
+// back, a paste over the length limit, snap to grid kept over a reload, and
+// pinch-zoom on touch.
 // Two users: ann (owner) and bob (editor) on the same board; bob's page checks
 // that everything ann does reaches him live. Real server (scripts/e2e.sh).
 import assert from "node:assert/strict";
@@ -245,7 +246,7 @@ describe("editing a board, end to end", { timeout: 150_000 }, () => {
     await A.keyboard.press("Escape");
   });
 
-  test("bring to front changes which note is on top, for both users", async () => {
+  test("bring to front and send to back change which note is on top, for both users", async () => {
     const low = await createNote("low", 0, 520);
     const high = await createNote("high", 100, 560);
     // the overlap: (150, 600)
@@ -255,6 +256,14 @@ describe("editing a board, end to end", { timeout: 150_000 }, () => {
     await A.getByRole("toolbar", { name: "Selected note" }).getByRole("button", { name: /To front/ }).click();
     await until("low on top for ann", async () => (await topAt(A, 150, 600)) === low);
     await until("low on top for bob", async () => (await topAt(B, 150, 600)) === low);
+    // and back under with "[" (the keyboard) and "To back" (the toolbar)
+    await A.keyboard.press("[");
+    await until("low under high for ann", async () => (await topAt(A, 150, 600)) === high);
+    await until("low under high for bob", async () => (await topAt(B, 150, 600)) === high);
+    await A.getByRole("toolbar", { name: "Selected note" }).getByRole("button", { name: /To front/ }).click();
+    await until("low on top again", async () => (await topAt(B, 150, 600)) === low);
+    await A.getByRole("toolbar", { name: "Selected note" }).getByRole("button", { name: /To back/ }).click();
+    await until("low under high again, for bob", async () => (await topAt(B, 150, 600)) === high);
   });
 
   test("long text scrolls with a 'more' cue; a paste over the 10,000-character limit says how much was cut", async () => {

@@ -28,6 +28,7 @@ import {
 } from "./protocol";
 import { restoredDelta, type RestoreChange } from "./restorePlan";
 import { conflictAuthor } from "./conflictAuthor";
+import { raisedToSendBack } from "./stacking";
 import { BoardStore, NOTE_FIELDS, type PendingMutation } from "./store";
 import type { LostReason, NoteText, NoteTexts } from "./text";
 import { throttle } from "./throttle";
@@ -536,6 +537,16 @@ export class BoardClient {
       const n = byId.get(id);
       if (n) void this.updateNote(id, { x: n.x }, { record: false });
     }
+  }
+
+  /**
+   * "Send to back": with stacking by `version`, a note cannot go down, so the
+   * notes above it come up instead: `raisedToSendBack` picks those that
+   * overlap it (and those that must stay above them) and they are written
+   * again, oldest first, keeping their order. Nothing else changes; not an undo step.
+   */
+  sendToBack(ids: readonly Id[]): void {
+    this.bringToFront(raisedToSendBack(this.store.getView().notes, new Set(ids)));
   }
 
   /** `note.restore`: brings a deleted note back (undo of a delete, redo of a create). */

@@ -374,6 +374,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
   };
 
   const bringToFront = () => client?.bringToFront(selectedNotes.map((n) => n.id));
+  const sendToBack = () => client?.sendToBack(selectedNotes.map((n) => n.id));
 
   const nudgeSelection = (dx: -1 | 0 | 1, dy: -1 | 0 | 1, far: boolean) => {
     const step = far ? NUDGE_FAR : NUDGE;
@@ -427,13 +428,13 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
   };
 
   // The keyboard commands read the latest closures through a ref (one listener for the board's life).
-  const commands = useRef({ deleteSelection, duplicateSelection, bringToFront, nudgeSelection, copySelection, paste });
+  const commands = useRef({ deleteSelection, duplicateSelection, bringToFront, sendToBack, nudgeSelection, copySelection, paste });
   useLayoutEffect(() => {
-    commands.current = { deleteSelection, duplicateSelection, bringToFront, nudgeSelection, copySelection, paste };
+    commands.current = { deleteSelection, duplicateSelection, bringToFront, sendToBack, nudgeSelection, copySelection, paste };
   });
 
   // Keyboard: Delete removes the selection, Escape leaves editing / deselects, arrows nudge,
-  // Ctrl/⌘+D duplicates, +C/X/V copy, cut and paste, +A selects all, "]" brings to front,
+  // Ctrl/⌘+D duplicates, +C/X/V copy, cut and paste, +A selects all, "]" brings to front, "[" sends to back,
   // Ctrl/⌘+Z undoes, Ctrl/⌘+Shift+Z and Ctrl+Y redo (the note editor handles its own first).
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -483,6 +484,9 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
       } else if (e.key === "]" && !mod && has && s.canEdit) {
         e.preventDefault();
         c.bringToFront();
+      } else if (e.key === "[" && !mod && has && s.canEdit) {
+        e.preventDefault();
+        c.sendToBack();
       } else if (e.key.startsWith("Arrow") && has && s.canEdit && !mod && !e.altKey) {
         e.preventDefault();
         const dx = e.key === "ArrowLeft" ? -1 : e.key === "ArrowRight" ? 1 : 0;
@@ -963,6 +967,7 @@ export function Board({ boardId, user }: { boardId: string; user: User }) {
               onColor={recolorSelection}
               onDuplicate={duplicateSelection}
               onFront={bringToFront}
+              onBack={sendToBack}
               onDelete={() => deleteSelection("canvas")}
               onLeave={() => selectedNotes[0] && noteEl(selectedNotes[0].id)?.focus()}
             />

@@ -5,7 +5,7 @@ import { noteColors } from "./NoteCard";
 
 /**
  * The toolbar of the selected notes (one or many): colour, duplicate, bring to
- * front, delete. One Tab stop (arrow keys move between its buttons, a roving
+ * front, send to back, delete. One Tab stop (arrow keys move between its buttons, a roving
  * tabindex); Escape goes back to the notes. Drawn above the selection, in
  * screen pixels, so it keeps its size at every zoom.
  */
@@ -20,11 +20,12 @@ export const SelectionBar = forwardRef<
     onColor(c: NoteColor): void;
     onDuplicate(): void;
     onFront(): void;
+    onBack(): void;
     onDelete(): void;
     /** Escape: focus back to the selection. */
     onLeave(): void;
   }
->(function SelectionBar({ count, color, left, top, onColor, onDuplicate, onFront, onDelete, onLeave }, ref) {
+>(function SelectionBar({ count, color, left, top, onColor, onDuplicate, onFront, onBack, onDelete, onLeave }, ref) {
   const onKeyDown = (e: React.KeyboardEvent<HTMLDivElement>) => {
     const items = [...e.currentTarget.querySelectorAll<HTMLButtonElement>("button")];
     const i = items.indexOf(document.activeElement as HTMLButtonElement);
@@ -84,6 +85,9 @@ export const SelectionBar = forwardRef<
       </button>
       <button type="button" tabIndex={-1} className={btn} title={`Bring ${what} to front (])`} onClick={onFront}>
         To front
+      </button>
+      <button type="button" tabIndex={-1} className={btn} title={`Send ${what} to back ([)`} onClick={onBack}>
+        To back
       </button>
       <button
         type="button"

@@ -159,4 +159,23 @@ describe("a selection's changes are one undo step", () => {
     expect(n1?.version).toBe(7);
     expect(b.client.getMeta().canUndo).toBe(false);
   });
+
+  it("send to back writes the overlapping notes again, oldest first, and not the sent one", async () => {
+    const b = openBoard();
+    b.client.updateNotes([
+      { id: "n2", delta: { x: 100, y: 50 } },
+      { id: "n3", delta: { x: 150, y: 20 } },
+    ]);
+    b.serve();
+    await flush();
+    // n1 (version 4) at 0,0 is now overlapped by n2 and n3, both above it
+    b.client.sendToBack(["n2"]);
+    expect(b.rpcs("note.update").map((r) => (r.params as { id: string }).id)).toEqual(["n1", "n3"]);
+    b.serve();
+    await flush();
+    const v = (id: string) => b.client.store.getView().byId.get(id)!.version;
+    expect(v("n2")).toBeLessThan(v("n1"));
+    expect(v("n1")).toBeLessThan(v("n3"));
+    expect(b.client.getMeta().canUndo).toBe(true); // the move only
+  });
 });
